@@ -1,0 +1,185 @@
+"""Initialisation strategies: each turns data into starting sufficient statistics.
+
+A strategy is a function ``(X, sample_weight, n_components, random_state) -> resp_chunks`` where
+``resp_chunks`` yields ``(start, stop, resp)`` triples of (possibly soft) responsibilities for row
+ranges, or ``(rows, None, resp)`` for a handful of selected rows. The EM driver turns them into
+statistics with :func:`gaussmix._stats.resp_statistics` and runs one M-step, exactly as
+scikit-learn's ``_initialize`` does. Large data never needs an ``n_samples x n_components`` array:
+responsibilities are produced one chunk at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.distance import cdist
+from sklearn.cluster import KMeans, kmeans_plusplus
+
+# Rows used by the hierarchical start: its cost is O(HIERARCHICAL_SUBSAMPLE**2) in time and memory.
+HIERARCHICAL_SUBSAMPLE = 2000
+# Above this many rows, k-means runs on a random subsample and every row then takes the label of
+# its nearest centre: the start is as good for EM and the cost no longer grows with n_samples.
+KMEANS_SUBSAMPLE = 100_000
+_LABEL_CHUNK = 65_536
+
+
+def _one_hot(labels, n_components, dtype):
+    resp = np.zeros((len(labels), n_components), dtype=dtype)
+    resp[np.arange(len(labels)), labels] = 1
+    return resp
+
+
+def nearest_centre_chunks(X, centres, dtype, chunk=_LABEL_CHUNK):
+    """Yield one-hot responsibilities of the nearest centre, chunk by chunk."""
+    centres = np.asarray(centres, dtype=np.float64)
+    shift = centres.mean(axis=0)
+    cc = (centres - shift).astype(dtype)
+    half_sq = 0.5 * np.sum(cc.astype(np.float64) ** 2, axis=1).astype(dtype)
+    for start in range(0, X.shape[0], chunk):
+        stop = min(start + chunk, X.shape[0])
+        xc = np.subtract(X[start:stop], shift.astype(dtype), dtype=dtype)
+        labels = np.argmax(xc @ cc.T - half_sq, axis=1)
+        yield start, stop, _one_hot(labels, len(cc), dtype)
+
+
+def init_kmeans(X, sample_weight, n_components, random_state, dtype):
+    n_samples = X.shape[0]
+    if n_samples <= KMEANS_SUBSAMPLE:
+        rows = slice(None)
+        sw = sample_weight
+    else:
+        rows = np.sort(random_state.choice(n_samples, KMEANS_SUBSAMPLE, replace=False))
+        sw = None if sample_weight is None else sample_weight[rows]
+    Xs = np.asarray(X[rows])
+    km = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+    km.fit(Xs, sample_weight=sw)
+    if n_samples <= KMEANS_SUBSAMPLE:
+        n = n_samples
+        return [(0, n, _one_hot(km.labels_, n_components, dtype))]
+    return nearest_centre_chunks(X, km.cluster_centers_, dtype)
+
+
+def init_random(X, sample_weight, n_components, random_state, dtype, chunk=_LABEL_CHUNK):
+    # Drawn chunk by chunk from one stream: identical to scikit-learn's single (n, K) draw.
+    n_samples = X.shape[0]
+    for start in range(0, n_samples, chunk):
+        stop = min(start + chunk, n_samples)
+        resp = np.asarray(random_state.uniform(size=(stop - start, n_components)), dtype=dtype)
+        resp /= resp.sum(axis=1)[:, None]
+        yield start, stop, resp
+
+
+def _selected_rows(indices, n_components, dtype):
+    order = np.argsort(indices)
+    rows = np.asarray(indices)[order]
+    resp = np.zeros((n_components, n_components), dtype=dtype)
+    resp[np.arange(n_components), order] = 1
+    return [(rows, None, resp)]
+
+
+def init_random_from_data(X, sample_weight, n_components, random_state, dtype):
+    indices = random_state.choice(X.shape[0], size=n_components, replace=False)
+    return _selected_rows(indices, n_components, dtype)
+
+
+def init_kmeans_plusplus(X, sample_weight, n_components, random_state, dtype):
+    n_samples = X.shape[0]
+    if n_samples <= KMEANS_SUBSAMPLE:
+        _, indices = kmeans_plusplus(
+            np.asarray(X), n_components, random_state=random_state, sample_weight=sample_weight
+        )
+        return _selected_rows(indices, n_components, dtype)
+    rows = np.sort(random_state.choice(n_samples, KMEANS_SUBSAMPLE, replace=False))
+    sw = None if sample_weight is None else sample_weight[rows]
+    _, indices = kmeans_plusplus(
+        np.asarray(X[rows]), n_components, random_state=random_state, sample_weight=sw
+    )
+    return _selected_rows(rows[indices], n_components, dtype)
+
+
+def ward_labels(X, weights, n_clusters):
+    """Weighted Ward agglomeration of the rows of ``X`` into ``n_clusters`` groups.
+
+    Merges, one pair at a time, the two groups whose union costs the least Gaussian likelihood
+    under a common spherical covariance (Ward's criterion ``w_a w_b / (w_a + w_b) ||m_a - m_b||^2``,
+    the "EII" model of model-based hierarchical clustering). A row of integer weight ``w`` behaves
+    exactly like ``w`` repeated rows, and the result does not depend on the order of the rows
+    (except for exact ties between different groups). Uses nearest-neighbour bookkeeping, valid
+    because Ward's criterion is reducible: O(n**2) time and memory.
+
+    Returns labels in ``0 .. n_clusters - 1``, numbered in the lexicographic order of the groups'
+    means so that the numbering does not depend on the order of the rows either.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64).copy()
+    n = X.shape[0]
+    if n < n_clusters:
+        raise ValueError(
+            f"Only {n} rows with positive weight for {n_clusters} components; use fewer components."
+        )
+    means = X.copy()
+    parent = np.arange(n)
+    active = np.ones(n, dtype=bool)
+    cost = cdist(X, X, "sqeuclidean")
+    cost *= (w[:, None] * w[None, :]) / (w[:, None] + w[None, :])
+    np.fill_diagonal(cost, np.inf)
+    nn = np.argmin(cost, axis=1)
+    nn_cost = cost[np.arange(n), nn]
+    for _ in range(n - n_clusters):
+        i = int(np.argmin(nn_cost))
+        j = int(nn[i])
+        a, b = min(i, j), max(i, j)
+        total = w[a] + w[b]
+        means[a] = (w[a] * means[a] + w[b] * means[b]) / total
+        w[a] = total
+        parent[b] = a
+        active[b] = False
+        cost[b, :] = np.inf
+        cost[:, b] = np.inf
+        nn_cost[b] = np.inf
+        others = np.flatnonzero(active)
+        others = others[others != a]
+        row = np.sum((means[others] - means[a]) ** 2, axis=1) * (w[a] * w[others] / (w[a] + w[others]))
+        cost[a, others] = row
+        cost[others, a] = row
+        stale = np.flatnonzero(active & ((nn == a) | (nn == b)))
+        for k in stale:
+            nn[k] = np.argmin(cost[k])
+            nn_cost[k] = cost[k, nn[k]]
+        closer = others[row < nn_cost[others]]
+        nn[closer] = a
+        nn_cost[closer] = row[row < nn_cost[others]]
+    # resolve merge chains to the surviving representative of each row
+    while True:
+        grand = parent[parent]
+        if np.array_equal(grand, parent):
+            break
+        parent = grand
+    roots = np.flatnonzero(active)
+    order = np.lexsort(means[roots].T[::-1])
+    rank = np.empty(n, dtype=np.intp)
+    rank[roots[order]] = np.arange(len(roots))
+    return rank[parent]
+
+
+def init_hierarchical(X, sample_weight, n_components, random_state, dtype):
+    """Model-based hierarchical agglomeration (Ward) on at most 2,000 rows; the default start.
+
+    Deterministic for data of at most ``HIERARCHICAL_SUBSAMPLE`` rows; above that, on a random
+    subsample drawn from ``random_state``. Rows of zero weight take no part.
+    """
+    n_samples = X.shape[0]
+    rows = np.arange(n_samples) if sample_weight is None else np.flatnonzero(sample_weight > 0)
+    if len(rows) > HIERARCHICAL_SUBSAMPLE:
+        rows = np.sort(random_state.choice(rows, HIERARCHICAL_SUBSAMPLE, replace=False))
+    w = np.ones(len(rows)) if sample_weight is None else sample_weight[rows]
+    labels = ward_labels(np.asarray(X[rows]), w, n_components)
+    return [(rows, None, _one_hot(labels, n_components, dtype))]
+
+
+INITIALIZERS = {
+    "hierarchical": init_hierarchical,
+    "kmeans": init_kmeans,
+    "k-means++": init_kmeans_plusplus,
+    "random": init_random,
+    "random_from_data": init_random_from_data,
+}

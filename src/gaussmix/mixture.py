@@ -1,0 +1,548 @@
+"""The GaussianMixture estimator: validation, the EM driver and the scikit-learn API.
+
+The arithmetic lives in :mod:`gaussmix._stats` (E-step, statistics, M-step) and
+:mod:`gaussmix._covariance` (factorisations); this module holds state and the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _covariance as cov
+from ._init import INITIALIZERS
+from ._stats import Kernel, chunk_rows, centred, e_step, em_statistics, m_step, resp_statistics
+
+logger = logging.getLogger("gaussmix")
+
+_FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+# Declarative hyper-parameter checks: name -> (predicate, what a valid value is).
+_PARAMETER_RULES = {
+    "n_components": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "covariance_type": (
+        lambda v: isinstance(v, str) and v in cov.COVARIANCE_TYPES,
+        "one of " + ", ".join(repr(t) for t in cov.COVARIANCE_TYPES),
+    ),
+    "tol": (lambda v: _is_real(v) and np.isfinite(v) and v >= 0, "a finite number >= 0"),
+    "reg_covar": (lambda v: _is_real(v) and np.isfinite(v) and v >= 0, "a finite number >= 0"),
+    "max_iter": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "n_init": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "init_params": (
+        lambda v: isinstance(v, str) and v in INITIALIZERS,
+        "one of " + ", ".join(repr(k) for k in INITIALIZERS),
+    ),
+    "warm_start": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+    "verbose": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "verbose_interval": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "chunk_size": (lambda v: v is None or (_is_int(v) and v >= 1), "None or an integer >= 1"),
+}
+
+
+def _ensure_log_handler():
+    """With ``verbose > 0`` and no logging configured, send gaussmix's messages to stderr."""
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("gaussmix: %(message)s"))
+        logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture model fitted by EM on additive sufficient statistics.
+
+    A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: same parameters, attributes
+    and methods with the same meaning. Differences, all additions:
+
+    * ``fit(X, sample_weight=...)`` runs weighted EM (integer weights act like repeated rows).
+    * float32 input stays float32: attributes and outputs keep the input's dtype, while the
+      statistics are accumulated in float64.
+    * Memory beyond the input is ``O(chunk_size * n_components)``: rows are processed in chunks and
+      no ``n_samples x n_components`` array is ever formed during ``fit``.
+    * ``lower_bounds_`` keeps the per-iteration history of the best initialisation.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        ``'full'``: each component has its own general covariance matrix; ``'tied'``: all share
+        one; ``'diag'``: each has its own diagonal matrix; ``'spherical'``: each has one variance.
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood per sample (the lower bound) improves by less than
+        ``tol``; independent of ``n_samples``.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance, keeping them positive definite.
+    max_iter : int, default=100
+        EM iterations per initialisation. ``0`` returns the initialisation itself.
+    n_init : int, default=1
+        Number of initialisations; the one with the highest lower bound is kept.
+    init_params : {'hierarchical', 'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+default='hierarchical'
+        How the starting responsibilities are chosen. ``'hierarchical'`` (our default and best
+        single start) is model-based hierarchical agglomeration: Ward merges on at most 2,000 rows
+        (a random subsample above that); it is deterministic on small data, treats integer sample
+        weights exactly like repeated rows and does not depend on the order of the rows. The other
+        values are scikit-learn's; above 100,000 rows ``'kmeans'`` and ``'k-means++'`` run on a
+        random subsample of 100,000 rows.
+    weights_init : array-like of shape (n_components,), default=None
+        Starting weights; they must sum to one.
+    means_init : array-like of shape (n_components, n_features), default=None
+        Starting means.
+    precisions_init : array-like, default=None
+        Starting precisions (inverse covariances), shaped as ``covariances_``.
+    random_state : int, RandomState instance or None, default=None
+        Seed for the initialisation and for :meth:`sample`.
+    warm_start : bool, default=False
+        If True, ``fit`` continues from the current parameters (``n_init`` is then ignored).
+    verbose : int, default=0
+        ``1`` logs each initialisation, ``2`` also logs every ``verbose_interval`` iterations, on the
+        ``"gaussmix"`` logger (sent to stderr when logging is not configured).
+    verbose_interval : int, default=10
+        Iterations between two messages at ``verbose=2``.
+    chunk_size : int or None, default=None
+        Rows per E-step chunk; ``None`` picks a cache-sized chunk. Results do not depend on it
+        beyond float rounding.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+        ``(K, D, D)`` full, ``(D, D)`` tied, ``(K, D)`` diag, ``(K,)`` spherical.
+    precisions_ : ndarray
+        Inverses of ``covariances_``, same shape.
+    precisions_cholesky_ : ndarray
+        Triangular factors ``L`` with ``precisions_ = L @ L.T`` (square roots for diag/spherical).
+    converged_ : bool
+    n_iter_ : int
+        EM iterations of the best initialisation.
+    lower_bound_ : float
+        Mean log-likelihood per sample of the best initialisation at its last iteration.
+    lower_bounds_ : list of float
+        ``lower_bound_`` after each iteration of the best initialisation.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gaussmix as gm
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(-4, 1, (200, 2)), rng.normal(4, 1, (200, 2))])
+    >>> model = gm.GaussianMixture(2, random_state=0).fit(X)
+    >>> np.round(np.sort(model.means_[:, 0]))
+    array([-4.,  4.])
+    >>> bool((model.predict(X[:3]) == model.predict(X[:1])[0]).all())
+    True
+    """
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="hierarchical",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        chunk_size=None,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.chunk_size = chunk_size
+
+    # ------------------------------------------------------------------ construction helpers
+    @classmethod
+    def from_parameters(cls, weights, means, covariances, *, covariance_type="full", **params):
+        """A fitted-like model holding given parameters (e.g. the truth of generated data).
+
+        The result predicts, scores and samples like a fitted model. Inputs are validated: weights
+        must be non-negative and sum to one, shapes must agree with ``covariance_type`` and every
+        covariance must be positive definite.
+
+        Examples
+        --------
+        >>> import gaussmix as gm
+        >>> m = gm.GaussianMixture.from_parameters([0.5, 0.5], [[0.0], [4.0]], [[[1.0]], [[1.0]]])
+        >>> m.predict([[0.1], [3.9]]).tolist()
+        [0, 1]
+        """
+        weights = _as_float_array(weights, "weights")
+        means = _as_float_array(means, "means")
+        if means.ndim != 2:
+            raise ValueError(f"means must be 2-D (n_components, n_features), got shape {means.shape}.")
+        n_components, n_features = means.shape
+        dtype = np.float32 if means.dtype == np.float32 else np.float64
+        model = cls(n_components=n_components, covariance_type=covariance_type, **params)
+        model._check_hyperparameters()
+        model.weights_ = _check_weights(weights, n_components, "weights").astype(dtype)
+        model.means_ = means.astype(dtype)
+        covariances = _as_float_array(covariances, "covariances")
+        expected = cov.covariance_shape(covariance_type, n_components, n_features)
+        if covariances.shape != expected:
+            raise ValueError(
+                f"covariances for covariance_type={covariance_type!r} must have shape {expected}, "
+                f"got {covariances.shape}."
+            )
+        prec_chol = cov.precision_cholesky(covariances, covariance_type)
+        model._set_parameters(weights, means, covariances, prec_chol, dtype)
+        model.n_features_in_ = n_features
+        model.converged_ = True
+        model.n_iter_ = 0
+        model.lower_bound_ = -np.inf
+        model.lower_bounds_ = []
+        return model
+
+    # ------------------------------------------------------------------ validation
+    def _check_hyperparameters(self):
+        for name, (is_valid, what) in _PARAMETER_RULES.items():
+            value = getattr(self, name)
+            if not is_valid(value):
+                raise ValueError(
+                    f"The {name!r} parameter of {type(self).__name__} must be {what}; "
+                    f"got {value!r}."
+                )
+
+    def _check_initial_parameters(self, n_features):
+        """Validate ``weights_init``, ``means_init`` and ``precisions_init`` against the data."""
+        k, ctype = self.n_components, self.covariance_type
+        if self.weights_init is not None:
+            _check_weights(_as_float_array(self.weights_init, "weights_init"), k, "weights_init")
+        if self.means_init is not None:
+            means = _as_float_array(self.means_init, "means_init")
+            if means.shape != (k, n_features):
+                raise ValueError(
+                    f"means_init must have shape (n_components, n_features) = {(k, n_features)}, "
+                    f"got {means.shape}."
+                )
+            if not np.all(np.isfinite(means)):
+                raise ValueError("means_init contains NaN or infinite values.")
+        if self.precisions_init is not None:
+            cov.check_precisions(self.precisions_init, ctype, k, n_features)
+
+    def _validate_fit_input(self, X, sample_weight, reset):
+        X = validate_data(
+            self, X, dtype=list(_FLOAT_DTYPES), ensure_min_samples=2, reset=reset
+        )
+        n_samples = X.shape[0]
+        if n_samples < self.n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
+                f"n_samples = {n_samples}. Use fewer components or more data."
+            )
+        return X, _check_sample_weight(sample_weight, n_samples)
+
+    def _validate_predict_input(self, X):
+        check_is_fitted(self, "means_")
+        return validate_data(self, X, dtype=list(_FLOAT_DTYPES), reset=False)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters with EM, keeping the best of ``n_init`` initialisations.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (float32 stays float32). A memory-mapped array is read chunk by chunk.
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; integer weights give the same fit as repeating rows.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self._check_hyperparameters()
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        X, sample_weight = self._validate_fit_input(X, sample_weight, reset=do_init)
+        self._check_initial_parameters(X.shape[1])
+        if self.verbose:
+            _ensure_log_handler()
+        random_state = check_random_state(self.random_state)
+        dtype = X.dtype.type
+        chunk = self._chunk_rows(X.shape[1], dtype)
+        nk_eps = 10 * np.finfo(dtype).eps
+        n_init = self.n_init if do_init else 1
+
+        best = None
+        for init in range(n_init):
+            if do_init:
+                params = self._initial_parameters(X, sample_weight, random_state, chunk)
+                lower_bound = -np.inf
+            else:
+                params = self._current_parameters()
+                lower_bound = self.lower_bound_
+            if self.verbose:
+                logger.info("Initialization %d", init)
+            start_time = time.perf_counter()
+            history = []
+            converged = False
+            n_iter = 0
+            for n_iter in range(1, self.max_iter + 1):
+                previous = lower_bound
+                weights, means, prec_chol = params[0], params[1], params[3]
+                kernel = Kernel(
+                    weights, means, prec_chol, self.covariance_type, weights @ means, dtype
+                )
+                stats = em_statistics(X, sample_weight, kernel, chunk)
+                weights, means, covariances = m_step(stats, self.reg_covar, nk_eps)
+                params = (weights, means, covariances, _factor(covariances, self.covariance_type))
+                lower_bound = stats.loglik / stats.weight
+                history.append(lower_bound)
+                change = lower_bound - previous
+                if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
+                    logger.info(
+                        "  Iteration %d  time %.3fs  lower bound %.8g  change %.3g",
+                        n_iter, time.perf_counter() - start_time, lower_bound, change,
+                    )
+                if abs(change) < self.tol:
+                    converged = True
+                    break
+            if self.verbose:
+                logger.info(
+                    "Initialization %s after %d iterations, %.3fs, lower bound %.8g",
+                    "converged" if converged else "did not converge",
+                    n_iter, time.perf_counter() - start_time, lower_bound,
+                )
+            if best is None or lower_bound > best[0]:
+                best = (lower_bound, params, n_iter, converged, history)
+
+        lower_bound, params, n_iter, converged, history = best
+        if not converged and self.max_iter > 0:
+            warnings.warn(
+                f"Best of {n_init} initialisation(s) did not converge in {self.max_iter} "
+                f"iterations (tol={self.tol}). Try a larger max_iter, a larger tol, or check the "
+                "data (scaling, duplicated points).",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self._set_parameters(*params, dtype)
+        self.converged_ = converged
+        self.n_iter_ = n_iter
+        self.lower_bound_ = float(lower_bound)
+        self.lower_bounds_ = [float(v) for v in history]
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then label ``X``; always equal to ``fit(X).predict(X)``."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    def _chunk_rows(self, n_features, dtype):
+        if self.chunk_size is not None:
+            return int(self.chunk_size)
+        return chunk_rows(
+            n_features, self.n_components, self.covariance_type, np.dtype(dtype).itemsize
+        )
+
+    def _initial_parameters(self, X, sample_weight, random_state, chunk):
+        """Starting (weights, means, covariances, precision factors), all float64."""
+        k, ctype = self.n_components, self.covariance_type
+        n_features = X.shape[1]
+        given = (self.weights_init, self.means_init, self.precisions_init)
+        if any(v is None for v in given):
+            dtype = X.dtype.type
+            shift = np.asarray(X[: min(len(X), 4096)], dtype=np.float64).mean(axis=0)
+            resp_chunks = INITIALIZERS[self.init_params](
+                X, sample_weight, k, random_state, dtype
+            )
+            stats = resp_statistics(X, sample_weight, resp_chunks, k, ctype, shift, dtype)
+            weights, means, covariances = m_step(stats, self.reg_covar, 10 * np.finfo(dtype).eps)
+        if self.weights_init is not None:
+            weights = _as_float_array(self.weights_init, "weights_init").astype(np.float64)
+        if self.means_init is not None:
+            means = _as_float_array(self.means_init, "means_init").astype(np.float64)
+        if self.precisions_init is None:
+            prec_chol = _factor(covariances, ctype)
+        else:
+            precisions = cov.check_precisions(self.precisions_init, ctype, k, n_features)
+            prec_chol = cov.cholesky_from_precisions(precisions, ctype)
+            covariances = cov.covariances_from_cholesky(prec_chol, ctype)
+        return weights, means, covariances, prec_chol
+
+    def _current_parameters(self):
+        return (
+            self.weights_.astype(np.float64),
+            self.means_.astype(np.float64),
+            self.covariances_.astype(np.float64),
+            self.precisions_cholesky_.astype(np.float64),
+        )
+
+    def _set_parameters(self, weights, means, covariances, prec_chol, dtype):
+        self.weights_ = np.asarray(weights, dtype=dtype)
+        self.means_ = np.asarray(means, dtype=dtype)
+        self.covariances_ = np.asarray(covariances, dtype=dtype)
+        self.precisions_cholesky_ = np.asarray(prec_chol, dtype=dtype)
+        self.precisions_ = cov.precisions_from_cholesky(
+            np.asarray(prec_chol, dtype=np.float64), self.covariance_type
+        ).astype(dtype)
+
+    # ------------------------------------------------------------------ inference
+    def _kernel(self, dtype):
+        weights, means, _, prec_chol = self._current_parameters()
+        return Kernel(weights, means, prec_chol, self.covariance_type, weights @ means, dtype)
+
+    def _iter_e_step(self, X):
+        """Yield ``(start, stop, resp, log_norm)`` over chunks of validated ``X``."""
+        dtype = np.result_type(X.dtype, self.means_.dtype).type
+        kernel = self._kernel(dtype)
+        chunk = self._chunk_rows(X.shape[1], dtype)
+        for start in range(0, X.shape[0], chunk):
+            stop = min(start + chunk, X.shape[0])
+            resp, log_norm = e_step(kernel, centred(X[start:stop], kernel.shift, dtype))
+            yield start, stop, resp, log_norm
+
+    def score_samples(self, X):
+        """Log-density ``log p(x)`` of each row, shape ``(n_samples,)``."""
+        X = self._validate_predict_input(X)
+        parts = [log_norm for _, _, _, log_norm in self._iter_e_step(X)]
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood per sample of ``X``."""
+        return float(np.mean(self.score_samples(X), dtype=np.float64))
+
+    def predict_proba(self, X):
+        """Responsibilities (posterior probability of each component), shape ``(n_samples, K)``."""
+        X = self._validate_predict_input(X)
+        out = None
+        for start, stop, resp, _ in self._iter_e_step(X):
+            if out is None:
+                out = np.empty((X.shape[0], self.n_components), dtype=resp.dtype)
+            out[start:stop] = resp
+        return out
+
+    def predict(self, X):
+        """Most probable component of each row."""
+        X = self._validate_predict_input(X)
+        out = np.empty(X.shape[0], dtype=np.intp)
+        for start, stop, resp, _ in self._iter_e_step(X):
+            out[start:stop] = resp.argmax(axis=1)
+        return out
+
+    def sample(self, n_samples=1):
+        """Draw ``n_samples`` points; returns ``(X, y)`` with the component of each point.
+
+        Uses ``random_state`` exactly as scikit-learn does.
+        """
+        check_is_fitted(self, "means_")
+        if not _is_int(n_samples) or n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples!r}; it must be an integer >= 1.")
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_.astype(np.float64))
+        means = self.means_.astype(np.float64)
+        covariances = self.covariances_.astype(np.float64)
+        ctype = self.covariance_type
+        if ctype == "full":
+            parts = [rng.multivariate_normal(m, c, int(n)) for m, c, n in zip(means, covariances, counts)]
+        elif ctype == "tied":
+            parts = [rng.multivariate_normal(m, covariances, int(n)) for m, n in zip(means, counts)]
+        else:
+            parts = [
+                m + rng.standard_normal(size=(n, means.shape[1])) * np.sqrt(c)
+                for m, c, n in zip(means, covariances, counts)
+            ]
+        X = np.vstack(parts).astype(self.means_.dtype)
+        y = np.concatenate([np.full(n, k, dtype=int) for k, n in enumerate(counts)])
+        return X, y
+
+    # ------------------------------------------------------------------ criteria
+    def _n_parameters(self):
+        return cov.n_parameters(self.covariance_type, self.n_components, self.means_.shape[1])
+
+    def bic(self, X):
+        """Bayesian information criterion (lower is better)."""
+        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
+        return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion (lower is better)."""
+        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
+        return -2 * self.score(X) * n + 2 * self._n_parameters()
+
+
+# ---------------------------------------------------------------------- module helpers
+def _factor(covariances, covariance_type):
+    return cov.precision_cholesky(covariances, covariance_type)
+
+
+def _as_float_array(value, name):
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric array.") from None
+    if arr.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be a real numeric array, got dtype {arr.dtype}.")
+    return arr.astype(np.float32 if arr.dtype == np.float32 else np.float64)
+
+
+def _check_weights(weights, n_components, name):
+    if weights.shape != (n_components,):
+        raise ValueError(f"{name} must have shape (n_components,) = ({n_components},), got {weights.shape}.")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or np.any(weights > 1):
+        raise ValueError(f"{name} must be finite and in [0, 1], got {weights}.")
+    if not np.isclose(np.sum(weights, dtype=np.float64), 1.0, rtol=0, atol=1e-6):
+        raise ValueError(f"{name} must sum to 1, but they sum to {np.sum(weights):.8g}.")
+    return weights
+
+
+def _check_sample_weight(sample_weight, n_samples):
+    if sample_weight is None:
+        return None
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("sample_weight must be a 1-D array of numbers.") from None
+    if w.ndim == 0:
+        w = np.full(n_samples, float(w))
+    if w.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D, got shape {w.shape}.")
+    if w.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {w.shape[0]} entries but X has {n_samples} rows; they must match."
+        )
+    if not np.all(np.isfinite(w)):
+        raise ValueError("sample_weight contains NaN or infinite values.")
+    if np.any(w < 0):
+        raise ValueError("sample_weight must be non-negative.")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight sums to zero; at least one row must have positive weight.")
+    return w
+
