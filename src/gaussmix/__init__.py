@@ -1,6 +1,38 @@
-"""gaussmix: Gaussian Mixture Models you can generate, learn, see and scale."""
+"""gaussmix: Gaussian Mixture Models you can generate, learn, see and scale.
+
+Public names are imported lazily, so ``import gaussmix`` does not pull in matplotlib, pandas or
+dask until a function that needs them is used.
+"""
+
+from importlib import import_module
 
 from ._version import __version__
 from .mixture import GaussianMixture
 
-__all__ = ["GaussianMixture", "__version__"]
+# public name -> module that defines it
+_LAZY = {
+    "make_mixture": "generate",
+    "pairwise_overlap": "generate",
+    "plot_mixture": "plot",
+    "select_model": "select",
+    "ModelSelection": "select",
+    "save": "io",
+    "load": "io",
+    "datasets": "datasets",
+}
+
+__all__ = ["GaussianMixture", "__version__", *_LAZY]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gaussmix' has no attribute {name!r}")
+    mod = import_module(f".{module}", __name__)
+    value = mod if name == module else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)
