@@ -1,0 +1,298 @@
+"""Model files: exact round trips, and refusal of every kind of bad or hostile file."""
+
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+import gaussmix as gm
+from gaussmix.io import FORMAT_VERSION, read_model
+
+SEED = 20261125
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+def _data(n=300, dtype=np.float64):
+    rng = np.random.default_rng(SEED)
+    X = np.vstack(
+        [rng.normal(-3.0, 1.0, (n // 2, 3)), rng.normal(3.0, 2.0, (n - n // 2, 3)) + [0, 5, 0]]
+    )
+    return X.astype(dtype)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return gm.GaussianMixture(2, random_state=0).fit(_data())
+
+
+@pytest.fixture
+def model_path(tmp_path, fitted):
+    path = tmp_path / "model.npz"
+    gm.save(fitted, path)
+    return path
+
+
+# ---------------------------------------------------------------------- round trips
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_loaded_model_predicts_bit_identically(tmp_path, covariance_type, dtype):
+    X = _data(dtype=dtype)
+    model = gm.GaussianMixture(
+        3, covariance_type=covariance_type, n_init=2, random_state=1, tol=1e-4
+    ).fit(X)
+    path = tmp_path / "m.gmm"  # any name works; nothing is appended
+    gm.save(model, path)
+    assert os.listdir(tmp_path) == ["m.gmm"]
+    loaded = gm.load(path)
+    assert type(loaded) is gm.GaussianMixture
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        saved, restored = getattr(model, name), getattr(loaded, name)
+        assert restored.dtype == saved.dtype == dtype
+        np.testing.assert_array_equal(restored, saved)
+    rtol = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(loaded.precisions_, model.precisions_, rtol=rtol)
+    assert loaded.get_params() == model.get_params()
+    assert (loaded.converged_, loaded.n_iter_) == (model.converged_, model.n_iter_)
+    assert loaded.lower_bound_ == model.lower_bound_
+    assert loaded.lower_bounds_ == model.lower_bounds_
+    assert loaded.n_features_in_ == 3
+    # the loaded model keeps working as an estimator: warm start continues from the saved state
+    loaded.set_params(warm_start=True, max_iter=200)
+    loaded.fit(X)
+    assert np.isfinite(loaded.lower_bound_)
+
+
+def test_model_from_parameters_round_trips(tmp_path):
+    truth = gm.GaussianMixture.from_parameters(
+        [0.3, 0.7], [[0.0, 0.0], [5.0, 1.0]], [[[1.0, 0.3], [0.3, 2.0]], [[0.5, 0.0], [0.0, 0.5]]]
+    )
+    gm.save(truth, tmp_path / "truth.npz")
+    loaded = gm.load(tmp_path / "truth.npz")
+    assert loaded.lower_bound_ == -np.inf and loaded.lower_bounds_ == []
+    X = np.random.default_rng(SEED).normal(size=(50, 2)) * 3
+    expected = np.log(
+        0.3 * multivariate_normal([0, 0], [[1.0, 0.3], [0.3, 2.0]]).pdf(X)
+        + 0.7 * multivariate_normal([5, 1], [[0.5, 0], [0, 0.5]]).pdf(X)
+    )
+    np.testing.assert_allclose(loaded.score_samples(X), expected, rtol=1e-10)
+
+
+def test_starting_values_and_dataframe_feature_names_survive(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X = _data()
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = gm.GaussianMixture(
+        2, means_init=[[-3, 0, 0], [3, 5, 0]], weights_init=[0.5, 0.5], random_state=0
+    ).fit(frame)
+    gm.save(model, tmp_path / "m.npz")
+    saved = read_model(tmp_path / "m.npz")
+    assert saved.feature_names == ["a", "b", "c"]
+    assert list(saved.model.feature_names_in_) == ["a", "b", "c"]
+    np.testing.assert_array_equal(saved.model.means_init, model.means_init)
+    np.testing.assert_array_equal(saved.model.predict_proba(frame), model.predict_proba(frame))
+    assert saved.metadata["format_version"] == FORMAT_VERSION
+    assert saved.metadata["gaussmix_version"] == gm.__version__
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_standardization_is_stored_and_raw_model_matches(tmp_path, covariance_type):
+    X = _data() * [1.0, 100.0, 0.01] + [0.0, 1e4, -5.0]
+    center, scale = X.mean(axis=0), X.std(axis=0)
+    Z = (X - center) / scale
+    model = gm.GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(Z)
+    gm.save(model, tmp_path / "m.npz", feature_names=["u", "v", "w"], center=center, scale=scale)
+    saved = read_model(tmp_path / "m.npz")
+    assert saved.standardized and saved.feature_names == ["u", "v", "w"]
+    np.testing.assert_array_equal(saved.center, center)
+    np.testing.assert_array_equal(saved.scale, scale)
+    np.testing.assert_array_equal(saved.model.predict_proba(saved.transform(X)), model.predict_proba(Z))
+    # the raw-unit model is the change of variables of the standardized one
+    raw = saved.raw_model()
+    expected = model.score_samples(Z) - np.sum(np.log(scale))
+    np.testing.assert_allclose(raw.score_samples(X), expected, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(raw.predict_proba(X), model.predict_proba(Z), atol=1e-9)
+    # ... and its parameters are a valid mixture in raw units (checked with scipy)
+    dense = {
+        "full": lambda c, k: c[k],
+        "tied": lambda c, k: c,
+        "diag": lambda c, k: np.diag(c[k]),
+        "spherical": lambda c, k: c[k] * np.eye(3),
+    }[raw.covariance_type]
+    by_scipy = np.log(
+        sum(
+            raw.weights_[k] * multivariate_normal(raw.means_[k], dense(raw.covariances_, k)).pdf(X)
+            for k in range(2)
+        )
+    )
+    np.testing.assert_allclose(by_scipy, expected, rtol=1e-9)
+
+
+def test_save_refuses_unfitted_and_foreign_models(tmp_path):
+    with pytest.raises(ValueError, match="not fitted"):
+        gm.save(gm.GaussianMixture(2), tmp_path / "m.npz")
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+    with pytest.raises(TypeError, match="GaussianMixture"):
+        gm.save(SkGaussianMixture(2).fit(_data()), tmp_path / "m.npz")
+    with pytest.raises(ValueError, match="both center and scale"):
+        gm.save(gm.GaussianMixture(1).fit(_data()), tmp_path / "m.npz", center=[0, 0, 0])
+    assert os.listdir(tmp_path) == []
+
+
+def test_failed_save_keeps_the_old_file_and_leaves_no_temporary(tmp_path, model_path, monkeypatch):
+    before = model_path.read_bytes()
+
+    def broken_savez(file, **arrays):
+        file.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        gm.save(gm.GaussianMixture(1).fit(_data()), model_path)
+    assert model_path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+# ---------------------------------------------------------------------- hostile and broken files
+class _Exploit:
+    """Unpickling this would create ``marker``: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.npz"):
+        gm.load(tmp_path / "nope.npz")
+
+
+@pytest.mark.parametrize(
+    "kind, match",
+    [
+        ("empty", "empty"),
+        ("truncated", "not a gaussmix model file"),
+        ("random", "not a gaussmix model file"),
+        ("pickle", "not a gaussmix model file"),
+        ("npy", "not a gaussmix model file"),
+        ("other zip", "unexpected member"),
+        ("directory", "directory"),
+    ],
+)
+def test_broken_files_raise_value_error_naming_the_file(tmp_path, model_path, kind, match):
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "bad.npz"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        path.write_bytes(model_path.read_bytes()[: model_path.stat().st_size // 2])
+    elif kind == "random":
+        path.write_bytes(np.random.default_rng(SEED).bytes(4096))
+    elif kind == "pickle":
+        path.write_bytes(pickle.dumps({"weights": _Exploit(marker)}))
+    elif kind == "npy":
+        with open(path, "wb") as f:
+            np.save(f, np.eye(3))
+    elif kind == "other zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("readme.txt", "hello")
+    elif kind == "directory":
+        path.mkdir()
+    with pytest.raises(ValueError, match=match) as info:
+        gm.load(path)
+    assert str(path) in str(info.value)
+    assert not marker.exists()
+
+
+def test_pickled_array_inside_the_archive_is_never_unpickled(tmp_path, model_path):
+    marker = tmp_path / "code-ran"
+    arrays = _arrays(model_path)
+    arrays["weights"] = np.array([_Exploit(marker), _Exploit(marker)], dtype=object)
+    path = tmp_path / "evil.npz"
+    np.savez(path, **arrays)  # np.savez pickles object arrays
+    with pytest.raises(ValueError, match="weights.npy is not a plain numeric array"):
+        gm.load(path)
+    assert not marker.exists()
+
+
+def _arrays(path):
+    with np.load(path, allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+def _tampered(tmp_path, model_path, change):
+    arrays = _arrays(model_path)
+    metadata = json.loads(arrays["metadata"].tobytes())
+    change(arrays, metadata)
+    arrays["metadata"] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    path = tmp_path / "tampered.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def _set(name, value):
+    def change(arrays, metadata):
+        arrays[name] = value(arrays[name])
+
+    return change
+
+
+def _meta(key, value):
+    def change(arrays, metadata):
+        metadata[key] = value
+
+    return change
+
+
+def _not_positive_definite(arrays, metadata):
+    arrays["covariances"][1] = [[1, 2, 0], [2, 1, 0], [0, 0, 1]]  # eigenvalue -1
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (_not_positive_definite, "covariance of component 1 is not positive definite"),
+        (_set("weights", lambda w: w * 0.9), "weights must sum to one"),
+        (_set("weights", lambda w: np.array([1.5, -0.5])), r"weights must lie in \[0, 1\]"),
+        (_set("means", lambda m: np.where(m == m.max(), np.nan, m)), "means.npy contains NaN"),
+        (_set("means", lambda m: m[:, :2]), r"means.npy has shape \(2, 2\), expected \(2, 3\)"),
+        (_set("covariances", lambda c: c + np.triu(np.ones(3), 1)), "not symmetric"),
+        (_set("precisions_cholesky", lambda p: p * 1.1), "does not match covariances"),
+        (_set("precisions_cholesky", lambda p: p + np.ones(3)), "not triangular"),
+        (_set("means", lambda m: m.astype(np.int64)), "dtype int64, expected float64"),
+        (_meta("format_version", FORMAT_VERSION + 1), "newer gaussmix"),
+        (_meta("format", "something-else"), "not a gaussmix model file"),
+        (_meta("covariance_type", "banana"), "unknown covariance_type 'banana'"),
+        (_meta("n_components", 3), r"weights.npy has shape \(2,\), expected \(3,\)"),
+        (_meta("params", {"tol": -1.0}), "tol"),
+        (_meta("params", {"rm -rf": 1}), "unknown hyper-parameters"),
+    ],
+)
+def test_invalid_model_contents_are_refused(tmp_path, model_path, change, match):
+    path = _tampered(tmp_path, model_path, change)
+    with pytest.raises(ValueError, match=match) as info:
+        gm.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_and_oversized_members_are_refused(tmp_path, model_path):
+    arrays = _arrays(model_path)
+    del arrays["covariances"]
+    np.savez(tmp_path / "short.npz", **arrays)
+    with pytest.raises(ValueError, match="missing covariances.npy"):
+        gm.load(tmp_path / "short.npz")
+    arrays = _arrays(model_path)
+    arrays["center"] = np.zeros(10**6)  # far larger than (n_features,) allows
+    arrays["scale"] = np.ones(3)
+    np.savez_compressed(tmp_path / "big.npz", **arrays)
+    with pytest.raises(ValueError, match="center.npy is larger than its shape allows"):
+        gm.load(tmp_path / "big.npz")
