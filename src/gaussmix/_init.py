@@ -20,6 +20,22 @@ HIERARCHICAL_SUBSAMPLE = 2000
 # its nearest centre: the start is as good for EM and the cost no longer grows with n_samples.
 KMEANS_SUBSAMPLE = 100_000
 _LABEL_CHUNK = 65_536
+# Bytes of one (chunk, n_components) block of starting responsibilities: keeps the start's memory
+# O(chunk x n_components) and small, as for the E-step.
+_LABEL_CHUNK_BYTES = 2 * 1024 * 1024
+
+
+def _label_chunk(n_components):
+    """Rows per block of starting responsibilities for ``n_components`` columns."""
+    return int(min(_LABEL_CHUNK, max(256, _LABEL_CHUNK_BYTES // (8 * max(1, n_components)))))
+
+
+def _label_chunks(labels, n_components, dtype):
+    """Yield one-hot responsibilities of given labels, one block of rows at a time."""
+    chunk = _label_chunk(n_components)
+    for start in range(0, len(labels), chunk):
+        stop = min(start + chunk, len(labels))
+        yield start, stop, _one_hot(labels[start:stop], n_components, dtype)
 
 
 def _one_hot(labels, n_components, dtype):
@@ -28,12 +44,13 @@ def _one_hot(labels, n_components, dtype):
     return resp
 
 
-def nearest_centre_chunks(X, centres, dtype, chunk=_LABEL_CHUNK):
+def nearest_centre_chunks(X, centres, dtype, chunk=None):
     """Yield one-hot responsibilities of the nearest centre, chunk by chunk."""
     centres = np.asarray(centres, dtype=np.float64)
     shift = centres.mean(axis=0)
     cc = (centres - shift).astype(dtype)
     half_sq = 0.5 * np.sum(cc.astype(np.float64) ** 2, axis=1).astype(dtype)
+    chunk = _label_chunk(len(cc)) if chunk is None else chunk
     for start in range(0, X.shape[0], chunk):
         stop = min(start + chunk, X.shape[0])
         xc = np.subtract(X[start:stop], shift.astype(dtype), dtype=dtype)
@@ -53,14 +70,14 @@ def init_kmeans(X, sample_weight, n_components, random_state, dtype):
     km = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
     km.fit(Xs, sample_weight=sw)
     if n_samples <= KMEANS_SUBSAMPLE:
-        n = n_samples
-        return [(0, n, _one_hot(km.labels_, n_components, dtype))]
+        return _label_chunks(km.labels_, n_components, dtype)
     return nearest_centre_chunks(X, km.cluster_centers_, dtype)
 
 
-def init_random(X, sample_weight, n_components, random_state, dtype, chunk=_LABEL_CHUNK):
+def init_random(X, sample_weight, n_components, random_state, dtype, chunk=None):
     # Drawn chunk by chunk from one stream: identical to scikit-learn's single (n, K) draw.
     n_samples = X.shape[0]
+    chunk = _label_chunk(n_components) if chunk is None else chunk
     for start in range(0, n_samples, chunk):
         stop = min(start + chunk, n_samples)
         resp = np.asarray(random_state.uniform(size=(stop - start, n_components)), dtype=dtype)
@@ -120,7 +137,9 @@ def ward_labels(X, weights, n_clusters):
     parent = np.arange(n)
     active = np.ones(n, dtype=bool)
     cost = cdist(X, X, "sqeuclidean")
-    cost *= (w[:, None] * w[None, :]) / (w[:, None] + w[None, :])
+    for lo in range(0, n, 32):  # Ward weights, a few rows at a time: no n x n temporaries
+        wb = w[lo : lo + 32, None]
+        cost[lo : lo + 32] *= (wb * w) / (wb + w)
     np.fill_diagonal(cost, np.inf)
     nn = np.argmin(cost, axis=1)
     nn_cost = cost[np.arange(n), nn]

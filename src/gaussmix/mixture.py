@@ -259,9 +259,7 @@ default='hierarchical'
             cov.check_precisions(self.precisions_init, ctype, k, n_features)
 
     def _validate_fit_input(self, X, sample_weight, reset):
-        X = validate_data(
-            self, X, dtype=list(_FLOAT_DTYPES), ensure_min_samples=2, reset=reset
-        )
+        X = _validate_numeric(self, X, ensure_min_samples=2, reset=reset)
         n_samples = X.shape[0]
         if n_samples < self.n_components:
             raise ValueError(
@@ -272,7 +270,7 @@ default='hierarchical'
 
     def _validate_predict_input(self, X):
         check_is_fitted(self, "means_")
-        return validate_data(self, X, dtype=list(_FLOAT_DTYPES), reset=False)
+        return _validate_numeric(self, X, reset=False)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y=None, sample_weight=None):
@@ -501,6 +499,21 @@ default='hierarchical'
 # ---------------------------------------------------------------------- module helpers
 def _factor(covariances, covariance_type):
     return cov.precision_cholesky(covariances, covariance_type)
+
+
+def _validate_numeric(estimator, X, **kwargs):
+    """``validate_data`` to float32/float64, with messages that say X must hold real numbers."""
+    if X is None:
+        raise TypeError("X must be an array-like of shape (n_samples, n_features), got None.")
+    try:
+        return validate_data(estimator, X, dtype=list(_FLOAT_DTYPES), **kwargs)
+    except (TypeError, ValueError) as err:
+        # numpy's bare "could not convert string to float: 'a'" does not say which input failed
+        if "convert" in str(err) or "argument must be" in str(err):
+            raise type(err)(
+                f"X must contain only real numbers (no strings or other objects): {err}"
+            ) from None
+        raise
 
 
 def _as_float_array(value, name):

@@ -1,0 +1,114 @@
+"""Shared pieces of the core test-suite: data, independent references and comparisons.
+
+Nothing here calls gaussmix internals: references come from scipy and scikit-learn, and data is
+drawn from generators seeded by the fixed, printed ``SEED`` of ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.testing import assert_allclose
+from scipy.optimize import linear_sum_assignment
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+SKLEARN_INITS = ("kmeans", "k-means++", "random", "random_from_data")
+DTYPES = (np.float64, np.float32)
+
+# Attributes every fitted model has, compared between two fits.
+FITTED_ARRAYS = ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_")
+
+
+def three_blobs(rng, n_per_blob=(150, 150, 100), n_features=3, dtype=np.float64):
+    """Three overlapping, anisotropic blobs: EM needs several iterations to settle on them."""
+    centres = np.array([[-3.0, 0.0, 1.0], [3.0, 1.0, -1.0], [0.0, 5.0, 0.0]])[:, :n_features]
+    parts = []
+    for centre, n, scale in zip(centres, n_per_blob, (1.0, 1.5, 0.7)):
+        mix = rng.normal(size=(n_features, n_features)) * 0.4 + np.eye(n_features)
+        parts.append(centre + scale * rng.normal(size=(n, n_features)) @ mix)
+    X = np.vstack(parts)
+    return X[rng.permutation(len(X))].astype(dtype)
+
+
+def spread_start(X, n_components, covariance_type, rng):
+    """An explicit starting point (weights, means, precisions) independent of any initialiser.
+
+    Means are distinct random rows, weights are unequal, and the precisions come from the data
+    covariance scaled per component, in the shape ``covariance_type`` asks for.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n_features = X.shape[1]
+    means = X[rng.choice(len(X), n_components, replace=False)]
+    weights = rng.uniform(0.5, 1.5, n_components)
+    weights /= weights.sum()
+    data_cov = np.atleast_2d(np.cov(X, rowvar=False))
+    scales = rng.uniform(0.5, 1.5, n_components)
+    if covariance_type == "full":
+        precisions = np.stack([np.linalg.inv(s * data_cov) for s in scales])
+    elif covariance_type == "tied":
+        precisions = np.linalg.inv(data_cov)
+    elif covariance_type == "diag":
+        precisions = 1.0 / (scales[:, None] * np.diag(data_cov)[None, :])
+    else:
+        precisions = 1.0 / (scales * np.mean(np.diag(data_cov)))
+    return {"weights_init": weights, "means_init": means, "precisions_init": precisions}
+
+
+def full_covariances(covariances, covariance_type, n_components, n_features):
+    """Expand any covariance representation to ``(n_components, n_features, n_features)``."""
+    c = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        return c
+    if covariance_type == "tied":
+        return np.broadcast_to(c, (n_components, n_features, n_features))
+    if covariance_type == "diag":
+        return np.stack([np.diag(v) for v in c])
+    return np.stack([v * np.eye(n_features) for v in c])
+
+
+def scipy_component_logpdf(X, model):
+    """``log w_k + log N(x | mu_k, Sigma_k)`` per row and component, from scipy alone."""
+    X = np.asarray(X, dtype=np.float64)
+    k, d = model.means_.shape
+    covs = full_covariances(model.covariances_, model.covariance_type, k, d)
+    weights = np.asarray(model.weights_, dtype=np.float64)
+    means = np.asarray(model.means_, dtype=np.float64)
+    return np.column_stack(
+        [
+            np.log(weights[j]) + multivariate_normal(means[j], covs[j]).logpdf(X).reshape(-1)
+            for j in range(k)
+        ]
+    )
+
+
+def scipy_mixture_logpdf(X, model):
+    """Mixture log-density computed independently with ``multivariate_normal.logpdf``."""
+    return logsumexp(scipy_component_logpdf(X, model), axis=1)
+
+
+def scipy_responsibilities(X, model):
+    comp = scipy_component_logpdf(X, model)
+    return np.exp(comp - logsumexp(comp, axis=1, keepdims=True))
+
+
+def match_components(estimated_means, true_means):
+    """Permutation ``p`` with ``estimated_means[p[k]]`` closest to ``true_means[k]`` (Hungarian)."""
+    cost = ((true_means[:, None, :] - estimated_means[None, :, :]) ** 2).sum(axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    return cols[np.argsort(rows)]
+
+
+def assert_same_fit(a, b, rtol=1e-7, atol=1e-9, attributes=FITTED_ARRAYS):
+    """Two fitted mixtures agree attribute by attribute (same labels, same shapes).
+
+    Each entry must agree to ``rtol`` relative to itself or to ``rtol`` times the largest entry
+    of the same attribute (so that an off-diagonal 0 next to a 1e3 diagonal is judged on the
+    matrix's scale), or to ``atol``.
+    """
+    for name in attributes:
+        actual = np.asarray(getattr(a, name), dtype=np.float64)
+        desired = np.asarray(getattr(b, name), dtype=np.float64)
+        assert actual.shape == desired.shape, name
+        scale = np.max(np.abs(desired)) if desired.size else 0.0
+        assert_allclose(actual, desired, rtol=rtol, atol=max(atol, rtol * scale), err_msg=name)

@@ -1,0 +1,56 @@
+"""scikit-learn's own estimator contract, run inside the suite.
+
+``parametrize_with_checks`` turns every check of ``check_estimator`` into its own test, for the
+default model and for each covariance type, so a failure names the broken check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _helpers import COVARIANCE_TYPES
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
+
+import gaussmix as gm
+
+ESTIMATORS = [gm.GaussianMixture(2)] + [
+    gm.GaussianMixture(2, covariance_type=t) for t in COVARIANCE_TYPES if t != "full"
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_estimator_check(estimator, check):
+    check(estimator)
+
+
+def test_check_estimator_passes_on_the_default_model():
+    """The literal statement of the contract: ``check_estimator(GaussianMixture(2))``."""
+    results = check_estimator(gm.GaussianMixture(2), on_fail=None)
+    failed = [r["check_name"] for r in results if r["status"] == "failed"]
+    assert failed == []
+    assert sum(r["status"] == "passed" for r in results) >= 40
+
+
+def test_clone_keeps_every_parameter():
+    model = gm.GaussianMixture(
+        3, covariance_type="diag", tol=1e-4, reg_covar=1e-5, max_iter=7, n_init=2,
+        init_params="kmeans", random_state=5, warm_start=True, verbose=1, verbose_interval=3,
+        chunk_size=100,
+    )
+    assert clone(model).get_params() == model.get_params()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", ["weights_init", "means_init", "precisions_init"])
+def test_init_arrays_are_not_modified_by_fit(rng, name):
+    X = rng.normal(size=(60, 2))
+    start = {
+        "weights_init": np.array([0.25, 0.75]),
+        "means_init": np.array([[-1.0, 0.0], [1.0, 0.0]]),
+        "precisions_init": np.stack([np.eye(2), 2 * np.eye(2)]),
+    }
+    given = {name: start[name]}
+    before = start[name].copy()
+    gm.GaussianMixture(2, max_iter=3, **given).fit(X)
+    np.testing.assert_array_equal(start[name], before)

@@ -1,0 +1,286 @@
+"""Bad input gets a clear ValueError/TypeError that names the problem, before any arithmetic.
+
+Every test asserts on the message (``match=``): it must name what was wrong, not leak a traceback
+from deep inside NumPy or SciPy.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from _helpers import COVARIANCE_TYPES
+from sklearn.exceptions import NotFittedError
+
+import gaussmix as gm
+from gaussmix.mixture import _PARAMETER_RULES
+
+GM = gm.GaussianMixture
+PREDICT_METHODS = ("predict", "predict_proba", "score", "score_samples", "bic", "aic")
+
+
+@pytest.fixture
+def X(rng):
+    return rng.normal(size=(40, 2))
+
+
+@pytest.fixture
+def fitted(X):
+    return GM(2, random_state=0).fit(X)
+
+
+# ---------------------------------------------------------------------- the data itself
+def _with(X, row, col, value):
+    X = X.copy()
+    X[row, col] = value
+    return X
+
+
+@pytest.mark.parametrize(
+    ("make_bad", "message"),
+    [
+        pytest.param(lambda X: _with(X, 3, 1, np.nan), "Input X contains NaN", id="nan"),
+        pytest.param(lambda X: _with(X, 0, 0, np.inf), "Input X contains infinity", id="inf"),
+        pytest.param(lambda X: _with(X, 0, 0, -np.inf), "Input X contains infinity", id="-inf"),
+        pytest.param(lambda X: X[:, 0], "Expected 2D array, got 1D array", id="1-D"),
+        pytest.param(lambda X: X[None], "Found array with dim 3", id="3-D"),
+        pytest.param(lambda X: 3.0, "Expected 2D array, got scalar", id="scalar"),
+        pytest.param(lambda X: X[:0], r"0 sample\(s\).*minimum of 2 is required", id="no-rows"),
+        pytest.param(lambda X: X[:1], r"1 sample\(s\).*minimum of 2 is required", id="one-row"),
+        pytest.param(lambda X: X[:, :0], r"0 feature\(s\).*minimum of 1", id="no-columns"),
+        pytest.param(lambda X: X + 1j, "Complex data not supported", id="complex"),
+        pytest.param(
+            lambda X: X.astype(str).astype(object) + "x",
+            "X must contain only real numbers",
+            id="object-strings",
+        ),
+        pytest.param(
+            lambda X: np.where(np.arange(X.shape[0])[:, None] == 0, "a", X.astype(str)),
+            "X must contain only real numbers",
+            id="unicode-strings",
+        ),
+        pytest.param(
+            lambda X: [["a", "b"]] * len(X), "X must contain only real numbers", id="list-of-str"
+        ),
+    ],
+)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_bad_data_raises_value_error_naming_it(X, make_bad, message, covariance_type):
+    with pytest.raises(ValueError, match=message):
+        GM(1, covariance_type=covariance_type).fit(make_bad(X))
+
+
+def test_none_as_data_raises_type_error(X):
+    with pytest.raises(TypeError, match="X must be an array-like.*got None"):
+        GM(2).fit(None)
+
+
+def test_object_holding_a_dict_raises_type_error(X):
+    bad = X.astype(object)
+    bad[0, 0] = {"a": 1}
+    with pytest.raises(TypeError, match="X must contain only real numbers"):
+        GM(2).fit(bad)
+
+
+def test_numbers_in_an_object_array_are_accepted(X):
+    model = GM(2, random_state=0).fit(X.astype(object))
+    np.testing.assert_allclose(model.means_, GM(2, random_state=0).fit(X).means_)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_more_components_than_samples_raises(X, covariance_type):
+    with pytest.raises(ValueError, match=r"n_samples >= n_components.*n_components = 41"):
+        GM(41, covariance_type=covariance_type).fit(X)
+
+
+# ---------------------------------------------------------------------- hyper-parameters
+BAD_HYPERPARAMETERS = {
+    "n_components": [0, -1, 1.5, "2", True, None, np.nan],
+    "covariance_type": ["Full", "diagonal", "", None, 1],
+    "tol": [-1e-3, np.nan, np.inf, "0.1", None, True],
+    "reg_covar": [-1e-6, np.nan, np.inf, "1e-6", None],
+    "max_iter": [-1, 1.5, "10", None, False],
+    "n_init": [0, -1, 2.0, "3", None],
+    "init_params": ["kmean", "KMEANS", "ward", None, 1],
+    "warm_start": ["yes", 1, 0, None, "False"],
+    "verbose": [-1, 1.5, "2", None],
+    "verbose_interval": [0, -1, 2.5, "10"],
+    "chunk_size": [0, -5, 2.5, "100", True],
+    "n_threads": [0, -1, 1.5, "4"],
+    "learning_decay": [0.5, 0.2, 0.0, 1.5, np.nan, "0.7", None],
+    "learning_offset": [-1.0, np.nan, np.inf, "1", None],
+}
+
+
+def test_every_parameter_rule_has_bad_values_tested():
+    """A new entry in ``_PARAMETER_RULES`` needs bad values in ``BAD_HYPERPARAMETERS`` here."""
+    assert set(_PARAMETER_RULES) <= set(BAD_HYPERPARAMETERS)
+
+
+def _bad_hyperparameter_cases():
+    for name in _PARAMETER_RULES:
+        for value in BAD_HYPERPARAMETERS.get(name, ()):
+            yield pytest.param(name, value, id=f"{name}={value!r}")
+
+
+@pytest.mark.parametrize(("name", "value"), list(_bad_hyperparameter_cases()))
+def test_invalid_hyperparameter_raises_naming_it(X, name, value):
+    if name not in GM().get_params():
+        pytest.fail(f"{name} has a validation rule but is not a parameter")
+    model = GM(**{"n_components": 2, name: value})
+    expected = rf"The '{name}' parameter of GaussianMixture must be .*; got {re.escape(repr(value))}\."
+    with pytest.raises(ValueError, match=expected):
+        model.fit(X)
+
+
+@pytest.mark.parametrize(("name", "value"), [("covariance_type", "full-ish"), ("reg_covar", -1.0)])
+def test_from_parameters_checks_hyperparameters(name, value):
+    with pytest.raises(ValueError, match=f"The '{name}' parameter"):
+        GM.from_parameters([1.0], [[0.0]], [[[1.0]]], **{name: value})
+
+
+# ---------------------------------------------------------------------- starting values
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ([1.0], r"weights_init must have shape \(n_components,\) = \(2,\), got \(1,\)"),
+        ([[0.5, 0.5]], r"weights_init must have shape"),
+        ([0.3, 0.3], "weights_init must sum to 1, but they sum to 0.6"),
+        ([1.5, -0.5], r"weights_init must be finite and in \[0, 1\]"),
+        ([np.nan, 0.5], r"weights_init must be finite"),
+        ([np.inf, 0.0], r"weights_init must be finite"),
+        (["a", "b"], "weights_init must be a real numeric array"),
+    ],
+)
+def test_bad_weights_init_raises(X, weights, message):
+    with pytest.raises(ValueError, match=message):
+        GM(2, weights_init=weights).fit(X)
+
+
+@pytest.mark.parametrize(
+    ("means", "message"),
+    [
+        (np.zeros((3, 2)), r"means_init must have shape \(n_components, n_features\) = \(2, 2\)"),
+        (np.zeros((2, 3)), r"means_init must have shape .* got \(2, 3\)"),
+        (np.zeros(2), r"means_init must have shape"),
+        ([[np.nan, 0.0], [0.0, 0.0]], "means_init contains NaN or infinite values"),
+        ([[np.inf, 0.0], [0.0, 0.0]], "means_init contains NaN or infinite values"),
+        ([[0.0, 0.0], [0.0]], "means_init must be a numeric array"),
+        ([["a", "b"], ["c", "d"]], "means_init must be a real numeric array"),
+    ],
+)
+def test_bad_means_init_raises(X, means, message):
+    with pytest.raises(ValueError, match=message):
+        GM(2, means_init=means).fit(X)
+
+
+GOOD_PRECISIONS = {
+    "full": np.stack([np.eye(2), 2 * np.eye(2)]),
+    "tied": np.eye(2),
+    "diag": np.ones((2, 2)),
+    "spherical": np.ones(2),
+}
+
+
+def _precision_cases():
+    for ctype, good in GOOD_PRECISIONS.items():
+        yield pytest.param(ctype, np.ones(5), "must have shape", id=f"{ctype}-shape")
+        yield pytest.param(ctype, good[None], "must have shape", id=f"{ctype}-extra-axis")
+        nan = good.copy()
+        nan.flat[0] = np.nan
+        yield pytest.param(ctype, nan, "contains NaN or infinite", id=f"{ctype}-nan")
+        inf = good.copy()
+        inf.flat[0] = np.inf
+        yield pytest.param(ctype, inf, "contains NaN or infinite", id=f"{ctype}-inf")
+        if ctype in ("full", "tied"):
+            yield pytest.param(ctype, -good, "must be positive definite", id=f"{ctype}-negative")
+            asym = good.copy()
+            asym[..., 0, 1] = 0.5
+            yield pytest.param(ctype, asym, "must be symmetric", id=f"{ctype}-asymmetric")
+            indefinite = good.copy()
+            indefinite[..., 0, 1] = indefinite[..., 1, 0] = 3.0
+            yield pytest.param(ctype, indefinite, "must be positive definite", id=f"{ctype}-indef")
+        else:
+            yield pytest.param(ctype, -good, "must be positive", id=f"{ctype}-negative")
+            zero = good.copy()
+            zero.flat[0] = 0.0
+            yield pytest.param(ctype, zero, "must be positive", id=f"{ctype}-zero")
+        yield pytest.param(ctype, np.full(good.shape, "a"), "numeric array", id=f"{ctype}-str")
+
+
+@pytest.mark.parametrize(("covariance_type", "precisions", "message"), list(_precision_cases()))
+def test_bad_precisions_init_raises(X, covariance_type, precisions, message):
+    model = GM(2, covariance_type=covariance_type, precisions_init=precisions)
+    with pytest.raises(ValueError, match=rf"precisions_init.*{message}"):
+        model.fit(X)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_good_precisions_init_is_accepted(X, covariance_type):
+    model = GM(2, covariance_type=covariance_type, max_iter=0)
+    model.set_params(precisions_init=GOOD_PRECISIONS[covariance_type]).fit(X)
+    np.testing.assert_allclose(model.precisions_, GOOD_PRECISIONS[covariance_type])
+
+
+# ---------------------------------------------------------------------- sample_weight
+@pytest.mark.parametrize(
+    ("make_weight", "message"),
+    [
+        pytest.param(lambda n: -np.ones(n), "sample_weight must be non-negative", id="negative"),
+        pytest.param(
+            lambda n: np.r_[-1e-9, np.ones(n - 1)], "must be non-negative", id="one-negative"
+        ),
+        pytest.param(lambda n: np.r_[np.nan, np.ones(n - 1)], "NaN or infinite", id="nan"),
+        pytest.param(lambda n: np.r_[np.inf, np.ones(n - 1)], "NaN or infinite", id="inf"),
+        pytest.param(
+            lambda n: np.ones(n - 1), rf"sample_weight has {39} entries but X has 40 rows",
+            id="too-short",
+        ),
+        pytest.param(lambda n: np.ones(n + 1), "41 entries but X has 40 rows", id="too-long"),
+        pytest.param(lambda n: np.zeros(n), "sample_weight sums to zero", id="all-zero"),
+        pytest.param(lambda n: np.ones((n, 2)), r"sample_weight must be 1-D", id="2-D"),
+        pytest.param(lambda n: ["a"] * n, "sample_weight must be a 1-D array of numbers", id="str"),
+    ],
+)
+def test_bad_sample_weight_raises(X, make_weight, message):
+    with pytest.raises(ValueError, match=message):
+        GM(2).fit(X, sample_weight=make_weight(len(X)))
+
+
+# ---------------------------------------------------------------------- predict time
+@pytest.mark.parametrize("method", PREDICT_METHODS)
+def test_wrong_feature_count_at_predict_time_raises(fitted, method):
+    with pytest.raises(ValueError, match="X has 3 features, but GaussianMixture is expecting 2"):
+        getattr(fitted, method)(np.zeros((4, 3)))
+
+
+@pytest.mark.parametrize("method", PREDICT_METHODS)
+def test_nan_at_predict_time_raises(fitted, method):
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        getattr(fitted, method)(np.array([[0.0, np.nan]]))
+
+
+@pytest.mark.parametrize("method", PREDICT_METHODS)
+def test_strings_at_predict_time_raise(fitted, method):
+    with pytest.raises(ValueError, match="X must contain only real numbers"):
+        getattr(fitted, method)([["1.0", "x"]])
+
+
+@pytest.mark.parametrize("method", PREDICT_METHODS + ("sample",))
+def test_unfitted_model_raises_not_fitted_error(X, method):
+    args = (3,) if method == "sample" else (X,)
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        getattr(GM(2), method)(*args)
+
+
+@pytest.mark.parametrize("n_samples", [0, -1, 1.5, "3", None])
+def test_bad_sample_size_raises(fitted, n_samples):
+    with pytest.raises(ValueError, match="Invalid value for 'n_samples'.*integer >= 1"):
+        fitted.sample(n_samples)
+
+
+def test_warm_start_with_a_different_feature_count_raises(X):
+    model = GM(2, warm_start=True, max_iter=5, tol=1e-1).fit(X)
+    with pytest.raises(ValueError, match="X has 3 features, but GaussianMixture is expecting 2"):
+        model.fit(np.hstack([X, X[:, :1]]))
