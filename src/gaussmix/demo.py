@@ -1,12 +1,38 @@
-"""``gaussmix demo``: generate a small 2-D mixture, fit it and compare truth with the fit."""
+"""``gaussmix demo``: generate a 2-D mixture, learn it, and show both.
+
+The demo draws data with :func:`gaussmix.make_mixture` at a requested overlap, fits a
+:class:`~gaussmix.GaussianMixture` one EM iteration at a time, prints the true and learned
+parameters side by side (fitted components matched to the true ones) and writes two files:
+
+* ``gmm_demo.png`` - the truth (left) and the fit (right): points coloured by component, red means,
+  1, 2 and 3 standard-deviation ellipses;
+* ``gmm_demo_em.gif`` - EM at work, one frame per iteration (frame 0 is the initialisation, so the
+  GIF has ``n_iter_ + 1`` frames).
+"""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
 from .mixture import GaussianMixture
+
+PNG_NAME = "gmm_demo.png"
+GIF_NAME = "gmm_demo_em.gif"
+
+
+@dataclass
+class DemoResult:
+    """What :func:`run_demo` made: the true and fitted models, the data and the files written."""
+
+    truth: GaussianMixture
+    model: GaussianMixture
+    X: np.ndarray
+    y: np.ndarray
+    png_path: str | None
+    gif_path: str | None
 
 
 def _match_components(truth_means, fitted_means):
@@ -18,32 +44,163 @@ def _match_components(truth_means, fitted_means):
     return cols
 
 
-def run_demo(n_components=3, n_samples=600, covariance_type="full", seed=0, console=None):
-    """Generate, fit and print a table of true vs learned weights and means; return the models."""
+def _reordered(model, order):
+    """A copy of ``model`` with its components in ``order`` (for side-by-side display)."""
+    covariances = (
+        model.covariances_ if model.covariance_type == "tied" else model.covariances_[order]
+    )
+    weights = np.asarray(model.weights_, dtype=np.float64)[order]
+    return GaussianMixture.from_parameters(
+        weights / weights.sum(), model.means_[order], covariances,
+        covariance_type=model.covariance_type,
+    )  # fmt: skip
+
+
+def _vector_text(values):
+    return "(" + ", ".join(f"{v:.2f}" for v in np.atleast_1d(values)) + ")"
+
+
+def _covariance_text(model, k):
+    """Compact 2-D covariance: standard deviations along the features and their correlation."""
+    c = np.asarray(model.covariances_, dtype=np.float64)
+    kind = model.covariance_type
+    if kind == "spherical":
+        return f"sd {np.sqrt(c[k]):.2f}"
+    if kind == "diag":
+        return "sd " + _vector_text(np.sqrt(c[k]))
+    matrix = c if kind == "tied" else c[k]
+    sd = np.sqrt(np.diag(matrix))
+    text = "sd " + _vector_text(sd)
+    if len(sd) == 2:
+        text += f", corr {matrix[0, 1] / (sd[0] * sd[1]):+.2f}"
+    return text
+
+
+def _check_output_dir(out_dir):
+    out_dir = os.fspath(out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"The output folder {out_dir!r} exists and is not a folder.")
+    os.makedirs(out_dir, exist_ok=True)
+    return out_dir
+
+
+def run_demo(
+    n_components=3,
+    n_samples=600,
+    covariance_type="full",
+    seed=0,
+    *,
+    overlap=0.05,
+    out_dir=".",
+    animate=True,
+    console=None,
+):
+    """Generate, fit, print true vs learned parameters, and write the demo pictures.
+
+    Parameters
+    ----------
+    n_components : int, default=3
+    n_samples : int, default=600
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        Used for the true mixture and for the fit.
+    seed : int, default=0
+        Seeds the data and the fit: same seed, same pictures.
+    overlap : float, default=0.05
+        Average pairwise overlap of the true components (see :func:`gaussmix.make_mixture`).
+    out_dir : str or os.PathLike, default='.'
+        Folder for ``gmm_demo.png`` and ``gmm_demo_em.gif`` (created if missing). ``None`` writes
+        nothing.
+    animate : bool, default=True
+        Also write the EM animation.
+    console : rich.console.Console, default=None
+
+    Returns
+    -------
+    DemoResult
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from .generate import make_mixture
+
     console = console or Console()
-    rng = np.random.default_rng(seed)
-    means = rng.uniform(-6, 6, size=(n_components, 2))
-    a = rng.normal(size=(n_components, 2, 2))
-    covariances = a @ a.transpose(0, 2, 1) + 0.3 * np.eye(2)
-    weights = rng.dirichlet(np.full(n_components, 5.0))
-    truth = GaussianMixture.from_parameters(weights, means, covariances, random_state=seed)
-    X, _ = truth.sample(n_samples)
-    model = GaussianMixture(n_components, covariance_type=covariance_type, random_state=seed).fit(X)
+    if n_components < 2:
+        raise ValueError("The demo needs at least 2 components (overlap is defined for pairs).")
+    if out_dir is not None:
+        out_dir = _check_output_dir(out_dir)
+    X, y, truth = make_mixture(
+        n_samples, n_components, 2, overlap=overlap, covariance_type=covariance_type,
+        random_state=seed,
+    )  # fmt: skip
+    estimator = GaussianMixture(n_components, covariance_type=covariance_type, random_state=seed)
+    gif_path = png_path = None
+    if out_dir is not None and animate:
+        from .plot import animate_em
+
+        gif_path = os.path.join(out_dir, GIF_NAME)
+        model = animate_em(estimator, X, gif_path)
+    else:
+        model = estimator.fit(X)
     order = _match_components(truth.means_, model.means_)
-    table = Table(title=f"{n_components}-component mixture, {n_samples} points, {covariance_type} fit")
-    for column in ("component", "true weight", "learned weight", "true mean", "learned mean"):
-        table.add_column(column, justify="right")
-    for k, j in enumerate(order):
+    shown = _reordered(model, order)
+
+    from sklearn.metrics import adjusted_rand_score
+
+    table = Table(
+        title=f"{n_components} components, {n_samples} points, {covariance_type} covariances "
+        f"(seed {seed})",
+        caption="in each row: true value above, learned value below (fitted components matched "
+        "to the true ones)",
+    )
+    columns = ("k", "weight", "mean", "covariance")
+    for column in columns:
+        table.add_column(column, justify="right" if column != "covariance" else "left")
+    for k in range(n_components):
         table.add_row(
             str(k),
-            f"{truth.weights_[k]:.3f}",
-            f"{model.weights_[j]:.3f}",
-            np.array2string(truth.means_[k], precision=2),
-            np.array2string(model.means_[j], precision=2),
+            f"{truth.weights_[k]:.3f}\n{shown.weights_[k]:.3f}",
+            f"{_vector_text(truth.means_[k])}\n{_vector_text(shown.means_[k])}",
+            f"{_covariance_text(truth, k)}\n{_covariance_text(shown, k)}",
+            end_section=True,
         )
     console.print(table)
+    ari = adjusted_rand_score(y, model.predict(X))
+    ari_truth = adjusted_rand_score(y, truth.predict(X))
     console.print(
-        f"log-likelihood per point: truth {truth.score(X):.4f}, fit {model.score(X):.4f} "
-        f"({model.n_iter_} EM iterations, converged={model.converged_})"
+        f"Average pairwise overlap of the true components: {truth.overlap_:.4f} "
+        f"(requested {overlap}), largest {truth.max_overlap_:.4f}."
     )
-    return truth, model, X
+    console.print(
+        f"Log-likelihood per point: truth {truth.score(X):.4f}, fit {model.score(X):.4f}. "
+        f"EM: {model.n_iter_} iterations, converged={model.converged_}. Adjusted Rand index of "
+        f"the labels: fit {ari:.3f}, true parameters {ari_truth:.3f}."
+    )
+    if out_dir is not None:
+        png_path = os.path.join(out_dir, PNG_NAME)
+        _write_picture(truth, shown, X, png_path)
+        console.print(f"Wrote the picture to {os.path.abspath(png_path)}")
+        if gif_path is not None:
+            console.print(
+                f"Wrote the EM animation to {os.path.abspath(gif_path)} "
+                f"({model.n_iter_ + 1} frames: the initialisation and {model.n_iter_} iterations)"
+            )
+    return DemoResult(truth, model, X, y, png_path, gif_path)
+
+
+def _write_picture(truth, fitted, X, path):
+    import matplotlib.pyplot as plt
+
+    from ._plot_base import atomic_write
+    from .plot import plot_mixture
+
+    fig, axes = plt.subplots(1, 2, figsize=(13.5, 5.6), layout="constrained", sharex=True,
+                             sharey=True)  # fmt: skip
+    try:
+        plot_mixture(truth, X, ax=axes[0], legend=None,
+                     title=f"truth (average pairwise overlap {truth.overlap_:.3f})")  # fmt: skip
+        plot_mixture(fitted, X, ax=axes[1], legend="outside",
+                     title=f"learned by EM ({fitted.covariance_type} covariances)")  # fmt: skip
+        axes[1].set_ylabel("")
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100))
+    finally:
+        plt.close(fig)
