@@ -624,6 +624,11 @@ def make_mixture(
     if n_components > 1 and overlap is None and max_overlap is None:
         overlap = 0.05
     if overlap is not None and max_overlap is not None:
+        if n_pairs == 1 and abs(max_overlap - overlap) > tol:
+            raise ValueError(
+                "With two components there is a single pair, so overlap and max_overlap must be "
+                "equal; give only one of them."
+            )
         if max_overlap < overlap - tol:
             raise ValueError(
                 f"max_overlap={max_overlap} is below overlap={overlap}: the largest pairwise "
@@ -634,11 +639,6 @@ def make_mixture(
                 f"max_overlap={max_overlap} is more than n_pairs * overlap = "
                 f"{overlap * n_pairs:.4g}: with {n_components} components the average overlap is "
                 "at least the maximum divided by the number of pairs."
-            )
-        if n_pairs == 1 and abs(max_overlap - overlap) > tol:
-            raise ValueError(
-                "With two components there is a single pair, so overlap and max_overlap must be "
-                "equal; give only one of them."
             )
 
     rng = _as_generator(random_state)
