@@ -168,6 +168,9 @@ def animate_em(
         raise ValueError(f"The animation is written as a GIF; path must end in .gif, got {path!r}.")
     if not (isinstance(fps, (int, float)) and 0 < fps <= 50):
         raise ValueError(f"fps must be a number in (0, 50]; got {fps!r}.")
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        raise ValueError(f"Cannot write {path!r}: the folder {folder!r} does not exist.")
     model, steps = em_trajectory(estimator, X)
     n_features = model.means_.shape[1]
     if n_features < 2:
