@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-import click
+import functools
+import os
+import sys
+import threading
+import warnings
+from contextlib import contextmanager
 
+import click
+import numpy as np
+
+from ._data import DataError, data_format, parse_columns, peek_columns, read_table, write_table
 from ._version import __version__
 
 COVARIANCE_CHOICES = click.Choice(["full", "tied", "diag", "spherical"])
@@ -14,9 +23,18 @@ COVARIANCE_CHOICES = click.Choice(["full", "tied", "diag", "spherical"])
 def cli():
     """Gaussian mixture models: generate data, fit, predict, score and see them.
 
+    Data files are .csv/.tsv (header detected), .parquet or .npy. Exit status: 0 on success,
+    1 for bad data or model files, 2 for bad usage.
+
     \b
     Examples:
       gaussmix demo
+      gaussmix generate -n 1000 -k 3 -o data.csv
+      gaussmix fit data.csv -k auto --standardize -o model.npz
+      gaussmix predict data.csv -m model.npz -o labels.csv
+      gaussmix score data.csv -m model.npz --contamination 0.01 -o scores.csv
+      gaussmix select data.csv -k 1-8 --plot bic.png
+      gaussmix plot data.csv -m model.npz -o fit.png
     """
 
 
@@ -54,6 +72,691 @@ def demo(n_components, n_samples, overlap, covariance_type, seed, output_dir, no
                  out_dir=output_dir, animate=not no_animation)  # fmt: skip
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+# ====================================================================== data commands
+# Everything below serves generate / fit / predict / score / select / plot.
+
+_EXAMPLES = """
+\b
+Examples:
+  gaussmix generate -n 1000 -k 3 -o data.csv
+  gaussmix fit data.csv -k 3 -o model.npz
+  gaussmix fit data.csv -k auto --standardize -o model.npz
+  gaussmix predict data.csv -m model.npz -o labels.csv
+  gaussmix score data.csv -m model.npz --contamination 0.01 -o scores.csv
+  gaussmix select data.csv -k 1-8 --plot bic.png
+  gaussmix plot data.csv -m model.npz -o fit.png
+"""
+
+
+class CliError(click.ClickException):
+    """A bad data or model file (or a failed fit): one line on stderr and exit status 1."""
+
+    exit_code = 1
+
+    def show(self, file=None):
+        click.echo(f"gaussmix: error: {self.format_message()}", err=True)
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+def _fail_cleanly(func):
+    """Turn data, model and file errors into one line on stderr (exit 1), never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:  # e.g. `gaussmix predict ... -o - | head`: stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
+        except ValueError as exc:
+            raise CliError(_one_line(exc)) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            raise CliError(_one_line(f"{where}{exc.strerror or exc}")) from None
+        except MemoryError:
+            raise CliError("out of memory; use fewer rows, columns or components.") from None
+        except Exception as exc:
+            if os.environ.get("GAUSSMIX_DEBUG"):
+                raise
+            raise CliError(
+                _one_line(
+                    f"internal error ({type(exc).__name__}: {exc}); set GAUSSMIX_DEBUG=1 to see "
+                    "the traceback and please report it."
+                )
+            ) from None
+
+    return wrapper
+
+
+class _ComponentsType(click.ParamType):
+    """``-k``: a number, a range (``1-8`` or ``2:6``, inclusive), a list (``2,4,8``) or ``auto``."""
+
+    name = "K"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return "auto"
+        try:
+            for sep in ("-", ":"):
+                if sep in text:
+                    low, high = (int(part) for part in text.split(sep))
+                    values = list(range(low, high + 1))
+                    break
+            else:
+                values = [int(part) for part in text.split(",")]
+        except ValueError:
+            self.fail(f"{value!r} is not a number, a range like 1-8 or 2:6, or 'auto'.", param, ctx)
+        if not values or min(values) < 1:
+            self.fail(f"{value!r}: numbers of components must be >= 1 (and low <= high).", param, ctx)
+        return sorted(set(values))
+
+
+def _table_output(ctx, param, value):
+    """Check an output data path before any work: known extension, existing directory."""
+    if value is None or value == "-":
+        return value
+    try:
+        data_format(value)
+    except DataError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return _existing_directory(ctx, param, value)
+
+
+def _existing_directory(ctx, param, value):
+    if value is None:
+        return value
+    directory = os.path.dirname(os.path.abspath(value))
+    if not os.path.isdir(directory):
+        raise click.BadParameter(f"{value}: directory {directory} does not exist.")
+    if os.path.isdir(value):
+        raise click.BadParameter(f"{value}: is a directory.")
+    return value
+
+
+_IMAGE_TYPES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+def _image_output(ctx, param, value):
+    if value is not None and os.path.splitext(value)[1].lower() not in _IMAGE_TYPES:
+        raise click.BadParameter(f"{value}: use one of {', '.join(_IMAGE_TYPES)}.")
+    return _existing_directory(ctx, param, value)
+
+
+def _quiet_option(func):
+    return click.option(
+        "-q", "--quiet", is_flag=True, help="No progress display, tables or status lines."
+    )(func)
+
+
+def _columns_option(func):
+    return click.option(
+        "--columns",
+        metavar="COLS",
+        help="Comma-separated column names or 0-based positions to use (default: all; for a model "
+        "fitted on named columns, those names).",
+    )(func)
+
+
+@contextmanager
+def _progress(message, quiet, delay=0.5):
+    """A transient spinner on stderr for work that lasts more than ``delay`` seconds.
+
+    Nothing is shown with ``--quiet`` or when stderr is not a terminal.
+    """
+    if quiet or not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    progress.add_task(message, total=None)
+    timer = threading.Timer(delay, progress.start)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        timer.join()
+        progress.stop()
+
+
+@contextmanager
+def _reported_warnings():
+    """Show warnings raised inside (e.g. no convergence) as one ``gaussmix: warning:`` line each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = set()
+    for item in caught:
+        text = _one_line(item.message)
+        if text not in seen:
+            seen.add(text)
+            click.echo(f"gaussmix: warning: {text}", err=True)
+
+
+def _consoles(quiet):
+    from rich.console import Console
+
+    return Console(quiet=quiet), Console(stderr=True, quiet=quiet)
+
+
+def _read_model_file(path):
+    from .io import read_model
+
+    try:
+        return read_model(path)
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such model file.") from None
+
+
+def _read_for_model(data, model_path, model_file, columns):
+    """Read ``data`` with the columns the model was fitted on; check the number of features."""
+    wanted = parse_columns(columns)
+    names = model_file.feature_names
+    n_features = model_file.model.n_features_in_
+    fitted = f" ({', '.join(names)})" if names else ""
+
+    def mismatch(n_columns):
+        return DataError(
+            f"{data}: has {n_columns} column(s) but {model_path} was fitted on {n_features} "
+            f"feature(s){fitted}; choose columns with --columns."
+        )
+
+    if wanted is None and names:
+        available, has_header = peek_columns(data)
+        if has_header:
+            missing = [name for name in names if name not in available]
+            if missing and len(available) != n_features:
+                raise mismatch(len(available))
+            if missing:
+                raise DataError(
+                    f"{data}: has no column {', '.join(map(repr, missing))}, which {model_path} "
+                    "was fitted on; choose columns with --columns."
+                )
+            wanted = list(names)
+    table = read_table(data, wanted)
+    if table.X.shape[1] != n_features:
+        raise mismatch(table.X.shape[1])
+    return table
+
+
+def _standardized(table):
+    """``(Z, center, scale)`` with ``Z = (X - center) / scale`` per column."""
+    X = table.X
+    center = np.mean(X, axis=0, dtype=np.float64)
+    scale = np.std(X, axis=0, dtype=np.float64)
+    constant = [table.names[j] for j in np.flatnonzero(~(scale > 0))]
+    if constant:
+        raise DataError(
+            f"{table.path}: column {', '.join(map(repr, constant))} is constant, so it cannot be "
+            "standardized; leave it out with --columns."
+        )
+    Z = ((X - center) / scale).astype(X.dtype, copy=False)
+    return Z, center, scale
+
+
+def _check_rows(table, n_components):
+    n_rows = table.X.shape[0]
+    need = max(2, n_components)
+    if n_rows < need:
+        raise DataError(
+            f"{table.path}: {n_rows} row(s) are too few to fit {n_components} component(s); "
+            f"at least {need} are needed."
+        )
+
+
+def _labels_path(path):
+    stem, ext = os.path.splitext(path)
+    return f"{stem}.labels{ext}"
+
+
+# ---------------------------------------------------------------------- generate
+@cli.command(epilog="Example: gaussmix generate -n 2000 -k 4 -d 3 --overlap 0.02 -o data.parquet")
+@click.option("-o", "--output", required=True, callback=_table_output, metavar="OUT",
+              help="Data file to write: .csv, .tsv, .parquet or .npy ('-' for CSV on stdout).")
+@click.option("-n", "--n-samples", default=1000, show_default=True, type=click.IntRange(1),
+              help="Number of points.")
+@click.option("-k", "--n-components", default=3, show_default=True, type=click.IntRange(1),
+              help="Number of mixture components.")
+@click.option("-d", "--n-features", default=2, show_default=True, type=click.IntRange(1),
+              help="Number of features (columns x0, x1, ...).")
+@click.option("--overlap", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Average pairwise overlap of the components (default 0.05; 0.001 well "
+              "separated, 0.2 heavily overlapping).")
+@click.option("--covariance", "covariance_type", default="full", show_default=True,
+              type=COVARIANCE_CHOICES, help="Shape of the true covariances.")
+@click.option("--random-weights", is_flag=True, help="Unequal component weights (default equal).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--labels", "labels_path", callback=_table_output, metavar="PATH",
+              help="Where to write the true component of each row (default: OUT with .labels "
+              "before the extension, e.g. data.labels.csv).")
+@click.option("--no-labels", is_flag=True, help="Do not write the labels.")
+@click.option("--truth", "truth_path", callback=_existing_directory, metavar="MODEL",
+              help="Also save the true mixture as a model file (usable with predict/score/plot).")
+@_quiet_option
+@_fail_cleanly
+def generate(output, n_samples, n_components, n_features, overlap, covariance_type,
+             random_weights, seed, labels_path, no_labels, truth_path, quiet):
+    """Draw data from a random Gaussian mixture and write it with its labels."""
+    from .generate import make_mixture
+
+    X, y, truth = make_mixture(
+        n_samples, n_components, n_features, overlap=overlap, covariance_type=covariance_type,
+        weights="random" if random_weights else None, random_state=seed,
+    )
+    names = [f"x{i}" for i in range(n_features)]
+    if no_labels:
+        labels_path = None
+    elif labels_path is None and output != "-":
+        labels_path = _labels_path(output)
+    write_table(output, dict(zip(names, X.T)))
+    if labels_path is not None:
+        write_table(labels_path, {"label": y})
+    if truth_path is not None:
+        from .io import save
+
+        save(truth, truth_path, feature_names=names)
+    _, err = _consoles(quiet)
+    wrote = f"{n_samples} rows x {n_features} features to {output if output != '-' else 'stdout'}"
+    if labels_path:
+        wrote += f", labels to {labels_path}"
+    if truth_path:
+        wrote += f", true mixture to {truth_path}"
+    overlap_text = "" if n_components == 1 else f", average overlap {truth.overlap_:.3g}"
+    err.print(f"wrote {wrote} ({n_components} {covariance_type} components{overlap_text})",
+              highlight=False, soft_wrap=True)
+
+
+# ---------------------------------------------------------------------- fit
+def _fit_options(func):
+    options = [
+        click.option("--covariance", "covariance_types", multiple=True, type=COVARIANCE_CHOICES,
+                     help="Covariance type (repeat to compare several when selecting; default "
+                     "full for one K, all four for a range or auto)."),
+        click.option("--n-init", default=1, show_default=True, type=click.IntRange(1),
+                     help="EM starts per model; the best is kept."),
+        click.option("--max-iter", default=100, show_default=True, type=click.IntRange(1),
+                     help="EM iterations per start."),
+        click.option("--tol", default=1e-3, show_default=True, type=click.FloatRange(0),
+                     help="Stop when the mean log-likelihood improves by less than this."),
+        click.option("--reg-covar", default=1e-6, show_default=True, type=click.FloatRange(0),
+                     help="Added to covariance diagonals."),
+        click.option("--seed", default=0, show_default=True, type=int, help="Random seed."),
+        _columns_option,
+        click.option("--standardize", is_flag=True,
+                     help="Fit on columns scaled to mean 0 and variance 1; the scaling is stored "
+                     "in the model and applied by predict, score and plot."),
+        _quiet_option,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _fit_settings(n_init, max_iter, tol, reg_covar, seed):
+    return {"n_init": n_init, "max_iter": max_iter, "tol": tol, "reg_covar": reg_covar,
+            "random_state": seed}
+
+
+def _prepare(data, columns, standardize, n_components):
+    table = read_table(data, parse_columns(columns))
+    _check_rows(table, n_components)
+    center = scale = None
+    Z = table.X
+    if standardize:
+        Z, center, scale = _standardized(table)
+    return table, Z, center, scale
+
+
+def _run_selection(table, Z, ks, covariance_types, criterion, settings, quiet):
+    from .select import select_model
+
+    n_rows = Z.shape[0]
+    message = (
+        f"Comparing {len(ks) * len(covariance_types)} models (K {ks[0]}..{ks[-1]}, "
+        f"{', '.join(covariance_types)}) on {n_rows} rows"
+    )
+    try:
+        with _progress(message, quiet), _reported_warnings():
+            return select_model(
+                Z, n_components=ks, covariance_types=tuple(covariance_types),
+                criterion=criterion, **settings,
+            )
+    except ValueError as exc:
+        raise CliError(_one_line(f"{table.path}: model selection failed: {exc}")) from None
+
+
+def _selection_ks(table, ks):
+    n_rows = table.X.shape[0]
+    if ks == "auto":
+        ks = list(range(1, min(10, n_rows) + 1))
+    return ks
+
+
+@cli.command(epilog=_EXAMPLES)
+@click.argument("data", metavar="DATA")
+@click.option("-k", "--n-components", "components", default="auto", show_default=True,
+              type=_ComponentsType(), help="Number of components: a number, a range (1-8, 2:6) "
+              "or 'auto' (1-10); a range or auto picks the best model by --criterion.")
+@click.option("-o", "--output", required=True, callback=_existing_directory, metavar="MODEL",
+              help="Model file to write (e.g. model.npz).")
+@click.option("--criterion", default="bic", show_default=True, type=click.Choice(["bic", "aic"]),
+              help="Model selection criterion for a range or auto.")
+@_fit_options
+@_fail_cleanly
+def fit(data, components, output, criterion, covariance_types, n_init, max_iter, tol, reg_covar,
+        seed, columns, standardize, quiet):
+    """Fit a Gaussian mixture to the numeric columns of DATA and save it.
+
+    DATA is a .csv/.tsv (header detected), .parquet or .npy file. Prints the weights and means
+    of the components and the fit's BIC.
+    """
+    from .io import save
+    from .mixture import GaussianMixture
+
+    settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed)
+    single = components != "auto" and len(components) == 1
+    smallest = components[0] if single or components != "auto" else 1
+    table, Z, center, scale = _prepare(data, columns, standardize, smallest)
+    selection = None
+    if single:
+        k = components[0]
+        ctype = covariance_types[0] if covariance_types else "full"
+        if len(set(covariance_types)) > 1:
+            raise click.UsageError("Give one --covariance for a single K, or a range of K.")
+        model = GaussianMixture(k, covariance_type=ctype, **settings)
+        try:
+            with _progress(f"Fitting {k} {ctype} components to {Z.shape[0]} rows", quiet), \
+                    _reported_warnings():
+                model.fit(Z)
+        except ValueError as exc:
+            raise CliError(_one_line(f"{data}: fitting {k} component(s) failed: {exc}")) from None
+    else:
+        ks = _selection_ks(table, components)
+        if max(ks) > Z.shape[0]:
+            _check_rows(table, max(ks))
+        ctypes = list(dict.fromkeys(covariance_types)) or ["full", "tied", "diag", "spherical"]
+        selection = _run_selection(table, Z, ks, ctypes, criterion, settings, quiet)
+        model = selection.best_
+    names = table.names if table.has_header else None
+    save(model, output, feature_names=names, center=center, scale=scale)
+    out, _ = _consoles(quiet)
+    _print_summary(out, model, table, Z, center, scale, output, selection, criterion)
+
+
+def _print_summary(console, model, table, Z, center, scale, output, selection, criterion):
+    from rich.table import Table as RichTable
+
+    n_rows = Z.shape[0]
+    shift = 0.0 if scale is None else float(np.sum(np.log(scale)))
+    loglik = model.score(Z) - shift
+    n_params = model._n_parameters()
+    bic = -2 * loglik * n_rows + n_params * np.log(n_rows)
+    means = model.means_.astype(np.float64)
+    if center is not None:
+        means = means * scale + center
+    title = (
+        f"{model.n_components}-component {model.covariance_type} mixture, "
+        f"{n_rows} rows of {table.path}"
+    )
+    console.print(title, highlight=False, soft_wrap=True)
+    summary = RichTable()
+    summary.add_column("component", justify="right")
+    summary.add_column("weight", justify="right")
+    show = table.names if len(table.names) <= 8 else None
+    for name in show or ["mean"]:
+        summary.add_column(f"mean {name}" if show else name, justify="right")
+    for k in range(model.n_components):
+        cells = [f"{v:.4g}" for v in means[k]] if show else [
+            np.array2string(means[k][:8], precision=3) + (" ..." if means.shape[1] > 8 else "")
+        ]
+        summary.add_row(str(k), f"{model.weights_[k]:.4f}", *cells)
+    console.print(summary)
+    lines = [
+        f"BIC {bic:.6g}  (log-likelihood per row {loglik:.6g}, {n_params} parameters"
+        + (", means in the original units; fitted on standardized columns)" if center is not None
+           else ")"),
+        f"EM: {model.n_iter_} iterations, "
+        + ("converged" if model.converged_ else "did not converge (raise --max-iter or --tol)"),
+    ]
+    if selection is not None:
+        lines.append(f"chosen by {criterion.upper()} among {_n_candidates(selection)} candidates")
+    lines.append(f"model saved to {output}")
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def _n_candidates(selection):
+    try:
+        return len(selection.table)
+    except TypeError:
+        return "several"
+
+
+# ---------------------------------------------------------------------- predict / score
+@cli.command(epilog="Example: gaussmix predict new.csv -m model.npz -o labels.csv")
+@click.argument("data", metavar="DATA")
+@click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
+              help="Model file written by 'gaussmix fit'.")
+@click.option("-o", "--output", required=True, callback=_table_output, metavar="OUT",
+              help="Output .csv, .tsv, .parquet or .npy ('-' for CSV on stdout).")
+@_columns_option
+@_quiet_option
+@_fail_cleanly
+def predict(data, model_path, output, columns, quiet):
+    """Assign each row of DATA to a component of MODEL.
+
+    Writes one row per input row: 'label' (the most probable component), 'probability' (its
+    posterior probability) and 'p_0', 'p_1', ... (every component's probability).
+    """
+    model_file = _read_model_file(model_path)
+    table = _read_for_model(data, model_path, model_file, columns)
+    proba = model_file.model.predict_proba(model_file.transform(table.X))
+    labels = np.argmax(proba, axis=1)
+    result = {"label": labels, "probability": proba[np.arange(len(labels)), labels]}
+    result.update({f"p_{k}": proba[:, k] for k in range(proba.shape[1])})
+    write_table(output, result)
+    _, err = _consoles(quiet or output == "-")
+    counts = np.bincount(labels, minlength=proba.shape[1])
+    err.print(f"wrote {len(labels)} predictions to {output} (rows per component: "
+              f"{', '.join(map(str, counts))})", highlight=False, soft_wrap=True)
+
+
+@cli.command(epilog="Example: gaussmix score data.csv -m model.npz --contamination 0.01 -o scores.csv")
+@click.argument("data", metavar="DATA")
+@click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
+              help="Model file written by 'gaussmix fit'.")
+@click.option("-o", "--output", required=True, callback=_table_output, metavar="OUT",
+              help="Output .csv, .tsv, .parquet or .npy ('-' for CSV on stdout).")
+@click.option("--contamination", type=click.FloatRange(0, 0.5, min_open=True),
+              help="Flag this fraction of rows with the lowest log-density as anomalies.")
+@click.option("--threshold", type=float,
+              help="Flag rows whose log-density is below this value as anomalies.")
+@_columns_option
+@_quiet_option
+@_fail_cleanly
+def score(data, model_path, output, contamination, threshold, columns, quiet):
+    """Log-density of each row of DATA under MODEL, optionally flagging anomalies.
+
+    Writes 'log_density' (natural log, in the units of the data columns) per row, and with
+    --contamination or --threshold also 'anomaly' (1 for flagged rows, else 0).
+    """
+    if contamination is not None and threshold is not None:
+        raise click.UsageError("Give --contamination or --threshold, not both.")
+    model_file = _read_model_file(model_path)
+    table = _read_for_model(data, model_path, model_file, columns)
+    log_density = model_file.model.score_samples(model_file.transform(table.X))
+    log_density = log_density.astype(np.float64) + model_file.log_jacobian()
+    result = {"log_density": log_density}
+    _, err = _consoles(quiet or output == "-")
+    if contamination is not None or threshold is not None:
+        if contamination is not None:
+            n_flag = int(np.floor(contamination * len(log_density) + 0.5))
+            flagged = np.zeros(len(log_density), dtype=bool)
+            if n_flag:
+                flagged[np.argsort(log_density, kind="stable")[:n_flag]] = True
+                threshold_text = f"log-density <= {log_density[flagged].max():.6g}"
+            else:
+                threshold_text = "none flagged"
+        else:
+            flagged = log_density < threshold
+            threshold_text = f"log-density < {threshold:g}"
+        result["anomaly"] = flagged.astype(np.int8)
+    write_table(output, result)
+    message = f"wrote {len(log_density)} log-densities to {output}"
+    if "anomaly" in result:
+        message += f"; {int(result['anomaly'].sum())} anomalies ({threshold_text})"
+    err.print(message, highlight=False, soft_wrap=True)
+
+
+# ---------------------------------------------------------------------- select
+@cli.command(epilog="Example: gaussmix select data.csv -k 1-8 --plot bic.png --save-best model.npz")
+@click.argument("data", metavar="DATA")
+@click.option("-k", "--n-components", "components", default="1-10", show_default=True,
+              type=_ComponentsType(), help="Numbers of components to try: a range (1-8, 2:6), a "
+              "list (2,4,8) or a number.")
+@click.option("--criterion", default="bic", show_default=True, type=click.Choice(["bic", "aic"]),
+              help="Criterion that picks the best model (lower is better).")
+@click.option("-o", "--output", callback=_table_output, metavar="OUT",
+              help="Also write the criterion table (.csv, .tsv, .parquet).")
+@click.option("--plot", "plot_path", callback=_image_output, metavar="IMAGE",
+              help="Also draw the criterion against K (.png, .pdf, .svg).")
+@click.option("--save-best", callback=_existing_directory, metavar="MODEL",
+              help="Save the best model to this model file.")
+@_fit_options
+@_fail_cleanly
+def select(data, components, criterion, output, plot_path, save_best, covariance_types, n_init,
+           max_iter, tol, reg_covar, seed, columns, standardize, quiet):
+    """Compare mixtures over K and covariance types by BIC or AIC."""
+    settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed)
+    table, Z, center, scale = _prepare(data, columns, standardize, 1)
+    ks = _selection_ks(table, components)
+    _check_rows(table, max(ks))
+    ctypes = list(dict.fromkeys(covariance_types)) or ["full", "tied", "diag", "spherical"]
+    selection = _run_selection(table, Z, ks, ctypes, criterion, settings, quiet)
+    rows = _selection_rows(selection)
+    shift = 0.0 if scale is None else 2.0 * Z.shape[0] * float(np.sum(np.log(scale)))
+    for row in rows:  # criteria in the units of the raw columns
+        for key in ("bic", "aic"):
+            row[key] = row[key] + shift
+        if "loglik" in row and scale is not None:
+            row["loglik"] = row["loglik"] - shift / 2.0
+    if output is not None:
+        write_table(output, {key: np.asarray([row[key] for row in rows]) for key in rows[0]})
+    if plot_path is not None:
+        _save_figure(plot_path, lambda: selection.plot())
+    if save_best is not None:
+        from .io import save
+
+        names = table.names if table.has_header else None
+        save(selection.best_, save_best, feature_names=names, center=center, scale=scale)
+    out, _ = _consoles(quiet)
+    _print_selection(out, rows, selection, criterion, table)
+    extras = [f"table to {output}" if output else "", f"plot to {plot_path}" if plot_path else "",
+              f"best model to {save_best}" if save_best else ""]
+    if any(extras):
+        out.print("wrote " + ", ".join(e for e in extras if e), highlight=False, soft_wrap=True)
+
+
+def _selection_rows(selection):
+    """The selection table as a list of dicts (works for a DataFrame or a list of records)."""
+    table = selection.table
+    if hasattr(table, "to_dict"):
+        return [dict(row) for row in table.to_dict("records")]
+    return [dict(row) for row in table]
+
+
+def _print_selection(console, rows, selection, criterion, table):
+    from rich.table import Table as RichTable
+
+    best = selection.best_
+    console.print(f"Model selection by {criterion.upper()} on {table.path}", highlight=False,
+                  soft_wrap=True)
+    view = RichTable()
+    keys = [k for k in ("n_components", "covariance_type", "bic", "aic", "loglik") if k in rows[0]]
+    for key in keys:
+        view.add_column(key, justify="left" if key == "covariance_type" else "right")
+    view.add_column("")
+    for row in sorted(rows, key=lambda r: r[criterion]):
+        is_best = (int(row["n_components"]) == best.n_components
+                   and row["covariance_type"] == best.covariance_type)
+        cells = [f"{row[k]:.6g}" if isinstance(row[k], float) else str(row[k]) for k in keys]
+        view.add_row(*cells, "best" if is_best else "", style="bold" if is_best else None)
+    console.print(view)
+
+
+def _save_figure(path, draw):
+    """Draw with matplotlib (Agg) and save atomically; the figure is always closed."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    from .io import atomic_write
+
+    result = draw()
+    figure = getattr(result, "figure", result)
+    if hasattr(figure, "get_figure") and figure.get_figure() is not None:
+        figure = figure.get_figure()
+    fmt = os.path.splitext(path)[1].lower().lstrip(".")
+    try:
+        atomic_write(path, lambda f: figure.savefig(f, format="jpeg" if fmt == "jpg" else fmt,
+                                                    bbox_inches="tight", dpi=150))
+    finally:
+        plt.close(figure)
+
+
+# ---------------------------------------------------------------------- plot
+@cli.command(epilog="Example: gaussmix plot data.csv -m model.npz -o fit.png")
+@click.argument("data", metavar="DATA")
+@click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
+              help="Model file written by 'gaussmix fit'.")
+@click.option("-o", "--output", required=True, callback=_image_output, metavar="IMAGE",
+              help="Picture to write (.png, .pdf, .svg, .jpg).")
+@click.option("--title", help="Title of the picture (default: a description of the model).")
+@click.option("--pca", is_flag=True,
+              help="With more than two columns, show the two leading principal axes instead of "
+              "the first two columns.")
+@_columns_option
+@_quiet_option
+@_fail_cleanly
+def plot(data, model_path, output, title, pca, columns, quiet):
+    """Draw DATA coloured by component, with MODEL's ellipses, in the units of the data."""
+    from .plot import plot_mixture
+
+    model_file = _read_model_file(model_path)
+    table = _read_for_model(data, model_path, model_file, columns)
+    model = model_file.raw_model()
+
+    def draw():
+        ax = plot_mixture(
+            model, np.asarray(table.X), feature_names=table.names, title=title,
+            projection="pca" if pca and table.X.shape[1] > 2 else None,
+        )
+        return ax.get_figure()
+
+    _save_figure(output, draw)
+    _, err = _consoles(quiet)
+    err.print(f"wrote {output}", highlight=False, soft_wrap=True)
 
 
 def main(argv=None):

@@ -1,0 +1,340 @@
+"""The ``gaussmix`` command line: real subprocess round trips and clean failures on bad files."""
+
+import os
+import pickle
+import re
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import gaussmix as gm
+from gaussmix.cli import cli
+from gaussmix.io import read_model
+
+SEED = 20261125
+
+
+def run(*args, cwd):
+    """Run the real command in a fresh interpreter."""
+    env = {**os.environ, "MPLBACKEND": "Agg", "COLUMNS": "120"}
+    env.pop("GAUSSMIX_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "gaussmix", *map(str, args)],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+
+
+def ok(result):
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def cli_run(ext, cwd, *args):
+    """A real subprocess for CSV, the in-process command for the other formats."""
+    if ext == "csv":
+        return run(*args, cwd=cwd)
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(cli, [str(a) for a in args])
+    finally:
+        os.chdir(old)
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.output)
+
+
+def read_columns(path):
+    """Independent reader for the outputs: name -> 1-D array (npy: one column per position)."""
+    path = str(path)
+    if path.endswith(".csv"):
+        import pandas as pd
+
+        frame = pd.read_csv(path)
+        return {name: frame[name].to_numpy() for name in frame.columns}
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        return {name: table.column(name).to_numpy() for name in table.column_names}
+    arr = np.load(path, allow_pickle=False)
+    return {"x": arr} if arr.ndim == 1 else {i: arr[:, i] for i in range(arr.shape[1])}
+
+
+def adjusted_rand(a, b):
+    from sklearn.metrics import adjusted_rand_score
+
+    return adjusted_rand_score(a, b)
+
+
+# ---------------------------------------------------------------------- the round trip
+@pytest.mark.parametrize("ext", ["csv", "parquet", "npy"])
+def test_generate_fit_predict_score_plot_round_trip(tmp_path, ext):
+    standardize = ext == "csv"
+    data, labels = f"data.{ext}", f"data.labels.{ext}"
+    ok(run("generate", "-n", 600, "-k", 3, "--overlap", 0.01, "--seed", 7, "-o", data,
+           "--truth", "truth.npz", cwd=tmp_path))
+    columns = read_columns(tmp_path / data)
+    X = np.column_stack(list(columns.values()))
+    y = next(iter(read_columns(tmp_path / labels).values()))
+    assert X.shape == (600, 2) and y.shape == (600,)
+    assert set(np.unique(y)) == {0, 1, 2}
+    if ext != "npy":
+        assert list(columns) == ["x0", "x1"]
+    truth = gm.load(tmp_path / "truth.npz")
+    assert adjusted_rand(truth.predict(X), y) > 0.9
+
+    fit = ok(run("fit", data, "-k", 3, "-o", "model.npz", "--seed", 3,
+                 *(["--standardize"] if standardize else []), cwd=tmp_path))
+    saved = read_model(tmp_path / "model.npz")
+    assert saved.standardized == standardize
+    assert saved.feature_names == (None if ext == "npy" else ["x0", "x1"])
+    # the same fit in Python, from the same data and seed
+    Z = saved.transform(X)
+    reference = gm.GaussianMixture(3, random_state=3).fit(Z)
+    np.testing.assert_allclose(saved.model.means_, reference.means_, rtol=1e-10)
+    raw = saved.raw_model()
+    bic = re.search(r"BIC (\S+)", fit.stdout).group(1)
+    assert float(bic) == pytest.approx(raw.bic(X), rel=1e-5)
+    for weight in saved.model.weights_:
+        assert f"{weight:.4f}" in fit.stdout
+
+    ok(run("predict", data, "-m", "model.npz", "-o", f"pred.{ext}", cwd=tmp_path))
+    pred = list(read_columns(tmp_path / f"pred.{ext}").values())
+    label, probability, proba = pred[0], pred[1], np.column_stack(pred[2:])
+    expected = saved.model.predict_proba(Z)
+    np.testing.assert_allclose(proba, expected, rtol=1e-12, atol=1e-300)
+    np.testing.assert_array_equal(label, expected.argmax(axis=1))
+    np.testing.assert_allclose(probability, expected.max(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert adjusted_rand(label, y) > 0.9
+
+    # Every step is a real subprocess for CSV; to keep the suite fast, Parquet and NPY run
+    # score and plot in-process (the same code after the file is read).
+    ok(cli_run(ext, tmp_path, "score", data, "-m", "model.npz", "--contamination", 0.02, "-o",
+               f"scores.{ext}"))
+    log_density, anomaly = read_columns(tmp_path / f"scores.{ext}").values()
+    np.testing.assert_allclose(log_density, raw.score_samples(X), rtol=1e-9)
+    assert anomaly.sum() == 12  # 2% of 600 rows: exactly the 12 least likely ones
+    assert log_density[anomaly == 1].max() < log_density[anomaly == 0].min()
+
+    ok(cli_run(ext, tmp_path, "plot", data, "-m", "model.npz", "-o", "fit.png"))
+    from PIL import Image
+
+    with Image.open(tmp_path / "fit.png") as image:
+        assert image.format == "PNG" and min(image.size) > 100
+    leftovers = [name for name in os.listdir(tmp_path) if name.startswith(".gaussmix-")]
+    assert leftovers == []
+
+
+# ---------------------------------------------------------------------- bad inputs fail cleanly
+def _write(path, text):
+    path.write_text(text)
+    return path.name
+
+
+BAD_CASES = {
+    "missing file": (lambda d: "missing.csv", ["fit", "{data}", "-k", 2, "-o", "out.npz"],
+                     "missing.csv: no such file"),
+    "empty file": (lambda d: _write(d / "empty.csv", ""), ["fit", "{data}", "-k", 2, "-o", "out.npz"],
+                   "empty.csv: the file is empty"),
+    "text in a numeric column": (
+        lambda d: _write(d / "text.csv", "a,b\n1,2\n3,4\n5,oops\n7,8\n"),
+        ["fit", "{data}", "-k", 2, "-o", "out.npz"],
+        "text.csv: column 'b' is not numeric (line 4: 'oops')",
+    ),
+    "NaN cells": (
+        lambda d: _write(d / "nan.csv", "a,b\n1,2\n3,\n5,6\nnan,8\n9,10\n"),
+        ["predict", "{data}", "-m", "model.npz", "-o", "out.csv"],
+        "nan.csv: empty or NaN cells in columns 'a', 'b' at lines 3, 5",
+    ),
+    "ragged rows": (
+        lambda d: _write(d / "ragged.csv", "a,b\n1,2\n3,4\n5,6,7\n8,9\n"),
+        ["score", "{data}", "-m", "model.npz", "-o", "out.csv"],
+        "ragged.csv: line 4 has 3 fields but the header has 2",
+    ),
+    "model for a different number of features": (
+        lambda d: _write(d / "three.csv", "1,2,3\n4,5,6\n"),
+        ["predict", "{data}", "-m", "model.npz", "-o", "out.csv"],
+        "three.csv: has 3 column(s) but model.npz was fitted on 2 feature(s)",
+    ),
+    "too few rows for K": (
+        lambda d: _write(d / "small.csv", "1,2\n3,4\n5,7\n"),
+        ["fit", "{data}", "-k", 5, "-o", "out.npz"],
+        "small.csv: 3 row(s) are too few to fit 5 component(s)",
+    ),
+}
+
+
+class _Exploit:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("case", list(BAD_CASES))
+def test_bad_input_gives_one_line_error_and_no_output(tmp_path, case):
+    make_data, args, message = BAD_CASES[case]
+    data = make_data(tmp_path)
+    two_features = gm.GaussianMixture.from_parameters([1.0], [[0.0, 0.0]], [[[1.0, 0.0], [0.0, 1.0]]])
+    gm.save(two_features, tmp_path / "model.npz", feature_names=["a", "b"])
+    good_output = b"precious,results\n1,2\n"
+    (tmp_path / "out.csv").write_bytes(good_output)
+    before = set(os.listdir(tmp_path))
+
+    result = run(*[data if a == "{data}" else a for a in args], cwd=tmp_path)
+
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("gaussmix: error: ")
+    assert message in lines[0]
+    assert set(os.listdir(tmp_path)) == before  # no output, no temporary files
+    assert (tmp_path / "out.csv").read_bytes() == good_output  # a good file is never replaced
+
+
+# ---------------------------------------------------------------------- in-process checks
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    """Click's in-process runner, working in a fresh temporary directory."""
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+@pytest.fixture
+def mixed_csv(tmp_path):
+    """Named numeric columns around a text column, 200 rows from two clusters."""
+    rng = np.random.default_rng(SEED)
+    X = np.vstack([rng.normal(0, 1, (100, 2)), rng.normal(8, 1, (100, 2))])
+    lines = ["id,height,name,weight"]
+    lines += [f"{i},{x:.17g},row{i},{w:.17g}" for i, (x, w) in enumerate(X)]
+    path = tmp_path / "people.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path, X
+
+
+def test_help_version_and_examples(runner):
+    result = runner.invoke(cli, ["--version"])
+    assert result.exit_code == 0 and gm.__version__ in result.output
+    top = runner.invoke(cli, ["--help"])
+    for verb in ("demo", "generate", "fit", "predict", "score", "select", "plot"):
+        assert verb in top.output
+    assert "gaussmix fit data.csv" in top.output
+    for verb in ("generate", "fit", "predict", "score", "select", "plot"):
+        page = runner.invoke(cli, [verb, "--help"])
+        assert page.exit_code == 0 and "Example" in page.output, verb
+
+
+@pytest.mark.parametrize(
+    "args, complaint",
+    [
+        (["fit", "x.csv", "-k", "banana", "-o", "m.npz"], "not a number, a range"),
+        (["fit", "x.csv", "-k", "0", "-o", "m.npz"], ">= 1"),
+        (["predict", "x.csv", "-m", "m.npz", "-o", "out.xlsx"], "unsupported file type"),
+        (["predict", "x.csv", "-m", "m.npz", "-o", "no/such/dir/out.csv"], "does not exist"),
+        (["score", "x.csv", "-m", "m.npz", "-o", "o.csv", "--contamination", "0.1",
+          "--threshold", "-3"], "not both"),
+        (["plot", "x.csv", "-m", "m.npz", "-o", "fit.txt"], ".png"),
+        (["fit", "x.csv", "--covariance", "round", "-o", "m.npz"], "round"),
+    ],
+)
+def test_bad_usage_exits_with_2(runner, tmp_path, args, complaint):
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2
+    assert complaint in result.output
+
+
+def test_columns_pick_numeric_ones_and_predict_finds_them_by_name(runner, tmp_path, mixed_csv):
+    path, X = mixed_csv
+    refused = runner.invoke(cli, ["fit", str(path), "-k", "2", "-o", "m.npz"])
+    assert refused.exit_code == 1
+    assert "column 'name' is not numeric" in refused.output
+    fitted = runner.invoke(
+        cli, ["fit", str(path), "-k", "2", "--columns", "height,weight", "-o", "m.npz"]
+    )
+    assert fitted.exit_code == 0, fitted.output
+    model = read_model("m.npz")
+    assert model.feature_names == ["height", "weight"]
+    # columns in another order, other columns around: found by name
+    with open("shuffled.csv", "w") as f:
+        f.write("weight,comment,height\n")
+        f.writelines(f"{w:.17g},hello,{h:.17g}\n" for h, w in X)
+    result = runner.invoke(cli, ["predict", "shuffled.csv", "-m", "m.npz", "-o", "p.csv"])
+    assert result.exit_code == 0, result.output
+    labels = read_columns("p.csv")["label"]
+    np.testing.assert_array_equal(labels, model.model.predict(X))
+    # positions work too, and a headerless file is matched by position
+    np.savetxt("plain.csv", X, delimiter=",")
+    result = runner.invoke(cli, ["predict", "plain.csv", "-m", "m.npz", "-o", "q.parquet"])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(read_columns("q.parquet")["label"], labels)
+    result = runner.invoke(
+        cli, ["fit", str(path), "-k", "2", "--columns", "1,3", "-o", "m2.npz", "-q"]
+    )
+    assert result.exit_code == 0 and result.output == ""
+    np.testing.assert_array_equal(gm.load("m2.npz").means_, model.model.means_)
+
+
+def test_score_threshold_and_stdout_output(runner, tmp_path, mixed_csv):
+    path, X = mixed_csv
+    fitted = runner.invoke(cli, ["fit", str(path), "-k", "2", "--columns", "height,weight",
+                                 "--covariance", "diag", "-o", "m.npz"])
+    assert fitted.exit_code == 0, fitted.output
+    result = runner.invoke(cli, ["score", str(path), "-m", "m.npz", "-o", "-",
+                                 "--threshold", "-4"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "log_density,anomaly" and len(lines) == 201
+    values = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    np.testing.assert_allclose(values[:, 0], gm.load("m.npz").score_samples(X), rtol=1e-12)
+    np.testing.assert_array_equal(values[:, 1], values[:, 0] < -4)
+
+
+def test_data_files_in_other_shapes(runner, tmp_path):
+    rng = np.random.default_rng(SEED)
+    x = np.concatenate([rng.normal(-5, 1, 150), rng.normal(5, 1, 150)])
+    np.save("one.npy", x.astype(np.float32))  # 1-D: one feature, float32 kept
+    result = runner.invoke(cli, ["fit", "one.npy", "-k", "2", "-o", "m.npz"])
+    assert result.exit_code == 0, result.output
+    model = gm.load("m.npz")
+    assert model.means_.dtype == np.float32
+    np.testing.assert_allclose(np.sort(model.means_[:, 0]), [-5, 5], atol=0.3)
+    with open("semi.csv", "w") as f:  # semicolons, no header
+        f.writelines(f"{v:.17g};{-v:.17g}\n" for v in x)
+    result = runner.invoke(cli, ["fit", "semi.csv", "-k", "2", "-o", "m2.npz"])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_allclose(np.sort(gm.load("m2.npz").means_[:, 0]), [-5, 5], atol=0.3)
+    np.save("text.npy", np.array(["a", "b"]))
+    result = runner.invoke(cli, ["fit", "text.npy", "-k", "1", "-o", "m3.npz"])
+    assert result.exit_code == 1 and "text.npy: has dtype <U1" in result.output
+    assert not os.path.exists("m3.npz")
+
+
+def test_constant_column_cannot_be_standardized(runner, tmp_path):
+    with open("flat.csv", "w") as f:
+        f.write("a,b\n" + "".join(f"{i},1\n" for i in range(20)))
+    result = runner.invoke(cli, ["fit", "flat.csv", "-k", "1", "--standardize", "-o", "m.npz"])
+    assert result.exit_code == 1
+    assert "flat.csv: column 'b' is constant" in result.output
+    assert not os.path.exists("m.npz")
+
+
+def test_model_file_that_is_a_pickle_is_refused_without_running_it(runner, tmp_path):
+    marker = tmp_path / "code-ran"
+    np.savetxt("good.csv", np.eye(3), delimiter=",")
+    with open("evil.npz", "wb") as f:
+        pickle.dump(_Exploit(str(marker)), f)
+    result = runner.invoke(cli, ["predict", "good.csv", "-m", "evil.npz", "-o", "out.csv"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "gaussmix: error: evil.npz: not a gaussmix model file (not a ZIP/.npz archive; "
+        "truncated or a different format)."
+    )
+    assert not os.path.exists("out.csv")
+    assert not marker.exists()
