@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 import threading
@@ -212,10 +213,11 @@ def _columns_option(func):
 def _progress(message, quiet, delay=0.5):
     """A transient spinner on stderr for work that lasts more than ``delay`` seconds.
 
-    Nothing is shown with ``--quiet`` or when stderr is not a terminal.
+    Yields a function that replaces the spinner's text, or ``None`` when nothing is shown (with
+    ``--quiet`` or when stderr is not a terminal).
     """
     if quiet or not sys.stderr.isatty():
-        yield
+        yield None
         return
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -227,16 +229,42 @@ def _progress(message, quiet, delay=0.5):
         console=Console(stderr=True),
         transient=True,
     )
-    progress.add_task(message, total=None)
+    task = progress.add_task(message, total=None)
     timer = threading.Timer(delay, progress.start)
     timer.daemon = True
     timer.start()
     try:
-        yield
+        yield lambda text: progress.update(task, description=f"{message}: {text}")
     finally:
         timer.cancel()
         timer.join()
         progress.stop()
+
+
+@contextmanager
+def _engine_messages(status, model):
+    """Show the EM driver's log messages (start, iteration, lower bound) in the spinner."""
+    if status is None:
+        yield
+        return
+
+    class _ToStatus(logging.Handler):
+        def emit(self, record):
+            status(_one_line(record.getMessage()))
+
+    log = logging.getLogger("gaussmix")
+    saved = (log.level, log.propagate, model.verbose, model.verbose_interval)
+    handler = _ToStatus()
+    log.addHandler(handler)
+    log.propagate = False
+    model.set_params(verbose=2, verbose_interval=1)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
+        model.set_params(verbose=saved[2], verbose_interval=saved[3])
 
 
 @contextmanager
@@ -254,9 +282,15 @@ def _reported_warnings():
 
 
 def _consoles(quiet):
+    """Rich consoles for results (stdout) and status lines (stderr).
+
+    When stdout is not a terminal (a pipe, a log file) tables get 160 columns instead of rich's
+    default 80, so that numbers are not cut; ``COLUMNS`` still wins when set.
+    """
     from rich.console import Console
 
-    return Console(quiet=quiet), Console(stderr=True, quiet=quiet)
+    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+    return Console(quiet=quiet, width=width), Console(stderr=True, quiet=quiet)
 
 
 def _read_model_file(path):
@@ -302,8 +336,15 @@ def _read_for_model(data, model_path, model_file, columns):
 def _standardized(table):
     """``(Z, center, scale)`` with ``Z = (X - center) / scale`` per column."""
     X = table.X
-    center = np.mean(X, axis=0, dtype=np.float64)
-    scale = np.std(X, axis=0, dtype=np.float64)
+    chunk = 1 << 16  # two passes over blocks of rows: no full-size temporary for big files
+    center = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], chunk):
+        center += np.sum(X[start : start + chunk], axis=0, dtype=np.float64)
+    center /= X.shape[0]
+    variance = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], chunk):
+        variance += np.sum((X[start : start + chunk] - center) ** 2, axis=0)
+    scale = np.sqrt(variance / X.shape[0])
     constant = [table.names[j] for j in np.flatnonzero(~(scale > 0))]
     if constant:
         raise DataError(
@@ -485,7 +526,8 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
             raise click.UsageError("Give one --covariance for a single K, or a range of K.")
         model = GaussianMixture(k, covariance_type=ctype, **settings)
         try:
-            with _progress(f"Fitting {k} {ctype} components to {Z.shape[0]} rows", quiet), \
+            message = f"Fitting {k} {ctype} components to {Z.shape[0]} rows"
+            with _progress(message, quiet) as status, _engine_messages(status, model), \
                     _reported_warnings():
                 model.fit(Z)
         except ValueError as exc:
