@@ -35,7 +35,8 @@ import dask
 import dask.array as da
 import numpy as np
 
-from .._stats import SuffStats, em_statistics as _em_statistics
+from .._stats import SuffStats
+from .._stats import em_statistics as _em_statistics
 from .._stream import check_n_features, check_rows, first_nonfinite_row, sample_rows
 
 name = "dask"
