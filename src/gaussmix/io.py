@@ -223,7 +223,10 @@ def atomic_write(path, write):
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".gaussmix-", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".gaussmix-", suffix=".tmp", dir=directory)
+    except OSError as exc:  # report the file asked for, not the temporary name
+        raise type(exc)(exc.errno, exc.strerror, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
