@@ -202,3 +202,55 @@ INITIALIZERS = {
     "random": init_random,
     "random_from_data": init_random_from_data,
 }
+
+
+# ---------------------------------------------------------------------- the n_init search
+# With the default init_params and n_init > 1, initialisation 0 is the hierarchical start (so more
+# initialisations never do worse than one) and every later initialisation is "emEM" screening
+# (Biernacki, Celeux & Govaert 2003): SCREEN_CANDIDATES starts of different kinds each run a few
+# EM steps, and only the best of them goes on to the full EM run. Starts of different kinds reach
+# different optima: k-means favours compact, equal-sized groups, random responsibilities let EM
+# itself separate the groups, and starts from single rows reach small and tight components.
+SCREEN_STRATEGIES = ("kmeans", "random", "random_from_data", "k-means++")
+SCREEN_CANDIDATES = 8
+SCREEN_ITER = 20
+# Screening runs on a random subsample of at most this many rows (the full EM run uses all rows).
+SCREEN_SUBSAMPLE = 20_000
+
+
+def screen_strategies(init, n_candidates=SCREEN_CANDIDATES):
+    """Start kinds screened by initialisation ``init >= 1``: all kinds in turn, rotated by ``init``."""
+    kinds = len(SCREEN_STRATEGIES)
+    return [SCREEN_STRATEGIES[(init - 1 + j) % kinds] for j in range(n_candidates)]
+
+
+def screening_rows(n_samples, random_state, limit=SCREEN_SUBSAMPLE):
+    """Rows the screening runs on: all of them, or a sorted random subsample of ``limit``."""
+    if n_samples <= limit:
+        return None
+    return np.sort(random_state.choice(n_samples, limit, replace=False))
+
+
+def em_steps(X, sample_weight, params, covariance_type, reg_covar, n_iter, chunk, tol):
+    """Run at most ``n_iter`` EM steps from ``params``; return ``(lower_bound, params)``.
+
+    ``params`` is ``(weights, means, covariances, precision_factors)`` (float64). Stops early
+    once the mean log-likelihood improves by less than ``tol``. Raises ``ValueError`` when a
+    component collapses (its covariance cannot be factorised).
+    """
+    from ._covariance import precision_cholesky
+    from ._stats import Kernel, em_statistics, m_step
+
+    dtype = X.dtype.type
+    nk_eps = 10 * np.finfo(dtype).eps
+    lower_bound = -np.inf
+    for _ in range(n_iter):
+        weights, means, _, prec_chol = params
+        kernel = Kernel(weights, means, prec_chol, covariance_type, weights @ means, dtype)
+        stats = em_statistics(X, sample_weight, kernel, chunk)
+        weights, means, covariances = m_step(stats, reg_covar, nk_eps)
+        params = (weights, means, covariances, precision_cholesky(covariances, covariance_type))
+        previous, lower_bound = lower_bound, stats.loglik / stats.weight
+        if abs(lower_bound - previous) < tol:
+            break
+    return lower_bound, params

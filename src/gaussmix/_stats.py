@@ -2,19 +2,36 @@
 
 One E-step and one M-step per covariance type, and nothing else does EM arithmetic:
 
-* :class:`Kernel` turns the current parameters into the arrays the E-step needs for one dtype
-  (stacked precision factors, shifted means, per-component constants).
-* :func:`em_statistics` runs the E-step over a block of rows, chunk by chunk, and returns
-  :class:`SuffStats`. Statistics of two blocks add (``a + b``), so in-memory, memory-mapped, streamed
-  and Dask data all reduce the same way.
+* :class:`Kernel` turns the current parameters into the arrays the E-step needs for one dtype.
+* :func:`em_statistics` runs the E-step over a block of rows, chunk by chunk (optionally on several
+  threads), and returns :class:`SuffStats`. Statistics of two blocks add (``a + b``), so in-memory,
+  memory-mapped, streamed and Dask data all reduce the same way.
 * :func:`m_step` turns summed statistics into weights, means and covariances.
 
-All second moments are taken around a ``shift`` (a point near the data, e.g. the current mixture
-mean), so data far from the origin loses no precision. Statistics are float64 whatever the input
-dtype; the heavy per-chunk kernels run in the input's dtype.
+How a chunk is processed (this is where the speed comes from). Each chunk of rows is centred on a
+``shift`` near the data and written into a *feature matrix* ``F`` held in a per-thread workspace
+that is reused, never reallocated:
+
+=============  =================================  ==============================================
+type           F (per row)                        E-step                      
+=============  =================================  ==============================================
+full           ``[x x^T (D*D) | x (D) | 1]``      one GEMM ``[x | 1] @ [L_1 .. L_K ; -b]``, then a
+                                                  fused sum of squares per component
+tied           ``[x (D) | 1]``                    ``y = x @ L``, then one GEMM ``[y | 1] @ Theta``
+diag/spherical ``[x*x (D) | x (D) | 1]``          one GEMM ``F @ Theta``
+=============  =================================  ==============================================
+
+and after the log-sum-exp the responsibilities ``R`` give *all* statistics of the chunk in one GEMM:
+``R^T @ F`` holds the second moments, the first moments and the weight sums side by side (tied adds
+one small ``x^T x``). Second moments are taken around the shift, so data far from the origin loses
+no precision. Statistics are float64 whatever the input dtype; the heavy per-chunk kernels run in
+the input's dtype.
 """
 
 from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -22,20 +39,33 @@ from ._covariance import log_det_cholesky
 
 LOG_2PI = np.log(2.0 * np.pi)
 
-# Working-set target for one chunk of the E-step, in bytes: small enough to stay in cache.
-_CHUNK_BYTES = 2 * 1024 * 1024
+# Working-set target for one chunk's buffers, in bytes: small enough to stay in cache.
+_CHUNK_BYTES = 4 * 1024 * 1024
+
+
+def available_threads():
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _row_width(n_features, n_components, covariance_type):
+    """Numbers held per row by a chunk's workspace."""
+    d, k = n_features, n_components
+    if covariance_type == "full":
+        return d * (d + 1) // 2 + d + 1 + k * d + k
+    if covariance_type == "tied":
+        return 2 * d + 2 + k
+    return 2 * d + 1 + k
 
 
 def chunk_rows(n_features, n_components, covariance_type, itemsize, target=_CHUNK_BYTES):
-    """Rows per chunk so that the chunk's temporaries fit in about ``target`` bytes."""
-    if covariance_type == "full":
-        width = n_components * n_features + n_features * n_features + n_components
-    elif covariance_type == "tied":
-        width = n_components * n_features + n_features + n_components
-    else:
-        width = 2 * n_features + 2 * n_components
+    """Rows per chunk so that the chunk's workspace fits in about ``target`` bytes."""
+    width = _row_width(n_features, n_components, covariance_type)
     rows = target // max(1, width * itemsize)
-    return int(min(max(rows, 256), 65536))
+    return int(min(max(rows, 256), 16384))
 
 
 class SuffStats:
@@ -56,6 +86,8 @@ class SuffStats:
         Sum of sample weights.
     n_samples : int
         Number of rows seen.
+    shift : ndarray of shape (n_features,)
+        The point the moments are taken around.
     """
 
     __slots__ = ("nk", "s1", "s2", "loglik", "weight", "n_samples", "shift", "covariance_type")
@@ -99,7 +131,7 @@ class SuffStats:
         return out
 
     def scale(self, factor):
-        """Multiply every extensive quantity by ``factor`` (used by stepwise EM)."""
+        """A copy with every extensive quantity multiplied by ``factor`` (for stepwise EM)."""
         out = self.copy()
         out.nk *= factor
         out.s1 *= factor
@@ -108,28 +140,114 @@ class SuffStats:
         out.weight *= factor
         return out
 
-    def accumulate(self, xc, rw, sample_weight=None):
-        """Add a chunk: ``xc`` are rows minus ``shift`` and ``rw`` the weighted responsibilities."""
-        self.nk += rw.sum(axis=0, dtype=np.float64)
-        self.s1 += rw.T @ xc
-        ctype = self.covariance_type
-        if ctype == "full":
-            n, d = xc.shape
-            outer = (xc[:, :, None] * xc[:, None, :]).reshape(n, d * d)
-            self.s2 += (rw.T @ outer).reshape(-1, d, d)
-        elif ctype == "tied":
-            xw = xc if sample_weight is None else xc * sample_weight[:, None]
-            self.s2 += xw.T @ xc
+
+class _Workspace:
+    """Per-thread buffers for one chunk, feature-major (one row per feature, one column per data
+    row) so every NumPy loop runs along the long chunk axis: features ``F``, intermediate ``Y``,
+    log-probabilities / responsibilities ``lp`` of shape ``(K, rows)``."""
+
+    __slots__ = ("F", "Y", "lp")
+
+    def __init__(self, layout, rows):
+        d, k = layout.n_features, layout.n_components
+        self.F = np.empty((layout.width, rows), dtype=layout.dtype)
+        self.F[-1] = 1
+        self.Y = None
+        if layout.covariance_type == "full":
+            self.Y = np.empty((k * d, rows), dtype=layout.dtype)
+        elif layout.covariance_type == "tied":
+            self.Y = np.empty((d + 1, rows), dtype=layout.dtype)
+            self.Y[-1] = 1
+        self.lp = np.empty((k, rows), dtype=layout.dtype)
+
+
+class _Layout:
+    """Where the centred rows, their squares or outer products, and the 1s sit in ``F``.
+
+    ``F`` has one row per feature of the statistics: for ``full`` the upper triangle of ``x x^T``
+    (``D (D + 1) / 2`` rows), then ``x`` (``D``), then 1; for ``tied`` ``x`` then 1; for ``diag``
+    and ``spherical`` ``x * x``, then ``x``, then 1. ``resp @ F.T`` is then every statistic of the
+    chunk at once.
+    """
+
+    def __init__(self, n_components, n_features, covariance_type, shift, dtype):
+        self.n_components = n_components
+        self.n_features = n_features
+        self.covariance_type = covariance_type
+        self.shift = np.asarray(shift, dtype=np.float64)
+        self.dtype = np.dtype(dtype)
+        self._shift_dt = self.shift.astype(self.dtype)[:, None]
+        d = n_features
+        if covariance_type == "full":
+            self.x_at = d * (d + 1) // 2
+        elif covariance_type == "tied":
+            self.x_at = 0
         else:
-            self.s2 += rw.T @ (xc * xc)
-        self.weight += float(len(xc) if sample_weight is None else sample_weight.sum(dtype=np.float64))
-        self.n_samples += len(xc)
+            self.x_at = d
+        self.width = self.x_at + d + 1
+
+    def workspace(self, rows):
+        return _Workspace(self, rows)
+
+    def load(self, ws, rows, moments):
+        """Centre ``rows`` into the workspace; with ``moments`` also fill the second-moment part."""
+        n, d = rows.shape[0], self.n_features
+        xt = ws.F[self.x_at : self.x_at + d, :n]
+        np.subtract(rows.T, self._shift_dt, out=xt, casting="unsafe")
+        if self.covariance_type == "full":
+            if moments:
+                at = 0
+                for i in range(d):
+                    np.multiply(xt[i], xt[i:], out=ws.F[at : at + d - i, :n])
+                    at += d - i
+        elif self.covariance_type != "tied":
+            np.multiply(xt, xt, out=ws.F[:d, :n])
+        return n
+
+    def new_accumulator(self):
+        """Zeroed per-block running sums: ``resp @ F.T`` and, for tied, ``x^T x``."""
+        d = self.n_features
+        xtx = np.zeros((d, d)) if self.covariance_type == "tied" else None
+        return [np.zeros((self.n_components, self.width)), xtx, 0.0, 0]
+
+    def accumulate(self, acc, ws, n, resp, weight):
+        """Add one chunk to ``acc``; ``resp`` ``(K, n)`` is modified in place."""
+        F = ws.F[:, :n]
+        if weight is not None:
+            resp *= weight
+        acc[0] += resp @ F.T
+        if self.covariance_type == "tied":
+            xt = F[: self.n_features]
+            xw = xt if weight is None else xt * weight
+            acc[1] += xw @ xt.T
+        acc[2] += float(n if weight is None else np.sum(weight, dtype=np.float64))
+        acc[3] += n
+
+    def statistics(self, acc, loglik=0.0):
+        """Unpack an accumulator into :class:`SuffStats`."""
+        rtf, xtx, weight, n_samples = acc
+        k, d = self.n_components, self.n_features
+        stats = SuffStats(k, d, self.covariance_type, self.shift)
+        stats.s1 += rtf[:, self.x_at : self.x_at + d]
+        stats.nk += rtf[:, -1]
+        if self.covariance_type == "full":
+            rows, cols = np.triu_indices(d)
+            stats.s2[:, rows, cols] = rtf[:, : self.x_at]
+            stats.s2[:, cols, rows] = rtf[:, : self.x_at]
+        elif self.covariance_type == "tied":
+            stats.s2 += xtx
+        else:
+            stats.s2 += rtf[:, :d]
+        stats.loglik = float(loglik)
+        stats.weight = weight
+        stats.n_samples = n_samples
+        return stats
 
 
-class Kernel:
+class Kernel(_Layout):
     """The current parameters, prepared for the E-step of one dtype.
 
-    ``log_prob(xc)`` returns ``log(weight_k) + log N(x | mean_k, cov_k)`` for rows ``xc = x - shift``.
+    ``log_prob`` gives ``log(weight_k) + log N(x | mean_k, cov_k)`` for the rows in a workspace.
     """
 
     def __init__(self, weights, means, prec_chol, covariance_type, shift, dtype):
@@ -137,117 +255,177 @@ class Kernel:
         means = np.asarray(means, dtype=np.float64)
         prec_chol = np.asarray(prec_chol, dtype=np.float64)
         n_components, n_features = means.shape
-        self.covariance_type = covariance_type
-        self.shift = np.asarray(shift, dtype=np.float64)
-        self.dtype = np.dtype(dtype)
-        self.n_components = n_components
+        super().__init__(n_components, n_features, covariance_type, shift, dtype)
         mc = means - self.shift
         with np.errstate(divide="ignore"):
             log_weights = np.log(weights)
         const = log_weights + log_det_cholesky(prec_chol, covariance_type, n_features)
         const = const - 0.5 * n_features * LOG_2PI
         if covariance_type == "full":
-            # y_k = xc @ L_k - mc_k @ L_k for all k in one GEMM against [L_1 ... L_K].
-            self.W = prec_chol.transpose(1, 0, 2).reshape(n_features, -1).astype(dtype)
-            self.b = np.einsum("kd,kde->ke", mc, prec_chol).reshape(-1).astype(dtype)
+            # y_k = [L_k^T | -L_k^T mc_k] @ [x ; 1] for all k in one GEMM.
+            lt = prec_chol.transpose(0, 2, 1).reshape(-1, n_features)
+            b = np.einsum("kd,kde->ke", mc, prec_chol).reshape(-1, 1)
+            self.theta = np.hstack([lt, -b]).astype(dtype)
+            self.const = const.astype(dtype)[:, None]
         elif covariance_type == "tied":
-            self.L = prec_chol.astype(dtype)
-            self.B = (mc @ prec_chol).astype(dtype)
-        elif covariance_type == "diag":
-            p2 = prec_chol**2
-            self.quad = (-0.5 * p2.T).astype(dtype)  # (D, K), multiplies xc**2
-            self.lin = (mc * p2).T.astype(dtype)  # (D, K), multiplies xc
-            const = const - 0.5 * np.sum(mc**2 * p2, axis=1)
+            # ||y - B_k||^2 = ||y||^2 - 2 y.B_k + ||B_k||^2 with y = L^T x, B_k = L^T mc_k.
+            self.Lt = np.ascontiguousarray(prec_chol.T).astype(dtype)
+            B = mc @ prec_chol
+            c0 = const - 0.5 * np.sum(B**2, axis=1)
+            self.theta = np.hstack([B, c0[:, None]]).astype(dtype)
         else:
             p2 = prec_chol**2
-            self.quad = (-0.5 * p2).astype(dtype)  # (K,), multiplies ||xc||**2
-            self.lin = (mc * p2[:, None]).T.astype(dtype)
-            const = const - 0.5 * p2 * np.sum(mc**2, axis=1)
-        self.const = const.astype(dtype)
+            if covariance_type == "spherical":
+                p2 = np.repeat(p2[:, None], n_features, axis=1)
+            c0 = const - 0.5 * np.sum(mc**2 * p2, axis=1)
+            self.theta = np.hstack([-0.5 * p2, mc * p2, c0[:, None]]).astype(dtype)
 
-    def log_prob(self, xc):
-        """Weighted log-probabilities ``(n, K)`` of the centred rows ``xc``."""
-        ctype = self.covariance_type
-        n = xc.shape[0]
+    def log_prob(self, ws, n):
+        """Weighted log-probabilities ``(K, n)`` of the rows loaded in ``ws`` (a view of ``ws``)."""
+        F, lp = ws.F[:, :n], ws.lp[:, :n]
+        ctype, d, k = self.covariance_type, self.n_features, self.n_components
         if ctype == "full":
-            y = xc @ self.W
-            y -= self.b
+            y = ws.Y[:, :n]
+            np.matmul(self.theta, F[self.x_at :], out=y)
             y *= y
-            out = y.reshape(n, self.n_components, -1).sum(axis=2)
-            out *= -0.5
+            np.sum(y.reshape(k, d, n), axis=1, out=lp)
+            lp *= -0.5
+            lp += self.const
         elif ctype == "tied":
-            y = (xc @ self.L)[:, None, :] - self.B[None, :, :]
-            y *= y
-            out = y.sum(axis=2)
-            out *= -0.5
-        elif ctype == "diag":
-            out = (xc * xc) @ self.quad
-            out += xc @ self.lin
+            ya = ws.Y[:, :n]
+            np.matmul(self.Lt, F[:d], out=ya[:d])
+            np.matmul(self.theta, ya, out=lp)
+            sq = np.einsum("dn,dn->n", ya[:d], ya[:d])
+            sq *= -0.5
+            lp += sq
         else:
-            sq = np.einsum("nd,nd->n", xc, xc)
-            out = sq[:, None] * self.quad[None, :]
-            out += xc @ self.lin
-        out += self.const
-        return out
+            np.matmul(self.theta, F, out=lp)
+        return lp
 
-
-def e_step(kernel, xc):
-    """Responsibilities ``(n, K)`` and per-row log-likelihood ``(n,)`` of centred rows."""
-    log_prob = kernel.log_prob(xc)
-    log_norm = _log_normalize_inplace(log_prob)
-    return log_prob, log_norm
+    def e_step(self, ws, rows, moments=False):
+        """Load ``rows``; return responsibilities ``(K, n)`` (a view of ``ws``) and ``log p(x)``."""
+        n = self.load(ws, rows, moments)
+        lp = self.log_prob(ws, n)
+        return lp, _log_normalize_inplace(lp)
 
 
 def _log_normalize_inplace(log_prob):
-    """Turn weighted log-probabilities into responsibilities in place; return log-sum-exp per row."""
-    top = log_prob.max(axis=1, keepdims=True)
-    top[~np.isfinite(top)] = 0.0
+    """Turn weighted log-probabilities ``(K, n)`` into responsibilities in place.
+
+    Returns the log-sum-exp over components of each column (the row's log-likelihood).
+    """
+    top = log_prob.max(axis=0)
+    if not np.all(np.isfinite(top)):
+        top[~np.isfinite(top)] = 0.0
     log_prob -= top
     np.exp(log_prob, out=log_prob)
-    total = log_prob.sum(axis=1, keepdims=True)
+    total = log_prob.sum(axis=0)
     with np.errstate(divide="ignore"):
-        log_norm = np.log(total[:, 0]) + top[:, 0]
+        log_norm = np.log(total)
+    log_norm += top
     log_prob /= total
     return log_norm
 
 
-def centred(x, shift, dtype):
-    """``x - shift`` in ``dtype`` (a new array, safe to modify)."""
-    return np.subtract(x, shift.astype(dtype), dtype=dtype)
+def iter_e_step(kernel, X, chunk_size):
+    """Yield ``(start, stop, resp, log_norm)`` over chunks of ``X``.
+
+    ``resp`` is an ``(n, K)`` view of a reused buffer: consume or copy it before the next step.
+    """
+    ws = kernel.workspace(min(chunk_size, max(X.shape[0], 1)))
+    for start in range(0, X.shape[0], chunk_size):
+        stop = min(start + chunk_size, X.shape[0])
+        with single_threaded_blas():
+            resp, log_norm = kernel.e_step(ws, X[start:stop])
+        yield start, stop, resp.T, log_norm
 
 
-def em_statistics(X, sample_weight, kernel, chunk_size):
-    """E-step over all rows of ``X`` (any array supporting row slicing), chunk by chunk."""
-    n_samples, n_features = X.shape
-    stats = SuffStats(kernel.n_components, n_features, kernel.covariance_type, kernel.shift)
-    for start in range(0, n_samples, chunk_size):
-        stop = min(start + chunk_size, n_samples)
-        xc = centred(X[start:stop], kernel.shift, kernel.dtype)
-        resp, log_norm = e_step(kernel, xc)
-        w = None if sample_weight is None else sample_weight[start:stop].astype(kernel.dtype)
-        if w is None:
-            stats.loglik += float(np.sum(log_norm, dtype=np.float64))
-            stats.accumulate(xc, resp)
+def _em_block(X, sample_weight, kernel, chunk_size, start, stop):
+    acc = kernel.new_accumulator()
+    loglik = 0.0
+    ws = kernel.workspace(min(chunk_size, stop - start))
+    for lo in range(start, stop, chunk_size):
+        hi = min(lo + chunk_size, stop)
+        resp, log_norm = kernel.e_step(ws, X[lo:hi], moments=True)
+        if sample_weight is None:
+            weight = None
+            loglik += float(np.sum(log_norm, dtype=np.float64))
         else:
-            stats.loglik += float(np.dot(w.astype(np.float64), log_norm.astype(np.float64)))
-            resp *= w[:, None]
-            stats.accumulate(xc, resp, w)
-    return stats
+            w64 = np.asarray(sample_weight[lo:hi], dtype=np.float64)
+            loglik += float(np.dot(w64, log_norm.astype(np.float64)))
+            weight = w64.astype(kernel.dtype)
+        kernel.accumulate(acc, ws, hi - lo, resp, weight)
+    return kernel.statistics(acc, loglik)
+
+
+_POOLS = {}
+_BLAS = []
+
+
+def single_threaded_blas():
+    """Context manager limiting BLAS to one thread.
+
+    The chunk GEMMs are small: a multi-threaded BLAS gains nothing on them and, when the cores are
+    busy, its threads wait on each other for orders of magnitude longer than the work itself. The
+    E-step gets its parallelism from :func:`em_statistics`' own threads instead.
+    """
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
+
+
+def _run_threaded(fn, tasks, n_threads):
+    """Run ``fn(*task)`` on ``n_threads`` threads (the caller limits BLAS threads)."""
+    pool = _POOLS.get(n_threads)
+    if pool is None:
+        pool = _POOLS[n_threads] = ThreadPoolExecutor(n_threads, thread_name_prefix="gaussmix")
+    return list(pool.map(lambda task: fn(*task), tasks))
+
+
+def em_statistics(X, sample_weight, kernel, chunk_size, n_threads=1):
+    """E-step over all rows of ``X`` (any array supporting row slicing), chunk by chunk.
+
+    With ``n_threads > 1`` the rows are split into that many contiguous blocks, each processed by
+    its own thread (NumPy and single-threaded BLAS release the GIL), and the statistics are added
+    in block order, so the result is deterministic for a given ``n_threads``.
+    """
+    n_samples = X.shape[0]
+    n_blocks = min(int(n_threads), -(-n_samples // chunk_size))
+    with single_threaded_blas():
+        if n_blocks <= 1:
+            return _em_block(X, sample_weight, kernel, chunk_size, 0, n_samples)
+        chunks_per_block = -(-n_samples // chunk_size) // n_blocks
+        edges = [min(i * chunks_per_block * chunk_size, n_samples) for i in range(n_blocks)]
+        edges.append(n_samples)
+        tasks = [(X, sample_weight, kernel, chunk_size, a, b) for a, b in zip(edges[:-1], edges[1:])]
+        parts = _run_threaded(_em_block, tasks, n_blocks)
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 def resp_statistics(X, sample_weight, resp_chunks, n_components, covariance_type, shift, dtype):
-    """Statistics from given responsibilities; ``resp_chunks`` yields ``(start, stop, resp)``."""
-    n_features = X.shape[1]
-    stats = SuffStats(n_components, n_features, covariance_type, shift)
+    """Statistics from given responsibilities; ``resp_chunks`` yields ``(start, stop, resp)``
+    with ``resp`` of shape ``(n, K)``.
+
+    ``stop`` may be ``None``, in which case ``start`` is an array of row indices.
+    """
+    layout = _Layout(n_components, X.shape[1], covariance_type, shift, dtype)
+    acc = layout.new_accumulator()
+    ws = None
     for start, stop, resp in resp_chunks:
         rows = start if stop is None else slice(start, stop)  # an index array, or a row range
-        xc = centred(X[rows], stats.shift, dtype)
-        resp = np.asarray(resp, dtype=dtype)
-        w = None if sample_weight is None else sample_weight[rows].astype(dtype)
-        if w is not None:
-            resp = resp * w[:, None]
-        stats.accumulate(xc, resp, w)
-    return stats
+        x = X[rows]
+        if ws is None or ws.F.shape[1] < len(x):
+            ws = layout.workspace(len(x))
+        n = layout.load(ws, x, moments=True)
+        resp_t = np.array(np.asarray(resp).T, dtype=dtype)
+        w = None if sample_weight is None else np.asarray(sample_weight[rows]).astype(dtype)
+        layout.accumulate(acc, ws, n, resp_t, w)
+    return layout.statistics(acc)
 
 
 def m_step(stats, reg_covar, nk_eps):

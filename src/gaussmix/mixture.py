@@ -18,8 +18,23 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _covariance as cov
-from ._init import INITIALIZERS
-from ._stats import Kernel, chunk_rows, centred, e_step, em_statistics, m_step, resp_statistics
+from . import _stream
+from ._init import (
+    INITIALIZERS,
+    SCREEN_ITER,
+    em_steps,
+    screen_strategies,
+    screening_rows,
+)
+from ._stats import (
+    Kernel,
+    available_threads,
+    chunk_rows,
+    em_statistics,
+    iter_e_step,
+    m_step,
+    resp_statistics,
+)
 
 logger = logging.getLogger("gaussmix")
 
@@ -53,6 +68,13 @@ _PARAMETER_RULES = {
     "verbose": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "verbose_interval": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "chunk_size": (lambda v: v is None or (_is_int(v) and v >= 1), "None or an integer >= 1"),
+    "n_threads": (lambda v: v is None or (_is_int(v) and v >= 1), "None or an integer >= 1"),
+    "learning_decay": (
+        lambda v: _is_real(v) and 0.5 < v <= 1, "a number in (0.5, 1]"
+    ),
+    "learning_offset": (
+        lambda v: _is_real(v) and np.isfinite(v) and v >= 0, "a finite number >= 0"
+    ),
 }
 
 
@@ -78,6 +100,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     * Memory beyond the input is ``O(chunk_size * n_components)``: rows are processed in chunks and
       no ``n_samples x n_components`` array is ever formed during ``fit``.
     * ``lower_bounds_`` keeps the per-iteration history of the best initialisation.
+    * Data larger than memory: ``fit`` streams a memory-mapped array
+      (``np.load(path, mmap_mode="r")``) without copying it, runs EM on the workers for a
+      ``dask.array.Array`` (``predict``, ``predict_proba`` and ``score_samples`` then return lazy
+      Dask arrays), and :meth:`partial_fit` learns from a stream of mini-batches.
 
     Parameters
     ----------
@@ -121,6 +147,18 @@ default='hierarchical'
     chunk_size : int or None, default=None
         Rows per E-step chunk; ``None`` picks a cache-sized chunk. Results do not depend on it
         beyond float rounding.
+    n_threads : int or None, default=None
+        Threads for the E-step of ``fit`` (each runs single-threaded BLAS on its own rows);
+        ``None`` uses every core this process may run on. Results depend on it only through the
+        order of float additions.
+    learning_decay : float, default=0.6
+        Only for :meth:`partial_fit`: exponent ``kappa`` in (0.5, 1] of the step size
+        ``rho_t = (t + learning_offset) ** -kappa`` with which batch ``t`` enters the running
+        statistics (as in scikit-learn's ``LatentDirichletAllocation``). Smaller values forget old
+        batches faster (follow drift); 1 gives every batch about equal weight.
+    learning_offset : float, default=10.0
+        Only for :meth:`partial_fit`: offset ``t0 >= 0`` of the step size; larger values make early
+        batches count less, so a poor first batch is forgotten sooner.
 
     Attributes
     ----------
@@ -172,6 +210,9 @@ default='hierarchical'
         verbose=0,
         verbose_interval=10,
         chunk_size=None,
+        n_threads=None,
+        learning_decay=0.6,
+        learning_offset=10.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -188,6 +229,9 @@ default='hierarchical'
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.chunk_size = chunk_size
+        self.n_threads = n_threads
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
@@ -290,20 +334,29 @@ default='hierarchical'
         """
         self._check_hyperparameters()
         do_init = not (self.warm_start and hasattr(self, "converged_"))
-        X, sample_weight = self._validate_fit_input(X, sample_weight, reset=do_init)
+        random_state = check_random_state(self.random_state)
+        backend = _stream.backend_for(X)  # None for in-memory data; memmap or Dask otherwise
+        if backend is None:
+            X, sample_weight = self._validate_fit_input(X, sample_weight, reset=do_init)
+            statistics, init_data = em_statistics, (X, sample_weight)
+        else:
+            X, sample_weight, init_data = backend.prepare(
+                self, X, sample_weight, do_init, random_state
+            )
+            statistics = backend.em_statistics
         self._check_initial_parameters(X.shape[1])
         if self.verbose:
             _ensure_log_handler()
-        random_state = check_random_state(self.random_state)
         dtype = X.dtype.type
         chunk = self._chunk_rows(X.shape[1], dtype)
         nk_eps = 10 * np.finfo(dtype).eps
         n_init = self.n_init if do_init else 1
+        n_threads = self.n_threads or available_threads()
 
         best = None
         for init in range(n_init):
             if do_init:
-                params = self._initial_parameters(X, sample_weight, random_state, chunk)
+                params = self._initial_parameters(*init_data, random_state, chunk, init=init)
                 lower_bound = -np.inf
             else:
                 params = self._current_parameters()
@@ -320,7 +373,7 @@ default='hierarchical'
                 kernel = Kernel(
                     weights, means, prec_chol, self.covariance_type, weights @ means, dtype
                 )
-                stats = em_statistics(X, sample_weight, kernel, chunk)
+                stats = statistics(X, sample_weight, kernel, chunk, n_threads)
                 weights, means, covariances = m_step(stats, self.reg_covar, nk_eps)
                 params = (weights, means, covariances, _factor(covariances, self.covariance_type))
                 lower_bound = stats.loglik / stats.weight
@@ -363,6 +416,55 @@ default='hierarchical'
         """Fit, then label ``X``; always equal to ``fit(X).predict(X)``."""
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the model from one mini-batch (stepwise, or online, EM).
+
+        The first call (on an unfitted model) initialises from its batch as ``fit`` would
+        (``init_params``, ``*_init``; ``n_init`` is not used) and runs one EM step on it. Each
+        later call runs the E-step on its batch with the current parameters, blends the batch's
+        per-sample sufficient statistics into running statistics,
+        ``s = (1 - rho_t) * s + rho_t * s_batch`` with ``rho_t = (t + learning_offset) **
+        -learning_decay``, and runs the M-step on ``s`` (Cappé & Moulines 2009; Liang & Klein
+        2009). On a model fitted by ``fit`` (or loaded), the first call starts from its parameters,
+        which count as one batch. Works for every ``covariance_type``; ``fit`` ignores the
+        ``learning_*`` parameters and discards the running statistics.
+
+        Batch size: each batch should hold enough rows to estimate every component's
+        covariance, at least ``10 * n_components * n_features`` rows for ``'full'`` (fewer for
+        ``'diag'`` and ``'spherical'``); a few hundred to a few thousand rows is typical. The first
+        batch should be representative, as it sets the start. Several passes over shuffled data
+        (epochs) approach the batch fit; rows in a systematic order bias the running statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One mini-batch (in memory; for a Dask array use ``fit``).
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the batch's rows; the batch enters with its weighted mean.
+
+        Returns
+        -------
+        self : GaussianMixture
+            With ``n_iter_`` the number of batches folded in, ``converged_ = False`` and
+            ``lower_bound_`` the running mean log-likelihood per sample of the batches (each under
+            the parameters before its update).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import gaussmix as gm
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.normal(-4, 1, (5000, 2)), rng.normal(4, 1, (5000, 2))])
+        >>> X = rng.permutation(X)
+        >>> model = gm.GaussianMixture(2, random_state=0)
+        >>> for batch in np.array_split(X, 50):
+        ...     model = model.partial_fit(batch)
+        >>> np.round(np.sort(model.means_[:, 0]))
+        array([-4.,  4.])
+        """
+        return _stream.partial_fit(self, X, sample_weight)
+
     def _chunk_rows(self, n_features, dtype):
         if self.chunk_size is not None:
             return int(self.chunk_size)
@@ -370,19 +472,22 @@ default='hierarchical'
             n_features, self.n_components, self.covariance_type, np.dtype(dtype).itemsize
         )
 
-    def _initial_parameters(self, X, sample_weight, random_state, chunk):
-        """Starting (weights, means, covariances, precision factors), all float64."""
+    def _initial_parameters(self, X, sample_weight, random_state, chunk, init=0):
+        """Starting (weights, means, covariances, precision factors), all float64.
+
+        ``init`` is the index of the initialisation within ``n_init``. With the default
+        ``init_params='hierarchical'``, no ``*_init`` given and ``init >= 1``, the start is the
+        best of several screened starts (see :func:`gaussmix._init.screen_strategies`).
+        """
         k, ctype = self.n_components, self.covariance_type
         n_features = X.shape[1]
         given = (self.weights_init, self.means_init, self.precisions_init)
+        if init > 0 and self.init_params == "hierarchical" and all(v is None for v in given):
+            return self._screened_start(X, sample_weight, random_state, chunk, init)
         if any(v is None for v in given):
-            dtype = X.dtype.type
-            shift = np.asarray(X[: min(len(X), 4096)], dtype=np.float64).mean(axis=0)
-            resp_chunks = INITIALIZERS[self.init_params](
-                X, sample_weight, k, random_state, dtype
+            weights, means, covariances = self._start_from(
+                self.init_params, X, sample_weight, random_state
             )
-            stats = resp_statistics(X, sample_weight, resp_chunks, k, ctype, shift, dtype)
-            weights, means, covariances = m_step(stats, self.reg_covar, 10 * np.finfo(dtype).eps)
         if self.weights_init is not None:
             weights = _as_float_array(self.weights_init, "weights_init").astype(np.float64)
         if self.means_init is not None:
@@ -394,6 +499,46 @@ default='hierarchical'
             prec_chol = cov.cholesky_from_precisions(precisions, ctype)
             covariances = cov.covariances_from_cholesky(prec_chol, ctype)
         return weights, means, covariances, prec_chol
+
+    def _start_from(self, strategy, X, sample_weight, random_state):
+        """(weights, means, covariances) after one M-step on the responsibilities of ``strategy``."""
+        k, ctype, dtype = self.n_components, self.covariance_type, X.dtype.type
+        shift = np.asarray(X[: min(len(X), 4096)], dtype=np.float64).mean(axis=0)
+        resp_chunks = INITIALIZERS[strategy](X, sample_weight, k, random_state, dtype)
+        stats = resp_statistics(X, sample_weight, resp_chunks, k, ctype, shift, dtype)
+        return m_step(stats, self.reg_covar, 10 * np.finfo(dtype).eps)
+
+    def _screened_start(self, X, sample_weight, random_state, chunk, init):
+        """emEM: the best of short EM runs from starts of several kinds (on a subsample if large).
+
+        A start whose component collapses during screening is discarded; if all of them do, the
+        hierarchical start is used.
+        """
+        rows = screening_rows(X.shape[0], random_state)
+        if rows is not None:
+            X = np.asarray(X[rows])
+            sample_weight = None if sample_weight is None else sample_weight[rows]
+        ctype = self.covariance_type
+        best = None
+        for strategy in screen_strategies(init):
+            try:
+                weights, means, covariances = self._start_from(
+                    strategy, X, sample_weight, random_state
+                )
+                params = (weights, means, covariances, _factor(covariances, ctype))
+                bound, params = em_steps(
+                    X, sample_weight, params, ctype, self.reg_covar, SCREEN_ITER, chunk, self.tol
+                )
+            except ValueError:  # a collapsed start is simply not a candidate
+                continue
+            if np.isfinite(bound) and (best is None or bound > best[0]):
+                best = (bound, params)
+        if best is None:
+            weights, means, covariances = self._start_from(
+                "hierarchical", X, sample_weight, random_state
+            )
+            return weights, means, covariances, _factor(covariances, ctype)
+        return best[1]
 
     def _current_parameters(self):
         return (
@@ -418,17 +563,18 @@ default='hierarchical'
         return Kernel(weights, means, prec_chol, self.covariance_type, weights @ means, dtype)
 
     def _iter_e_step(self, X):
-        """Yield ``(start, stop, resp, log_norm)`` over chunks of validated ``X``."""
+        """Iterate ``(start, stop, resp, log_norm)`` over chunks of validated ``X``.
+
+        ``resp`` is a reused buffer: consume or copy it before the next step.
+        """
         dtype = np.result_type(X.dtype, self.means_.dtype).type
         kernel = self._kernel(dtype)
-        chunk = self._chunk_rows(X.shape[1], dtype)
-        for start in range(0, X.shape[0], chunk):
-            stop = min(start + chunk, X.shape[0])
-            resp, log_norm = e_step(kernel, centred(X[start:stop], kernel.shift, dtype))
-            yield start, stop, resp, log_norm
+        return iter_e_step(kernel, X, self._chunk_rows(X.shape[1], dtype))
 
     def score_samples(self, X):
-        """Log-density ``log p(x)`` of each row, shape ``(n_samples,)``."""
+        """Log-density ``log p(x)`` of each row, shape ``(n_samples,)`` (lazy for Dask input)."""
+        if _stream.is_dask_collection(X):
+            return _stream.backend_for(X).apply(self, X, "score_samples")
         X = self._validate_predict_input(X)
         parts = [log_norm for _, _, _, log_norm in self._iter_e_step(X)]
         return np.concatenate(parts) if parts else np.empty(0)
@@ -438,7 +584,12 @@ default='hierarchical'
         return float(np.mean(self.score_samples(X), dtype=np.float64))
 
     def predict_proba(self, X):
-        """Responsibilities (posterior probability of each component), shape ``(n_samples, K)``."""
+        """Responsibilities (posterior probability of each component), shape ``(n_samples, K)``.
+
+        A Dask array in gives a lazy Dask array out.
+        """
+        if _stream.is_dask_collection(X):
+            return _stream.backend_for(X).apply(self, X, "predict_proba")
         X = self._validate_predict_input(X)
         out = None
         for start, stop, resp, _ in self._iter_e_step(X):
@@ -448,7 +599,9 @@ default='hierarchical'
         return out
 
     def predict(self, X):
-        """Most probable component of each row."""
+        """Most probable component of each row (a lazy Dask array for Dask input)."""
+        if _stream.is_dask_collection(X):
+            return _stream.backend_for(X).apply(self, X, "predict")
         X = self._validate_predict_input(X)
         out = np.empty(X.shape[0], dtype=np.intp)
         for start, stop, resp, _ in self._iter_e_step(X):
@@ -487,12 +640,12 @@ default='hierarchical'
 
     def bic(self, X):
         """Bayesian information criterion (lower is better)."""
-        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
+        n = X.shape[0] if hasattr(X, "shape") else len(X)
         return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
 
     def aic(self, X):
         """Akaike information criterion (lower is better)."""
-        n = np.asarray(X).shape[0] if hasattr(X, "shape") else len(X)
+        n = X.shape[0] if hasattr(X, "shape") else len(X)
         return -2 * self.score(X) * n + 2 * self._n_parameters()
 
 
