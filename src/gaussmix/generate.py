@@ -43,7 +43,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, linalg, optimize
+from scipy import integrate, optimize
 
 from ._covariance import COVARIANCE_TYPES
 
@@ -172,10 +172,10 @@ def _misclassification_terms(w_i, mean_i, chol_i, w_j, mean_j, chol_j):
     ``chol_*`` are lower Cholesky factors of the covariances.
     """
     # M = L_j^{-1} L_i, so L_i' S_j^{-1} L_i = M'M = V diag(s^2) V'.
-    # (np.linalg.solve: scipy's solve_triangular costs milliseconds per call on busy machines)
+    # numpy, not scipy.linalg: scipy 1.17 costs milliseconds per small call on a busy machine
     m = np.linalg.solve(chol_j, chol_i)
     e = np.linalg.solve(chol_j, mean_i - mean_j)
-    u, s, _ = linalg.svd(m, check_finite=False)
+    u, s, _ = np.linalg.svd(m)
     a = 1.0 - s * s
     b = -2.0 * s * (u.T @ e)
     log_det_i = 2.0 * np.sum(np.log(np.diag(chol_i)))
@@ -186,24 +186,40 @@ def _misclassification_terms(w_i, mean_i, chol_i, w_j, mean_j, chol_j):
     return a, b, y
 
 
-def _misclassification_matrix(weights, means, chols):
-    """``(K, K)`` matrix of ``w(j|i)`` (row ``i``: true component, column ``j``), zero diagonal."""
+def _pair_terms(weights, means, chols):
+    """Per ordered pair ``(i, j)``: ``(a, b, y0, d2)`` with, after scaling every covariance by
+    ``c``, ``w(j|i) = P[sum a W^2 + (b / sqrt(c)) W > y0 + d2 / c]``.
+
+    Scaling all covariances by one factor leaves the eigenvalues ``a`` and the log-determinant
+    ratio unchanged, so the decompositions are done once per pair and reused while searching for
+    the scale. Pairs involving a zero-weight component map to ``None`` (probability 0).
+    """
+    terms = {}
     n_components = len(weights)
-    out = np.zeros((n_components, n_components))
     for i in range(n_components):
         for j in range(n_components):
             if i == j:
                 continue
-            if weights[i] == 0:
-                out[i, j] = 0.0  # an empty component has no points to misclassify
-                continue
-            if weights[j] == 0:
-                out[i, j] = 0.0
+            if weights[i] == 0 or weights[j] == 0:
+                terms[i, j] = None  # an empty component has no points and takes none
                 continue
             a, b, y = _misclassification_terms(
                 weights[i], means[i], chols[i], weights[j], means[j], chols[j]
             )
-            out[i, j] = _prob_quadratic_exceeds(a, b, y)
+            e = np.linalg.solve(chols[j], means[i] - means[j])
+            d2 = float(e @ e)
+            terms[i, j] = (a, b, y - d2, d2)
+    return terms
+
+
+def _misclassification_matrix(terms, n_components, scale=1.0):
+    """``(K, K)`` matrix of ``w(j|i)`` (row ``i``: true component, column ``j``), zero diagonal."""
+    out = np.zeros((n_components, n_components))
+    root = np.sqrt(scale)
+    for (i, j), term in terms.items():
+        if term is not None:
+            a, b, y0, d2 = term
+            out[i, j] = _prob_quadratic_exceeds(a, b / root, y0 + d2 / scale)
     return out
 
 
@@ -223,8 +239,8 @@ def _cholesky_stack(full_covariances):
     out = np.empty_like(full_covariances)
     for k, matrix in enumerate(full_covariances):
         try:
-            out[k] = linalg.cholesky(matrix, lower=True, check_finite=False)
-        except linalg.LinAlgError:
+            out[k] = np.linalg.cholesky(matrix)
+        except np.linalg.LinAlgError:
             raise ValueError(
                 f"The covariance of component {k} is not positive definite, so its overlap is "
                 "undefined. Check the covariances (or raise reg_covar when fitting)."
@@ -276,8 +292,10 @@ def _summarise(misclassification):
     )
 
 
-def _overlap_of(weights, means, full_covariances):
-    return _summarise(_misclassification_matrix(weights, means, _cholesky_stack(full_covariances)))
+def _overlap_of(weights, means, full_covariances, scale=1.0):
+    """Overlap of the mixture whose covariances are ``scale * full_covariances``."""
+    terms = _pair_terms(weights, means, _cholesky_stack(full_covariances))
+    return _summarise(_misclassification_matrix(terms, len(weights), scale))
 
 
 def pairwise_overlap(model_or_params, *, covariance_type=None):
@@ -336,7 +354,8 @@ def pairwise_overlap(model_or_params, *, covariance_type=None):
             f"got {covariance_type!r}."
         )
     weights, means, full = _validated_parameters(weights, means, covariances, covariance_type)
-    return _overlap_of(weights, means, full)
+    with _single_threaded_blas():
+        return _overlap_of(weights, means, full)
 
 
 def _validated_parameters(weights, means, covariances, covariance_type):
@@ -374,6 +393,13 @@ def _validated_parameters(weights, means, covariances, covariance_type):
 _MEAN_BOX = 10.0  # means are uniform in [0, _MEAN_BOX]^n_features before any scaling
 
 
+def _single_threaded_blas():
+    """BLAS on one thread: the matrices here are tiny, and threads only add contention."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _as_generator(random_state):
     if random_state is None or isinstance(random_state, numbers.Integral):
         if isinstance(random_state, bool):
@@ -394,15 +420,27 @@ def _random_rotation(rng, n_features):
     return q * np.sign(np.diag(r))  # Haar-distributed orthogonal matrix
 
 
+def _dimension_damping(n_features):
+    """``min(1, sqrt(5 / n_features))``: how much shape variety to allow in ``n_features`` dims.
+
+    Gaussians of different shapes separate as the dimension grows (their divergence is a sum over
+    dimensions), so fixed size and axis-ratio ranges would make moderate overlaps unreachable in
+    high dimension; damping the log-ranges by ``sqrt(5 / n_features)`` keeps them reachable.
+    """
+    return min(1.0, np.sqrt(5.0 / n_features))
+
+
 def _random_shapes(rng, n_components, n_features, covariance_type, max_axis_ratio):
     """Unscaled covariances (in the layout of ``covariance_type``) with random shapes and sizes.
 
-    Each component gets a size factor log-uniform in [1/2, 2] (tied: one shared matrix); the
-    standard deviations along its axes are that size times log-uniform factors in
-    ``[1, max_axis_ratio]``; full and tied matrices get a Haar-random orientation.
+    Each component gets a size factor log-uniform in ``[1/s, s]`` with ``s = 2`` up to 5 features
+    and ``2 ** sqrt(5 / n_features)`` above (tied: one shared matrix); the standard deviations
+    along its axes are that size times log-uniform factors in ``[1, max_axis_ratio]``; full and
+    tied matrices get a Haar-random orientation.
     """
     log_ratio = np.log(max_axis_ratio)
-    sizes = np.exp(rng.uniform(np.log(0.5), np.log(2.0), size=n_components))
+    log_size = np.log(2.0) * _dimension_damping(n_features)
+    sizes = np.exp(rng.uniform(-log_size, log_size, size=n_components))
     if covariance_type == "spherical":
         return sizes**2
     if covariance_type == "diag":
@@ -524,7 +562,7 @@ def make_mixture(
     max_overlap=None,
     covariance_type="full",
     weights=None,
-    max_axis_ratio=4.0,
+    max_axis_ratio=None,
     tol=1e-6,
     max_tries=20,
     random_state=None,
@@ -532,7 +570,8 @@ def make_mixture(
     """Draw data from a random Gaussian mixture with a requested pairwise overlap.
 
     Means are uniform in ``[0, 10]^n_features``; covariances get random orientations (full, tied),
-    random axis ratios up to ``max_axis_ratio`` and random sizes (within a factor 4 of each other);
+    random axis ratios up to ``max_axis_ratio`` and random sizes (within a factor 4 of each other,
+    less above 5 features);
     then all covariances are scaled by one factor so that the *average pairwise overlap* equals
     ``overlap`` (and/or the largest equals ``max_overlap``) within ``tol``. The overlap of two
     components is the probability that a point of one is more likely under the other, summed both
@@ -558,9 +597,11 @@ def make_mixture(
     weights : None, 'random' or array-like of shape (n_components,), default=None
         ``None``: equal weights. ``'random'``: unbalanced Dirichlet weights, each at least a quarter
         of ``1 / n_components``. An array: these weights (positive, summing to 1).
-    max_axis_ratio : float >= 1, default=4.0
+    max_axis_ratio : float >= 1, default=None
         Largest ratio between the standard deviations along two axes of one component
-        (eccentricity); ``1`` gives round components.
+        (eccentricity); ``1`` gives round components. ``None`` means 4 up to 5 features and
+        ``4 ** sqrt(5 / n_features)`` above, because differently shaped Gaussians separate as the
+        dimension grows and moderate overlaps would otherwise be unreachable.
     tol : float, default=1e-6
         Absolute tolerance on the achieved overlap(s).
     max_tries : int, default=20
@@ -609,6 +650,8 @@ def make_mixture(
     max_overlap = _check_overlap_value(max_overlap, "max_overlap")
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < tol < 0.01:
         raise ValueError(f"tol must be a number in (0, 0.01); got {tol!r}.")
+    if max_axis_ratio is None:
+        max_axis_ratio = 4.0 ** _dimension_damping(n_features)
     if (
         isinstance(max_axis_ratio, bool)
         or not isinstance(max_axis_ratio, numbers.Real)
@@ -648,18 +691,19 @@ def make_mixture(
         covariances = _random_shapes(rng, 1, n_features, covariance_type, max_axis_ratio)
         achieved = _summarise(np.zeros((1, 1)))
     else:
-        means, covariances, achieved = _draw_with_overlap(
-            rng,
-            mixture_weights,
-            n_components,
-            n_features,
-            covariance_type,
-            max_axis_ratio,
-            overlap,
-            max_overlap,
-            tol,
-            max_tries,
-        )
+        with _single_threaded_blas():
+            means, covariances, achieved = _draw_with_overlap(
+                rng,
+                mixture_weights,
+                n_components,
+                n_features,
+                covariance_type,
+                max_axis_ratio,
+                overlap,
+                max_overlap,
+                tol,
+                max_tries,
+            )
 
     truth = GaussianMixture.from_parameters(
         mixture_weights,
@@ -722,8 +766,11 @@ def _draw_with_overlap(
             failures.append("limit")
             continue
 
-        def objective(log_c, shapes=shapes, summary=summary):
-            return key(summary(_scaled(shapes, np.exp(log_c), covariance_type)))
+        full = _full_covariances(shapes, covariance_type, n_components, n_features)
+        terms = _pair_terms(weights, means, _cholesky_stack(full))
+
+        def objective(log_c, terms=terms):
+            return key(_summarise(_misclassification_matrix(terms, n_components, np.exp(log_c))))
 
         found = _solve_scale(objective, first, tol)
         if found is None:
