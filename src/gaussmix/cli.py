@@ -78,17 +78,11 @@ def demo(n_components, n_samples, overlap, covariance_type, seed, output_dir, no
 # ====================================================================== data commands
 # Everything below serves generate / fit / predict / score / select / plot.
 
-_EXAMPLES = """
-\b
-Examples:
-  gaussmix generate -n 1000 -k 3 -o data.csv
-  gaussmix fit data.csv -k 3 -o model.npz
-  gaussmix fit data.csv -k auto --standardize -o model.npz
-  gaussmix predict data.csv -m model.npz -o labels.csv
-  gaussmix score data.csv -m model.npz --contamination 0.01 -o scores.csv
-  gaussmix select data.csv -k 1-8 --plot bic.png
-  gaussmix plot data.csv -m model.npz -o fit.png
-"""
+def _examples(*lines):
+    """An epilog that click shows verbatim (no re-wrapping)."""
+    return "\b\nExample" + ("s" if len(lines) > 1 else "") + ":\n" + "\n".join(
+        "  " + line for line in lines
+    )
 
 
 class CliError(click.ClickException):
@@ -371,7 +365,10 @@ def _labels_path(path):
 
 
 # ---------------------------------------------------------------------- generate
-@cli.command(epilog="Example: gaussmix generate -n 2000 -k 4 -d 3 --overlap 0.02 -o data.parquet")
+@cli.command(epilog=_examples(
+    "gaussmix generate -n 1000 -k 3 -o data.csv",
+    "gaussmix generate -n 2000 -k 4 -d 3 --overlap 0.02 --truth truth.npz -o data.parquet",
+))
 @click.option("-o", "--output", required=True, callback=_table_output, metavar="OUT",
               help="Data file to write: .csv, .tsv, .parquet or .npy ('-' for CSV on stdout).")
 @click.option("-n", "--n-samples", default=1000, show_default=True, type=click.IntRange(1),
@@ -493,7 +490,11 @@ def _selection_ks(table, ks):
     return ks
 
 
-@cli.command(epilog=_EXAMPLES)
+@cli.command(epilog=_examples(
+    "gaussmix fit data.csv -k 3 -o model.npz",
+    "gaussmix fit data.csv -k 2-6 --covariance full --covariance diag -o model.npz",
+    "gaussmix fit people.csv -k auto --columns height,weight --standardize -o model.npz",
+))
 @click.argument("data", metavar="DATA")
 @click.option("-k", "--n-components", "components", default="auto", show_default=True,
               type=_ComponentsType(), help="Number of components: a number, a range (1-8, 2:6) "
@@ -516,14 +517,14 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
 
     settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed)
     single = components != "auto" and len(components) == 1
-    smallest = components[0] if single or components != "auto" else 1
+    if single and len(set(covariance_types)) > 1:
+        raise click.UsageError("Give one --covariance for a single K, or a range of K.")
+    smallest = 1 if components == "auto" else components[0]
     table, Z, center, scale = _prepare(data, columns, standardize, smallest)
     selection = None
     if single:
         k = components[0]
         ctype = covariance_types[0] if covariance_types else "full"
-        if len(set(covariance_types)) > 1:
-            raise click.UsageError("Give one --covariance for a single K, or a range of K.")
         model = GaussianMixture(k, covariance_type=ctype, **settings)
         try:
             message = f"Fitting {k} {ctype} components to {Z.shape[0]} rows"
@@ -595,7 +596,10 @@ def _n_candidates(selection):
 
 
 # ---------------------------------------------------------------------- predict / score
-@cli.command(epilog="Example: gaussmix predict new.csv -m model.npz -o labels.csv")
+@cli.command(epilog=_examples(
+    "gaussmix predict new.csv -m model.npz -o labels.csv",
+    "gaussmix predict big.npy -m model.npz -o labels.parquet",
+))
 @click.argument("data", metavar="DATA")
 @click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
               help="Model file written by 'gaussmix fit'.")
@@ -623,7 +627,10 @@ def predict(data, model_path, output, columns, quiet):
               f"{', '.join(map(str, counts))})", highlight=False, soft_wrap=True)
 
 
-@cli.command(epilog="Example: gaussmix score data.csv -m model.npz --contamination 0.01 -o scores.csv")
+@cli.command(epilog=_examples(
+    "gaussmix score data.csv -m model.npz --contamination 0.01 -o scores.csv",
+    "gaussmix score new.parquet -m model.npz --threshold -12.5 -o -",
+))
 @click.argument("data", metavar="DATA")
 @click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
               help="Model file written by 'gaussmix fit'.")
@@ -671,7 +678,10 @@ def score(data, model_path, output, contamination, threshold, columns, quiet):
 
 
 # ---------------------------------------------------------------------- select
-@cli.command(epilog="Example: gaussmix select data.csv -k 1-8 --plot bic.png --save-best model.npz")
+@cli.command(epilog=_examples(
+    "gaussmix select data.csv",
+    "gaussmix select data.csv -k 1-8 --covariance full --plot bic.png --save-best model.npz",
+))
 @click.argument("data", metavar="DATA")
 @click.option("-k", "--n-components", "components", default="1-10", show_default=True,
               type=_ComponentsType(), help="Numbers of components to try: a range (1-8, 2:6), a "
@@ -768,7 +778,10 @@ def _save_figure(path, draw):
 
 
 # ---------------------------------------------------------------------- plot
-@cli.command(epilog="Example: gaussmix plot data.csv -m model.npz -o fit.png")
+@cli.command(epilog=_examples(
+    "gaussmix plot data.csv -m model.npz -o fit.png",
+    "gaussmix plot wide.parquet -m model.npz --pca -o fit.svg",
+))
 @click.argument("data", metavar="DATA")
 @click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
               help="Model file written by 'gaussmix fit'.")
