@@ -17,3 +17,13 @@ def pytest_report_header(config):
 def rng():
     """A fresh generator from the fixed, printed seed: every test sees the same stream."""
     return np.random.default_rng(SEED)
+
+
+@pytest.fixture
+def single_blas_thread():
+    """Run with one BLAS thread: on a busy machine OpenBLAS's thread wake-ups make each tiny
+    LAPACK call (a 3 x 3 triangular solve) take ~15 ms instead of ~15 us."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield

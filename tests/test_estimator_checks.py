@@ -14,6 +14,8 @@ from sklearn.utils.estimator_checks import check_estimator, parametrize_with_che
 
 import gaussmix as gm
 
+pytestmark = pytest.mark.usefixtures("single_blas_thread")
+
 ESTIMATORS = [gm.GaussianMixture(2)] + [
     gm.GaussianMixture(2, covariance_type=t) for t in COVARIANCE_TYPES if t != "full"
 ]

@@ -31,7 +31,10 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 import gaussmix as gm
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.usefixtures("single_blas_thread"),
+]
 
 N_COMPONENTS = 3
 

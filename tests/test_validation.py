@@ -17,6 +17,7 @@ import gaussmix as gm
 from gaussmix.mixture import _PARAMETER_RULES
 
 GM = gm.GaussianMixture
+pytestmark = pytest.mark.usefixtures("single_blas_thread")
 PREDICT_METHODS = ("predict", "predict_proba", "score", "score_samples", "bic", "aic")
 
 

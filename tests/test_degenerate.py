@@ -1,0 +1,224 @@
+"""Degenerate data: each test is named after the failure it guards against.
+
+Duplicated points, a collapsed component, data far from the origin (catastrophic cancellation in
+the second moments), a zero-variance feature, one row per component, an empty component and
+points so far from every component that their densities underflow.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from _helpers import (
+    COVARIANCE_TYPES,
+    DTYPES,
+    FITTED_ARRAYS,
+    full_covariances,
+    scipy_component_logpdf,
+    scipy_mixture_logpdf,
+    spread_start,
+    three_blobs,
+)
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+import gaussmix as gm
+
+GM = gm.GaussianMixture
+pytestmark = pytest.mark.usefixtures("single_blas_thread")
+
+
+def assert_valid_fit(model, X):
+    """A usable mixture: finite parameters, positive-definite covariances, normalised outputs."""
+    k, d = model.means_.shape
+    assert np.isfinite(model.lower_bound_)
+    for name in FITTED_ARRAYS:
+        assert np.all(np.isfinite(getattr(model, name))), name
+    assert_allclose(model.weights_.sum(), 1.0, rtol=1e-6)
+    covs = full_covariances(model.covariances_, model.covariance_type, k, d)
+    assert np.all(np.linalg.eigvalsh(covs) > 0)
+    proba = model.predict_proba(X)
+    assert np.all(np.isfinite(proba))
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert np.all(np.isfinite(model.score_samples(X)))
+
+
+# ---------------------------------------------------------------------- duplicated points
+@pytest.mark.parametrize("init_params", ["hierarchical", "kmeans", "k-means++", "random_from_data"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_duplicated_points_fit_with_default_reg_covar(rng, covariance_type, init_params):
+    """5 distinct points, each repeated 20 times, 3 components: components sit on single points."""
+    X = np.repeat(rng.normal(size=(5, 2)) * 3, 20, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning, no RuntimeWarning
+        model = GM(3, covariance_type=covariance_type, init_params=init_params, random_state=0)
+        model.fit(X)
+    assert model.converged_
+    assert_valid_fit(model, X)
+    assert_allclose(model.score_samples(X), scipy_mixture_logpdf(X, model), rtol=1e-8)
+
+
+# ---------------------------------------------------------------------- reg_covar = 0
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_all_rows_identical_without_reg_covar_raises_naming_reg_covar(covariance_type):
+    X = np.tile([1.5, -2.0], (10, 1))
+    model = GM(1, covariance_type=covariance_type, reg_covar=0.0)
+    with pytest.raises(ValueError, match=r"(?s)not positive definite|variance <= 0.*reg_covar"):
+        model.fit(X)
+    with pytest.raises(ValueError, match=r"Increase reg_covar \(e\.g\. reg_covar=1e-4\)"):
+        model.fit(X)
+    assert_valid_fit(GM(1, covariance_type=covariance_type).fit(X), X)
+
+
+@pytest.mark.parametrize("init_params", ["hierarchical", "kmeans"])
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_collapsed_component_without_reg_covar_raises_naming_reg_covar(
+    covariance_type, init_params
+):
+    """One component on 10 copies of a point between two spread clusters; the error says what
+    to do. (``tied`` pools the spread clusters into its shared covariance: it cannot collapse.)
+
+    The copies sit exactly at the data's centre, so their variance is exactly 0 in any
+    arithmetic; elsewhere a collapsed variance is rounding noise of either sign, see the report.
+    """
+    spread = np.array([30.0, 0.0]) + [[1, 2], [-2, 1], [2, -1], [-1, -2], [0, 3], [3, 0]]
+    X = np.vstack([np.zeros((10, 2)), spread, -spread])
+    model = GM(3, covariance_type=covariance_type, reg_covar=0.0, init_params=init_params,
+               random_state=0)
+    with pytest.raises(ValueError, match=r"(?s)component \d.*Increase reg_covar.*fewer components"):
+        model.fit(X)
+    fitted = GM(3, covariance_type=covariance_type, init_params=init_params, random_state=0)
+    fitted.fit(X)
+    assert_valid_fit(fitted, X)
+    labels = fitted.predict(X)
+    assert len(set(labels[:10])) == 1 and len(set(labels)) == 3
+
+
+# ---------------------------------------------------------------------- far from the origin
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_data_shifted_by_1e6_keeps_covariances_without_cancellation(rng, covariance_type):
+    """Raw-moment covariances (E[xx] - m m) lose ~all digits at 1e6; shifted moments lose none."""
+    X = three_blobs(rng)
+    offset = np.array([1e6, -1e6, 2e6])
+    start = spread_start(X, 3, covariance_type, rng)
+    moved = dict(start, means_init=start["means_init"] + offset)
+    params = dict(covariance_type=covariance_type, max_iter=15, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        near = GM(3, **params, **start).fit(X)
+        far = GM(3, **params, **moved).fit(X + offset)
+    assert_allclose(far.covariances_, near.covariances_, rtol=1e-5)
+    assert_allclose(far.precisions_, near.precisions_, rtol=1e-5)
+    assert_allclose(far.means_ - offset, near.means_, atol=1e-6)
+    assert_allclose(far.weights_, near.weights_, rtol=1e-6)
+    assert_allclose(far.lower_bound_, near.lower_bound_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_data_shifted_by_1e6_default_start_gives_same_fit(rng, covariance_type):
+    X = three_blobs(rng)
+    offset = np.array([1e6, 1e6, -1e6])
+    near = GM(3, covariance_type=covariance_type).fit(X)
+    far = GM(3, covariance_type=covariance_type).fit(X + offset)
+    assert far.n_iter_ == near.n_iter_
+    assert_allclose(far.covariances_, near.covariances_, rtol=1e-5)
+    assert_allclose(far.means_ - offset, near.means_, atol=1e-6)
+    assert_array_equal(far.predict(X + offset), near.predict(X))
+
+
+# ---------------------------------------------------------------------- zero variance
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_zero_variance_feature_fits_with_reg_covar_as_its_variance(rng, covariance_type):
+    X = np.column_stack([three_blobs(rng, n_features=2), np.full(400, 3.0)])
+    model = GM(3, covariance_type=covariance_type).fit(X)
+    assert_valid_fit(model, X)
+    assert_allclose(model.means_[:, 2], 3.0, rtol=1e-12)
+    reg = model.reg_covar
+    cov = model.covariances_
+    if covariance_type == "full":
+        assert_allclose(cov[:, 2, 2], reg, rtol=1e-6)
+        assert_allclose(cov[:, 2, :2], 0.0, atol=1e-12)
+    elif covariance_type == "tied":
+        assert_allclose(cov[2, 2], reg, rtol=1e-6)
+        assert_allclose(cov[2, :2], 0.0, atol=1e-12)
+    elif covariance_type == "diag":
+        assert_allclose(cov[:, 2], reg, rtol=1e-6)
+    assert_allclose(model.score_samples(X), scipy_mixture_logpdf(X, model), rtol=1e-9)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag"])
+def test_zero_variance_feature_without_reg_covar_raises_naming_reg_covar(rng, covariance_type):
+    X = np.column_stack([three_blobs(rng, n_features=2), np.full(400, 3.0)])
+    with pytest.raises(ValueError, match="Increase reg_covar"):
+        GM(3, covariance_type=covariance_type, reg_covar=0.0).fit(X)
+
+
+# ---------------------------------------------------------------------- too little data
+@pytest.mark.parametrize("init_params", ["hierarchical", "kmeans", "random_from_data"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_one_row_per_component_gives_point_masses_of_width_reg_covar(covariance_type, init_params):
+    X = np.array([[0.0, 0.0], [5.0, 5.0], [10.0, 0.0]])
+    model = GM(3, covariance_type=covariance_type, init_params=init_params, random_state=0)
+    model.fit(X)
+    assert_valid_fit(model, X)
+    labels = model.predict(X)
+    assert_array_equal(np.sort(labels), [0, 1, 2])
+    assert_allclose(model.means_[labels], X, atol=1e-9)
+    assert_allclose(model.weights_, 1 / 3, rtol=1e-9)
+    covs = full_covariances(model.covariances_, covariance_type, 3, 2)
+    assert_allclose(covs, np.broadcast_to(model.reg_covar * np.eye(2), (3, 2, 2)),
+                    rtol=1e-6, atol=1e-12)
+    assert_allclose(model.predict_proba(X), np.eye(3)[labels], atol=1e-12)
+
+
+# ---------------------------------------------------------------------- empty component
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_component_that_loses_every_point_stays_finite_like_sklearn(rng, covariance_type):
+    """A start with one mean far from all data: that component's weight sum underflows to 0."""
+    X = three_blobs(rng)
+    start = spread_start(X, 3, covariance_type, rng)
+    start["means_init"][2] = [1e3, 1e3, 1e3]
+    params = dict(covariance_type=covariance_type, max_iter=5, tol=0, **start)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        model = GM(3, **params).fit(X)
+        ref = SklearnGaussianMixture(3, **params).fit(X)
+    assert model.weights_[2] < 1e-12
+    assert_valid_fit(model, X)
+    # The live components agree with scikit-learn; the dead one's mean is arbitrary (sklearn's
+    # sits at the origin, ours at the data's centre) and its weight is ~1e-17 in both.
+    live = [0, 1]
+    assert_allclose(model.weights_[live], ref.weights_[live], rtol=1e-7)
+    assert_allclose(model.means_[live], ref.means_[live], rtol=1e-7)
+    if covariance_type != "tied":
+        assert_allclose(model.covariances_[live], ref.covariances_[live], rtol=1e-7)
+    else:
+        assert_allclose(model.covariances_, ref.covariances_, rtol=1e-7)
+    assert_allclose(model.score_samples(X), ref.score_samples(X), rtol=1e-7)
+    assert_allclose(model.lower_bound_, ref.lower_bound_, rtol=1e-7)
+
+
+# ---------------------------------------------------------------------- underflow
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_far_points_underflow_keeps_log_likelihood_finite_and_responsibilities_normalised(
+    rng, covariance_type, dtype
+):
+    """Every component density underflows to 0 far away; log-space arithmetic must not."""
+    X = three_blobs(rng).astype(dtype)
+    model = GM(3, covariance_type=covariance_type).fit(X)
+    far = np.array([[1e3, 0, 0], [0, -1e4, 0], [1e6, 1e6, -1e6], [-3e5, 2e2, 7e4]], dtype=dtype)
+    assert np.all(model.predict_proba(far) >= 0)  # no NaN from 0/0
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        log_density = model.score_samples(far)
+        proba = model.predict_proba(far)
+        labels = model.predict(far)
+    assert np.all(np.isfinite(log_density)) and np.all(log_density < -1e4)
+    assert_allclose(log_density, scipy_mixture_logpdf(far, model),
+                    rtol=1e-9 if dtype == np.float64 else 1e-5)
+    assert np.all(np.isfinite(proba))
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert_array_equal(labels, scipy_component_logpdf(far, model).argmax(axis=1))
+    assert_array_equal(labels, proba.argmax(axis=1))
