@@ -166,7 +166,7 @@ def test_higher_overlap_makes_labels_harder_to_recover():
 
 @pytest.mark.slow
 def test_higher_dimension():
-    n_features = 20 if SLOW else 8
+    n_features = 100 if SLOW else 20
     _, _, truth = gm.make_mixture(100, 3, n_features, overlap=0.05, random_state=0)
     assert truth.overlap_ == pytest.approx(0.05, abs=1e-6)
     assert truth.means_.shape == (3, n_features)

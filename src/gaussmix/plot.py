@@ -319,6 +319,8 @@ def plot_pairs(
             "features=[...]."
         )
     n = len(columns)
+    if bins is None and X is not None:  # small panels: fewer, steadier bins than plot_1d
+        bins = int(np.clip(np.sqrt(len(X)), 15, 60))
     size = figsize or (max(4.0, 2.3 * n + 1.8), max(3.5, 2.3 * n))
     fig, axes = plt.subplots(n, n, figsize=size, squeeze=False, layout="constrained")
     colors = base.component_colors(n_components)
