@@ -207,6 +207,8 @@ def test_bad_calls_raise_clear_errors():
         gm.make_mixture(100, 1, overlap=0.1)
     with pytest.raises(ValueError, match="n_samples"):
         gm.make_mixture(0, 2)
+    with pytest.raises(ValueError, match="not both"):
+        gm.make_mixture(100, 3, overlap=0.05, max_overlap=0.1, covariance_type="tied")
     with pytest.raises(ValueError, match="single pair"):
         gm.make_mixture(100, 2, overlap=0.1, max_overlap=0.2)
     with pytest.raises(TypeError, match="random_state"):

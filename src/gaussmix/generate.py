@@ -667,6 +667,11 @@ def make_mixture(
     if n_components > 1 and overlap is None and max_overlap is None:
         overlap = 0.05
     if overlap is not None and max_overlap is not None:
+        if covariance_type == "tied":
+            raise ValueError(
+                "With covariance_type='tied' all components share one matrix, so only one scale "
+                "is free: give overlap or max_overlap, not both."
+            )
         if n_pairs == 1 and abs(max_overlap - overlap) > tol:
             raise ValueError(
                 "With two components there is a single pair, so overlap and max_overlap must be "

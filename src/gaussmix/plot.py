@@ -126,6 +126,15 @@ def plot_mixture(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import gaussmix as gm
+    >>> X, y, truth = gm.make_mixture(300, 3, overlap=0.02, random_state=0)
+    >>> model = gm.GaussianMixture(3, random_state=0).fit(X)
+    >>> ax = gm.plot_mixture(model, X)
+    >>> len(ax.patches)  # three translucent ellipses (1, 2, 3 sd) per component
+    9
     """
     base.check_model(model)
     means = np.asarray(model.means_, dtype=np.float64)
