@@ -38,7 +38,6 @@ def spread_start(X, n_components, covariance_type, rng):
     covariance scaled per component, in the shape ``covariance_type`` asks for.
     """
     X = np.asarray(X, dtype=np.float64)
-    n_features = X.shape[1]
     means = X[rng.choice(len(X), n_components, replace=False)]
     weights = rng.uniform(0.5, 1.5, n_components)
     weights /= weights.sum()

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import COVARIANCE_TYPES
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 import gaussmix as gm
+from _helpers import COVARIANCE_TYPES
 
 pytestmark = pytest.mark.usefixtures("single_blas_thread")
 
@@ -36,8 +36,17 @@ def test_check_estimator_passes_on_the_default_model():
 
 def test_clone_keeps_every_parameter():
     model = gm.GaussianMixture(
-        3, covariance_type="diag", tol=1e-4, reg_covar=1e-5, max_iter=7, n_init=2,
-        init_params="kmeans", random_state=5, warm_start=True, verbose=1, verbose_interval=3,
+        3,
+        covariance_type="diag",
+        tol=1e-4,
+        reg_covar=1e-5,
+        max_iter=7,
+        n_init=2,
+        init_params="kmeans",
+        random_state=5,
+        warm_start=True,
+        verbose=1,
+        verbose_interval=3,
         chunk_size=100,
     )
     assert clone(model).get_params() == model.get_params()

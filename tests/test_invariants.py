@@ -13,6 +13,9 @@ import warnings
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import gaussmix as gm
 from _helpers import (
     COVARIANCE_TYPES,
     DTYPES,
@@ -24,9 +27,6 @@ from _helpers import (
     three_blobs,
 )
 from conftest import SEED
-from numpy.testing import assert_allclose, assert_array_equal
-
-import gaussmix as gm
 
 GM = gm.GaussianMixture
 pytestmark = pytest.mark.usefixtures("single_blas_thread")
@@ -48,8 +48,15 @@ class TestEMInvariants:
         goes down. ``reg_covar=0`` makes each M-step the exact maximiser (with ``reg_covar > 0``
         EM maximises a penalised likelihood instead)."""
         start = spread_start(X, N_COMPONENTS, covariance_type, rng)
-        model = GM(N_COMPONENTS, covariance_type=covariance_type, reg_covar=0.0, max_iter=1,
-                   tol=0, warm_start=True, **start)
+        model = GM(
+            N_COMPONENTS,
+            covariance_type=covariance_type,
+            reg_covar=0.0,
+            max_iter=1,
+            tol=0,
+            warm_start=True,
+            **start,
+        )
         scores, bounds = [], []
         for _ in range(40):
             model.fit(X)
@@ -62,8 +69,9 @@ class TestEMInvariants:
         assert scores[-1] > scores[0] + 0.1  # it did move
 
     def test_lower_bounds_history_never_decreases(self, X, covariance_type):
-        model = GM(N_COMPONENTS, covariance_type=covariance_type, reg_covar=0.0, tol=1e-10,
-                   max_iter=500).fit(X)
+        model = GM(
+            N_COMPONENTS, covariance_type=covariance_type, reg_covar=0.0, tol=1e-10, max_iter=500
+        ).fit(X)
         history = np.asarray(model.lower_bounds_)
         assert np.all(np.diff(history) >= -1e-12 * np.abs(history[1:]))
 
@@ -85,24 +93,36 @@ class TestEMInvariants:
 
     @pytest.mark.parametrize("init_params", ["hierarchical", "kmeans", "random"])
     def test_fit_predict_equals_fit_then_predict(self, X, covariance_type, init_params):
-        params = dict(covariance_type=covariance_type, init_params=init_params,
-                      random_state=SEED, max_iter=300)
+        params = {
+            "covariance_type": covariance_type,
+            "init_params": init_params,
+            "random_state": SEED,
+            "max_iter": 300,
+        }
         labels = GM(N_COMPONENTS, **params).fit_predict(X)
         assert_array_equal(labels, GM(N_COMPONENTS, **params).fit(X).predict(X))
         # also when EM stops early: the labels must come from the final parameters
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             params["max_iter"] = 2
-            assert_array_equal(GM(N_COMPONENTS, **params).fit_predict(X),
-                               GM(N_COMPONENTS, **params).fit(X).predict(X))
+            assert_array_equal(
+                GM(N_COMPONENTS, **params).fit_predict(X),
+                GM(N_COMPONENTS, **params).fit(X).predict(X),
+            )
 
-    @pytest.mark.parametrize("init_params", ["hierarchical", "kmeans", "k-means++", "random",
-                                             "random_from_data"])
+    @pytest.mark.parametrize(
+        "init_params", ["hierarchical", "kmeans", "k-means++", "random", "random_from_data"]
+    )
     def test_same_random_state_gives_the_same_fit(self, X, covariance_type, init_params):
         # (n_init > 1 with the default start runs the emEM search: covered, cheaper, below)
         n_init = 1 if init_params == "hierarchical" else 2
-        params = dict(covariance_type=covariance_type, init_params=init_params, n_init=n_init,
-                      max_iter=20, tol=1e-6)
+        params = {
+            "covariance_type": covariance_type,
+            "init_params": init_params,
+            "n_init": n_init,
+            "max_iter": 20,
+            "tol": 1e-6,
+        }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             a = GM(N_COMPONENTS, random_state=SEED, **params).fit(X)
@@ -113,7 +133,7 @@ class TestEMInvariants:
 
 
 def test_same_random_state_gives_the_same_default_n_init_search(X):
-    params = dict(covariance_type="diag", n_init=3, max_iter=20, tol=1e-6)
+    params = {"covariance_type": "diag", "n_init": 3, "max_iter": 20, "tol": 1e-6}
     a = GM(N_COMPONENTS, random_state=SEED, **params).fit(X)
     b = GM(N_COMPONENTS, random_state=SEED, **params).fit(X)
     for name in FITTED_ARRAYS:
@@ -142,8 +162,13 @@ class TestParameterRecovery:
             covariances = rng.uniform(0.3, 2.0, size=(k, d))
         else:
             covariances = rng.uniform(0.3, 2.0, size=k)
-        return GM.from_parameters(self.TRUE_WEIGHTS, self.TRUE_MEANS, covariances,
-                                  covariance_type=covariance_type, random_state=SEED)
+        return GM.from_parameters(
+            self.TRUE_WEIGHTS,
+            self.TRUE_MEANS,
+            covariances,
+            covariance_type=covariance_type,
+            random_state=SEED,
+        )
 
     def test_recovers_generated_parameters_up_to_label_order(self, rng, covariance_type):
         truth = self._truth(covariance_type, rng)
@@ -201,7 +226,7 @@ class TestTransformations:
 
     def test_scaling_all_sample_weights_changes_nothing(self, X, rng, covariance_type):
         weights = rng.uniform(0.1, 2.0, size=len(X))
-        params = dict(covariance_type=covariance_type, max_iter=20, tol=0)
+        params = {"covariance_type": covariance_type, "max_iter": 20, "tol": 0}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             a = GM(N_COMPONENTS, **params).fit(X, sample_weight=weights)
@@ -210,8 +235,9 @@ class TestTransformations:
             d = GM(N_COMPONENTS, **params).fit(X)
         assert_same_fit(a, b, rtol=1e-10, atol=1e-12)
         assert_same_fit(c, d, rtol=1e-12, atol=1e-14)
-        assert c.lower_bounds_ == d.lower_bounds_ or np.allclose(c.lower_bounds_, d.lower_bounds_,
-                                                                  rtol=1e-13)
+        assert c.lower_bounds_ == d.lower_bounds_ or np.allclose(
+            c.lower_bounds_, d.lower_bounds_, rtol=1e-13
+        )
 
     @pytest.mark.parametrize("init", ["same-start", "hierarchical"])
     def test_means_are_translation_equivariant(self, X, rng, covariance_type, init):
@@ -263,8 +289,9 @@ def _peak_bytes(fn):
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("init_params", ["hierarchical", "kmeans", "k-means++", "random",
-                                         "random_from_data", "given"])
+@pytest.mark.parametrize(
+    "init_params", ["hierarchical", "kmeans", "k-means++", "random", "random_from_data", "given"]
+)
 def test_fit_never_allocates_an_n_samples_by_n_components_array(init_params):
     """Doubling n_samples adds far less memory than one n_samples x K float64 array (512 bytes
     per row at K=64): memory is O(chunk x K) plus O(n_samples) for the input-sized work.
@@ -278,18 +305,29 @@ def test_fit_never_allocates_an_n_samples_by_n_components_array(init_params):
     X = centres[rng.integers(0, n_components, 2 * n_samples)] + rng.normal(size=(2 * n_samples, 4))
     start = {}
     if init_params == "given":
-        start = {"means_init": X[:n_components],
-                 "weights_init": np.full(n_components, 1 / n_components),
-                 "precisions_init": np.ones((n_components, 4))}
+        start = {
+            "means_init": X[:n_components],
+            "weights_init": np.full(n_components, 1 / n_components),
+            "precisions_init": np.ones((n_components, 4)),
+        }
 
     def peak(rows):
-        model = GM(n_components, covariance_type="diag", max_iter=1, tol=0, random_state=SEED,
-                   init_params="random" if start else init_params, **start)
+        model = GM(
+            n_components,
+            covariance_type="diag",
+            max_iter=1,
+            tol=0,
+            random_state=SEED,
+            init_params="random" if start else init_params,
+            **start,
+        )
         return _peak_bytes(lambda: model.fit(X[:rows]))
 
     small, large = peak(n_samples), peak(2 * n_samples)
-    print(f"peak traced memory: {small / 1e6:.1f} MB at {n_samples} rows, {large / 1e6:.1f} MB at "
-          f"{2 * n_samples}; one n_samples x K array: {n_samples * n_components * 8 / 1e6:.1f} MB")
+    print(
+        f"peak traced memory: {small / 1e6:.1f} MB at {n_samples} rows, {large / 1e6:.1f} MB at "
+        f"{2 * n_samples}; one n_samples x K array: {n_samples * n_components * 8 / 1e6:.1f} MB"
+    )
     nk_bytes = n_samples * n_components * 8
     assert large - small < 0.25 * nk_bytes, (small, large, nk_bytes)
     if SLOW:

@@ -13,6 +13,11 @@ import warnings
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+import gaussmix as gm
 from _helpers import (
     COVARIANCE_TYPES,
     DTYPES,
@@ -25,11 +30,6 @@ from _helpers import (
     three_blobs,
 )
 from conftest import SEED
-from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
-
-import gaussmix as gm
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
@@ -172,7 +172,12 @@ def test_max_iter_zero_returns_the_initialisation(X, rng, covariance_type):
 @pytest.mark.parametrize("init_params", ["random", "k-means++"])
 def test_n_init_keeps_the_best_lower_bound(X, covariance_type, init_params):
     """``n_init=4`` equals the best of four single fits drawing the same random stream."""
-    params = dict(covariance_type=covariance_type, init_params=init_params, max_iter=8, tol=0)
+    params = {
+        "covariance_type": covariance_type,
+        "init_params": init_params,
+        "max_iter": 8,
+        "tol": 0,
+    }
     best = gm.GaussianMixture(N_COMPONENTS, n_init=4, random_state=SEED, **params).fit(X)
     stream = np.random.RandomState(SEED)
     singles = [
@@ -247,8 +252,9 @@ def test_verbose_logs_through_the_gaussmix_logger(X, caplog):
 
 
 def test_verbose_one_logs_each_initialisation_only(X, caplog):
-    model = gm.GaussianMixture(N_COMPONENTS, verbose=1, n_init=2, init_params="random",
-                               random_state=SEED, max_iter=300)
+    model = gm.GaussianMixture(
+        N_COMPONENTS, verbose=1, n_init=2, init_params="random", random_state=SEED, max_iter=300
+    )
     with caplog.at_level(logging.INFO, logger="gaussmix"):
         model.fit(X)
     messages = [r.getMessage() for r in caplog.records if r.name == "gaussmix"]

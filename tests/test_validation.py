@@ -10,10 +10,10 @@ import re
 
 import numpy as np
 import pytest
-from _helpers import COVARIANCE_TYPES
 from sklearn.exceptions import NotFittedError
 
 import gaussmix as gm
+from _helpers import COVARIANCE_TYPES
 from gaussmix.mixture import _PARAMETER_RULES
 
 GM = gm.GaussianMixture
@@ -130,7 +130,9 @@ def test_invalid_hyperparameter_raises_naming_it(X, name, value):
     if name not in GM().get_params():
         pytest.fail(f"{name} has a validation rule but is not a parameter")
     model = GM(**{"n_components": 2, name: value})
-    expected = rf"The '{name}' parameter of GaussianMixture must be .*; got {re.escape(repr(value))}\."
+    expected = (
+        rf"The '{name}' parameter of GaussianMixture must be .*; got {re.escape(repr(value))}\."
+    )
     with pytest.raises(ValueError, match=expected):
         model.fit(X)
 
@@ -235,7 +237,8 @@ def test_good_precisions_init_is_accepted(X, covariance_type):
         pytest.param(lambda n: np.r_[np.nan, np.ones(n - 1)], "NaN or infinite", id="nan"),
         pytest.param(lambda n: np.r_[np.inf, np.ones(n - 1)], "NaN or infinite", id="inf"),
         pytest.param(
-            lambda n: np.ones(n - 1), rf"sample_weight has {39} entries but X has 40 rows",
+            lambda n: np.ones(n - 1),
+            rf"sample_weight has {39} entries but X has 40 rows",
             id="too-short",
         ),
         pytest.param(lambda n: np.ones(n + 1), "41 entries but X has 40 rows", id="too-long"),
