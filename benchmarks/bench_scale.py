@@ -202,7 +202,8 @@ def parse_args(argv=None):
                         help="row counts for time against N (each <= --n)")
     parser.add_argument("--dask-n", type=float, default=1e6, help="rows for the Dask comparison")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--block-rows", type=int, default=1_000_000, help="rows per Dask block")
+    parser.add_argument("--block-rows", type=int, default=None,
+                        help="rows per Dask block (default: 4 blocks per worker, 100k to 1M rows)")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--dir", default=None, help="where to write the data file")
     parser.add_argument("--keep", action="store_true", help="keep the data file")
@@ -220,6 +221,7 @@ def main(argv=None):
     n = int(args.n)
     scaling = sorted(int(v) for v in args.scaling)
     dask_n = int(args.dask_n)
+    block_rows = args.block_rows or min(1_000_000, max(100_000, -(-dask_n // (4 * args.workers))))
     if any(v > n for v in scaling) or (not args.skip_dask and dask_n > n):
         raise SystemExit("--scaling and --dask-n values must not exceed --n (the file's rows).")
     workdir = args.dir or tempfile.mkdtemp(prefix="gaussmix-bench-")
@@ -255,10 +257,10 @@ def main(argv=None):
         if not args.skip_dask:
             r = run_child("dask", {"path": path, "n": dask_n, "iters": args.iters,
                                    "start": start, "features": args.features,
-                                   "workers": args.workers, "block_rows": args.block_rows})
+                                   "workers": args.workers, "block_rows": block_rows})
             results["dask"] = r
             print(f"\nDask LocalCluster ({args.workers} worker processes x 1 thread, blocks of "
-                  f"{args.block_rows:,} rows) at N = {dask_n:,}:")
+                  f"{block_rows:,} rows) at N = {dask_n:,}:")
             print(f"  in memory {r['memory_iter_s']:.3f} s/iteration, Dask "
                   f"{r['dask_iter_s']:.3f} s/iteration, ratio {r['ratio']:.2f}x")
     finally:
