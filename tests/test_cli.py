@@ -338,3 +338,23 @@ def test_model_file_that_is_a_pickle_is_refused_without_running_it(runner, tmp_p
     )
     assert not os.path.exists("out.csv")
     assert not marker.exists()
+
+
+def test_convergence_warning_is_one_line_and_the_model_is_still_saved(runner, mixed_csv):
+    path, _ = mixed_csv
+    result = runner.invoke(cli, ["fit", str(path), "-k", "3", "--columns", "height,weight",
+                                 "--max-iter", "1", "--tol", "0", "-o", "m.npz"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("gaussmix: warning:")]
+    assert len(warnings) == 1 and "did not converge" in warnings[0]
+    assert "did not converge (raise --max-iter or --tol)" in result.stdout
+    assert gm.load("m.npz").converged_ is False
+
+
+def test_generate_to_stdout_and_without_labels(runner):
+    result = runner.invoke(cli, ["generate", "-n", "50", "-k", "2", "-d", "3", "-o", "-", "-q"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "x0,x1,x2" and len(lines) == 51
+    result = runner.invoke(cli, ["generate", "-n", "50", "-o", "d.parquet", "--no-labels", "-q"])
+    assert result.exit_code == 0 and sorted(os.listdir()) == ["d.parquet"]
