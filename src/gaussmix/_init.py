@@ -38,6 +38,24 @@ def _label_chunks(labels, n_components, dtype):
         yield start, stop, _one_hot(labels[start:stop], n_components, dtype)
 
 
+def sample_rows(n_samples, size, random_state):
+    """``size`` distinct row indices out of ``n_samples``, sorted, in O(size) memory.
+
+    ``RandomState.choice(n, size, replace=False)`` permutes all ``n`` indices (80 MB for 10M rows);
+    this draws with replacement until enough distinct rows are found, then keeps a random
+    ``size`` of them.
+    """
+    if size >= n_samples:
+        return np.arange(n_samples)
+    if n_samples <= 4 * size:
+        return np.sort(random_state.choice(n_samples, size, replace=False))
+    found = np.unique(random_state.randint(0, n_samples, size=size + size // 4 + 16))
+    while len(found) < size:
+        more = random_state.randint(0, n_samples, size=size)
+        found = np.unique(np.concatenate([found, more]))
+    return np.sort(found[random_state.permutation(len(found))[:size]])
+
+
 def _one_hot(labels, n_components, dtype):
     resp = np.zeros((len(labels), n_components), dtype=dtype)
     resp[np.arange(len(labels)), labels] = 1
@@ -64,7 +82,7 @@ def init_kmeans(X, sample_weight, n_components, random_state, dtype):
         rows = slice(None)
         sw = sample_weight
     else:
-        rows = np.sort(random_state.choice(n_samples, KMEANS_SUBSAMPLE, replace=False))
+        rows = sample_rows(n_samples, KMEANS_SUBSAMPLE, random_state)
         sw = None if sample_weight is None else sample_weight[rows]
     Xs = np.asarray(X[rows])
     km = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
@@ -105,7 +123,7 @@ def init_kmeans_plusplus(X, sample_weight, n_components, random_state, dtype):
             np.asarray(X), n_components, random_state=random_state, sample_weight=sample_weight
         )
         return _selected_rows(indices, n_components, dtype)
-    rows = np.sort(random_state.choice(n_samples, KMEANS_SUBSAMPLE, replace=False))
+    rows = sample_rows(n_samples, KMEANS_SUBSAMPLE, random_state)
     sw = None if sample_weight is None else sample_weight[rows]
     _, indices = kmeans_plusplus(
         np.asarray(X[rows]), n_components, random_state=random_state, sample_weight=sw
@@ -187,9 +205,12 @@ def init_hierarchical(X, sample_weight, n_components, random_state, dtype):
     subsample drawn from ``random_state``. Rows of zero weight take no part.
     """
     n_samples = X.shape[0]
-    rows = np.arange(n_samples) if sample_weight is None else np.flatnonzero(sample_weight > 0)
-    if len(rows) > HIERARCHICAL_SUBSAMPLE:
-        rows = np.sort(random_state.choice(rows, HIERARCHICAL_SUBSAMPLE, replace=False))
+    if sample_weight is None:
+        rows = sample_rows(n_samples, HIERARCHICAL_SUBSAMPLE, random_state)
+    else:
+        rows = np.flatnonzero(sample_weight > 0)
+        if len(rows) > HIERARCHICAL_SUBSAMPLE:
+            rows = rows[sample_rows(len(rows), HIERARCHICAL_SUBSAMPLE, random_state)]
     w = np.ones(len(rows)) if sample_weight is None else sample_weight[rows]
     labels = ward_labels(np.asarray(X[rows]), w, n_components)
     return [(rows, None, _one_hot(labels, n_components, dtype))]
@@ -228,7 +249,7 @@ def screening_rows(n_samples, random_state, limit=SCREEN_SUBSAMPLE):
     """Rows the screening runs on: all of them, or a sorted random subsample of ``limit``."""
     if n_samples <= limit:
         return None
-    return np.sort(random_state.choice(n_samples, limit, replace=False))
+    return sample_rows(n_samples, limit, random_state)
 
 
 def em_steps(X, sample_weight, params, covariance_type, reg_covar, n_iter, chunk, tol):

@@ -205,17 +205,17 @@ class _Layout:
         return n
 
     def new_accumulator(self):
-        """Zeroed per-block running sums: ``resp @ F.T`` and, for tied, ``x^T x``."""
+        """Zeroed per-block running sums: ``F @ resp.T`` and, for tied, ``x^T x``."""
         d = self.n_features
         xtx = np.zeros((d, d)) if self.covariance_type == "tied" else None
-        return [np.zeros((self.n_components, self.width)), xtx, 0.0, 0]
+        return [np.zeros((self.width, self.n_components)), xtx, 0.0, 0]
 
     def accumulate(self, acc, ws, n, resp, weight):
         """Add one chunk to ``acc``; ``resp`` ``(K, n)`` is modified in place."""
         F = ws.F[:, :n]
         if weight is not None:
             resp *= weight
-        acc[0] += resp @ F.T
+        acc[0] += F @ resp.T  # this orientation is the faster GEMM for BLAS
         if self.covariance_type == "tied":
             xt = F[: self.n_features]
             xw = xt if weight is None else xt * weight
@@ -225,7 +225,8 @@ class _Layout:
 
     def statistics(self, acc, loglik=0.0):
         """Unpack an accumulator into :class:`SuffStats`."""
-        rtf, xtx, weight, n_samples = acc
+        ftr, xtx, weight, n_samples = acc
+        rtf = ftr.T
         k, d = self.n_components, self.n_features
         stats = SuffStats(k, d, self.covariance_type, self.shift)
         stats.s1 += rtf[:, self.x_at : self.x_at + d]
