@@ -293,3 +293,19 @@ def test_score_samples_equals_scipy_mixture_logpdf(X, rng, covariance_type, dtyp
     assert_allclose(
         model.predict_proba(query), scipy_responsibilities(query, model), atol=50 * rtol
     )
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_sample_draws_the_same_points_as_sklearn(X, covariance_type):
+    """``sample`` uses ``random_state`` exactly as scikit-learn does."""
+    ours = gm.GaussianMixture(N_COMPONENTS, covariance_type=covariance_type, random_state=SEED)
+    ours.fit(X)
+    ref = SklearnGaussianMixture(N_COMPONENTS, covariance_type=covariance_type, random_state=SEED)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_"):
+        setattr(ref, name, getattr(ours, name))
+    ref.n_features_in_ = X.shape[1]
+    points, labels = ours.sample(500)
+    ref_points, ref_labels = ref.sample(500)
+    assert_array_equal(labels, ref_labels)
+    assert_allclose(points, ref_points, rtol=1e-12, atol=1e-12)
+    assert np.bincount(labels, minlength=N_COMPONENTS).sum() == 500
