@@ -170,6 +170,16 @@ def test_multi_column_chunks_and_integer_arrays_are_accepted():
     assert_same_fit(fit(X, **start), model)
 
 
+def test_float16_dask_array_is_fitted_in_float64_as_in_memory():
+    X = blobs(2_000).astype(np.float16)
+    start = same_start(X.astype(float), "diag")
+    with dask.config.set(scheduler="threads"):
+        model = fit(da.from_array(X, chunks=500), "diag", **start)
+        assert model.predict_proba(da.from_array(X, chunks=500)).dtype == np.float64
+    assert model.means_.dtype == np.float64
+    assert_same_fit(fit(X, "diag", **start), model)
+
+
 def test_nan_in_a_dask_array_names_the_row():
     X = blobs(3_000)
     X[2_345, 1] = np.nan

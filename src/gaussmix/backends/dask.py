@@ -53,10 +53,10 @@ def _as_array(X, what="X"):
         kind = type(X).__name__
         hint = " Use X.to_dask_array(lengths=True)." if hasattr(X, "to_dask_array") else ""
         raise TypeError(f"{what} is a Dask {kind}; gaussmix takes a 2-D dask.array.Array.{hint}")
-    if X.dtype.kind in "iub":
-        X = X.astype(np.float64)
-    elif X.dtype.type not in (np.float32, np.float64):
+    if X.dtype.kind not in "fiub":
         raise TypeError(f"{what} must hold real numbers; got a Dask array of dtype {X.dtype}.")
+    if X.dtype.type not in (np.float32, np.float64):  # as scikit-learn: others become float64
+        X = X.astype(np.float64)
     if X.ndim == 2 and any(np.isnan(c) for c in X.chunks[0]):
         raise ValueError(
             f"{what} has unknown chunk sizes (typical after filtering a Dask DataFrame). Call "
