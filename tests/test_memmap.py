@@ -61,6 +61,11 @@ def test_memmap_fit_equals_in_memory_fit_for_every_start(tmp_path, init_params):
     assert_same_model(fitted(np.array(mm), init_params=init_params), fitted(mm, init_params=init_params))
 
 
+def test_memmap_fit_with_several_starts_equals_in_memory_fit(tmp_path):
+    mm = write_mixture_file(tmp_path / "x.npy", 8_000)
+    assert_same_model(fitted(np.array(mm), n_init=3), fitted(mm, n_init=3))
+
+
 def test_memmap_fit_with_sample_weight_equals_in_memory_fit(tmp_path):
     mm = write_mixture_file(tmp_path / "x.npy", 5_000)
     w = np.random.default_rng(SEED).integers(0, 4, len(mm)).astype(float)
