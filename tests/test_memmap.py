@@ -62,8 +62,8 @@ def test_memmap_fit_equals_in_memory_fit_for_every_start(tmp_path, init_params):
 
 
 def test_memmap_fit_with_several_starts_equals_in_memory_fit(tmp_path):
-    mm = write_mixture_file(tmp_path / "x.npy", 8_000)
-    assert_same_model(fitted(np.array(mm), n_init=3), fitted(mm, n_init=3))
+    mm = write_mixture_file(tmp_path / "x.npy", 2_500)
+    assert_same_model(fitted(np.array(mm), n_init=2), fitted(mm, n_init=2))
 
 
 def test_memmap_fit_with_sample_weight_equals_in_memory_fit(tmp_path):
