@@ -77,6 +77,21 @@ def test_overlap_one_dimension_unequal_variances_closed_form():
     assert ov.misclassification[1, 0] == pytest.approx(w01, abs=1e-10)
 
 
+def test_overlap_nearly_equal_variances_with_mean_offset_converges():
+    # Regression: axes with almost equal variances (quadratic coefficients ~1e-4) and a mean
+    # offset along them made the Fourier tail of the inversion integral fail to converge.
+    weights = np.array([0.36049118, 0.63950882])
+    means = np.array([[0.02222081, -0.13512662, -0.00022994, 0.19238456, 0.00041439], np.zeros(5)])
+    covs = np.array([np.ones(5), [0.99308038, 0.99992851, 1.00012447, 3.06953498, 1.0]])
+    ov = gm.pairwise_overlap((weights, means, covs), covariance_type="diag")
+    rng = np.random.default_rng(7)
+    n = 200_000
+    full = np.array([np.diag(c) for c in covs])
+    mc = _monte_carlo_misclassification(weights, means, full, n, rng)
+    sd = np.sqrt(np.maximum(ov.misclassification * (1 - ov.misclassification), 1e-4) / n)
+    assert np.all(np.abs(mc - ov.misclassification) < 5 * sd)
+
+
 def test_identical_components_overlap_one():
     ov = gm.pairwise_overlap(
         ([0.5, 0.5], [[1.0, 2.0], [1.0, 2.0]], [1.5, 1.5]), covariance_type="spherical"

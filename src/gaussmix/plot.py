@@ -44,7 +44,7 @@ def _axes(ax, figsize=(7.5, 5.5)):
     return ax
 
 
-def _legend_handles(colors, weights, n_std, *, max_components=10):
+def _legend_handles(colors, weights, n_std, *, max_components=20):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
