@@ -334,3 +334,31 @@ def test_fit_never_allocates_an_n_samples_by_n_components_array(init_params):
         # the default start also holds a fixed Ward distance matrix on (at most) 2,000 rows
         fixed = 2000**2 * 8 if init_params == "hierarchical" else 0
         assert large - fixed < 0.15 * 2 * nk_bytes, (large, 2 * nk_bytes)
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["fortran", "row-strided", "column-strided", "list", "dataframe", "float32-readonly"],
+)
+def test_memory_layout_of_the_input_does_not_change_the_fit(X, layout):
+    if layout == "float32-readonly":
+        X = X.astype(np.float32)
+    base = GM(N_COMPONENTS).fit(X)
+    if layout == "fortran":
+        Z = np.asfortranarray(X)
+    elif layout == "row-strided":
+        Z = np.repeat(X, 2, axis=0)[::2]
+    elif layout == "column-strided":
+        Z = np.repeat(X, 2, axis=1)[:, ::2]
+    elif layout == "list":
+        Z = X.tolist()
+    elif layout == "dataframe":
+        import pandas as pd
+        Z = pd.DataFrame(X, columns=["a", "b", "c"])
+    else:
+        Z = X.copy()
+        Z.flags.writeable = False
+    model = GM(N_COMPONENTS).fit(Z)
+    assert_same_fit(model, base, rtol=1e-12, atol=1e-14)
+    assert_array_equal(model.predict(Z), base.predict(X))
+    assert_allclose(model.score_samples(Z), base.score_samples(X), rtol=1e-12)
