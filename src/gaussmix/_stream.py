@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _covariance as cov
-from ._stats import Kernel, SuffStats, em_statistics, m_step
+from ._stats import Kernel, SuffStats, em_statistics, m_step, single_threaded_blas
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 # Rows per block when scanning a memory-mapped file for non-finite values.
@@ -219,6 +219,12 @@ class StreamState:
 
 def partial_fit(model, X, sample_weight=None):
     """One stepwise-EM update of ``model`` from the batch ``X`` (see ``GaussianMixture.partial_fit``)."""
+    # Small matrices only (one batch, K factors): multi-threaded BLAS would only add latency.
+    with single_threaded_blas():
+        return _partial_fit(model, X, sample_weight)
+
+
+def _partial_fit(model, X, sample_weight):
     from .mixture import _check_sample_weight
 
     model._check_hyperparameters()
