@@ -288,3 +288,22 @@ def test_warm_start_with_a_different_feature_count_raises(X):
     model = GM(2, warm_start=True, max_iter=5, tol=1e-1).fit(X)
     with pytest.raises(ValueError, match="X has 3 features, but GaussianMixture is expecting 2"):
         model.fit(np.hstack([X, X[:, :1]]))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"n_components": 3}, r"2 components.*n_components=3.*warm_start=False"),
+        ({"covariance_type": "diag"}, r"covariance_type='diag'.*warm_start=False"),
+        ({"covariance_type": "spherical"}, r"covariance_type='spherical'.*warm_start=False"),
+    ],
+)
+def test_warm_start_after_changing_the_model_shape_raises(X, change, message):
+    """Regression: a warm start silently kept 2 components for n_components=3 (so bic/aic
+    counted the wrong parameters), and a new covariance_type failed inside numpy's matmul."""
+    model = GM(2, warm_start=True, max_iter=5, tol=1e-1).fit(X)
+    model.set_params(**change)
+    with pytest.raises(ValueError, match=message):
+        model.fit(X)
+    model.set_params(warm_start=False).fit(X)  # a fresh start is the way out
+    assert model.means_.shape[0] == model.n_components

@@ -334,6 +334,17 @@ default='hierarchical'
         """
         self._check_hyperparameters()
         do_init = not (self.warm_start and hasattr(self, "converged_"))
+        if not do_init and (
+            self.means_.shape[0] != self.n_components
+            or self.covariances_.shape
+            != cov.covariance_shape(self.covariance_type, *self.means_.shape)
+        ):
+            raise ValueError(
+                f"warm_start=True continues from the fitted {self.means_.shape[0]} components "
+                f"with covariances of shape {self.covariances_.shape}, which do not fit "
+                f"n_components={self.n_components}, covariance_type={self.covariance_type!r}. "
+                "Fit once with warm_start=False to start the new model afresh."
+            )
         random_state = check_random_state(self.random_state)
         backend = _stream.backend_for(X)  # None for in-memory data; memmap or Dask otherwise
         if backend is None:
