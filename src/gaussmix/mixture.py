@@ -34,6 +34,7 @@ from ._stats import (
     iter_e_step,
     m_step,
     resp_statistics,
+    single_threaded_blas,
 )
 
 logger = logging.getLogger("gaussmix")
@@ -310,7 +311,16 @@ default='hierarchical'
                 f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
                 f"n_samples = {n_samples}. Use fewer components or more data."
             )
-        return X, _check_sample_weight(sample_weight, n_samples)
+        sample_weight = _check_sample_weight(sample_weight, n_samples)
+        if sample_weight is not None:
+            n_positive = int(np.count_nonzero(sample_weight))
+            if n_positive < self.n_components:  # as for repeated rows: too few points
+                raise ValueError(
+                    f"Only {n_positive} rows have a positive sample_weight, fewer than "
+                    f"n_components = {self.n_components}. Use fewer components or give more "
+                    "rows a positive weight."
+                )
+        return X, sample_weight
 
     def _validate_predict_input(self, X):
         check_is_fitted(self, "means_")
@@ -322,16 +332,29 @@ default='hierarchical'
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (float32 stays float32). A memory-mapped array is read chunk by chunk.
+        X : array-like, np.memmap or dask.array.Array of shape (n_samples, n_features)
+            Training data (float32 stays float32). A memory-mapped array
+            (``np.load(path, mmap_mode="r")``, float32 or float64) is validated and read chunk by
+            chunk, never copied. A Dask array runs the E-step on its blocks where they live
+            (default scheduler or a ``dask.distributed`` client) and only statistics come back;
+            the start is taken from a random sample of at most 100,000 rows, so without
+            ``*_init`` it differs from the in-memory start (see :mod:`gaussmix.backends.dask`).
         y : ignored
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; integer weights give the same fit as repeating rows.
+            Non-negative weights; integer weights give the same fit as repeating rows. For Dask
+            input, a NumPy or Dask array.
 
         Returns
         -------
         self : GaussianMixture
         """
+        # Every matrix here is small (K x D x D factors, chunk GEMMs): a multi-threaded BLAS only
+        # adds hand-off latency to them (seconds per fit when the cores are busy). The E-step
+        # runs its own threads instead; see gaussmix._stats.em_statistics.
+        with single_threaded_blas():
+            return self._fit(X, sample_weight)
+
+    def _fit(self, X, sample_weight):
         self._check_hyperparameters()
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         if not do_init and (
