@@ -307,3 +307,21 @@ def test_warm_start_after_changing_the_model_shape_raises(X, change, message):
         model.fit(X)
     model.set_params(warm_start=False).fit(X)  # a fresh start is the way out
     assert model.means_.shape[0] == model.n_components
+
+
+@pytest.mark.parametrize("init_params", ["hierarchical", "kmeans", "random", "random_from_data"])
+def test_fewer_positive_weights_than_components_raises_like_too_few_rows(X, init_params):
+    """Regression: with one positive weight every start but 'hierarchical' fitted 2 components
+    to a single effective point, while the same data as repeated rows (1 row) is refused."""
+    weights = np.zeros(len(X))
+    weights[3] = 2.0
+    model = GM(2, init_params=init_params, random_state=0)
+    with pytest.raises(ValueError, match=r"Only 1 rows have a positive sample_weight.*= 2"):
+        model.fit(X, sample_weight=weights)
+    weights[7] = 1.0
+    model.fit(X, sample_weight=weights)  # two weighted rows are enough for two components
+    assert np.isclose(model.weights_.sum(), 1.0)
+    if init_params in ("hierarchical", "kmeans"):  # these start on the weighted rows only
+        np.testing.assert_allclose(
+            np.sort(model.means_, axis=0), np.sort(X[[3, 7]], axis=0), atol=1e-6
+        )
