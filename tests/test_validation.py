@@ -325,3 +325,33 @@ def test_fewer_positive_weights_than_components_raises_like_too_few_rows(X, init
         np.testing.assert_allclose(
             np.sort(model.means_, axis=0), np.sort(X[[3, 7]], axis=0), atol=1e-6
         )
+
+
+def _from_parameters_cases():
+    ok = {"weights": [0.5, 0.5], "means": [[0.0], [1.0]], "covariances": [[[1.0]], [[1.0]]]}
+    yield pytest.param(dict(ok, weights=[0.5, 0.6]), "weights must sum to 1", id="weights-sum")
+    yield pytest.param(dict(ok, weights=[1.5, -0.5]), "weights must be finite and in", id="neg")
+    yield pytest.param(dict(ok, means=[0.0, 1.0]), "means must be 2-D", id="means-1d")
+    yield pytest.param(dict(ok, means=[[0.0], [np.nan]]), "must be finite", id="means-nan")
+    yield pytest.param(dict(ok, covariances=[[[1.0]]]), r"must have shape \(2, 1, 1\)", id="shape")
+    yield pytest.param(dict(ok, covariances=[[[np.nan]], [[1.0]]]), "must be finite", id="cov-nan")
+    yield pytest.param(dict(ok, covariances=[[[1.0]], [[-1.0]]]), "positive definite", id="cov-neg")
+    two_d = {"weights": [1.0], "means": [[0.0, 0.0]]}
+    yield pytest.param(
+        dict(two_d, covariances=[[[1.0, 0.5], [0.0, 1.0]]]), "symmetric", id="cov-asymmetric"
+    )
+    yield pytest.param(
+        dict(two_d, covariances=[[[1.0, 2.0], [2.0, 1.0]]]), "positive definite", id="indefinite"
+    )
+    yield pytest.param(
+        dict(ok, covariances=[1.0, 0.0], covariance_type="spherical"),
+        "positive definite",
+        id="spherical-zero",
+    )
+
+
+@pytest.mark.parametrize(("kwargs", "message"), list(_from_parameters_cases()))
+def test_from_parameters_rejects_bad_parameters(kwargs, message):
+    """Regression: NaN means or covariances and asymmetric matrices were accepted silently."""
+    with pytest.raises(ValueError, match=message):
+        GM.from_parameters(**kwargs)

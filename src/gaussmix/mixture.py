@@ -267,7 +267,19 @@ default='hierarchical'
                 f"covariances for covariance_type={covariance_type!r} must have shape {expected}, "
                 f"got {covariances.shape}."
             )
-        prec_chol = cov.precision_cholesky(covariances, covariance_type)
+        if not (np.all(np.isfinite(means)) and np.all(np.isfinite(covariances))):
+            raise ValueError("means and covariances must be finite (no NaN or infinity).")
+        if covariance_type in ("full", "tied") and not np.allclose(
+            covariances, np.swapaxes(covariances, -1, -2)
+        ):
+            raise ValueError("covariances must be symmetric matrices.")
+        try:
+            prec_chol = cov.precision_cholesky(covariances, covariance_type)
+        except ValueError:
+            raise ValueError(
+                "covariances must be positive definite (positive variances for "
+                f"covariance_type={covariance_type!r}); the given ones are not."
+            ) from None
         model._set_parameters(weights, means, covariances, prec_chol, dtype)
         model.n_features_in_ = n_features
         model.converged_ = True
