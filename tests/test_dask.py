@@ -247,3 +247,18 @@ def test_gaussmix_works_without_dask_installed(tmp_path):
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("n_rows", [50, 10_000, 3_000_000_000])
+def test_init_sample_rows_are_distinct_uniform_and_cheap(n_rows):
+    # The Dask start draws its sample without an index array over all rows (3e9 rows would need
+    # 24 GB for RandomState.choice).
+    from gaussmix._stream import sample_rows
+
+    n_sample = min(n_rows, 2_000)
+    rows = sample_rows(np.random.RandomState(SEED), n_rows, n_sample)
+    assert len(rows) == n_sample == len(np.unique(rows))
+    assert np.all(np.diff(rows) > 0) and rows[0] >= 0 and rows[-1] < n_rows
+    if n_rows > n_sample:  # uniform: mean and spread of a uniform sample
+        assert abs(rows.mean() / n_rows - 0.5) < 4 * np.sqrt(1 / 12 / n_sample)
+        assert abs(rows.std() / n_rows - np.sqrt(1 / 12)) < 0.02
