@@ -195,3 +195,11 @@ def test_bad_batches_are_refused():
         model.partial_fit(blobs(50), sample_weight=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="non-negative"):
         model.partial_fit(blobs(50), sample_weight=-np.ones(50))
+
+
+@pytest.mark.parametrize("change", [{"n_components": 2}, {"covariance_type": "diag"}])
+def test_changed_settings_after_partial_fit_are_refused(change):
+    model = gm.GaussianMixture(3, random_state=0).partial_fit(blobs(300))
+    model.set_params(**change)
+    with pytest.raises(ValueError, match="partial_fit continues from the fitted 3 components"):
+        model.partial_fit(blobs(300))

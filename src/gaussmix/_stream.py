@@ -241,10 +241,17 @@ def _partial_fit(model, X, sample_weight):
         chunk = model._chunk_rows(X.shape[1], dtype)
         random_state = check_random_state(model.random_state)
         params = model._initial_parameters(X, sample_weight, random_state, chunk)
-        state = None
         running, step = None, 0
     else:
         check_is_fitted(model, "means_")
+        fitted_shape = cov.covariance_shape(model.covariance_type, *model.means_.shape)
+        if model.means_.shape[0] != model.n_components or model.covariances_.shape != fitted_shape:
+            raise ValueError(
+                f"partial_fit continues from the fitted {model.means_.shape[0]} components with "
+                f"covariances of shape {model.covariances_.shape}, which do not fit "
+                f"n_components={model.n_components}, covariance_type={model.covariance_type!r}. "
+                "Start a new GaussianMixture for the new settings."
+            )
         X = validate_data(model, X, dtype=list(_FLOAT_DTYPES), reset=False)
         sample_weight = _check_sample_weight(sample_weight, X.shape[0])
         dtype = model.means_.dtype.type
