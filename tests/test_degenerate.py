@@ -46,7 +46,9 @@ def assert_valid_fit(model, X):
 
 
 # ---------------------------------------------------------------------- duplicated points
-@pytest.mark.parametrize("init_params", ["hierarchical", "kmeans", "k-means++", "random_from_data"])
+@pytest.mark.parametrize(
+    "init_params", ["hierarchical", "kmeans", "k-means++", "random", "random_from_data"]
+)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_duplicated_points_fit_with_default_reg_covar(rng, covariance_type, init_params):
     """5 distinct points, each repeated 20 times, 3 components: components sit on single points."""
