@@ -266,6 +266,17 @@ class TestTransformations:
         assert_allclose(chunked.score_samples(X), default.score_samples(X), rtol=1e-12)
         assert_allclose(chunked.predict_proba(X), default.predict_proba(X), atol=1e-12)
 
+    @pytest.mark.parametrize("n_threads", [2, 3])
+    def test_n_threads_does_not_change_the_fit(self, X, rng, covariance_type, n_threads):
+        start = spread_start(X, N_COMPONENTS, covariance_type, rng)
+        params = {"covariance_type": covariance_type, "max_iter": 10, "tol": 0, "chunk_size": 50}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            one = GM(N_COMPONENTS, n_threads=1, **params, **start).fit(X)
+            many = GM(N_COMPONENTS, n_threads=n_threads, **params, **start).fit(X)
+        assert_same_fit(many, one, rtol=1e-11, atol=1e-13)
+        assert_allclose(many.lower_bounds_, one.lower_bounds_, rtol=1e-12)
+
     def test_row_order_does_not_change_the_default_fit(self, X, rng, covariance_type):
         perm = rng.permutation(len(X))
         a = GM(N_COMPONENTS, covariance_type=covariance_type).fit(X)
@@ -354,6 +365,7 @@ def test_memory_layout_of_the_input_does_not_change_the_fit(X, layout):
         Z = X.tolist()
     elif layout == "dataframe":
         import pandas as pd
+
         Z = pd.DataFrame(X, columns=["a", "b", "c"])
     else:
         Z = X.copy()
