@@ -251,12 +251,12 @@ def test_gaussmix_works_without_dask_installed(tmp_path):
 
 @pytest.mark.parametrize("n_rows", [50, 10_000, 3_000_000_000])
 def test_init_sample_rows_are_distinct_uniform_and_cheap(n_rows):
-    # The Dask start draws its sample without an index array over all rows (3e9 rows would need
-    # 24 GB for RandomState.choice).
-    from gaussmix._stream import sample_rows
+    # Starts (Dask, memmap, in memory) draw their sample without an index array over all rows
+    # (3e9 rows would need 24 GB for RandomState.choice).
+    from gaussmix._init import sample_rows
 
     n_sample = min(n_rows, 2_000)
-    rows = sample_rows(np.random.RandomState(SEED), n_rows, n_sample)
+    rows = sample_rows(n_rows, n_sample, np.random.RandomState(SEED))
     assert len(rows) == n_sample == len(np.unique(rows))
     assert np.all(np.diff(rows) > 0) and rows[0] >= 0 and rows[-1] < n_rows
     if n_rows > n_sample:  # uniform: mean and spread of a uniform sample

@@ -52,25 +52,6 @@ def backend_for(X):
 
 
 # ---------------------------------------------------------------------- sampling
-def sample_rows(random_state, n_rows, n_sample):
-    """Sorted indices of ``n_sample`` distinct rows out of ``n_rows``, uniformly at random.
-
-    Memory is ``O(n_sample)`` even for billions of rows (``RandomState.choice`` without
-    replacement would permute all ``n_rows`` indices): distinct draws are collected from
-    uniform integers, then a uniform subset of the required size is kept.
-    """
-    random_state = check_random_state(random_state)
-    if n_sample >= n_rows:
-        return np.arange(n_rows)
-    if n_rows <= 4 * n_sample or n_rows <= 1_000_000:
-        return np.sort(random_state.choice(n_rows, n_sample, replace=False))
-    picked = np.unique(random_state.randint(0, n_rows, size=n_sample + n_sample // 4 + 16))
-    while len(picked) < n_sample:
-        extra = random_state.randint(0, n_rows, size=n_sample)
-        picked = np.unique(np.concatenate([picked, extra]))
-    return np.sort(random_state.choice(picked, n_sample, replace=False))
-
-
 # ---------------------------------------------------------------------- memory-mapped arrays
 def first_nonfinite_row(X, start=0, stop=None, block=_SCAN_ROWS):
     """Index of the first row of ``X[start:stop]`` holding NaN or inf, or ``-1``; reads in blocks."""

@@ -35,9 +35,10 @@ import dask
 import dask.array as da
 import numpy as np
 
+from .._init import sample_rows
 from .._stats import SuffStats
 from .._stats import em_statistics as _em_statistics
-from .._stream import check_n_features, check_rows, first_nonfinite_row, sample_rows
+from .._stream import check_n_features, check_rows, first_nonfinite_row
 
 name = "dask"
 
@@ -103,7 +104,7 @@ def prepare(estimator, X, sample_weight, reset, random_state):
     check_rows(estimator, X)
     check_n_features(estimator, X.shape[1], reset)
     w = _sample_weight(sample_weight, X)
-    rows = sample_rows(random_state, X.shape[0], INIT_SAMPLE)
+    rows = sample_rows(X.shape[0], INIT_SAMPLE, random_state)
     n_blocks = len(X.chunks[0])
     bad = X.map_blocks(
         _first_bad_row, drop_axis=1, chunks=((1,) * n_blocks,), dtype=np.int64,
