@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import numpy as np
 
@@ -90,7 +91,7 @@ class SuffStats:
         The point the moments are taken around.
     """
 
-    __slots__ = ("nk", "s1", "s2", "loglik", "weight", "n_samples", "shift", "covariance_type")
+    __slots__ = ("covariance_type", "loglik", "n_samples", "nk", "s1", "s2", "shift", "weight")
 
     def __init__(self, n_components, n_features, covariance_type, shift):
         self.covariance_type = covariance_type
@@ -400,7 +401,7 @@ def em_statistics(X, sample_weight, kernel, chunk_size, n_threads=1):
         chunks_per_block = -(-n_samples // chunk_size) // n_blocks
         edges = [min(i * chunks_per_block * chunk_size, n_samples) for i in range(n_blocks)]
         edges.append(n_samples)
-        tasks = [(X, sample_weight, kernel, chunk_size, a, b) for a, b in zip(edges[:-1], edges[1:])]
+        tasks = [(X, sample_weight, kernel, chunk_size, a, b) for a, b in pairwise(edges)]
         parts = _run_threaded(_em_block, tasks, n_blocks)
     total = parts[0]
     for part in parts[1:]:
