@@ -358,3 +358,45 @@ def test_generate_to_stdout_and_without_labels(runner):
     assert lines[0] == "x0,x1,x2" and len(lines) == 51
     result = runner.invoke(cli, ["generate", "-n", "50", "-o", "d.parquet", "--no-labels", "-q"])
     assert result.exit_code == 0 and sorted(os.listdir()) == ["d.parquet"]
+
+
+def test_select_table_plot_and_best_model_match_select_model(runner, mixed_csv):
+    path, X = mixed_csv
+    result = runner.invoke(cli, [
+        "select", str(path), "-k", "1-3", "--covariance", "full", "--covariance", "diag",
+        "--columns", "height,weight", "--standardize", "-o", "sel.csv", "--plot", "sel.png",
+        "--save-best", "best.npz",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "best K=2" in result.stdout
+    table = read_columns("sel.csv")
+    assert sorted(zip(table["n_components"], table["covariance_type"])) == sorted(
+        (k, c) for k in (1, 2, 3) for c in ("full", "diag")
+    )
+    center, scale = X.mean(axis=0), X.std(axis=0)
+    reference = gm.select_model((X - center) / scale, [1, 2, 3], ("full", "diag"),
+                                random_state=0, progress=False)
+    # criteria are reported in the units of the raw columns
+    shift = 2 * len(X) * np.sum(np.log(scale))
+    np.testing.assert_allclose(table["bic"], reference.table["bic"] + shift, rtol=1e-8)
+    best = read_model("best.npz")
+    assert best.standardized and best.feature_names == ["height", "weight"]
+    assert best.model.n_components == reference.best_.n_components == 2
+    raw_bic = best.raw_model().bic(X)
+    assert raw_bic == pytest.approx(np.min(table["bic"]), rel=1e-8)
+    from PIL import Image
+
+    with Image.open("sel.png") as image:
+        assert image.format == "PNG"
+
+
+def test_fit_with_a_range_of_k_keeps_the_lowest_criterion(runner, mixed_csv):
+    path, X = mixed_csv
+    result = runner.invoke(cli, ["fit", str(path), "-k", "1:3", "--covariance", "diag",
+                                 "--columns", "height,weight", "--criterion", "aic", "-o", "m.npz"])
+    assert result.exit_code == 0, result.output
+    assert "chosen by AIC among 3 candidates" in result.stdout
+    model = gm.load("m.npz")
+    aics = [gm.GaussianMixture(k, covariance_type="diag", n_init=5, random_state=0).fit(X).aic(X)
+            for k in (1, 2, 3)]
+    assert model.aic(X) == pytest.approx(min(aics), rel=1e-6)

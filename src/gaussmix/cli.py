@@ -430,8 +430,9 @@ def _fit_options(func):
         click.option("--covariance", "covariance_types", multiple=True, type=COVARIANCE_CHOICES,
                      help="Covariance type (repeat to compare several when selecting; default "
                      "full for one K, all four for a range or auto)."),
-        click.option("--n-init", default=1, show_default=True, type=click.IntRange(1),
-                     help="EM starts per model; the best is kept."),
+        click.option("--n-init", type=click.IntRange(1),
+                     help="EM starts per model; the best is kept (default 1 for a single fit, "
+                     "5 per candidate when selecting)."),
         click.option("--max-iter", default=100, show_default=True, type=click.IntRange(1),
                      help="EM iterations per start."),
         click.option("--tol", default=1e-3, show_default=True, type=click.FloatRange(0),
@@ -466,21 +467,29 @@ def _prepare(data, columns, standardize, n_components):
 
 
 def _run_selection(table, Z, ks, covariance_types, criterion, settings, quiet):
+    """Fit every (K, covariance type) with :func:`gaussmix.select_model` (its own progress bar)."""
     from .select import select_model
 
-    n_rows = Z.shape[0]
-    message = (
-        f"Comparing {len(ks) * len(covariance_types)} models (K {ks[0]}..{ks[-1]}, "
-        f"{', '.join(covariance_types)}) on {n_rows} rows"
-    )
+    settings = {key: value for key, value in settings.items() if value is not None}
     try:
-        with _progress(message, quiet), _reported_warnings():
+        with _reported_warnings():
             return select_model(
                 Z, n_components=ks, covariance_types=tuple(covariance_types),
-                criterion=criterion, **settings,
+                criterion=criterion, progress=not quiet and sys.stderr.isatty(), **settings,
             )
     except ValueError as exc:
         raise CliError(_one_line(f"{table.path}: model selection failed: {exc}")) from None
+
+
+def _selection_frame(selection, Z, scale):
+    """The selection table with log-likelihoods and criteria in the units of the raw columns."""
+    frame = selection.table.copy()
+    if scale is not None:  # log p(x) = log p(z) - sum(log scale) for every row
+        shift = Z.shape[0] * float(np.sum(np.log(scale)))
+        frame["loglik"] = frame["loglik"] - shift
+        for key in ("bic", "aic", "icl"):
+            frame[key] = frame[key] + 2.0 * shift
+    return frame
 
 
 def _selection_ks(table, ks):
@@ -501,8 +510,8 @@ def _selection_ks(table, ks):
               "or 'auto' (1-10); a range or auto picks the best model by --criterion.")
 @click.option("-o", "--output", required=True, callback=_existing_directory, metavar="MODEL",
               help="Model file to write (e.g. model.npz).")
-@click.option("--criterion", default="bic", show_default=True, type=click.Choice(["bic", "aic"]),
-              help="Model selection criterion for a range or auto.")
+@click.option("--criterion", default="bic", show_default=True, type=click.Choice(["bic", "aic", "icl"]),
+              help="Model selection criterion for a range or auto (lower is better).")
 @_fit_options
 @_fail_cleanly
 def fit(data, components, output, criterion, covariance_types, n_init, max_iter, tol, reg_covar,
@@ -525,6 +534,7 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
     if single:
         k = components[0]
         ctype = covariance_types[0] if covariance_types else "full"
+        settings["n_init"] = settings["n_init"] or 1
         model = GaussianMixture(k, covariance_type=ctype, **settings)
         try:
             message = f"Fitting {k} {ctype} components to {Z.shape[0]} rows"
@@ -582,17 +592,11 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
         + ("converged" if model.converged_ else "did not converge (raise --max-iter or --tol)"),
     ]
     if selection is not None:
-        lines.append(f"chosen by {criterion.upper()} among {_n_candidates(selection)} candidates")
+        lines.append(f"chosen by {criterion.upper()} among {len(selection.table)} candidates "
+                     "(see 'gaussmix select' for the whole table)")
     lines.append(f"model saved to {output}")
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
-
-
-def _n_candidates(selection):
-    try:
-        return len(selection.table)
-    except TypeError:
-        return "several"
 
 
 # ---------------------------------------------------------------------- predict / score
@@ -686,8 +690,9 @@ def score(data, model_path, output, contamination, threshold, columns, quiet):
 @click.option("-k", "--n-components", "components", default="1-10", show_default=True,
               type=_ComponentsType(), help="Numbers of components to try: a range (1-8, 2:6), a "
               "list (2,4,8) or a number.")
-@click.option("--criterion", default="bic", show_default=True, type=click.Choice(["bic", "aic"]),
-              help="Criterion that picks the best model (lower is better).")
+@click.option("--criterion", default="bic", show_default=True, type=click.Choice(["bic", "aic", "icl"]),
+              help="Criterion that picks the best model (lower is better; ICL also penalises "
+              "overlapping components).")
 @click.option("-o", "--output", callback=_table_output, metavar="OUT",
               help="Also write the criterion table (.csv, .tsv, .parquet).")
 @click.option("--plot", "plot_path", callback=_image_output, metavar="IMAGE",
@@ -698,61 +703,66 @@ def score(data, model_path, output, contamination, threshold, columns, quiet):
 @_fail_cleanly
 def select(data, components, criterion, output, plot_path, save_best, covariance_types, n_init,
            max_iter, tol, reg_covar, seed, columns, standardize, quiet):
-    """Compare mixtures over K and covariance types by BIC or AIC."""
+    """Compare mixtures over K and covariance types by BIC, AIC or ICL.
+
+    Prints one row per fit, best first (criteria in the units of the data columns, lower is
+    better); degenerate fits (a component on too few rows) and failed fits are listed but never
+    chosen.
+    """
+    if output is not None and data_format(output) == "npy":
+        raise click.BadParameter("the table has text columns; use .csv, .tsv or .parquet.",
+                                 param_hint="'-o' / '--output'")
     settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed)
     table, Z, center, scale = _prepare(data, columns, standardize, 1)
     ks = _selection_ks(table, components)
     _check_rows(table, max(ks))
     ctypes = list(dict.fromkeys(covariance_types)) or ["full", "tied", "diag", "spherical"]
     selection = _run_selection(table, Z, ks, ctypes, criterion, settings, quiet)
-    rows = _selection_rows(selection)
-    shift = 0.0 if scale is None else 2.0 * Z.shape[0] * float(np.sum(np.log(scale)))
-    for row in rows:  # criteria in the units of the raw columns
-        for key in ("bic", "aic"):
-            row[key] = row[key] + shift
-        if "loglik" in row and scale is not None:
-            row["loglik"] = row["loglik"] - shift / 2.0
+    frame = _selection_frame(selection, Z, scale)
     if output is not None:
-        write_table(output, {key: np.asarray([row[key] for row in rows]) for key in rows[0]})
+        write_table(output, {name: frame[name].to_numpy() for name in frame.columns})
     if plot_path is not None:
-        _save_figure(plot_path, lambda: selection.plot())
+        if scale is not None:  # draw the raw-unit criteria
+            selection.table = frame
+        _save_figure(plot_path, selection.plot)
     if save_best is not None:
         from .io import save
 
         names = table.names if table.has_header else None
         save(selection.best_, save_best, feature_names=names, center=center, scale=scale)
     out, _ = _consoles(quiet)
-    _print_selection(out, rows, selection, criterion, table)
+    _print_selection(out, frame, selection, criterion, table)
     extras = [f"table to {output}" if output else "", f"plot to {plot_path}" if plot_path else "",
               f"best model to {save_best}" if save_best else ""]
     if any(extras):
         out.print("wrote " + ", ".join(e for e in extras if e), highlight=False, soft_wrap=True)
 
 
-def _selection_rows(selection):
-    """The selection table as a list of dicts (works for a DataFrame or a list of records)."""
-    table = selection.table
-    if hasattr(table, "to_dict"):
-        return [dict(row) for row in table.to_dict("records")]
-    return [dict(row) for row in table]
-
-
-def _print_selection(console, rows, selection, criterion, table):
+def _print_selection(console, frame, selection, criterion, table):
     from rich.table import Table as RichTable
 
-    best = selection.best_
-    console.print(f"Model selection by {criterion.upper()} on {table.path}", highlight=False,
-                  soft_wrap=True)
+    best = selection.best_params_
+    console.print(
+        f"Model selection by {criterion.upper()} on {table.path}: best K={best['n_components']}, "
+        f"{best['covariance_type']}", highlight=False, soft_wrap=True,
+    )
     view = RichTable()
-    keys = [k for k in ("n_components", "covariance_type", "bic", "aic", "loglik") if k in rows[0]]
+    keys = ["n_components", "covariance_type", "loglik", "n_parameters", "bic", "aic", "icl",
+            "status"]
+    keys = [key for key in keys if key in frame.columns]
     for key in keys:
-        view.add_column(key, justify="left" if key == "covariance_type" else "right")
-    view.add_column("")
-    for row in sorted(rows, key=lambda r: r[criterion]):
-        is_best = (int(row["n_components"]) == best.n_components
-                   and row["covariance_type"] == best.covariance_type)
-        cells = [f"{row[k]:.6g}" if isinstance(row[k], float) else str(row[k]) for k in keys]
-        view.add_row(*cells, "best" if is_best else "", style="bold" if is_best else None)
+        view.add_column(key, justify="left" if key in ("covariance_type", "status") else "right")
+    order = frame.assign(_failed=frame[criterion].isna()).sort_values(
+        ["_failed", criterion], kind="stable"
+    )
+    for index, row in order.iterrows():
+        cells = [
+            f"{row[k]:.6g}" if isinstance(row[k], float) else str(row[k]) for k in keys
+        ]
+        if row.get("status") not in (None, "ok") and isinstance(row.get("error"), str):
+            cells[-1] = f"{row['status']}: {row['error']}"[:60]
+        is_best = index == selection.best_index_
+        view.add_row(*cells, style="bold" if is_best else None)
     console.print(view)
 
 
