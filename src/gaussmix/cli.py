@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-import functools
-import logging
 import os
 import sys
-import threading
-import warnings
-from contextlib import contextmanager
 
 import click
 import numpy as np
 
+from ._cli_util import (
+    CliError,
+    ComponentsType,
+    consoles,
+    engine_messages,
+    examples,
+    existing_directory,
+    fail_cleanly,
+    image_output,
+    one_line,
+    progress,
+    reported_warnings,
+    save_figure,
+    table_output,
+)
 from ._data import DataError, data_format, parse_columns, peek_columns, read_table, write_table
 from ._version import __version__
 
@@ -78,115 +88,6 @@ def demo(n_components, n_samples, overlap, covariance_type, seed, output_dir, no
 # ====================================================================== data commands
 # Everything below serves generate / fit / predict / score / select / plot.
 
-def _examples(*lines):
-    """An epilog that click shows verbatim (no re-wrapping)."""
-    return "\b\nExample" + ("s" if len(lines) > 1 else "") + ":\n" + "\n".join(
-        "  " + line for line in lines
-    )
-
-
-class CliError(click.ClickException):
-    """A bad data or model file (or a failed fit): one line on stderr and exit status 1."""
-
-    exit_code = 1
-
-    def show(self, file=None):
-        click.echo(f"gaussmix: error: {self.format_message()}", err=True)
-
-
-def _one_line(text):
-    return " ".join(str(text).split())
-
-
-def _fail_cleanly(func):
-    """Turn data, model and file errors into one line on stderr (exit 1), never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
-            raise
-        except BrokenPipeError:  # e.g. `gaussmix predict ... -o - | head`: stop quietly
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(1)
-        except ValueError as exc:
-            raise CliError(_one_line(exc)) from None
-        except OSError as exc:
-            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-            raise CliError(_one_line(f"{where}{exc.strerror or exc}")) from None
-        except MemoryError:
-            raise CliError("out of memory; use fewer rows, columns or components.") from None
-        except Exception as exc:
-            if os.environ.get("GAUSSMIX_DEBUG"):
-                raise
-            raise CliError(
-                _one_line(
-                    f"internal error ({type(exc).__name__}: {exc}); set GAUSSMIX_DEBUG=1 to see "
-                    "the traceback and please report it."
-                )
-            ) from None
-
-    return wrapper
-
-
-class _ComponentsType(click.ParamType):
-    """``-k``: a number, a range (``1-8`` or ``2:6``, inclusive), a list (``2,4,8``) or ``auto``."""
-
-    name = "K"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, list):
-            return value
-        text = str(value).strip().lower()
-        if text == "auto":
-            return "auto"
-        try:
-            for sep in ("-", ":"):
-                if sep in text:
-                    low, high = (int(part) for part in text.split(sep))
-                    values = list(range(low, high + 1))
-                    break
-            else:
-                values = [int(part) for part in text.split(",")]
-        except ValueError:
-            self.fail(f"{value!r} is not a number, a range like 1-8 or 2:6, or 'auto'.", param, ctx)
-        if not values or min(values) < 1:
-            self.fail(f"{value!r}: numbers of components must be >= 1 (and low <= high).", param, ctx)
-        return sorted(set(values))
-
-
-def _table_output(ctx, param, value):
-    """Check an output data path before any work: known extension, existing directory."""
-    if value is None or value == "-":
-        return value
-    try:
-        data_format(value)
-    except DataError as exc:
-        raise click.BadParameter(str(exc)) from None
-    return _existing_directory(ctx, param, value)
-
-
-def _existing_directory(ctx, param, value):
-    if value is None:
-        return value
-    directory = os.path.dirname(os.path.abspath(value))
-    if not os.path.isdir(directory):
-        raise click.BadParameter(f"{value}: directory {directory} does not exist.")
-    if os.path.isdir(value):
-        raise click.BadParameter(f"{value}: is a directory.")
-    return value
-
-
-_IMAGE_TYPES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
-
-
-def _image_output(ctx, param, value):
-    if value is not None and os.path.splitext(value)[1].lower() not in _IMAGE_TYPES:
-        raise click.BadParameter(f"{value}: use one of {', '.join(_IMAGE_TYPES)}.")
-    return _existing_directory(ctx, param, value)
-
 
 def _quiet_option(func):
     return click.option(
@@ -201,90 +102,6 @@ def _columns_option(func):
         help="Comma-separated column names or 0-based positions to use (default: all; for a model "
         "fitted on named columns, those names).",
     )(func)
-
-
-@contextmanager
-def _progress(message, quiet, delay=0.5):
-    """A transient spinner on stderr for work that lasts more than ``delay`` seconds.
-
-    Yields a function that replaces the spinner's text, or ``None`` when nothing is shown (with
-    ``--quiet`` or when stderr is not a terminal).
-    """
-    if quiet or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = progress.add_task(message, total=None)
-    timer = threading.Timer(delay, progress.start)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield lambda text: progress.update(task, description=f"{message}: {text}")
-    finally:
-        timer.cancel()
-        timer.join()
-        progress.stop()
-
-
-@contextmanager
-def _engine_messages(status, model):
-    """Show the EM driver's log messages (start, iteration, lower bound) in the spinner."""
-    if status is None:
-        yield
-        return
-
-    class _ToStatus(logging.Handler):
-        def emit(self, record):
-            status(_one_line(record.getMessage()))
-
-    log = logging.getLogger("gaussmix")
-    saved = (log.level, log.propagate, model.verbose, model.verbose_interval)
-    handler = _ToStatus()
-    log.addHandler(handler)
-    log.propagate = False
-    model.set_params(verbose=2, verbose_interval=1)
-    try:
-        yield
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(saved[0])
-        log.propagate = saved[1]
-        model.set_params(verbose=saved[2], verbose_interval=saved[3])
-
-
-@contextmanager
-def _reported_warnings():
-    """Show warnings raised inside (e.g. no convergence) as one ``gaussmix: warning:`` line each."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    seen = set()
-    for item in caught:
-        text = _one_line(item.message)
-        if text not in seen:
-            seen.add(text)
-            click.echo(f"gaussmix: warning: {text}", err=True)
-
-
-def _consoles(quiet):
-    """Rich consoles for results (stdout) and status lines (stderr).
-
-    When stdout is not a terminal (a pipe, a log file) tables get 160 columns instead of rich's
-    default 80, so that numbers are not cut; ``COLUMNS`` still wins when set.
-    """
-    from rich.console import Console
-
-    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-    return Console(quiet=quiet, width=width), Console(stderr=True, quiet=quiet)
 
 
 def _read_model_file(path):
@@ -365,11 +182,11 @@ def _labels_path(path):
 
 
 # ---------------------------------------------------------------------- generate
-@cli.command(epilog=_examples(
+@cli.command(epilog=examples(
     "gaussmix generate -n 1000 -k 3 -o data.csv",
     "gaussmix generate -n 2000 -k 4 -d 3 --overlap 0.02 --truth truth.npz -o data.parquet",
 ))
-@click.option("-o", "--output", required=True, callback=_table_output, metavar="OUT",
+@click.option("-o", "--output", required=True, callback=table_output, metavar="OUT",
               help="Data file to write: .csv, .tsv, .parquet or .npy ('-' for CSV on stdout).")
 @click.option("-n", "--n-samples", default=1000, show_default=True, type=click.IntRange(1),
               help="Number of points.")
@@ -384,14 +201,14 @@ def _labels_path(path):
               type=COVARIANCE_CHOICES, help="Shape of the true covariances.")
 @click.option("--random-weights", is_flag=True, help="Unequal component weights (default equal).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
-@click.option("--labels", "labels_path", callback=_table_output, metavar="PATH",
+@click.option("--labels", "labels_path", callback=table_output, metavar="PATH",
               help="Where to write the true component of each row (default: OUT with .labels "
               "before the extension, e.g. data.labels.csv).")
 @click.option("--no-labels", is_flag=True, help="Do not write the labels.")
-@click.option("--truth", "truth_path", callback=_existing_directory, metavar="MODEL",
+@click.option("--truth", "truth_path", callback=existing_directory, metavar="MODEL",
               help="Also save the true mixture as a model file (usable with predict/score/plot).")
 @_quiet_option
-@_fail_cleanly
+@fail_cleanly
 def generate(output, n_samples, n_components, n_features, overlap, covariance_type,
              random_weights, seed, labels_path, no_labels, truth_path, quiet):
     """Draw data from a random Gaussian mixture and write it with its labels."""
@@ -413,7 +230,7 @@ def generate(output, n_samples, n_components, n_features, overlap, covariance_ty
         from .io import save
 
         save(truth, truth_path, feature_names=names)
-    _, err = _consoles(quiet)
+    _, err = consoles(quiet)
     wrote = f"{n_samples} rows x {n_features} features to {output if output != '-' else 'stdout'}"
     if labels_path:
         wrote += f", labels to {labels_path}"
@@ -472,13 +289,13 @@ def _run_selection(table, Z, ks, covariance_types, criterion, settings, quiet):
 
     settings = {key: value for key, value in settings.items() if value is not None}
     try:
-        with _reported_warnings():
+        with reported_warnings():
             return select_model(
                 Z, n_components=ks, covariance_types=tuple(covariance_types),
                 criterion=criterion, progress=not quiet and sys.stderr.isatty(), **settings,
             )
     except ValueError as exc:
-        raise CliError(_one_line(f"{table.path}: model selection failed: {exc}")) from None
+        raise CliError(one_line(f"{table.path}: model selection failed: {exc}")) from None
 
 
 def _selection_frame(selection, Z, scale):
@@ -499,21 +316,21 @@ def _selection_ks(table, ks):
     return ks
 
 
-@cli.command(epilog=_examples(
+@cli.command(epilog=examples(
     "gaussmix fit data.csv -k 3 -o model.npz",
     "gaussmix fit data.csv -k 2-6 --covariance full --covariance diag -o model.npz",
     "gaussmix fit people.csv -k auto --columns height,weight --standardize -o model.npz",
 ))
 @click.argument("data", metavar="DATA")
 @click.option("-k", "--n-components", "components", default="auto", show_default=True,
-              type=_ComponentsType(), help="Number of components: a number, a range (1-8, 2:6) "
+              type=ComponentsType(), help="Number of components: a number, a range (1-8, 2:6) "
               "or 'auto' (1-10); a range or auto picks the best model by --criterion.")
-@click.option("-o", "--output", required=True, callback=_existing_directory, metavar="MODEL",
+@click.option("-o", "--output", required=True, callback=existing_directory, metavar="MODEL",
               help="Model file to write (e.g. model.npz).")
 @click.option("--criterion", default="bic", show_default=True, type=click.Choice(["bic", "aic", "icl"]),
               help="Model selection criterion for a range or auto (lower is better).")
 @_fit_options
-@_fail_cleanly
+@fail_cleanly
 def fit(data, components, output, criterion, covariance_types, n_init, max_iter, tol, reg_covar,
         seed, columns, standardize, quiet):
     """Fit a Gaussian mixture to the numeric columns of DATA and save it.
@@ -538,11 +355,11 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
         model = GaussianMixture(k, covariance_type=ctype, **settings)
         try:
             message = f"Fitting {k} {ctype} components to {Z.shape[0]} rows"
-            with _progress(message, quiet) as status, _engine_messages(status, model), \
-                    _reported_warnings():
+            with progress(message, quiet) as status, engine_messages(status, model), \
+                    reported_warnings():
                 model.fit(Z)
         except ValueError as exc:
-            raise CliError(_one_line(f"{data}: fitting {k} component(s) failed: {exc}")) from None
+            raise CliError(one_line(f"{data}: fitting {k} component(s) failed: {exc}")) from None
     else:
         ks = _selection_ks(table, components)
         if max(ks) > Z.shape[0]:
@@ -552,7 +369,7 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
         model = selection.best_
     names = table.names if table.has_header else None
     save(model, output, feature_names=names, center=center, scale=scale)
-    out, _ = _consoles(quiet)
+    out, _ = consoles(quiet)
     _print_summary(out, model, table, Z, center, scale, output, selection, criterion)
 
 
@@ -600,18 +417,18 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
 
 
 # ---------------------------------------------------------------------- predict / score
-@cli.command(epilog=_examples(
+@cli.command(epilog=examples(
     "gaussmix predict new.csv -m model.npz -o labels.csv",
     "gaussmix predict big.npy -m model.npz -o labels.parquet",
 ))
 @click.argument("data", metavar="DATA")
 @click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
               help="Model file written by 'gaussmix fit'.")
-@click.option("-o", "--output", required=True, callback=_table_output, metavar="OUT",
+@click.option("-o", "--output", required=True, callback=table_output, metavar="OUT",
               help="Output .csv, .tsv, .parquet or .npy ('-' for CSV on stdout).")
 @_columns_option
 @_quiet_option
-@_fail_cleanly
+@fail_cleanly
 def predict(data, model_path, output, columns, quiet):
     """Assign each row of DATA to a component of MODEL.
 
@@ -625,20 +442,20 @@ def predict(data, model_path, output, columns, quiet):
     result = {"label": labels, "probability": proba[np.arange(len(labels)), labels]}
     result.update({f"p_{k}": proba[:, k] for k in range(proba.shape[1])})
     write_table(output, result)
-    _, err = _consoles(quiet or output == "-")
+    _, err = consoles(quiet or output == "-")
     counts = np.bincount(labels, minlength=proba.shape[1])
     err.print(f"wrote {len(labels)} predictions to {output} (rows per component: "
               f"{', '.join(map(str, counts))})", highlight=False, soft_wrap=True)
 
 
-@cli.command(epilog=_examples(
+@cli.command(epilog=examples(
     "gaussmix score data.csv -m model.npz --contamination 0.01 -o scores.csv",
     "gaussmix score new.parquet -m model.npz --threshold -12.5 -o -",
 ))
 @click.argument("data", metavar="DATA")
 @click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
               help="Model file written by 'gaussmix fit'.")
-@click.option("-o", "--output", required=True, callback=_table_output, metavar="OUT",
+@click.option("-o", "--output", required=True, callback=table_output, metavar="OUT",
               help="Output .csv, .tsv, .parquet or .npy ('-' for CSV on stdout).")
 @click.option("--contamination", type=click.FloatRange(0, 0.5, min_open=True),
               help="Flag this fraction of rows with the lowest log-density as anomalies.")
@@ -646,7 +463,7 @@ def predict(data, model_path, output, columns, quiet):
               help="Flag rows whose log-density is below this value as anomalies.")
 @_columns_option
 @_quiet_option
-@_fail_cleanly
+@fail_cleanly
 def score(data, model_path, output, contamination, threshold, columns, quiet):
     """Log-density of each row of DATA under MODEL, optionally flagging anomalies.
 
@@ -660,7 +477,7 @@ def score(data, model_path, output, contamination, threshold, columns, quiet):
     log_density = model_file.model.score_samples(model_file.transform(table.X))
     log_density = log_density.astype(np.float64) + model_file.log_jacobian()
     result = {"log_density": log_density}
-    _, err = _consoles(quiet or output == "-")
+    _, err = consoles(quiet or output == "-")
     if contamination is not None or threshold is not None:
         if contamination is not None:
             n_flag = int(np.floor(contamination * len(log_density) + 0.5))
@@ -682,25 +499,25 @@ def score(data, model_path, output, contamination, threshold, columns, quiet):
 
 
 # ---------------------------------------------------------------------- select
-@cli.command(epilog=_examples(
+@cli.command(epilog=examples(
     "gaussmix select data.csv",
     "gaussmix select data.csv -k 1-8 --covariance full --plot bic.png --save-best model.npz",
 ))
 @click.argument("data", metavar="DATA")
 @click.option("-k", "--n-components", "components", default="1-10", show_default=True,
-              type=_ComponentsType(), help="Numbers of components to try: a range (1-8, 2:6), a "
+              type=ComponentsType(), help="Numbers of components to try: a range (1-8, 2:6), a "
               "list (2,4,8) or a number.")
 @click.option("--criterion", default="bic", show_default=True, type=click.Choice(["bic", "aic", "icl"]),
               help="Criterion that picks the best model (lower is better; ICL also penalises "
               "overlapping components).")
-@click.option("-o", "--output", callback=_table_output, metavar="OUT",
+@click.option("-o", "--output", callback=table_output, metavar="OUT",
               help="Also write the criterion table (.csv, .tsv, .parquet).")
-@click.option("--plot", "plot_path", callback=_image_output, metavar="IMAGE",
+@click.option("--plot", "plot_path", callback=image_output, metavar="IMAGE",
               help="Also draw the criterion against K (.png, .pdf, .svg).")
-@click.option("--save-best", callback=_existing_directory, metavar="MODEL",
+@click.option("--save-best", callback=existing_directory, metavar="MODEL",
               help="Save the best model to this model file.")
 @_fit_options
-@_fail_cleanly
+@fail_cleanly
 def select(data, components, criterion, output, plot_path, save_best, covariance_types, n_init,
            max_iter, tol, reg_covar, seed, columns, standardize, quiet):
     """Compare mixtures over K and covariance types by BIC, AIC or ICL.
@@ -724,13 +541,13 @@ def select(data, components, criterion, output, plot_path, save_best, covariance
     if plot_path is not None:
         if scale is not None:  # draw the raw-unit criteria
             selection.table = frame
-        _save_figure(plot_path, selection.plot)
+        save_figure(plot_path, selection.plot)
     if save_best is not None:
         from .io import save
 
         names = table.names if table.has_header else None
         save(selection.best_, save_best, feature_names=names, center=center, scale=scale)
-    out, _ = _consoles(quiet)
+    out, _ = consoles(quiet)
     _print_selection(out, frame, selection, criterion, table)
     extras = [f"table to {output}" if output else "", f"plot to {plot_path}" if plot_path else "",
               f"best model to {save_best}" if save_best else ""]
@@ -766,36 +583,15 @@ def _print_selection(console, frame, selection, criterion, table):
     console.print(view)
 
 
-def _save_figure(path, draw):
-    """Draw with matplotlib (Agg) and save atomically; the figure is always closed."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, never a window
-    import matplotlib.pyplot as plt
-
-    from .io import atomic_write
-
-    result = draw()
-    figure = getattr(result, "figure", result)
-    if hasattr(figure, "get_figure") and figure.get_figure() is not None:
-        figure = figure.get_figure()
-    fmt = os.path.splitext(path)[1].lower().lstrip(".")
-    try:
-        atomic_write(path, lambda f: figure.savefig(f, format="jpeg" if fmt == "jpg" else fmt,
-                                                    bbox_inches="tight", dpi=150))
-    finally:
-        plt.close(figure)
-
-
 # ---------------------------------------------------------------------- plot
-@cli.command(epilog=_examples(
+@cli.command(epilog=examples(
     "gaussmix plot data.csv -m model.npz -o fit.png",
     "gaussmix plot wide.parquet -m model.npz --pca -o fit.svg",
 ))
 @click.argument("data", metavar="DATA")
 @click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
               help="Model file written by 'gaussmix fit'.")
-@click.option("-o", "--output", required=True, callback=_image_output, metavar="IMAGE",
+@click.option("-o", "--output", required=True, callback=image_output, metavar="IMAGE",
               help="Picture to write (.png, .pdf, .svg, .jpg).")
 @click.option("--title", help="Title of the picture (default: a description of the model).")
 @click.option("--pca", is_flag=True,
@@ -803,7 +599,7 @@ def _save_figure(path, draw):
               "the first two columns.")
 @_columns_option
 @_quiet_option
-@_fail_cleanly
+@fail_cleanly
 def plot(data, model_path, output, title, pca, columns, quiet):
     """Draw DATA coloured by component, with MODEL's ellipses, in the units of the data."""
     from .plot import plot_mixture
@@ -819,8 +615,8 @@ def plot(data, model_path, output, title, pca, columns, quiet):
         )
         return ax.get_figure()
 
-    _save_figure(output, draw)
-    _, err = _consoles(quiet)
+    save_figure(output, draw)
+    _, err = consoles(quiet)
     err.print(f"wrote {output}", highlight=False, soft_wrap=True)
 
 

@@ -1,0 +1,232 @@
+"""Plumbing of the ``gaussmix`` command line: errors, option checks, progress, consoles, figures.
+
+The commands themselves live in :mod:`gaussmix.cli`; this module keeps what they share.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import threading
+import warnings
+from contextlib import contextmanager
+
+import click
+
+from ._data import DataError, data_format
+
+
+def examples(*lines):
+    """An epilog that click shows verbatim (no re-wrapping)."""
+    return "\b\nExample" + ("s" if len(lines) > 1 else "") + ":\n" + "\n".join(
+        "  " + line for line in lines
+    )
+
+
+class CliError(click.ClickException):
+    """A bad data or model file (or a failed fit): one line on stderr and exit status 1."""
+
+    exit_code = 1
+
+    def show(self, file=None):
+        click.echo(f"gaussmix: error: {self.format_message()}", err=True)
+
+
+def one_line(text):
+    """Collapse a message onto one line (errors and warnings are printed one line each)."""
+    return " ".join(str(text).split())
+
+
+def fail_cleanly(func):
+    """Turn data, model and file errors into one line on stderr (exit 1), never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:  # e.g. `gaussmix predict ... -o - | head`: stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
+        except ValueError as exc:
+            raise CliError(one_line(exc)) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            raise CliError(one_line(f"{where}{exc.strerror or exc}")) from None
+        except MemoryError:
+            raise CliError("out of memory; use fewer rows, columns or components.") from None
+        except Exception as exc:
+            if os.environ.get("GAUSSMIX_DEBUG"):
+                raise
+            raise CliError(
+                one_line(
+                    f"internal error ({type(exc).__name__}: {exc}); set GAUSSMIX_DEBUG=1 to see "
+                    "the traceback and please report it."
+                )
+            ) from None
+
+    return wrapper
+
+
+class ComponentsType(click.ParamType):
+    """``-k``: a number, a range (``1-8`` or ``2:6``, inclusive), a list (``2,4,8``) or ``auto``."""
+
+    name = "K"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return "auto"
+        try:
+            for sep in ("-", ":"):
+                if sep in text:
+                    low, high = (int(part) for part in text.split(sep))
+                    values = list(range(low, high + 1))
+                    break
+            else:
+                values = [int(part) for part in text.split(",")]
+        except ValueError:
+            self.fail(f"{value!r} is not a number, a range like 1-8 or 2:6, or 'auto'.", param, ctx)
+        if not values or min(values) < 1:
+            self.fail(f"{value!r}: numbers of components must be >= 1 (and low <= high).", param, ctx)
+        return sorted(set(values))
+
+
+def table_output(ctx, param, value):
+    """Check an output data path before any work: known extension, existing directory."""
+    if value is None or value == "-":
+        return value
+    try:
+        data_format(value)
+    except DataError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return existing_directory(ctx, param, value)
+
+
+def existing_directory(ctx, param, value):
+    if value is None:
+        return value
+    directory = os.path.dirname(os.path.abspath(value))
+    if not os.path.isdir(directory):
+        raise click.BadParameter(f"{value}: directory {directory} does not exist.")
+    if os.path.isdir(value):
+        raise click.BadParameter(f"{value}: is a directory.")
+    return value
+
+
+_IMAGE_TYPES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+def image_output(ctx, param, value):
+    if value is not None and os.path.splitext(value)[1].lower() not in _IMAGE_TYPES:
+        raise click.BadParameter(f"{value}: use one of {', '.join(_IMAGE_TYPES)}.")
+    return existing_directory(ctx, param, value)
+
+@contextmanager
+def progress(message, quiet, delay=0.5):
+    """A transient spinner on stderr for work that lasts more than ``delay`` seconds.
+
+    Yields a function that replaces the spinner's text, or ``None`` when nothing is shown (with
+    ``--quiet`` or when stderr is not a terminal).
+    """
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = progress.add_task(message, total=None)
+    timer = threading.Timer(delay, progress.start)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield lambda text: progress.update(task, description=f"{message}: {text}")
+    finally:
+        timer.cancel()
+        timer.join()
+        progress.stop()
+
+
+@contextmanager
+def engine_messages(status, model):
+    """Show the EM driver's log messages (start, iteration, lower bound) in the spinner."""
+    if status is None:
+        yield
+        return
+
+    class _ToStatus(logging.Handler):
+        def emit(self, record):
+            status(one_line(record.getMessage()))
+
+    log = logging.getLogger("gaussmix")
+    saved = (log.level, log.propagate, model.verbose, model.verbose_interval)
+    handler = _ToStatus()
+    log.addHandler(handler)
+    log.propagate = False
+    model.set_params(verbose=2, verbose_interval=1)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(saved[0])
+        log.propagate = saved[1]
+        model.set_params(verbose=saved[2], verbose_interval=saved[3])
+
+
+@contextmanager
+def reported_warnings():
+    """Show warnings raised inside (e.g. no convergence) as one ``gaussmix: warning:`` line each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = set()
+    for item in caught:
+        text = one_line(item.message)
+        if text not in seen:
+            seen.add(text)
+            click.echo(f"gaussmix: warning: {text}", err=True)
+
+
+def consoles(quiet):
+    """Rich consoles for results (stdout) and status lines (stderr).
+
+    When stdout is not a terminal (a pipe, a log file) tables get 160 columns instead of rich's
+    default 80, so that numbers are not cut; ``COLUMNS`` still wins when set.
+    """
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+    return Console(quiet=quiet, width=width), Console(stderr=True, quiet=quiet)
+
+def save_figure(path, draw):
+    """Draw with matplotlib (Agg) and save atomically; the figure is always closed."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    from .io import atomic_write
+
+    result = draw()
+    figure = getattr(result, "figure", result)
+    if hasattr(figure, "get_figure") and figure.get_figure() is not None:
+        figure = figure.get_figure()
+    fmt = os.path.splitext(path)[1].lower().lstrip(".")
+    try:
+        atomic_write(path, lambda f: figure.savefig(f, format="jpeg" if fmt == "jpg" else fmt,
+                                                    bbox_inches="tight", dpi=150))
+    finally:
+        plt.close(figure)
