@@ -278,7 +278,7 @@ def _ragged_message(path, layout):
     for line, cells in _csv_records(path, layout):
         if len(cells) != expected:
             return (
-                f"{path}: line {line} has {len(cells)} fields but the "
+                f"{path}: line {line} has {len(cells)} field{'s' if len(cells) != 1 else ''} but the "
                 f"{'header' if layout.has_header else 'first row'} has {expected} (ragged rows)."
             )
     return f"{path}: rows have different numbers of fields (ragged rows)."
