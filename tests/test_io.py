@@ -296,3 +296,22 @@ def test_missing_and_oversized_members_are_refused(tmp_path, model_path):
     np.savez_compressed(tmp_path / "big.npz", **arrays)
     with pytest.raises(ValueError, match="center.npy is larger than its shape allows"):
         gm.load(tmp_path / "big.npz")
+
+
+def test_member_whose_header_promises_a_huge_array_is_refused_before_reading(tmp_path, model_path):
+    import io
+
+    arrays = _arrays(model_path)
+    path = tmp_path / "liar.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, value in arrays.items():
+            buffer = io.BytesIO()
+            if name == "lower_bounds":  # claims 10**12 values, holds 16 bytes
+                header = {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+                np.lib.format.write_array_header_1_0(buffer, header)
+                buffer.write(np.zeros(2).tobytes())
+            else:
+                np.lib.format.write_array(buffer, value)
+            archive.writestr(name + ".npy", buffer.getvalue())
+    with pytest.raises(ValueError, match="lower_bounds.npy is truncated"):
+        gm.load(path)

@@ -386,25 +386,37 @@ def _check_members(archive):
 
 
 def _read_member(archive, info, dtype, shape=None):
+    """Read one ``.npy`` member, checking its header (dtype, shape, size) before any data."""
+    name = info.filename
+    expected = np.dtype(dtype)
+    with archive.open(info) as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                header_shape, _, header_dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                header_shape, _, header_dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+        except ValueError as exc:
+            raise _Invalid(f"{name} is not a plain numeric array ({exc}).") from None
+    if header_dtype.hasobject or header_dtype.names is not None:
+        raise _Invalid(f"{name} is not a plain numeric array (it holds Python objects).")
+    if header_dtype.kind != expected.kind or header_dtype.itemsize != expected.itemsize:
+        raise _Invalid(f"{name} has dtype {header_dtype}, expected {expected.name}.")
+    if shape is None or name == "lower_bounds.npy":
+        if len(header_shape) != 1:
+            raise _Invalid(f"{name} must be 1-D, got shape {header_shape}.")
+    elif tuple(header_shape) != shape:
+        raise _Invalid(f"{name} has shape {tuple(header_shape)}, expected {shape}.")
+    if int(np.prod(header_shape, dtype=np.int64)) * header_dtype.itemsize > info.file_size:
+        raise _Invalid(f"{name} is truncated (its header promises more data than it holds).")
     with archive.open(info) as f:
         try:
             arr = np.lib.format.read_array(f, allow_pickle=False)
         except ValueError as exc:
-            raise _Invalid(f"{info.filename} is not a plain numeric array ({exc}).") from None
-    name = info.filename
-    expected = np.dtype(dtype)
-    if arr.dtype.kind != expected.kind or arr.dtype.itemsize != expected.itemsize:
-        raise _Invalid(f"{name} has dtype {arr.dtype}, expected {expected.name}.")
-    arr = arr.astype(expected, copy=False)
-    if shape is not None:
-        if name == "lower_bounds.npy":
-            if arr.ndim != 1:
-                raise _Invalid(f"{name} must be 1-D, got shape {arr.shape}.")
-        elif arr.shape != shape:
-            raise _Invalid(f"{name} has shape {arr.shape}, expected {shape}.")
-    elif arr.ndim != 1:
-        raise _Invalid(f"{name} must be 1-D, got shape {arr.shape}.")
-    return arr
+            raise _Invalid(f"{name} is not a plain numeric array ({exc}).") from None
+    return arr.astype(expected, copy=False)
 
 
 def _parse_metadata(raw):
