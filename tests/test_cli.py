@@ -400,3 +400,16 @@ def test_fit_with_a_range_of_k_keeps_the_lowest_criterion(runner, mixed_csv):
     aics = [gm.GaussianMixture(k, covariance_type="diag", n_init=5, random_state=0).fit(X).aic(X)
             for k in (1, 2, 3)]
     assert model.aic(X) == pytest.approx(min(aics), rel=1e-6)
+
+
+def test_tsv_in_and_out(runner):
+    import pandas as pd
+
+    assert runner.invoke(cli, ["generate", "-n", "80", "-k", "2", "-o", "d.tsv", "-q"]).exit_code == 0
+    data = pd.read_csv("d.tsv", sep="\t")
+    assert list(data.columns) == ["x0", "x1"] and len(data) == 80
+    assert runner.invoke(cli, ["fit", "d.tsv", "-k", "2", "-o", "m.npz", "-q"]).exit_code == 0
+    result = runner.invoke(cli, ["predict", "d.tsv", "-m", "m.npz", "-o", "p.tsv", "-q"])
+    assert result.exit_code == 0, result.output
+    pred = pd.read_csv("p.tsv", sep="\t")
+    np.testing.assert_array_equal(pred["label"], gm.load("m.npz").predict(data.to_numpy()))

@@ -434,20 +434,24 @@ def write_table(path, columns):
         _write_csv(sys.stdout.buffer if hasattr(sys.stdout, "buffer") else sys.stdout, columns)
         sys.stdout.flush()
         return
-    writer = {"csv": _write_csv, "parquet": _write_parquet, "npy": _write_npy}[fmt]
+    if fmt == "csv":
+        sep = "\t" if path.lower().endswith(".tsv") else ","
+        atomic_write(path, lambda f: _write_csv(f, columns, sep))
+        return
+    writer = {"parquet": _write_parquet, "npy": _write_npy}[fmt]
     atomic_write(path, lambda f: writer(f, columns))
 
 
-def _write_csv(f, columns):
+def _write_csv(f, columns, sep=","):
     import pandas as pd
 
     frame = pd.DataFrame(columns)
     if isinstance(f, io.TextIOBase):
-        frame.to_csv(f, index=False)
+        frame.to_csv(f, index=False, sep=sep)
         return
     text = io.TextIOWrapper(f, encoding="utf-8", newline="")
     try:
-        frame.to_csv(text, index=False, lineterminator="\n")
+        frame.to_csv(text, index=False, sep=sep, lineterminator="\n")
         text.flush()
     finally:
         text.detach()
