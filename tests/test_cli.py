@@ -413,3 +413,24 @@ def test_tsv_in_and_out(runner):
     assert result.exit_code == 0, result.output
     pred = pd.read_csv("p.tsv", sep="\t")
     np.testing.assert_array_equal(pred["label"], gm.load("m.npz").predict(data.to_numpy()))
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a,b\n1,2\n\n3\n4,5\n", "short.csv: line 4 has 1 field but the header has 2"),
+        ("1,2\n3,4\n\n5,6\n,7\n8,nan\n", "short.csv: empty or NaN cells in columns 'x0', 'x1' at lines 5, 6"),
+        ("a;b\n1;2\n3;inf\n", "short.csv: infinite values in column 'b' at line 3"),
+        ("", "short.csv: the file is empty"),
+        ("a,b\n", "short.csv: no data rows"),
+        ("a,a\n1,2\n", "short.csv: duplicate column name(s) in the header: a"),
+    ],
+)
+def test_csv_problems_are_located(runner, text, message):
+    with open("short.csv", "w") as f:
+        f.write(text)
+    result = runner.invoke(cli, ["fit", "short.csv", "-k", "1", "-o", "m.npz"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"gaussmix: error: {message}")
+    assert len(result.output.strip().splitlines()) == 1
+    assert not os.path.exists("m.npz")
