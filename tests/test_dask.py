@@ -262,3 +262,13 @@ def test_init_sample_rows_are_distinct_uniform_and_cheap(n_rows):
     if n_rows > n_sample:  # uniform: mean and spread of a uniform sample
         assert abs(rows.mean() / n_rows - 0.5) < 4 * np.sqrt(1 / 12 / n_sample)
         assert abs(rows.std() / n_rows - np.sqrt(1 / 12)) < 0.02
+
+
+def test_dask_fit_with_fewer_positive_weights_than_components_is_refused():
+    # Regression: the Dask path skipped the positive-weight count the in-memory path makes.
+    X = da.from_array(blobs(300), chunks=(100, 3))
+    weights = np.zeros(300)
+    weights[:2] = 1.0
+    for w in (weights, da.from_array(weights, chunks=100)):
+        with pytest.raises(ValueError, match="Only 2 rows have a positive sample_weight"):
+            gm.GaussianMixture(3).fit(X, sample_weight=w)

@@ -183,3 +183,13 @@ def test_streaming_fit_memory_does_not_grow_with_the_file(tmp_path, start):
     # A copy of the file would grow by file_growth (float64: twice that); an index array over
     # all rows by a quarter of it. Allow only allocator noise.
     assert growth < 0.02 * file_growth + 256 * 1024
+
+
+def test_memmap_with_fewer_positive_weights_than_components_is_refused(tmp_path):
+    # As with repeated rows: 2 weighted points cannot hold 3 components (regression: the memmap
+    # path skipped the check the in-memory path makes).
+    X = write_mixture_file(tmp_path / "x.npy", 500)
+    weights = np.zeros(500)
+    weights[:2] = 1.0
+    with pytest.raises(ValueError, match="Only 2 rows have a positive sample_weight"):
+        gm.GaussianMixture(3).fit(X, sample_weight=weights)

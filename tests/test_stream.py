@@ -195,6 +195,9 @@ def test_bad_batches_are_refused():
         model.partial_fit(blobs(50), sample_weight=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="non-negative"):
         model.partial_fit(blobs(50), sample_weight=-np.ones(50))
+    # regression: later batches went through bare validate_data and got numpy's message
+    with pytest.raises(ValueError, match="X must contain only real numbers"):
+        model.partial_fit(np.array([["a", "b", "c"]] * 5))
 
 
 @pytest.mark.parametrize("change", [{"n_components": 2}, {"covariance_type": "diag"}])

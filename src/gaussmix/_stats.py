@@ -66,7 +66,7 @@ def chunk_rows(n_features, n_components, covariance_type, itemsize, target=_CHUN
     """Rows per chunk so that the chunk's workspace fits in about ``target`` bytes."""
     width = _row_width(n_features, n_components, covariance_type)
     rows = target // max(1, width * itemsize)
-    return int(min(max(rows, 256), 16384))
+    return int(min(max(rows, 256), 4096))
 
 
 class SuffStats:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _covariance as cov
 from ._stats import Kernel, SuffStats, em_statistics, m_step, single_threaded_blas
@@ -116,7 +116,7 @@ def _prepare_memmap(estimator, X, sample_weight, reset, random_state):
         raise ValueError(
             f"X contains NaN or infinity in row {bad}; remove or impute such rows before fitting."
         )
-    sample_weight = _check_sample_weight(sample_weight, X.shape[0])
+    sample_weight = _check_sample_weight(sample_weight, X.shape[0], estimator.n_components)
     return X, sample_weight, (X, sample_weight)
 
 
@@ -206,7 +206,7 @@ def partial_fit(model, X, sample_weight=None):
 
 
 def _partial_fit(model, X, sample_weight):
-    from .mixture import _check_sample_weight
+    from .mixture import _check_sample_weight, _validate_numeric
 
     model._check_hyperparameters()
     if is_dask_collection(X):
@@ -233,7 +233,7 @@ def _partial_fit(model, X, sample_weight):
                 f"n_components={model.n_components}, covariance_type={model.covariance_type!r}. "
                 "Start a new GaussianMixture for the new settings."
             )
-        X = validate_data(model, X, dtype=list(_FLOAT_DTYPES), reset=False)
+        X = _validate_numeric(model, X, reset=False)
         sample_weight = _check_sample_weight(sample_weight, X.shape[0])
         dtype = model.means_.dtype.type
         params = model._current_parameters()

@@ -323,16 +323,7 @@ default='hierarchical'
                 f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
                 f"n_samples = {n_samples}. Use fewer components or more data."
             )
-        sample_weight = _check_sample_weight(sample_weight, n_samples)
-        if sample_weight is not None:
-            n_positive = int(np.count_nonzero(sample_weight))
-            if n_positive < self.n_components:  # as for repeated rows: too few points
-                raise ValueError(
-                    f"Only {n_positive} rows have a positive sample_weight, fewer than "
-                    f"n_components = {self.n_components}. Use fewer components or give more "
-                    "rows a positive weight."
-                )
-        return X, sample_weight
+        return X, _check_sample_weight(sample_weight, n_samples, self.n_components)
 
     def _validate_predict_input(self, X):
         check_is_fitted(self, "means_")
@@ -735,7 +726,18 @@ def _check_weights(weights, n_components, name):
     return weights
 
 
-def _check_sample_weight(sample_weight, n_samples):
+def _check_positive_rows(n_positive, n_components):
+    """As with repeated rows, fewer points than components cannot be fitted."""
+    if n_positive < n_components:
+        raise ValueError(
+            f"Only {n_positive} rows have a positive sample_weight, fewer than "
+            f"n_components = {n_components}. Use fewer components or give more rows a positive "
+            "weight."
+        )
+
+
+def _check_sample_weight(sample_weight, n_samples, n_components=None):
+    """Validated float64 weights (or None); with ``n_components``, enough positive rows too."""
     if sample_weight is None:
         return None
     try:
@@ -756,5 +758,7 @@ def _check_sample_weight(sample_weight, n_samples):
         raise ValueError("sample_weight must be non-negative.")
     if not w.sum() > 0:
         raise ValueError("sample_weight sums to zero; at least one row must have positive weight.")
+    if n_components is not None:
+        _check_positive_rows(int(np.count_nonzero(w)), n_components)
     return w
 

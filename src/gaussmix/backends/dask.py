@@ -100,6 +100,8 @@ def prepare(estimator, X, sample_weight, reset, random_state):
     Returns ``(X, sample_weight, (X_sample, sample_weight_sample))`` with ``X`` and
     ``sample_weight`` still Dask arrays and the sample in memory.
     """
+    from ..mixture import _check_positive_rows
+
     X = _as_array(X)
     check_rows(estimator, X)
     check_n_features(estimator, X.shape[1], reset)
@@ -112,7 +114,10 @@ def prepare(estimator, X, sample_weight, reset, random_state):
     )
     todo = {"sample": X[rows], "bad": bad}
     if w is not None:
-        todo.update(w_sample=w[rows], w_finite=da.isfinite(w).all(), w_min=w.min(), w_sum=w.sum())
+        todo.update(
+            w_sample=w[rows], w_finite=da.isfinite(w).all(), w_min=w.min(), w_sum=w.sum(),
+            w_positive=da.count_nonzero(w),
+        )
     done = dask.compute(todo)[0]
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
     bad_rows = offsets[done["bad"] >= 0] + done["bad"][done["bad"] >= 0]
@@ -129,6 +134,7 @@ def prepare(estimator, X, sample_weight, reset, random_state):
             raise ValueError("sample_weight must be non-negative.")
         if not done["w_sum"] > 0:
             raise ValueError("sample_weight sums to zero; at least one row must have positive weight.")
+        _check_positive_rows(int(done["w_positive"]), estimator.n_components)
         w_sample = np.asarray(done["w_sample"], dtype=np.float64)
         if not w_sample.sum() > 0:  # a sample of rows that all have zero weight
             w_sample = None
