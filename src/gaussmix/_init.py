@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans, kmeans_plusplus
+from threadpoolctl import ThreadpoolController
 
 # Rows used by the hierarchical start: its cost is O(HIERARCHICAL_SUBSAMPLE**2) in time and memory.
 HIERARCHICAL_SUBSAMPLE = 2000
@@ -20,6 +21,8 @@ HIERARCHICAL_SUBSAMPLE = 2000
 # its nearest centre: the start is as good for EM and the cost no longer grows with n_samples.
 KMEANS_SUBSAMPLE = 100_000
 _LABEL_CHUNK = 65_536
+# k-means on at most this many rows runs single-threaded: thread start-up dominates below it.
+KMEANS_SERIAL_ROWS = 20_000
 # Bytes of one (chunk, n_components) block of starting responsibilities: keeps the start's memory
 # O(chunk x n_components) and small, as for the E-step.
 _LABEL_CHUNK_BYTES = 2 * 1024 * 1024
@@ -76,6 +79,16 @@ def nearest_centre_chunks(X, centres, dtype, chunk=None):
         yield start, stop, _one_hot(labels, len(cc), dtype)
 
 
+_CONTROLLER = []
+
+
+def _openmp_controller():
+    """One shared ``ThreadpoolController`` (finding the libraries costs ~40 ms per creation)."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
 def init_kmeans(X, sample_weight, n_components, random_state, dtype):
     n_samples = X.shape[0]
     if n_samples <= KMEANS_SUBSAMPLE:
@@ -86,7 +99,12 @@ def init_kmeans(X, sample_weight, n_components, random_state, dtype):
         sw = None if sample_weight is None else sample_weight[rows]
     Xs = np.asarray(X[rows])
     km = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-    km.fit(Xs, sample_weight=sw)
+    if Xs.shape[0] <= KMEANS_SERIAL_ROWS:
+        # OpenMP threads only cost here (30x slower on a busy 2-core machine); same result
+        with _openmp_controller().limit(limits=1, user_api="openmp"):
+            km.fit(Xs, sample_weight=sw)
+    else:
+        km.fit(Xs, sample_weight=sw)
     if n_samples <= KMEANS_SUBSAMPLE:
         return _label_chunks(km.labels_, n_components, dtype)
     return nearest_centre_chunks(X, km.cluster_centers_, dtype)
@@ -216,6 +234,33 @@ def init_hierarchical(X, sample_weight, n_components, random_state, dtype):
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 
+def init_hierarchical_whitened(X, sample_weight, n_components, random_state, dtype):
+    """Ward agglomeration of whitened rows (mclust's "SVD" transformation for its starts).
+
+    The rows (the same ones as :func:`init_hierarchical` uses) are rotated to the principal axes
+    of their weighted covariance and each axis is scaled to unit variance, so that Ward's
+    spherical merge cost becomes a Mahalanobis one: elongated, correlated groups are then merged
+    as a common-covariance ('tied') model would. Deterministic for at most
+    ``HIERARCHICAL_SUBSAMPLE`` rows.
+    """
+    n_samples = X.shape[0]
+    if sample_weight is None:
+        rows = sample_rows(n_samples, HIERARCHICAL_SUBSAMPLE, random_state)
+    else:
+        rows = np.flatnonzero(sample_weight > 0)
+        if len(rows) > HIERARCHICAL_SUBSAMPLE:
+            rows = rows[sample_rows(len(rows), HIERARCHICAL_SUBSAMPLE, random_state)]
+    w = np.ones(len(rows)) if sample_weight is None else sample_weight[rows]
+    Xs = np.asarray(X[rows], dtype=np.float64)
+    centre = np.average(Xs, axis=0, weights=w)
+    xc = Xs - centre
+    cov = (xc * w[:, None]).T @ xc / w.sum()
+    values, vectors = np.linalg.eigh(cov)
+    scale = np.sqrt(np.maximum(values, values.max() * 1e-12 + np.finfo(float).tiny))
+    labels = ward_labels(xc @ vectors / scale, w, n_components)
+    return [(rows, None, _one_hot(labels, n_components, dtype))]
+
+
 INITIALIZERS = {
     "hierarchical": init_hierarchical,
     "kmeans": init_kmeans,
@@ -223,30 +268,66 @@ INITIALIZERS = {
     "random": init_random,
     "random_from_data": init_random_from_data,
 }
+# Not an init_params value: initialisation 1 of the default search.
+WHITENED_START = "hierarchical-whitened"
+INITIALIZERS_ALL = {**INITIALIZERS, WHITENED_START: init_hierarchical_whitened}
 
 
 # ---------------------------------------------------------------------- the n_init search
 # With the default init_params and n_init > 1, initialisation 0 is the hierarchical start (so more
-# initialisations never do worse than one) and every later initialisation is "emEM" screening
-# (Biernacki, Celeux & Govaert 2003): SCREEN_CANDIDATES starts of different kinds each run a few
-# EM steps, and only the best of them goes on to the full EM run. Starts of different kinds reach
-# different optima: k-means favours compact, equal-sized groups, random responsibilities let EM
-# itself separate the groups, and starts from single rows reach small and tight components.
-SCREEN_STRATEGIES = ("kmeans", "random", "random_from_data", "k-means++")
+# initialisations never do worse than one), initialisation 1 the hierarchical start on whitened
+# rows, and the others come from "emEM" screening (Biernacki, Celeux & Govaert 2003):
+# SCREEN_CANDIDATES * (n_init - 1) starts of different kinds each run SCREEN_ITER EM steps, and
+# n_init - 2 of them, the kinds taking turns, go on to full EM runs. Starts of different kinds
+# reach different optima: k-means favours compact groups, random responsibilities let EM itself
+# separate the groups, and starts from single rows reach small and tight components.
+SCREEN_STRATEGIES = ("kmeans", "random", "kmeans", "random_from_data")
 SCREEN_CANDIDATES = 8
 SCREEN_ITER = 20
 # Screening runs on a random subsample of at most this many rows (the full EM run uses all rows).
 SCREEN_SUBSAMPLE = 20_000
 
 
-def screen_strategies(init, n_candidates=SCREEN_CANDIDATES):
-    """Start kinds screened by initialisation ``init >= 1``: all kinds in turn, rotated by ``init``."""
+def screen_plan(n_screened):
+    """``(start kinds, EM steps)`` of the pool screened for ``n_screened`` initialisations.
+
+    ``SCREEN_CANDIDATES`` starts per initialisation, the kinds taken in turn.
+    """
     kinds = len(SCREEN_STRATEGIES)
-    return [SCREEN_STRATEGIES[(init - 1 + j) % kinds] for j in range(n_candidates)]
+    n_candidates = SCREEN_CANDIDATES * n_screened
+    return [SCREEN_STRATEGIES[j % kinds] for j in range(n_candidates)], SCREEN_ITER
 
 
-def screening_rows(n_samples, random_state, limit=SCREEN_SUBSAMPLE):
-    """Rows the screening runs on: all of them, or a sorted random subsample of ``limit``."""
+def pick_screened(found, n_keep):
+    """The ``n_keep`` starts to continue, from screened ``(bound, kind, params)`` triples.
+
+    Kinds take turns (the kind with the best start first), each giving its best start not yet
+    taken whose bound differs from every taken one (equal bounds mean the same optimum). Taking
+    turns keeps the search diverse: starts from single rows often lead early on with small, tight
+    components, while k-means starts lead to the best balanced solutions later.
+    """
+    by_kind = {}
+    for bound, kind, params in sorted(found, key=lambda item: -item[0]):
+        by_kind.setdefault(kind, []).append((bound, params))
+    queues = sorted(by_kind.values(), key=lambda queue: -queue[0][0])
+    taken_bounds, chosen = [], []
+    while len(chosen) < n_keep and any(queues):
+        for queue in queues:
+            while queue:
+                bound, params = queue.pop(0)
+                if all(abs(bound - b) > 1e-9 * max(1.0, abs(b)) for b in taken_bounds):
+                    taken_bounds.append(bound)
+                    chosen.append((bound, params))
+                    break
+            if len(chosen) == n_keep:
+                break
+    chosen.sort(key=lambda item: -item[0])
+    return [params for _, params in chosen]
+
+
+def screening_rows(n_samples, random_state, limit=None):
+    """Rows the screening runs on: all of them (``None``), or a sorted random subsample."""
+    limit = SCREEN_SUBSAMPLE if limit is None else limit
     if n_samples <= limit:
         return None
     return sample_rows(n_samples, limit, random_state)
@@ -259,7 +340,6 @@ def em_steps(X, sample_weight, params, covariance_type, reg_covar, n_iter, chunk
     once the mean log-likelihood improves by less than ``tol``. Raises ``ValueError`` when a
     component collapses (its covariance cannot be factorised).
     """
-    from ._covariance import precision_cholesky
     from ._stats import Kernel, em_statistics, m_step
 
     dtype = X.dtype.type
@@ -270,8 +350,27 @@ def em_steps(X, sample_weight, params, covariance_type, reg_covar, n_iter, chunk
         kernel = Kernel(weights, means, prec_chol, covariance_type, weights @ means, dtype)
         stats = em_statistics(X, sample_weight, kernel, chunk)
         weights, means, covariances = m_step(stats, reg_covar, nk_eps)
-        params = (weights, means, covariances, precision_cholesky(covariances, covariance_type))
+        params = (weights, means, covariances, fast_precision_cholesky(covariances, covariance_type))
         previous, lower_bound = lower_bound, stats.loglik / stats.weight
         if abs(lower_bound - previous) < tol:
             break
     return lower_bound, params
+
+
+def fast_precision_cholesky(covariances, covariance_type):
+    """Precision factors as :func:`gaussmix._covariance.precision_cholesky`, batched in NumPy.
+
+    For the many short screening runs, where SciPy's per-matrix call overhead dominates. Raises
+    ``ValueError`` for a covariance that is not positive definite.
+    """
+    covariances = np.asarray(covariances, dtype=np.float64)
+    if covariance_type in ("full", "tied"):
+        try:
+            chol = np.linalg.cholesky(covariances)
+        except np.linalg.LinAlgError:
+            raise ValueError("A covariance is not positive definite (a collapsed component).") from None
+        eye = np.broadcast_to(np.eye(covariances.shape[-1]), covariances.shape)
+        return np.swapaxes(np.linalg.solve(chol, eye), -1, -2)
+    if not np.all(covariances > 0):
+        raise ValueError("A variance is not positive (a collapsed component).")
+    return 1.0 / np.sqrt(covariances)

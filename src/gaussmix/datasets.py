@@ -24,7 +24,7 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["load_old_faithful", "load_diabetes", "load_iris"]
+__all__ = ["load_diabetes", "load_iris", "load_old_faithful"]
 
 
 def _load_csv(filename, as_frame):

@@ -1,0 +1,466 @@
+"""Model selection: how many components, and which covariance type.
+
+:func:`select_model` fits a :class:`~gaussmix.GaussianMixture` for every pair of a number of
+components and a covariance type, scores each fit with information criteria and returns a
+:class:`ModelSelection` holding the table, the best model and a plot.
+
+Criteria, all in the *lower is better* convention (as scikit-learn's ``bic``/``aic``; R's mclust
+reports ``-BIC``, where higher is better)::
+
+    BIC = -2 log L + p log n
+    AIC = -2 log L + 2 p
+    ICL = BIC + 2 E,   E = -sum_i sum_k r_ik log r_ik   (entropy of the soft assignments)
+
+with ``log L`` the maximised log-likelihood, ``p`` the number of free parameters, ``n`` the number
+of rows (the sum of the sample weights when given) and ``r_ik`` the responsibilities. ICL
+(Biernacki, Celeux & Govaert 2000) adds a penalty for overlapping components, so it prefers
+well-separated clusters where BIC counts a skewed cluster as two components.
+
+Spurious fits. A Gaussian mixture likelihood is unbounded: a component that sits on a few rows
+(fewer than the dimension plus one, or rows sharing a value, as in rounded data) shrinks its
+covariance to ``reg_covar`` and gains an arbitrarily large likelihood. Such *degenerate* fits
+(a component with a variance below ``DEGENERATE_VARIANCE`` times the data's variance in that
+direction, or an effective size below ``n_features + 1`` rows) say nothing about the data; they are
+reported with status ``"degenerate"`` and are not chosen as ``best_`` unless ``allow_degenerate``.
+Fits that fail outright (a component collapsing so far that its covariance cannot be factorised)
+are reported with status ``"failed"`` and the engine's message.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from scipy.special import xlogy
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array
+
+from ._covariance import COVARIANCE_TYPES
+from .mixture import GaussianMixture, _check_sample_weight
+
+__all__ = ["CRITERIA", "ModelSelection", "select_model"]
+
+CRITERIA = ("bic", "aic", "icl")
+# A component whose variance in some direction is below this fraction of the data's variance in
+# that direction has collapsed onto a lower-dimensional set of rows.
+DEGENERATE_VARIANCE = 1e-4
+
+_COLUMNS = [
+    "n_components", "covariance_type", "loglik", "n_parameters", "bic", "aic", "icl",
+    "converged", "n_iter", "status", "error",
+]
+
+
+# ---------------------------------------------------------------------- criteria (pure)
+def information_criteria(loglik, n_parameters, n_samples, entropy):
+    """``(bic, aic, icl)`` from a total log-likelihood, lower is better (see module docstring)."""
+    bic = -2.0 * loglik + n_parameters * np.log(n_samples)
+    aic = -2.0 * loglik + 2.0 * n_parameters
+    return bic, aic, bic + 2.0 * entropy
+
+
+def _fit_summary(model, X, sample_weight):
+    """Total log-likelihood and assignment entropy of ``X`` under ``model``, chunk by chunk."""
+    loglik = entropy = 0.0
+    for start, stop, resp, log_norm in model._iter_e_step(X):
+        row_entropy = -np.sum(xlogy(resp, resp), axis=1, dtype=np.float64)
+        if sample_weight is None:
+            loglik += float(np.sum(log_norm, dtype=np.float64))
+            entropy += float(np.sum(row_entropy))
+        else:
+            w = sample_weight[start:stop]
+            loglik += float(np.dot(w, log_norm.astype(np.float64)))
+            entropy += float(np.dot(w, row_entropy))
+    return loglik, entropy
+
+
+def degenerate_reason(model, data_cov, n_samples_eff):
+    """Why ``model`` is a spurious (degenerate) fit, or ``None`` if it is not.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        A fitted model.
+    data_cov : ndarray of shape (n_features, n_features)
+        Covariance of the data (positive definite).
+    n_samples_eff : float
+        Number of rows (sum of sample weights).
+    """
+    n_features = model.means_.shape[1]
+    covariances = np.asarray(model.covariances_, dtype=np.float64)
+    ctype = model.covariance_type
+    if ctype == "full":
+        full = covariances
+    elif ctype == "tied":
+        full = covariances[None]
+    elif ctype == "diag":
+        full = np.stack([np.diag(c) for c in covariances])
+    else:
+        full = covariances[:, None, None] * np.eye(n_features)[None]
+    # variances relative to the data's, in the worst direction: eigenvalues of C^-1/2 S C^-1/2
+    chol = np.linalg.cholesky(data_cov)
+    for k, cov_k in enumerate(full):
+        whitened = np.linalg.solve(chol, np.linalg.solve(chol, cov_k).T)
+        ratio = float(np.linalg.eigvalsh(0.5 * (whitened + whitened.T))[0])
+        if ratio < DEGENERATE_VARIANCE:
+            which = "the common covariance" if ctype == "tied" else f"component {k}"
+            return (
+                f"{which} has a variance {ratio:.2g} times the data's in some direction "
+                "(collapsed onto a few rows or tied values)"
+            )
+    # rows needed to estimate one component's own covariance
+    needed = {"full": n_features + 1, "diag": 2, "spherical": 2}.get(ctype)
+    sizes = np.asarray(model.weights_, dtype=np.float64) * n_samples_eff
+    if needed is not None and sizes.min() < needed:
+        k = int(np.argmin(sizes))
+        return f"component {k} holds only {sizes[k]:.3g} rows (fewer than {needed})"
+    return None
+
+
+# ---------------------------------------------------------------------- validation
+def _check_grid(n_components, covariance_types, criterion, n_samples):
+    if isinstance(n_components, numbers.Integral) and not isinstance(n_components, bool):
+        n_components = [n_components]
+    try:
+        ks = list(n_components)
+    except TypeError:
+        raise TypeError(
+            f"n_components must be an integer or an iterable of integers (e.g. range(1, 11)), "
+            f"got {n_components!r}."
+        ) from None
+    if not ks:
+        raise ValueError("n_components is empty; give at least one number of components.")
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"Every n_components must be an integer >= 1, got {k!r}.")
+    ks = sorted({int(k) for k in ks})
+    if ks[-1] > n_samples:
+        raise ValueError(
+            f"n_components goes up to {ks[-1]} but X has only {n_samples} rows; a mixture needs "
+            "at least one row per component. Use fewer components or more data."
+        )
+    if isinstance(covariance_types, str):
+        covariance_types = [covariance_types]
+    try:
+        ctypes = list(covariance_types)
+    except TypeError:
+        raise TypeError(
+            f"covariance_types must be a string or an iterable of strings, got {covariance_types!r}."
+        ) from None
+    if not ctypes:
+        raise ValueError(
+            "covariance_types is empty; give at least one of " + ", ".join(COVARIANCE_TYPES) + "."
+        )
+    for ctype in ctypes:
+        if not isinstance(ctype, str) or ctype not in COVARIANCE_TYPES:
+            raise ValueError(
+                f"Unknown covariance type {ctype!r}; use any of "
+                + ", ".join(repr(t) for t in COVARIANCE_TYPES) + "."
+            )
+    ctypes = list(dict.fromkeys(ctypes))
+    if not isinstance(criterion, str) or criterion.lower() not in CRITERIA:
+        raise ValueError(
+            f"Unknown criterion {criterion!r}; use 'bic', 'aic' or 'icl' (all lower is better)."
+        )
+    return ks, ctypes, criterion.lower()
+
+
+# ---------------------------------------------------------------------- fitting one grid point
+def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff):
+    """Fit one grid point; never raises for a collapsing fit (returns a failed row instead)."""
+    model = GaussianMixture(n_components, covariance_type=covariance_type, **params)
+    row = dict.fromkeys(_COLUMNS, np.nan)
+    row.update(n_components=n_components, covariance_type=covariance_type,
+               n_parameters=model_n_parameters(covariance_type, n_components, X.shape[1]),
+               converged=False, n_iter=0, status="ok", error="")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, sample_weight=sample_weight)
+        loglik, entropy = _fit_summary(model, X, sample_weight)
+    except ValueError as err:
+        row.update(status="failed", error=str(err))
+        return row, None
+    bic, aic, icl = information_criteria(loglik, row["n_parameters"], n_eff, entropy)
+    row.update(loglik=loglik, bic=bic, aic=aic, icl=icl, converged=bool(model.converged_),
+               n_iter=int(model.n_iter_))
+    if not np.isfinite(loglik):
+        row.update(status="failed", error="the log-likelihood is not finite")
+        return row, model
+    reason = degenerate_reason(model, data_cov, n_eff)
+    if reason is not None:
+        row.update(status="degenerate", error=reason)
+    return row, model
+
+
+def model_n_parameters(covariance_type, n_components, n_features):
+    """Free parameters of a mixture: weights, means and covariances."""
+    from ._covariance import n_parameters
+
+    return int(n_parameters(covariance_type, n_components, n_features))
+
+
+# ---------------------------------------------------------------------- public API
+def select_model(
+    X,
+    n_components=range(1, 11),
+    covariance_types=("full", "tied", "diag", "spherical"),
+    criterion="bic",
+    *,
+    n_init=5,
+    random_state=None,
+    n_jobs=None,
+    progress=True,
+    sample_weight=None,
+    allow_degenerate=False,
+    **params,
+):
+    """Fit mixtures for a grid of component numbers and covariance types; pick the best.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data (float32 stays float32).
+    n_components : int or iterable of int, default=range(1, 11)
+        Numbers of components to try; each must be between 1 and ``n_samples``.
+    covariance_types : str or iterable of str, default=("full", "tied", "diag", "spherical")
+        Covariance types to try (mclust's VVV, EEE, VVI and VII).
+    criterion : {'bic', 'aic', 'icl'}, default='bic'
+        Criterion that chooses ``best_``; lower is better (see the module docstring).
+    n_init : int, default=5
+        Initialisations per fit. With the default ``init_params`` the first is the hierarchical
+        start and every further one the best of several screened starts (see
+        :class:`GaussianMixture`), so each fit costs about ``n_init`` EM runs plus screening.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every fit; with an int the table does not depend on ``n_jobs``.
+    n_jobs : int or None, default=None
+        Fits run in parallel in this many worker processes (``-1``: one per core); ``None`` or
+        ``1`` fits one after another, which is fastest for small data where each fit takes
+        milliseconds. Workers run single-threaded E-steps unless ``n_threads`` is given.
+    progress : bool, default=True
+        Show a rich progress bar on stderr (one step per fit).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights; ``n`` in BIC is then their sum.
+    allow_degenerate : bool, default=False
+        Whether a degenerate (spurious) fit may be chosen as ``best_``.
+    **params
+        Further :class:`GaussianMixture` parameters (``tol``, ``max_iter``, ``reg_covar``,
+        ``init_params``...), the same for every fit.
+
+    Returns
+    -------
+    ModelSelection
+
+    Raises
+    ------
+    ValueError
+        For an empty or invalid grid, ``n_components`` above ``n_samples``, an unknown
+        criterion, or when no fit succeeds.
+
+    Examples
+    --------
+    >>> import gaussmix as gm
+    >>> X = gm.datasets.load_old_faithful()
+    >>> sel = gm.select_model(X, range(1, 5), n_init=2, random_state=0, progress=False)
+    >>> sel.best_params_["n_components"] in (2, 3)
+    True
+    >>> list(sel.table.columns[:4])
+    ['n_components', 'covariance_type', 'loglik', 'n_parameters']
+    """
+    X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2,
+                    input_name="X")
+    n_samples, _n_features = X.shape
+    ks, ctypes, criterion = _check_grid(n_components, covariance_types, criterion, n_samples)
+    sample_weight = _check_sample_weight(sample_weight, n_samples)
+    n_eff = float(n_samples if sample_weight is None else sample_weight.sum())
+    for name in ("n_components", "covariance_type", "random_state", "n_init"):
+        if name in params:
+            raise TypeError(f"select_model() got {name!r} in **params; it is set per fit.")
+    probe = GaussianMixture(n_init=n_init, **params)  # unknown names -> TypeError here
+    probe._check_hyperparameters()
+    data_cov = _data_covariance(X, sample_weight)
+
+    grid = [(k, ctype) for ctype in ctypes for k in ks]
+    seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=len(grid))
+    parallel = n_jobs not in (None, 1)
+    if parallel and "n_threads" not in params:
+        params = {**params, "n_threads": 1}
+    tasks = [
+        (X, sample_weight, k, ctype, {**params, "n_init": n_init, "random_state": int(seed)},
+         data_cov, n_eff)
+        for (k, ctype), seed in zip(grid, seeds)
+    ]
+    results = _run(tasks, n_jobs if parallel else 1, progress,
+                   f"Fitting {len(grid)} mixtures ({n_samples} rows)")
+    return ModelSelection(results, criterion, allow_degenerate)
+
+
+def _data_covariance(X, sample_weight):
+    """Weighted covariance of ``X`` (float64), with a floor so that it is positive definite."""
+    w = None if sample_weight is None else sample_weight
+    mean = np.average(X, axis=0, weights=w).astype(np.float64)
+    xc = np.asarray(X, dtype=np.float64) - mean
+    if w is None:
+        cov = xc.T @ xc / len(xc)
+    else:
+        cov = (xc * w[:, None]).T @ xc / w.sum()
+    scale = max(float(np.trace(cov)) / len(cov), np.finfo(np.float64).tiny)
+    return cov + 1e-12 * scale * np.eye(len(cov))
+
+
+def _run(tasks, n_jobs, progress, description):
+    """Run the fits (in order, or with joblib), advancing a rich progress bar per finished fit."""
+    if n_jobs == 1:
+        iterator = (_fit_one(*task) for task in tasks)
+    else:
+        from joblib import Parallel, delayed
+
+        iterator = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_fit_one)(*task) for task in tasks
+        )
+    if not progress:
+        return list(iterator)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    results = []
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=len(tasks))
+        for result in iterator:
+            results.append(result)
+            bar.advance(task)
+    return results
+
+
+class ModelSelection:
+    """The outcome of :func:`select_model`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per fit, in grid order: ``n_components``, ``covariance_type``, ``loglik`` (total
+        log-likelihood), ``n_parameters``, ``bic``, ``aic``, ``icl`` (lower is better),
+        ``converged``, ``n_iter``, ``status`` (``"ok"``, ``"degenerate"`` or ``"failed"``) and
+        ``error`` (why a row is not ``"ok"``).
+    criterion : str
+        The criterion that chose ``best_``.
+    best_ : GaussianMixture
+        The fitted model with the lowest criterion among eligible rows.
+    best_params_ : dict
+        ``{"n_components": ..., "covariance_type": ...}`` of ``best_``.
+    best_index_ : int
+        Row of ``best_`` in ``table``.
+    models_ : dict
+        ``(n_components, covariance_type) -> GaussianMixture`` for every fit that did not fail.
+    """
+
+    def __init__(self, results, criterion, allow_degenerate=False):
+        import pandas as pd
+
+        rows = [row for row, _ in results]
+        self.table = pd.DataFrame(rows, columns=_COLUMNS)
+        self.table["n_components"] = self.table["n_components"].astype(int)
+        self.table["n_parameters"] = self.table["n_parameters"].astype(int)
+        self.table["n_iter"] = self.table["n_iter"].astype(int)
+        self.table["converged"] = self.table["converged"].astype(bool)
+        self.criterion = criterion
+        self.allow_degenerate = bool(allow_degenerate)
+        self.models_ = {
+            (row["n_components"], row["covariance_type"]): model
+            for row, model in results if model is not None and row["status"] != "failed"
+        }
+        eligible = self.table["status"].eq("ok")
+        if allow_degenerate:
+            eligible |= self.table["status"].eq("degenerate")
+        scores = self.table[criterion].where(eligible)
+        if not scores.notna().any():
+            reasons = "; ".join(
+                f"K={r.n_components} {r.covariance_type}: {r.status} ({r.error})"
+                for r in self.table.itertuples()
+            )
+            raise ValueError(
+                "No fit in the grid is usable" + ("" if allow_degenerate else " (degenerate "
+                "fits are excluded; pass allow_degenerate=True to accept them)")
+                + f": {reasons}. Try fewer components, a larger reg_covar, or scaled data."
+            )
+        self.best_index_ = int(scores.idxmin())
+        best = self.table.loc[self.best_index_]
+        self.best_params_ = {
+            "n_components": int(best["n_components"]),
+            "covariance_type": str(best["covariance_type"]),
+        }
+        self.best_ = self.models_[(self.best_params_["n_components"],
+                                   self.best_params_["covariance_type"])]
+
+    def ranking(self, n=None):
+        """Eligible rows sorted by the criterion (best first); the top ``n`` if given."""
+        ok = self.table["status"].eq("ok")
+        if self.allow_degenerate:
+            ok |= self.table["status"].eq("degenerate")
+        ranked = self.table[ok].sort_values(self.criterion, kind="stable")
+        return ranked if n is None else ranked.head(n)
+
+    def plot(self, ax=None, criterion=None):
+        """Criterion against the number of components, one line per covariance type.
+
+        The chosen model is marked with a star; degenerate rows are drawn as hollow markers
+        and failed rows leave gaps.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw (a new figure if ``None``).
+        criterion : {'bic', 'aic', 'icl'}, default=None
+            Which criterion to draw; ``None`` draws the one that chose ``best_``. The star marks
+            the best row under the drawn criterion.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        import matplotlib.pyplot as plt
+
+        criterion = self.criterion if criterion is None else criterion
+        if not isinstance(criterion, str) or criterion.lower() not in CRITERIA:
+            raise ValueError(f"Unknown criterion {criterion!r}; use 'bic', 'aic' or 'icl'.")
+        criterion = criterion.lower()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.4, 4.2))
+        table = self.table
+        for ctype, rows in table.groupby("covariance_type", sort=False):
+            rows = rows.sort_values("n_components")
+            ok = rows["status"].eq("ok")
+            values = rows[criterion].where(ok)
+            (line,) = ax.plot(rows["n_components"], values, marker="o", label=ctype)
+            degenerate = rows[rows["status"].eq("degenerate")]
+            if len(degenerate):
+                ax.plot(degenerate["n_components"], degenerate[criterion], linestyle="none",
+                        marker="o", markerfacecolor="none", color=line.get_color())
+        eligible = table["status"].eq("ok")
+        if self.allow_degenerate:
+            eligible |= table["status"].eq("degenerate")
+        scores = table[criterion].where(eligible)
+        best = table.loc[scores.idxmin()]
+        ax.plot([best["n_components"]], [best[criterion]], marker="*", markersize=16,
+                color="black", linestyle="none",
+                label=f"best: K={best['n_components']}, {best['covariance_type']}")
+        ax.set_xlabel("number of components K")
+        ax.set_ylabel(f"{criterion.upper()} (lower is better)")
+        ax.set_xticks(sorted(table["n_components"].unique()))
+        ax.legend(title="covariance type", fontsize="small")
+        ax.set_title(f"Model selection by {criterion.upper()}")
+        return ax
+
+    def __repr__(self):
+        p = self.best_params_
+        n_bad = int((self.table["status"] != "ok").sum())
+        extra = f", {n_bad} not ok" if n_bad else ""
+        return (
+            f"ModelSelection(best K={p['n_components']}, {p['covariance_type']} by "
+            f"{self.criterion.upper()}; {len(self.table)} fits{extra})"
+        )

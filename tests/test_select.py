@@ -1,0 +1,221 @@
+"""select_model: the grid, the criteria, degenerate and failed fits, the plot, bad grids."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from scipy.special import xlogy
+from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+import gaussmix as gm
+from gaussmix.select import DEGENERATE_VARIANCE
+
+SEED = 20261125
+TYPES = ("full", "tied", "diag", "spherical")
+
+
+@pytest.fixture(scope="module")
+def faithful():
+    return gm.datasets.load_old_faithful()
+
+
+@pytest.fixture(scope="module")
+def faithful_selection(faithful):
+    return gm.select_model(faithful, range(1, 7), n_init=5, random_state=SEED, progress=False)
+
+
+# ---------------------------------------------------------------------- choosing K
+@pytest.mark.parametrize("covariance_type,n_features", [("full", 2), ("spherical", 3), ("tied", 2)])
+def test_picks_true_k_on_well_separated_data(covariance_type, n_features):
+    X, _, truth = gm.make_mixture(
+        800, 4, n_features, overlap=0.001, covariance_type=covariance_type, max_axis_ratio=4.0,
+        random_state=SEED,
+    )
+    sel = gm.select_model(X, range(1, 8), n_init=3, random_state=SEED, progress=False)
+    assert sel.best_params_["n_components"] == 4, sel.ranking(5)
+    assert sel.best_.n_components == 4
+    # the chosen model finds the true groups up to label switching
+    assert sel.best_.score(X) >= truth.score(X) - 0.05
+
+
+def test_old_faithful_ranking_matches_mclust(faithful_selection):
+    """mclust on faithful: BIC prefers EEE (tied) with 3 components, then VVV (full) with 2."""
+    sel = faithful_selection
+    assert sel.best_params_ == {"n_components": 3, "covariance_type": "tied"}
+    top = sel.ranking(4)
+    assert ((top.n_components == 2) & (top.covariance_type == "full")).any(), top
+    # mclust's values (BIC in its higher-is-better sign): EEE,3 -2314.386 and VVV,2 -2322.192
+    row = sel.table.set_index(["n_components", "covariance_type"])
+    assert row.loc[(3, "tied"), "bic"] == pytest.approx(2314.39, abs=0.1)
+    assert row.loc[(2, "full"), "bic"] == pytest.approx(2322.19, abs=0.05)
+    # one Gaussian is far worse; ICL, which penalises overlapping components, wants 2 eruption types
+    assert row.loc[(1, "full"), "bic"] > row.loc[(3, "tied"), "bic"] + 200
+    icl_best = sel.table[sel.table.status == "ok"].sort_values("icl").iloc[0]
+    assert icl_best.n_components == 2
+    # AIC penalises less than BIC (log 272 > 2), so it never chooses fewer components
+    aic_best = sel.table[sel.table.status == "ok"].sort_values("aic").iloc[0]
+    assert aic_best.n_components >= sel.best_params_["n_components"]
+
+
+# ---------------------------------------------------------------------- the table
+def test_table_values_match_models_and_references(faithful, faithful_selection):
+    sel, X = faithful_selection, faithful
+    n = len(X)
+    assert list(sel.table.columns[:8]) == [
+        "n_components", "covariance_type", "loglik", "n_parameters", "bic", "aic", "icl",
+        "converged",
+    ]
+    assert len(sel.table) == 6 * 4
+    assert set(sel.table.covariance_type) == set(TYPES)
+    for row in sel.table.itertuples():
+        model = sel.models_[(row.n_components, row.covariance_type)]
+        assert row.loglik == pytest.approx(model.score(X) * n, rel=1e-10)
+        assert row.bic == pytest.approx(model.bic(X), rel=1e-10)
+        assert row.aic == pytest.approx(model.aic(X), rel=1e-10)
+        resp = model.predict_proba(X)
+        entropy = -xlogy(resp, resp).sum()
+        assert row.icl == pytest.approx(row.bic + 2 * entropy, rel=1e-10)
+        assert row.icl >= row.bic - 1e-9
+        # parameter count from an independent reference: scikit-learn's estimator
+        sk = SkGaussianMixture(row.n_components, covariance_type=row.covariance_type)
+        sk.means_ = model.means_
+        assert row.n_parameters == sk._n_parameters()
+    ok = sel.table[sel.table.status == "ok"]
+    assert sel.best_index_ == ok.bic.idxmin()
+    assert sel.best_ is sel.models_[(3, "tied")]
+    assert "best K=3, tied by BIC" in repr(sel)
+
+
+def test_criterion_choice_changes_best(faithful):
+    sel = gm.select_model(faithful, [2, 3], ["full", "tied"], criterion="ICL", n_init=2,
+                          random_state=SEED, progress=False)
+    ok = sel.table[sel.table.status == "ok"]
+    assert sel.criterion == "icl"
+    assert sel.best_index_ == ok.icl.idxmin()
+
+
+def test_integer_weights_equal_repeated_rows(faithful):
+    X = faithful[:120]
+    w = np.random.default_rng(SEED).integers(0, 4, len(X))
+    kw = {"n_init": 1, "random_state": SEED, "progress": False}
+    weighted = gm.select_model(X, [1, 2, 3], ["full", "diag"], sample_weight=w, **kw)
+    repeated = gm.select_model(np.repeat(X, w, axis=0), [1, 2, 3], ["full", "diag"], **kw)
+    cols = ["loglik", "bic", "aic", "icl"]
+    np.testing.assert_allclose(weighted.table[cols], repeated.table[cols], rtol=1e-7)
+
+
+def test_parallel_table_equals_serial(faithful):
+    kw = {"n_components": [1, 2, 3], "covariance_types": ("full", "spherical"), "n_init": 2,
+              "random_state": SEED, "progress": False}
+    serial = gm.select_model(faithful, n_jobs=1, **kw)
+    parallel = gm.select_model(faithful, n_jobs=2, **kw)
+    cols = ["n_components", "covariance_type", "loglik", "bic", "status"]
+    assert serial.table[cols].equals(parallel.table[cols])
+
+
+def test_progress_bar_runs_and_can_be_switched_off(faithful, capsys):
+    gm.select_model(faithful, [1, 2], "tied", n_init=1, progress=True)
+    gm.select_model(faithful, [1, 2], "tied", n_init=1, progress=False)
+    assert capsys.readouterr().out == ""  # progress goes to stderr, never to stdout
+
+
+# ---------------------------------------------------------------------- degenerate and failed fits
+def test_spike_on_repeated_rows_is_degenerate_and_not_chosen():
+    rng = np.random.default_rng(SEED)
+    X = np.vstack([rng.normal(size=(200, 2)), np.repeat([[4.0, 4.0]], 15, axis=0)])
+    sel = gm.select_model(X, [1, 2], "full", n_init=5, random_state=SEED, progress=False)
+    row = sel.table.set_index("n_components")
+    # the best likelihood with 2 components is the spike on the repeated row: far higher, spurious
+    assert row.loc[2, "status"] == "degenerate"
+    assert row.loc[2, "loglik"] > row.loc[1, "loglik"] + 100
+    assert "variance" in row.loc[2, "error"]
+    assert sel.best_params_["n_components"] == 1
+    allowed = gm.select_model(X, [1, 2], "full", n_init=5, random_state=SEED, progress=False,
+                              allow_degenerate=True)
+    assert allowed.best_params_["n_components"] == 2
+    spike = allowed.best_
+    smallest = np.linalg.eigvalsh(spike.covariances_).min()
+    assert smallest < DEGENERATE_VARIANCE * np.linalg.eigvalsh(np.cov(X.T)).min()
+
+
+def test_collapsing_fit_is_a_failed_row_not_a_crash():
+    # three distinct points, repeated: with reg_covar=0, three full components are singular
+    X = np.repeat([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], 10, axis=0)
+    X = X + np.random.default_rng(SEED).normal(scale=1e-3, size=X.shape) * [[1, 0]]
+    sel = gm.select_model(X, [1, 3], "full", n_init=2, reg_covar=0.0, random_state=SEED,
+                          progress=False)
+    row = sel.table.set_index("n_components")
+    assert row.loc[3, "status"] == "failed"
+    assert "positive definite" in row.loc[3, "error"] or "variance" in row.loc[3, "error"]
+    assert np.isnan(row.loc[3, "bic"])
+    assert sel.best_params_["n_components"] == 1
+    assert (3, "full") not in sel.models_
+
+
+def test_no_usable_fit_raises_clear_error():
+    X = np.repeat([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], 10, axis=0)
+    with pytest.raises(ValueError, match="No fit in the grid is usable"):
+        gm.select_model(X, [3], "full", n_init=1, reg_covar=0.0, progress=False)
+
+
+# ---------------------------------------------------------------------- the plot
+def test_plot_draws_one_line_per_type_and_marks_best(faithful_selection):
+    sel = faithful_selection
+    ax = sel.plot()
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    for ctype in TYPES:
+        rows = sel.table[sel.table.covariance_type == ctype].sort_values("n_components")
+        x, y = lines[ctype].get_data()
+        np.testing.assert_array_equal(x, rows.n_components)
+        expected = rows.bic.where(rows.status == "ok")
+        np.testing.assert_allclose(np.asarray(y, float), expected, equal_nan=True)
+    star = next(line for line in ax.get_lines() if line.get_label().startswith("best"))
+    assert star.get_marker() == "*"
+    best = sel.table.loc[sel.best_index_]
+    assert star.get_data()[0][0] == best.n_components
+    assert star.get_data()[1][0] == pytest.approx(best.bic)
+    assert "lower is better" in ax.get_ylabel()
+    assert "BIC" in ax.get_ylabel()
+    plt.close(ax.figure)
+    fig, given = plt.subplots()
+    assert sel.plot(ax=given, criterion="icl") is given
+    assert given.get_ylabel().startswith("ICL")
+    with pytest.raises(ValueError, match="Unknown criterion"):
+        sel.plot(criterion="dic")
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------- bad grids
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"n_components": []}, ValueError, "n_components is empty"),
+        ({"n_components": range(1, 1)}, ValueError, "n_components is empty"),
+        ({"n_components": [1, 300]}, ValueError, "only 272 rows"),
+        ({"n_components": [0, 1]}, ValueError, "integer >= 1"),
+        ({"n_components": [1.5]}, ValueError, "integer >= 1"),
+        ({"n_components": "three"}, ValueError, "integer >= 1"),
+        ({"n_components": None}, TypeError, "iterable of integers"),
+        ({"covariance_types": ()}, ValueError, "covariance_types is empty"),
+        ({"covariance_types": ("full", "VVV")}, ValueError, "Unknown covariance type 'VVV'"),
+        ({"covariance_types": "ful"}, ValueError, "Unknown covariance type 'ful'"),
+        ({"criterion": "bicc"}, ValueError, "Unknown criterion 'bicc'"),
+        ({"n_components_": 3}, TypeError, "n_components_"),
+        ({"covariance_type": "full"}, TypeError, "covariance_type"),
+        ({"n_init": 0}, ValueError, "n_init"),
+        ({"tol": -1.0}, ValueError, "tol"),
+    ],
+)
+def test_bad_grid_gives_clear_error(faithful, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        gm.select_model(faithful, **{"progress": False, **kwargs})
+
+
+def test_bad_data_gives_clear_error():
+    with pytest.raises(ValueError, match="NaN"):
+        gm.select_model([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]], [1], progress=False)
+    with pytest.raises(ValueError, match="2-D|2D"):
+        gm.select_model(np.arange(10.0), [1], progress=False)
