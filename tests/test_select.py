@@ -1,5 +1,7 @@
 """select_model: the grid, the criteria, degenerate and failed fits, the plot, bad grids."""
 
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -131,7 +133,7 @@ def test_spike_on_repeated_rows_is_degenerate_and_not_chosen():
     # the best likelihood with 2 components is the spike on the repeated row: far higher, spurious
     assert row.loc[2, "status"] == "degenerate"
     assert row.loc[2, "loglik"] > row.loc[1, "loglik"] + 100
-    assert "variance" in row.loc[2, "error"]
+    assert "variance" in row.loc[2, "message"]
     assert sel.best_params_["n_components"] == 1
     allowed = gm.select_model(X, [1, 2], "full", n_init=5, random_state=SEED, progress=False,
                               allow_degenerate=True)
@@ -149,7 +151,7 @@ def test_collapsing_fit_is_a_failed_row_not_a_crash():
                           progress=False)
     row = sel.table.set_index("n_components")
     assert row.loc[3, "status"] == "failed"
-    assert "positive definite" in row.loc[3, "error"] or "variance" in row.loc[3, "error"]
+    assert "positive definite" in row.loc[3, "message"] or "variance" in row.loc[3, "message"]
     assert np.isnan(row.loc[3, "bic"])
     assert sel.best_params_["n_components"] == 1
     assert (3, "full") not in sel.models_
@@ -219,3 +221,17 @@ def test_bad_data_gives_clear_error():
         gm.select_model([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]], [1], progress=False)
     with pytest.raises(ValueError, match="2-D|2D"):
         gm.select_model(np.arange(10.0), [1], progress=False)
+
+
+def test_degenerate_search_result_falls_back_to_first_start(faithful):
+    """Old Faithful's waiting times are whole minutes: with 5 full components the search's best
+    likelihood puts a component on one tied value; the row reports the hierarchical start's
+    proper fit instead, and says so."""
+    sel = gm.select_model(faithful, [3, 5], "full", n_init=5, random_state=0, progress=False)
+    row = sel.table.set_index("n_components").loc[5]
+    assert row.status == "ok"
+    assert "was degenerate" in row.message and "first start" in row.message
+    single = gm.GaussianMixture(5, n_init=1).fit(faithful)
+    assert row.loglik == pytest.approx(single.score(faithful) * len(faithful), rel=1e-10)
+    spike = float(re.search(r"loglik (-?[0-9.]+)", row.message).group(1))
+    assert spike > row.loglik + 50  # the spurious fit had a far higher likelihood

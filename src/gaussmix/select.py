@@ -22,6 +22,9 @@ covariance to ``reg_covar`` and gains an arbitrarily large likelihood. Such *deg
 (a component with a variance below ``DEGENERATE_VARIANCE`` times the data's variance in that
 direction, or an effective size below ``n_features + 1`` rows) say nothing about the data; they are
 reported with status ``"degenerate"`` and are not chosen as ``best_`` unless ``allow_degenerate``.
+When the ``n_init`` search of a grid point ends on such a fit, its first start alone (the
+deterministic hierarchical start by default) is fitted too and reported instead if it is proper;
+the ``message`` column says so.
 Fits that fail outright (a component collapsing so far that its covariance cannot be factorised)
 are reported with status ``"failed"`` and the engine's message.
 """
@@ -49,7 +52,7 @@ DEGENERATE_VARIANCE = 1e-4
 
 _COLUMNS = [
     "n_components", "covariance_type", "loglik", "n_parameters", "bic", "aic", "icl",
-    "converged", "n_iter", "status", "error",
+    "converged", "n_iter", "status", "message",
 ]
 
 
@@ -168,30 +171,51 @@ def _check_grid(n_components, covariance_types, criterion, n_samples):
 
 
 # ---------------------------------------------------------------------- fitting one grid point
-def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff):
-    """Fit one grid point; never raises for a collapsing fit (returns a failed row instead)."""
+def _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff):
+    """``(model, loglik, entropy, status, reason)`` of one fit; ``model`` is None if it failed."""
     model = GaussianMixture(n_components, covariance_type=covariance_type, **params)
-    row = dict.fromkeys(_COLUMNS, np.nan)
-    row.update(n_components=n_components, covariance_type=covariance_type,
-               n_parameters=model_n_parameters(covariance_type, n_components, X.shape[1]),
-               converged=False, n_iter=0, status="ok", error="")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(X, sample_weight=sample_weight)
         loglik, entropy = _fit_summary(model, X, sample_weight)
     except ValueError as err:
-        row.update(status="failed", error=str(err))
+        return None, np.nan, np.nan, "failed", str(err)
+    if not np.isfinite(loglik):
+        return model, loglik, entropy, "failed", "the log-likelihood is not finite"
+    reason = degenerate_reason(model, data_cov, n_eff)
+    if reason is not None:
+        return model, loglik, entropy, "degenerate", reason
+    return model, loglik, entropy, "ok", ""
+
+
+def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff):
+    """Fit one grid point; never raises for a collapsing fit (returns a failed row instead).
+
+    When the ``n_init`` search ends on a degenerate or failed fit, the single first start (the
+    hierarchical one by default) is tried too, and kept if it is a proper fit; the ``message``
+    column then says so.
+    """
+    fit = _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff)
+    if fit[3] != "ok" and params.get("n_init", 1) > 1:
+        single = {**params, "n_init": 1}
+        retry = _fit_scored(X, sample_weight, n_components, covariance_type, single, data_cov,
+                            n_eff)
+        if retry[3] == "ok":
+            what = f"loglik {fit[1]:.6g}" if fit[0] is not None else "no fit"
+            note = (f"the n_init search's best ({what}) was {fit[3]}: {fit[4]}; "
+                    "this row is the first start's proper fit")
+            fit = (*retry[:4], note)
+    model, loglik, entropy, status, reason = fit
+    row = dict.fromkeys(_COLUMNS, np.nan)
+    row.update(n_components=n_components, covariance_type=covariance_type,
+               n_parameters=model_n_parameters(covariance_type, n_components, X.shape[1]),
+               converged=False, n_iter=0, status=status, message=reason)
+    if model is None:
         return row, None
     bic, aic, icl = information_criteria(loglik, row["n_parameters"], n_eff, entropy)
     row.update(loglik=loglik, bic=bic, aic=aic, icl=icl, converged=bool(model.converged_),
                n_iter=int(model.n_iter_))
-    if not np.isfinite(loglik):
-        row.update(status="failed", error="the log-likelihood is not finite")
-        return row, model
-    reason = degenerate_reason(model, data_cov, n_eff)
-    if reason is not None:
-        row.update(status="degenerate", error=reason)
     return row, model
 
 
@@ -346,7 +370,7 @@ class ModelSelection:
         One row per fit, in grid order: ``n_components``, ``covariance_type``, ``loglik`` (total
         log-likelihood), ``n_parameters``, ``bic``, ``aic``, ``icl`` (lower is better),
         ``converged``, ``n_iter``, ``status`` (``"ok"``, ``"degenerate"`` or ``"failed"``) and
-        ``error`` (why a row is not ``"ok"``).
+        ``message`` (why a row is not ``"ok"``, or that an ``"ok"`` row is the fallback fit).
     criterion : str
         The criterion that chose ``best_``.
     best_ : GaussianMixture
@@ -380,7 +404,7 @@ class ModelSelection:
         scores = self.table[criterion].where(eligible)
         if not scores.notna().any():
             reasons = "; ".join(
-                f"K={r.n_components} {r.covariance_type}: {r.status} ({r.error})"
+                f"K={r.n_components} {r.covariance_type}: {r.status} ({r.message})"
                 for r in self.table.itertuples()
             )
             raise ValueError(
