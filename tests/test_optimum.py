@@ -112,3 +112,27 @@ def test_screening_on_a_subsample_of_large_data(monkeypatch):
     assert model.score(X) >= truth.score(X) - 0.01
     weights = np.sort(model.weights_)
     np.testing.assert_allclose(weights, np.sort(truth.weights_), atol=0.02)
+
+
+def test_model_based_agglomeration_start():
+    """The VVV agglomeration (initialisation 2 of the search): recovers two long, thin, parallel
+    groups that Ward's spherical criterion cuts across; integer weights act like repeated rows;
+    the row order does not matter."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from gaussmix._init import model_based_labels, ward_labels
+
+    rng = np.random.default_rng(SEED)
+    a = rng.normal(size=(150, 2)) * [4.0, 0.15]
+    b = rng.normal(size=(150, 2)) * [4.0, 0.15] + [0.0, 1.0]
+    X = np.vstack([a, b])
+    truth = np.repeat([0, 1], 150)
+    vvv = model_based_labels(X, np.ones(len(X)), 2)
+    assert adjusted_rand_score(truth, vvv) > 0.9
+    assert adjusted_rand_score(truth, ward_labels(X, np.ones(len(X)), 2)) < 0.5
+    w = rng.integers(1, 4, len(X))
+    weighted = model_based_labels(X, w.astype(float), 2)
+    repeated = model_based_labels(np.repeat(X, w, axis=0), np.ones(w.sum()), 2, n_groups=len(X))
+    np.testing.assert_array_equal(np.repeat(weighted, w), repeated)
+    order = rng.permutation(len(X))
+    np.testing.assert_array_equal(model_based_labels(X[order], np.ones(len(X)), 2), vvv[order])

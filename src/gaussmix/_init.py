@@ -261,6 +261,117 @@ def init_hierarchical_whitened(X, sample_weight, n_components, random_state, dty
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 
+# Groups the model-based (VVV) agglomeration starts from: larger data is first cut into this many
+# Ward groups; its cost is O(VVV_GROUPS**2 * n_features**3).
+VVV_GROUPS = 300
+
+
+def _log_dets(scatter, counts, prior_scale, prior_count):
+    """``n_g * log det S_g`` with ``S_g = (W_g + prior_count * prior_scale) / (n_g + prior_count)``."""
+    cov = (scatter + prior_count * prior_scale) / (counts + prior_count)[..., None, None]
+    sign, logdet = np.linalg.slogdet(cov)
+    return counts * np.where(sign > 0, logdet, np.inf)
+
+
+def model_based_labels(X, weights, n_clusters, n_groups=None):
+    """Model-based hierarchical agglomeration with unconstrained covariances ("VVV").
+
+    Merges, one pair at a time, the two groups whose union loses the least classification
+    likelihood under Gaussian groups that each have their own covariance (Banfield & Raftery
+    1993; Fraley 1998): the merge cost is ``n_ab log|S_ab| - n_a log|S_a| - n_b log|S_b|``. Small
+    groups have singular scatter matrices, so each ``S_g`` is regularised towards a conjugate
+    prior scale: ``S_g = (W_g + Sigma_0) / (n_g + 1)``, with ``Sigma_0`` the data covariance
+    divided by ``n_clusters ** (2 / n_features)`` (the size of one of ``n_clusters`` equal cells,
+    the default scale of mclust's prior). Above ``n_groups`` rows (default ``VVV_GROUPS``) it
+    starts from that many Ward groups instead of single rows. Integer weights act like repeated
+    rows; labels are numbered as in :func:`ward_labels`.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    n, d = X.shape
+    if n_groups is None:  # fewer groups in high dimension: each merge costs O(groups * d**3)
+        n_groups = min(VVV_GROUPS, max(2 * n_clusters, int(2e6 / d**3)))
+    if n < n_clusters:
+        raise ValueError(
+            f"Only {n} rows with positive weight for {n_clusters} components; use fewer components."
+        )
+    start = ward_labels(X, w, n_groups) if n > n_groups else np.arange(n)
+    g = int(start.max()) + 1
+    centre = np.average(X, axis=0, weights=w)
+    xc = X - centre
+    data_cov = (xc * w[:, None]).T @ xc / w.sum()
+    prior_scale = data_cov / n_clusters ** (2.0 / d) + 1e-12 * np.trace(data_cov) / d * np.eye(d)
+    counts = np.bincount(start, weights=w, minlength=g)
+    means = np.stack([np.bincount(start, weights=w * xc[:, j], minlength=g) for j in range(d)], 1)
+    means /= counts[:, None]
+    scatter = np.zeros((g, d, d))
+    for k in range(g):
+        rows = start == k
+        dk = xc[rows] - means[k]
+        scatter[k] = (dk * w[rows, None]).T @ dk
+    own = _log_dets(scatter, counts, prior_scale, 1.0)
+
+    def union(a, others):
+        na, nb = counts[a], counts[others]
+        diff = means[others] - means[a]
+        merged = scatter[a] + scatter[others] + (na * nb / (na + nb))[:, None, None] * (
+            diff[:, :, None] * diff[:, None, :]
+        )
+        return merged, na + nb
+
+    cost = np.full((g, g), np.inf)
+    for a in range(g - 1):
+        others = np.arange(a + 1, g)
+        merged, total = union(a, others)
+        cost[a, others] = _log_dets(merged, total, prior_scale, 1.0) - own[a] - own[others]
+    cost = np.minimum(cost, cost.T)
+    active = np.ones(g, dtype=bool)
+    parent = np.arange(g)
+    for _ in range(g - n_clusters):
+        flat = int(np.argmin(cost))
+        a, b = divmod(flat, g)
+        a, b = min(a, b), max(a, b)
+        merged, total = union(a, np.array([b]))
+        means[a] = (counts[a] * means[a] + counts[b] * means[b]) / total[0]
+        scatter[a], counts[a] = merged[0], total[0]
+        own[a] = _log_dets(scatter[a], counts[a], prior_scale, 1.0)
+        active[b] = False
+        parent[b] = a
+        cost[b, :] = np.inf
+        cost[:, b] = np.inf
+        others = np.flatnonzero(active)
+        others = others[others != a]
+        if len(others):
+            merged, total = union(a, others)
+            row = _log_dets(merged, total, prior_scale, 1.0) - own[a] - own[others]
+            cost[a, others] = row
+            cost[others, a] = row
+    while True:
+        grand = parent[parent]
+        if np.array_equal(grand, parent):
+            break
+        parent = grand
+    roots = np.flatnonzero(active)
+    order = np.lexsort(means[roots].T[::-1])
+    rank = np.empty(g, dtype=np.intp)
+    rank[roots[order]] = np.arange(len(roots))
+    return rank[parent[start]]
+
+
+def init_model_based(X, sample_weight, n_components, random_state, dtype):
+    """Model-based (VVV) hierarchical agglomeration on the rows :func:`init_hierarchical` uses."""
+    n_samples = X.shape[0]
+    if sample_weight is None:
+        rows = sample_rows(n_samples, HIERARCHICAL_SUBSAMPLE, random_state)
+    else:
+        rows = np.flatnonzero(sample_weight > 0)
+        if len(rows) > HIERARCHICAL_SUBSAMPLE:
+            rows = rows[sample_rows(len(rows), HIERARCHICAL_SUBSAMPLE, random_state)]
+    w = np.ones(len(rows)) if sample_weight is None else sample_weight[rows]
+    labels = model_based_labels(np.asarray(X[rows]), w, n_components)
+    return [(rows, None, _one_hot(labels, n_components, dtype))]
+
+
 INITIALIZERS = {
     "hierarchical": init_hierarchical,
     "kmeans": init_kmeans,
@@ -270,15 +381,21 @@ INITIALIZERS = {
 }
 # Not an init_params value: initialisation 1 of the default search.
 WHITENED_START = "hierarchical-whitened"
-INITIALIZERS_ALL = {**INITIALIZERS, WHITENED_START: init_hierarchical_whitened}
+MODEL_BASED_START = "hierarchical-vvv"
+INITIALIZERS_ALL = {
+    **INITIALIZERS,
+    WHITENED_START: init_hierarchical_whitened,
+    MODEL_BASED_START: init_model_based,
+}
 
 
 # ---------------------------------------------------------------------- the n_init search
 # With the default init_params and n_init > 1, initialisation 0 is the hierarchical start (so more
 # initialisations never do worse than one), initialisation 1 the hierarchical start on whitened
-# rows, and the others come from "emEM" screening (Biernacki, Celeux & Govaert 2003):
-# SCREEN_CANDIDATES * (n_init - 1) starts of different kinds each run SCREEN_ITER EM steps, and
-# n_init - 2 of them, the kinds taking turns, go on to full EM runs. Starts of different kinds
+# rows, initialisation 2 the model-based (VVV) agglomeration, and the others come from "emEM"
+# screening (Biernacki, Celeux & Govaert 2003): SCREEN_CANDIDATES * (n_init - 1) starts of
+# different kinds each run SCREEN_ITER EM steps, and n_init - 3 of them, the kinds taking turns,
+# go on to full EM runs. Starts of different kinds
 # reach different optima: k-means favours compact groups, random responsibilities let EM itself
 # separate the groups, and starts from single rows reach small and tight components.
 SCREEN_STRATEGIES = ("kmeans", "random", "kmeans", "random_from_data")
