@@ -181,6 +181,8 @@ def test_plot_draws_one_line_per_type_and_marks_best(faithful_selection):
     assert star.get_data()[1][0] == pytest.approx(best.bic)
     assert "lower is better" in ax.get_ylabel()
     assert "BIC" in ax.get_ylabel()
+    has_degenerate = (sel.table.status == "degenerate").any()
+    assert ("degenerate fit" in lines) == has_degenerate
     plt.close(ax.figure)
     fig, given = plt.subplots()
     assert sel.plot(ax=given, criterion="icl") is given

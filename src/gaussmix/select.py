@@ -465,6 +465,9 @@ class ModelSelection:
             if len(degenerate):
                 ax.plot(degenerate["n_components"], degenerate[criterion], linestyle="none",
                         marker="o", markerfacecolor="none", color=line.get_color())
+        if table["status"].eq("degenerate").any():
+            ax.plot([], [], linestyle="none", marker="o", markerfacecolor="none", color="gray",
+                    label="degenerate fit")
         eligible = table["status"].eq("ok")
         if self.allow_degenerate:
             eligible |= table["status"].eq("degenerate")
