@@ -210,6 +210,7 @@ def test_plot_draws_one_line_per_type_and_marks_best(faithful_selection):
         ({"n_components_": 3}, TypeError, "n_components_"),
         ({"covariance_type": "full"}, TypeError, "covariance_type"),
         ({"n_init": 0}, ValueError, "n_init"),
+        ({"max_iters": 5}, TypeError, "unexpected keyword argument.*'max_iters'"),
         ({"tol": -1.0}, ValueError, "tol"),
     ],
 )

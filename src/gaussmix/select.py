@@ -302,7 +302,14 @@ def select_model(
     for name in ("n_components", "covariance_type", "random_state", "n_init"):
         if name in params:
             raise TypeError(f"select_model() got {name!r} in **params; it is set per fit.")
-    probe = GaussianMixture(n_init=n_init, **params)  # unknown names -> TypeError here
+    unknown = sorted(set(params) - set(GaussianMixture().get_params()))
+    if unknown:
+        raise TypeError(
+            f"select_model() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+            "extra keyword arguments go to GaussianMixture (tol, max_iter, reg_covar, "
+            "init_params, ...)."
+        )
+    probe = GaussianMixture(n_init=n_init, **params)
     probe._check_hyperparameters()
     data_cov = _data_covariance(X, sample_weight)
 
