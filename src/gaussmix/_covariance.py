@@ -69,6 +69,10 @@ def _cholesky_lower(matrix, what):
 def precision_cholesky(covariances, covariance_type):
     """Cholesky factors of the precisions from covariances (float64).
 
+    For ``full`` and ``tied`` the factor is upper triangular: ``inv(chol(C)).T``. All components
+    are factorised in one batched call (a per-matrix SciPy call costs more than the arithmetic at
+    these sizes).
+
     Raises
     ------
     ValueError
@@ -76,18 +80,21 @@ def precision_cholesky(covariances, covariance_type):
         component and says what to do.
     """
     covariances = np.asarray(covariances, dtype=np.float64)
-    if covariance_type == "full":
-        n_components, n_features, _ = covariances.shape
-        out = np.empty_like(covariances)
-        eye = np.eye(n_features)
-        for k in range(n_components):
-            chol = _cholesky_lower(covariances[k], f"The covariance of component {k}")
-            out[k] = linalg.solve_triangular(chol, eye, lower=True, check_finite=False).T
-        return out
-    if covariance_type == "tied":
-        chol = _cholesky_lower(covariances, "The tied covariance")
-        eye = np.eye(covariances.shape[0])
-        return linalg.solve_triangular(chol, eye, lower=True, check_finite=False).T
+    if not np.all(np.isfinite(covariances)):
+        raise ValueError(
+            "A covariance contains NaN or infinity, so the mixture cannot be evaluated. Check the "
+            "data for extreme values, or standardize it."
+        )
+    if covariance_type in ("full", "tied"):
+        try:
+            chol = np.linalg.cholesky(covariances)
+        except np.linalg.LinAlgError:
+            _raise_first_not_positive_definite(covariances, covariance_type)
+        eye = np.broadcast_to(np.eye(covariances.shape[-1]), covariances.shape)
+        # The inverse of a lower-triangular matrix is lower triangular: drop solve()'s rounding
+        # noise above the diagonal so that the factor is exactly triangular.
+        inverse = np.tril(np.linalg.solve(chol, eye))
+        return np.ascontiguousarray(np.swapaxes(inverse, -1, -2))
     bad = np.flatnonzero(~(covariances > 0).reshape(covariances.shape[0], -1).all(axis=1))
     if bad.size:
         raise ValueError(
@@ -95,6 +102,14 @@ def precision_cholesky(covariances, covariance_type):
             "so the mixture cannot be evaluated. " + _COLLAPSE_ADVICE
         )
     return 1.0 / np.sqrt(covariances)
+
+
+def _raise_first_not_positive_definite(covariances, covariance_type):
+    if covariance_type == "tied":
+        _cholesky_lower(covariances, "The tied covariance")
+    for k, matrix in enumerate(covariances):
+        _cholesky_lower(matrix, f"The covariance of component {k}")
+    raise ValueError("A covariance is not positive definite. " + _COLLAPSE_ADVICE)
 
 
 def precisions_from_cholesky(prec_chol, covariance_type):

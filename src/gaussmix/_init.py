@@ -457,37 +457,16 @@ def em_steps(X, sample_weight, params, covariance_type, reg_covar, n_iter, chunk
     once the mean log-likelihood improves by less than ``tol``. Raises ``ValueError`` when a
     component collapses (its covariance cannot be factorised).
     """
-    from ._stats import Kernel, em_statistics, m_step
+    from ._stats import em_step
 
-    dtype = X.dtype.type
-    nk_eps = 10 * np.finfo(dtype).eps
     lower_bound = -np.inf
     for _ in range(n_iter):
-        weights, means, _, prec_chol = params
-        kernel = Kernel(weights, means, prec_chol, covariance_type, weights @ means, dtype)
-        stats = em_statistics(X, sample_weight, kernel, chunk)
-        weights, means, covariances = m_step(stats, reg_covar, nk_eps)
-        params = (weights, means, covariances, fast_precision_cholesky(covariances, covariance_type))
-        previous, lower_bound = lower_bound, stats.loglik / stats.weight
+        previous = lower_bound
+        lower_bound, params = em_step(
+            X, sample_weight, params, covariance_type, reg_covar, X.dtype.type, chunk
+        )
         if abs(lower_bound - previous) < tol:
             break
     return lower_bound, params
 
 
-def fast_precision_cholesky(covariances, covariance_type):
-    """Precision factors as :func:`gaussmix._covariance.precision_cholesky`, batched in NumPy.
-
-    For the many short screening runs, where SciPy's per-matrix call overhead dominates. Raises
-    ``ValueError`` for a covariance that is not positive definite.
-    """
-    covariances = np.asarray(covariances, dtype=np.float64)
-    if covariance_type in ("full", "tied"):
-        try:
-            chol = np.linalg.cholesky(covariances)
-        except np.linalg.LinAlgError:
-            raise ValueError("A covariance is not positive definite (a collapsed component).") from None
-        eye = np.broadcast_to(np.eye(covariances.shape[-1]), covariances.shape)
-        return np.swapaxes(np.linalg.solve(chol, eye), -1, -2)
-    if not np.all(covariances > 0):
-        raise ValueError("A variance is not positive (a collapsed component).")
-    return 1.0 / np.sqrt(covariances)

@@ -36,7 +36,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from ._covariance import log_det_cholesky
+from ._covariance import log_det_cholesky, precision_cholesky
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -317,16 +317,27 @@ def _log_normalize_inplace(log_prob):
     Returns the log-sum-exp over components of each column (the row's log-likelihood).
     """
     top = log_prob.max(axis=0)
-    if not np.all(np.isfinite(top)):
-        top[~np.isfinite(top)] = 0.0
+    lost = ~np.isfinite(top)  # every component -inf: the row has zero density
+    if lost.any():
+        top[lost] = 0.0
     log_prob -= top
+    # exp() below ~-708 (float64) or ~-87 (float32) gives subnormal numbers, and arithmetic on
+    # them is microcoded: the statistics GEMM ran twice as slow on well-separated clusters.
+    # Responsibilities this small (< 1e-307 resp. 1e-37) are rounding noise next to 1 anyway.
+    np.maximum(log_prob, _exp_floor(log_prob.dtype), out=log_prob)
     np.exp(log_prob, out=log_prob)
     total = log_prob.sum(axis=0)
-    with np.errstate(divide="ignore"):
-        log_norm = np.log(total)
+    log_norm = np.log(total)
     log_norm += top
+    if lost.any():
+        log_norm[lost] = -np.inf
     log_prob /= total
     return log_norm
+
+
+def _exp_floor(dtype):
+    """Smallest argument whose exp() is a normal (not subnormal) number of ``dtype``."""
+    return dtype.type(np.log(np.finfo(dtype).tiny) + 1.0)
 
 
 def iter_e_step(kernel, X, chunk_size):
@@ -428,6 +439,23 @@ def resp_statistics(X, sample_weight, resp_chunks, n_components, covariance_type
         w = None if sample_weight is None else np.asarray(sample_weight[rows]).astype(dtype)
         layout.accumulate(acc, ws, n, resp_t, w)
     return layout.statistics(acc)
+
+
+def em_step(X, sample_weight, params, covariance_type, reg_covar, dtype, chunk_size,
+            n_threads=1, statistics=None):
+    """One EM iteration: E-step statistics of ``params`` over ``X``, then the M-step.
+
+    ``params`` is ``(weights, means, covariances, precision_factors)`` in float64;
+    ``statistics`` is the E-step reduction (default :func:`em_statistics`; the Dask backend passes
+    its own). Returns ``(lower_bound, new_params)``, the lower bound being the mean log-likelihood
+    of ``params`` (scikit-learn's convention).
+    """
+    weights, means, _, prec_chol = params
+    kernel = Kernel(weights, means, prec_chol, covariance_type, weights @ means, dtype)
+    stats = (statistics or em_statistics)(X, sample_weight, kernel, chunk_size, n_threads)
+    weights, means, covariances = m_step(stats, reg_covar, 10 * np.finfo(dtype).eps)
+    new_params = (weights, means, covariances, precision_cholesky(covariances, covariance_type))
+    return stats.loglik / stats.weight, new_params
 
 
 def m_step(stats, reg_covar, nk_eps):

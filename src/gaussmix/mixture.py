@@ -34,6 +34,7 @@ from ._stats import (
     available_threads,
     chunk_rows,
     em_statistics,
+    em_step,
     iter_e_step,
     m_step,
     resp_statistics,
@@ -408,7 +409,6 @@ default='hierarchical'
             _ensure_log_handler()
         dtype = X.dtype.type
         chunk = self._chunk_rows(X.shape[1], dtype)
-        nk_eps = 10 * np.finfo(dtype).eps
         n_init = self.n_init if do_init else 1
         n_threads = self.n_threads or available_threads()
 
@@ -428,14 +428,10 @@ default='hierarchical'
             n_iter = 0
             for n_iter in range(1, self.max_iter + 1):
                 previous = lower_bound
-                weights, means, prec_chol = params[0], params[1], params[3]
-                kernel = Kernel(
-                    weights, means, prec_chol, self.covariance_type, weights @ means, dtype
+                lower_bound, params = em_step(
+                    X, sample_weight, params, self.covariance_type, self.reg_covar, dtype, chunk,
+                    n_threads, statistics,
                 )
-                stats = statistics(X, sample_weight, kernel, chunk, n_threads)
-                weights, means, covariances = m_step(stats, self.reg_covar, nk_eps)
-                params = (weights, means, covariances, _factor(covariances, self.covariance_type))
-                lower_bound = stats.loglik / stats.weight
                 history.append(lower_bound)
                 change = lower_bound - previous
                 if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
