@@ -216,20 +216,28 @@ def ward_labels(X, weights, n_clusters):
     return rank[parent]
 
 
+def _agglomeration_rows(X, sample_weight, random_state):
+    """Rows (and their weights) the agglomerative starts work on.
+
+    Every row of positive weight when there are at most ``HIERARCHICAL_SUBSAMPLE`` of them (no
+    random numbers drawn), else a random subsample of that many.
+    """
+    if sample_weight is None:
+        rows = sample_rows(X.shape[0], HIERARCHICAL_SUBSAMPLE, random_state)
+        return rows, np.ones(len(rows))
+    rows = np.flatnonzero(sample_weight > 0)
+    if len(rows) > HIERARCHICAL_SUBSAMPLE:
+        rows = rows[sample_rows(len(rows), HIERARCHICAL_SUBSAMPLE, random_state)]
+    return rows, sample_weight[rows]
+
+
 def init_hierarchical(X, sample_weight, n_components, random_state, dtype):
     """Model-based hierarchical agglomeration (Ward) on at most 2,000 rows; the default start.
 
     Deterministic for data of at most ``HIERARCHICAL_SUBSAMPLE`` rows; above that, on a random
     subsample drawn from ``random_state``. Rows of zero weight take no part.
     """
-    n_samples = X.shape[0]
-    if sample_weight is None:
-        rows = sample_rows(n_samples, HIERARCHICAL_SUBSAMPLE, random_state)
-    else:
-        rows = np.flatnonzero(sample_weight > 0)
-        if len(rows) > HIERARCHICAL_SUBSAMPLE:
-            rows = rows[sample_rows(len(rows), HIERARCHICAL_SUBSAMPLE, random_state)]
-    w = np.ones(len(rows)) if sample_weight is None else sample_weight[rows]
+    rows, w = _agglomeration_rows(X, sample_weight, random_state)
     labels = ward_labels(np.asarray(X[rows]), w, n_components)
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
@@ -243,14 +251,7 @@ def init_hierarchical_whitened(X, sample_weight, n_components, random_state, dty
     as a common-covariance ('tied') model would. Deterministic for at most
     ``HIERARCHICAL_SUBSAMPLE`` rows.
     """
-    n_samples = X.shape[0]
-    if sample_weight is None:
-        rows = sample_rows(n_samples, HIERARCHICAL_SUBSAMPLE, random_state)
-    else:
-        rows = np.flatnonzero(sample_weight > 0)
-        if len(rows) > HIERARCHICAL_SUBSAMPLE:
-            rows = rows[sample_rows(len(rows), HIERARCHICAL_SUBSAMPLE, random_state)]
-    w = np.ones(len(rows)) if sample_weight is None else sample_weight[rows]
+    rows, w = _agglomeration_rows(X, sample_weight, random_state)
     Xs = np.asarray(X[rows], dtype=np.float64)
     centre = np.average(Xs, axis=0, weights=w)
     xc = Xs - centre
@@ -360,14 +361,7 @@ def model_based_labels(X, weights, n_clusters, n_groups=None):
 
 def init_model_based(X, sample_weight, n_components, random_state, dtype):
     """Model-based (VVV) hierarchical agglomeration on the rows :func:`init_hierarchical` uses."""
-    n_samples = X.shape[0]
-    if sample_weight is None:
-        rows = sample_rows(n_samples, HIERARCHICAL_SUBSAMPLE, random_state)
-    else:
-        rows = np.flatnonzero(sample_weight > 0)
-        if len(rows) > HIERARCHICAL_SUBSAMPLE:
-            rows = rows[sample_rows(len(rows), HIERARCHICAL_SUBSAMPLE, random_state)]
-    w = np.ones(len(rows)) if sample_weight is None else sample_weight[rows]
+    rows, w = _agglomeration_rows(X, sample_weight, random_state)
     labels = model_based_labels(np.asarray(X[rows]), w, n_components)
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
