@@ -26,7 +26,7 @@ _LAZY = {
     "datasets": "datasets",
 }
 
-__all__ = ["GaussianMixture", "__version__", *_LAZY]
+__all__ = ["GaussianMixture", "__version__"] + list(_LAZY)
 
 
 def __getattr__(name):
