@@ -9,23 +9,28 @@ One E-step and one M-step per covariance type, and nothing else does EM arithmet
 * :func:`m_step` turns summed statistics into weights, means and covariances.
 
 How a chunk is processed (this is where the speed comes from). Each chunk of rows is centred on a
-``shift`` near the data and written into a *feature matrix* ``F`` held in a per-thread workspace
-that is reused, never reallocated:
+``shift`` near the data and written, feature-major (one row per feature, one column per data row),
+into a feature matrix ``F`` held in a per-thread workspace that is reused, never reallocated:
 
-=============  =================================  ==============================================
-type           F (per row)                        E-step                      
-=============  =================================  ==============================================
-full           ``[x x^T (D*D) | x (D) | 1]``      one GEMM ``[x | 1] @ [L_1 .. L_K ; -b]``, then a
-                                                  fused sum of squares per component
-tied           ``[x (D) | 1]``                    ``y = x @ L``, then one GEMM ``[y | 1] @ Theta``
-diag/spherical ``[x*x (D) | x (D) | 1]``          one GEMM ``F @ Theta``
-=============  =================================  ==============================================
+==============  ==========================================  =======================================
+type            F (one column per data row)                 E-step
+==============  ==========================================  =======================================
+full            ``[upper(x x^T) (D(D+1)/2) ; x (D) ; 1]``   one GEMM ``[L_1 .. L_K ; -b]^T @ [x ; 1]``
+                                                            then a fused sum of squares per component
+tied            ``[x (D) ; 1]``                             ``y = L^T x``, then one GEMM on ``[y ; 1]``
+diag/spherical  ``[x*x (D) ; x (D) ; 1]``                   one GEMM ``Theta @ F``
+==============  ==========================================  =======================================
 
-and after the log-sum-exp the responsibilities ``R`` give *all* statistics of the chunk in one GEMM:
-``R^T @ F`` holds the second moments, the first moments and the weight sums side by side (tied adds
-one small ``x^T x``). Second moments are taken around the shift, so data far from the origin loses
-no precision. Statistics are float64 whatever the input dtype; the heavy per-chunk kernels run in
-the input's dtype.
+After the log-sum-exp (floored so that no responsibility is subnormal), one GEMM ``F @ R^T`` holds
+every statistic of the chunk side by side: second moments, first moments and weight sums (tied adds
+one small ``x x^T``). Statistics are float64 whatever the input dtype; the heavy per-chunk kernels
+run in the input's dtype.
+
+Precision: second moments are taken around one shift (the current mixture mean), so data far from
+the origin loses nothing. Components far from the shift *relative to their own spread* still lose
+digits to cancellation (float64: ~1e6 standard deviations; float32: ~1e3), as do the expanded
+quadratic forms of the tied/diag/spherical E-step; taking moments around each component's own mean
+would remove that.
 """
 
 from __future__ import annotations
