@@ -203,15 +203,24 @@ def ward_labels(X, weights, n_clusters):
         closer = others[row < nn_cost[others]]
         nn[closer] = a
         nn_cost[closer] = row[row < nn_cost[others]]
-    # resolve merge chains to the surviving representative of each row
-    while True:
+    return _group_labels(parent, active, means)
+
+
+def _group_labels(parent, active, means):
+    """Label of every merged item after agglomeration, numbered in the lexicographic order of the
+    surviving groups' means (so that the numbering does not depend on the order of the rows).
+
+    ``parent[i]`` is the item ``i`` was merged into (itself if never merged), ``active`` marks the
+    surviving groups and ``means`` holds their means.
+    """
+    while True:  # resolve merge chains to the surviving representative of each item
         grand = parent[parent]
         if np.array_equal(grand, parent):
             break
         parent = grand
     roots = np.flatnonzero(active)
     order = np.lexsort(means[roots].T[::-1])
-    rank = np.empty(n, dtype=np.intp)
+    rank = np.empty(len(parent), dtype=np.intp)
     rank[roots[order]] = np.arange(len(roots))
     return rank[parent]
 
@@ -347,16 +356,7 @@ def model_based_labels(X, weights, n_clusters, n_groups=None):
             row = _log_dets(merged, total, prior_scale, 1.0) - own[a] - own[others]
             cost[a, others] = row
             cost[others, a] = row
-    while True:
-        grand = parent[parent]
-        if np.array_equal(grand, parent):
-            break
-        parent = grand
-    roots = np.flatnonzero(active)
-    order = np.lexsort(means[roots].T[::-1])
-    rank = np.empty(g, dtype=np.intp)
-    rank[roots[order]] = np.arange(len(roots))
-    return rank[parent[start]]
+    return _group_labels(parent, active, means)[start]
 
 
 def init_model_based(X, sample_weight, n_components, random_state, dtype):
