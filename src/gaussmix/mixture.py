@@ -548,7 +548,7 @@ default='hierarchical'
         if self.means_init is not None:
             means = _as_float_array(self.means_init, "means_init").astype(np.float64)
         if self.precisions_init is None:
-            prec_chol = _factor(covariances, ctype)
+            prec_chol = cov.precision_cholesky(covariances, ctype)
         else:
             precisions = cov.check_precisions(self.precisions_init, ctype, k, n_features)
             prec_chol = cov.cholesky_from_precisions(precisions, ctype)
@@ -588,7 +588,7 @@ default='hierarchical'
         if strategy is None:
             return params
         weights, means, covariances = self._start_from(strategy, X, sample_weight, random_state)
-        return weights, means, covariances, _factor(covariances, self.covariance_type)
+        return weights, means, covariances, cov.precision_cholesky(covariances, self.covariance_type)
 
     def _screen_starts(self, X, sample_weight, random_state, chunk):
         """emEM screening: up to ``n_init - 2`` distinct starts for full EM runs.
@@ -609,7 +609,7 @@ default='hierarchical'
                 weights, means, covariances = self._start_from(
                     strategy, X, sample_weight, random_state
                 )
-                params = (weights, means, covariances, _factor(covariances, ctype))
+                params = (weights, means, covariances, cov.precision_cholesky(covariances, ctype))
                 bound, params = em_steps(
                     X, sample_weight, params, ctype, self.reg_covar, n_iter, chunk, self.tol
                 )
@@ -729,10 +729,6 @@ default='hierarchical'
 
 
 # ---------------------------------------------------------------------- module helpers
-def _factor(covariances, covariance_type):
-    return cov.precision_cholesky(covariances, covariance_type)
-
-
 def _validate_numeric(estimator, X, **kwargs):
     """``validate_data`` to float32/float64, with messages that say X must hold real numbers."""
     if X is None:
