@@ -1,0 +1,134 @@
+"""The full-covariance E-step's two forms: the expanded one (fast) and the stacked one (precise far
+from the shift), and the rule that chooses between them per component.
+
+Every log-probability is checked against a reference computed in float64 around each component's
+own mean (``|L_k^T (x - mu_k)|^2``), on the very same (dtype-rounded) rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from gaussmix import _stats
+from gaussmix._covariance import log_det_cholesky, precision_cholesky
+
+D, K = 5, 4
+
+
+def _random_parameters(rng, scale=3.0):
+    means = rng.normal(scale=scale, size=(K, D))
+    a = rng.normal(size=(K, D, D))
+    covariances = a @ a.transpose(0, 2, 1) / D + 0.3 * np.eye(D)
+    weights = rng.dirichlet(np.ones(K))
+    return weights, means, covariances
+
+
+def _sample(rng, means, covariances, n_per):
+    rows = [rng.multivariate_normal(m, c, size=n_per) for m, c in zip(means, covariances)]
+    return np.concatenate(rows)
+
+
+def _reference(X, weights, means, prec_chol):
+    """Weighted log-probabilities ``(K, n)`` in float64, centred on each component's mean."""
+    X = np.asarray(X, dtype=np.float64)
+    const = np.log(weights) + log_det_cholesky(prec_chol, "full", D) - 0.5 * D * np.log(2 * np.pi)
+    quad = [np.sum(((X - m) @ L) ** 2, axis=1) for m, L in zip(means, prec_chol)]
+    return const[:, None] - 0.5 * np.array(quad)
+
+
+def _log_prob(kernel, X):
+    ws = kernel.workspace(len(X))
+    n = kernel.load(ws, X, moments=False)
+    return kernel.log_prob(ws, n).astype(np.float64)
+
+
+def _kernel(weights, means, prec_chol, dtype, shift=None, expanded_error=None, monkeypatch=None):
+    if expanded_error is not None:
+        monkeypatch.setattr(_stats.Kernel, "expanded_error", expanded_error)
+    shift = weights @ means if shift is None else shift
+    return _stats.Kernel(weights, means, prec_chol, "full", shift, dtype)
+
+
+@pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-10), (np.float32, 2e-3)])
+@pytest.mark.parametrize("form", ["expanded", "stacked"])
+def test_each_form_matches_the_per_component_reference(rng, monkeypatch, dtype, atol, form):
+    weights, means, cov = _random_parameters(rng)
+    prec_chol = precision_cholesky(cov, "full")
+    X = _sample(rng, means, cov, 200).astype(dtype)
+    kernel = _kernel(weights, means, prec_chol, dtype,
+                     expanded_error=np.inf if form == "expanded" else 0.0, monkeypatch=monkeypatch)
+    assert len(kernel.far) == (0 if form == "expanded" else K)
+    assert_allclose(_log_prob(kernel, X), _reference(X, weights, means, prec_chol), atol=atol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_default_rule_uses_the_expanded_form_for_ordinary_mixtures(rng, dtype):
+    weights, means, cov = _random_parameters(rng)
+    kernel = _kernel(weights, means, precision_cholesky(cov, "full"), dtype)
+    assert len(kernel.far) == 0
+    assert kernel.needs_outer
+
+
+def _one_narrow_far_component(rng):
+    """Three ordinary components near the origin and one 1000 of its own standard deviations
+    away (sd 0.01 at distance ~10): float32's expanded form would lose ~0.1 nats on it."""
+    weights, means, cov = _random_parameters(rng, scale=1.0)
+    means[2] = 10.0 / np.sqrt(D)
+    cov[2] = 1e-4 * np.eye(D)
+    return weights, means, cov
+
+
+def test_a_component_far_from_the_shift_takes_the_stacked_form(rng, monkeypatch):
+    weights, means, cov = _one_narrow_far_component(rng)
+    prec_chol = precision_cholesky(cov, "full")
+    X = _sample(rng, means, cov, 300).astype(np.float32)
+    reference = _reference(X, weights, means, prec_chol)
+    mixed = _kernel(weights, means, prec_chol, np.float32)
+    assert mixed.far.tolist() == [2]  # only the far component left the expanded form
+    mixed_error = np.abs(_log_prob(mixed, X) - reference)[:, 600:900]  # the far component's rows
+    forced = _kernel(weights, means, prec_chol, np.float32,
+                     expanded_error=np.inf, monkeypatch=monkeypatch)
+    forced_error = np.abs(_log_prob(forced, X) - reference)[:, 600:900]
+    # The guard matters: the expanded form is far off on those rows, the chosen form is not.
+    assert forced_error[2].max() > 1e-2
+    assert mixed_error[2].max() < 1e-3
+    assert mixed_error.max() < 1e-3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_forms_give_the_same_statistics(rng, monkeypatch, dtype):
+    """Statistics (what EM keeps) agree between all-stacked kernels, the default choice and a
+    split one (far component stacked, the others expanded)."""
+    weights, means, cov = _one_narrow_far_component(rng)
+    prec_chol = precision_cholesky(cov, "full")
+    X = _sample(rng, means, cov, 500).astype(dtype)
+    shift = weights @ means
+    default = _stats.Kernel.expanded_error
+    # float64's default keeps even the far component expanded; 1e-12 splits them there
+    split = 1e-12 if dtype == np.float64 else default
+    results = {}
+    for name, limit in [("stacked", 0.0), ("default", default), ("split", split)]:
+        monkeypatch.setattr(_stats.Kernel, "expanded_error", limit)
+        kernel = _stats.Kernel(weights, means, prec_chol, "full", shift, dtype)
+        results[name] = (kernel.far.tolist(), _stats.em_statistics(X, None, kernel, 256, 1))
+    assert len(results["stacked"][0]) == K
+    assert results["split"][0] == [2]
+    assert results["default"][0] == ([] if dtype == np.float64 else [2])
+    ref = results["stacked"][1]
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    for name in ("default", "split"):
+        stats = results[name][1]
+        assert_allclose(stats.nk, ref.nk, rtol=rtol)
+        assert_allclose(stats.s1, ref.s1, rtol=rtol, atol=1e-9)
+        assert_allclose(stats.s2, ref.s2, rtol=rtol, atol=1e-9)
+        assert_allclose(stats.loglik, ref.loglik, rtol=rtol)
+
+
+def test_nan_parameters_go_the_stacked_way(rng):
+    weights, means, cov = _random_parameters(rng)
+    prec_chol = precision_cholesky(cov, "full")
+    means[1] = np.nan
+    kernel = _stats.Kernel(weights, means, prec_chol, "full", np.zeros(D), np.float64)
+    assert 1 in kernel.far.tolist()
