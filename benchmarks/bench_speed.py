@@ -44,7 +44,9 @@ CASES = [
 
 
 def flops_per_iteration(ctype, n, d, k):
-    """Arithmetic of one EM iteration in the GEMM formulation (multiply-adds count 2)."""
+    """Nominal arithmetic of one EM iteration in the classic GEMM formulation (multiply-adds count
+    2), the same whatever kernel runs it, so rates compare across versions and libraries; the
+    expanded full-covariance E-step executes about 60% of this count."""
     if ctype == "full":
         return 4.0 * n * k * d * d  # E-step [x|1] @ [L_k] and M-step R^T @ (x x^T)
     if ctype == "tied":
