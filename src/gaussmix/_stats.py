@@ -34,8 +34,9 @@ run in the input's dtype.
 Precision: second moments are taken around one shift (the current mixture mean), so data far from
 the origin loses nothing. Components far from the shift *relative to their own spread* still lose
 digits to cancellation (float64: ~1e6 standard deviations; float32: ~1e3), as do the expanded
-quadratic forms of the tied/diag/spherical E-step; taking moments around each component's own mean
-would remove that.
+quadratic forms of the tied/diag/spherical E-step (the full E-step bounds that error per component
+and falls back to the stacked factors); taking moments around each component's own mean would
+remove that.
 """
 
 from __future__ import annotations
