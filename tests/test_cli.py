@@ -434,3 +434,120 @@ def test_csv_problems_are_located(runner, text, message):
     assert result.output.startswith(f"gaussmix: error: {message}")
     assert len(result.output.strip().splitlines()) == 1
     assert not os.path.exists("m.npz")
+
+
+# ---------------------------------------------------------------------- files larger than memory
+def _two_cluster_npy(path, n, rng):
+    """Two clusters in columns of very different scales, float64, saved as ``.npy``."""
+    half = n // 2
+    X = np.vstack([rng.normal(size=(half, 4)), rng.normal(size=(n - half, 4)) + 4.0])
+    X = X * [1.0, 10.0, 100.0, 1000.0] + [0.0, 50.0, 500.0, -5000.0]
+    np.save(path, X)
+    return X
+
+
+def test_fit_standardize_on_npy_equals_fitting_the_standardized_array(runner, tmp_path):
+    X = _two_cluster_npy(tmp_path / "big.npy", 4000, np.random.default_rng(SEED))
+    result = runner.invoke(cli, ["fit", "big.npy", "-k", "2", "--standardize", "-o", "m.npz",
+                                 "--quiet", "--seed", "0"])
+    assert result.exit_code == 0, result.output
+    saved = read_model(tmp_path / "m.npz")
+    center, scale = X.mean(axis=0), X.std(axis=0)
+    np.testing.assert_allclose(saved.center, center, rtol=1e-12)
+    np.testing.assert_allclose(saved.scale, scale, rtol=1e-12)
+    ref = gm.GaussianMixture(2, random_state=0).fit((X - center) / scale)
+    np.testing.assert_allclose(saved.model.means_, ref.means_, atol=1e-10)
+    np.testing.assert_allclose(saved.model.covariances_, ref.covariances_, atol=1e-10)
+    assert not list(tmp_path.glob(".gaussmix-*")) and not list(tmp_path.glob("tmp*"))
+
+
+def _cli_peak(runner, args):
+    """Peak traced NumPy/Python memory of one in-process command."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = runner.invoke(cli, args)
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("command", ["fit", "predict", "score"])
+def test_standardized_big_npy_is_never_copied_into_memory(runner, tmp_path, monkeypatch, command):
+    """Peak memory of fit --standardize / predict / score on a memory-mapped file does not grow
+    with its size (blocks of 4,000 rows here instead of 65,536 so that small files have many).
+    fit's own working memory (~30 MB: its start, chunk buffers) is larger than a small file, so
+    its files are larger."""
+    import gaussmix.cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_BLOCK_ROWS", 4000)
+    rng = np.random.default_rng(SEED)
+    peaks = {}
+    sizes = (200_000, 1_400_000) if command == "fit" else (40_000, 160_000)
+    for n in sizes:
+        _two_cluster_npy(tmp_path / f"d{n}.npy", n, rng)
+        if command != "fit":  # a standardized model to apply
+            X = np.load(tmp_path / f"d{n}.npy")
+            center, scale = X.mean(axis=0), X.std(axis=0)
+            model = gm.GaussianMixture(2, random_state=0).fit((X[:4000] - center) / scale)
+            gm.save(model, tmp_path / f"m{n}.npz", center=center, scale=scale)
+            del X
+            args = [command, f"d{n}.npy", "-m", f"m{n}.npz", "-o", f"out{n}.npy", "--quiet"]
+        else:
+            args = ["fit", f"d{n}.npy", "-k", "2", "--standardize", "-o", f"m{n}.npz",
+                    "--quiet", "--max-iter", "3"]
+        result, peaks[n] = _cli_peak(runner, args)
+        assert result.exit_code == 0, result.output
+    grown = peaks[sizes[1]] - peaks[sizes[0]]
+    data_grown = (sizes[1] - sizes[0]) * 4 * 8
+    # outputs the command must hold whole: none for fit/predict, the log-densities for score
+    kept = {"fit": 0, "predict": 0, "score": (sizes[1] - sizes[0]) * 8 * 2}[command]
+    assert grown < kept + 0.25 * data_grown, (peaks, data_grown)
+
+
+@pytest.mark.parametrize("ext", ["csv", "tsv", "parquet", "npy"])
+def test_predict_streams_blocks_into_every_format(runner, tmp_path, monkeypatch, ext):
+    """Blocks of rows written one after the other read back as the one-shot prediction."""
+    import gaussmix.cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_BLOCK_ROWS", 70)
+    X = _two_cluster_npy(tmp_path / "d.npy", 1000, np.random.default_rng(SEED))
+    model = gm.GaussianMixture(2, random_state=0).fit(X)
+    gm.save(model, tmp_path / "m.npz")
+    result = runner.invoke(cli, ["predict", "d.npy", "-m", "m.npz", "-o", f"p.{ext}"])
+    assert result.exit_code == 0, result.output
+    proba = model.predict_proba(X)
+    if ext == "tsv":
+        import pandas as pd
+
+        got = pd.read_csv(tmp_path / "p.tsv", sep="\t")
+        got = {name: got[name].to_numpy() for name in got.columns}
+    else:
+        got = read_columns(tmp_path / f"p.{ext}")
+    if ext == "npy":
+        got = {"label": got[0], "probability": got[1], "p_0": got[2], "p_1": got[3]}
+    assert len(got["label"]) == 1000
+    np.testing.assert_array_equal(got["label"], proba.argmax(axis=1))
+    np.testing.assert_allclose(got["p_1"], proba[:, 1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(got["probability"], proba.max(axis=1), rtol=1e-12)
+    counts = np.bincount(proba.argmax(axis=1), minlength=2)
+    assert f"rows per component: {counts[0]}, {counts[1]}" in result.output
+
+
+def test_no_disk_room_for_the_standardized_copy_is_one_clear_error(runner, tmp_path, monkeypatch):
+    import errno
+
+    _two_cluster_npy(tmp_path / "big.npy", 1000, np.random.default_rng(SEED))
+
+    def full_disk(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full_disk, raising=False)
+    result = runner.invoke(cli, ["fit", "big.npy", "-k", "2", "--standardize", "-o", "m.npz"])
+    assert result.exit_code == 1
+    message = result.output.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert "big.npy" in message and "no room for a standardized copy" in message
+    assert "No space left on device" in message and "--standardize" in message
+    assert not (tmp_path / "m.npz").exists()

@@ -428,45 +428,82 @@ def write_table(path, columns):
     A ``.npy`` output holds one 1-D array for a single column, else a 2-D float64 array with the
     columns in order. The file is written to a temporary file and renamed into place.
     """
+    first = next(iter(columns.values()))
+    write_table_chunks(path, [columns], len(first))
+
+
+def write_table_chunks(path, chunks, n_rows):
+    """:func:`write_table` for columns that arrive in blocks of rows (``chunks`` yields dicts
+    with the same names), written as they come: a file larger than memory can be produced.
+    ``n_rows`` is the total, needed up front by the ``.npy`` header."""
     path = os.fspath(path)
     fmt = data_format(path)
     if path == "-":
-        _write_csv(sys.stdout.buffer if hasattr(sys.stdout, "buffer") else sys.stdout, columns)
+        out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else sys.stdout
+        _write_csv_chunks(out, chunks)
         sys.stdout.flush()
         return
     if fmt == "csv":
         sep = "\t" if path.lower().endswith(".tsv") else ","
-        atomic_write(path, lambda f: _write_csv(f, columns, sep))
+        atomic_write(path, lambda f: _write_csv_chunks(f, chunks, sep))
         return
-    writer = {"parquet": _write_parquet, "npy": _write_npy}[fmt]
-    atomic_write(path, lambda f: writer(f, columns))
+    if fmt == "parquet":
+        atomic_write(path, lambda f: _write_parquet_chunks(f, chunks))
+        return
+    atomic_write(path, lambda f: _write_npy_chunks(f, chunks, n_rows))
 
 
-def _write_csv(f, columns, sep=","):
+def _write_csv_chunks(f, chunks, sep=","):
+    for i, columns in enumerate(chunks):
+        _write_csv(f, columns, sep, header=i == 0)
+
+
+def _write_parquet_chunks(f, chunks):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for columns in chunks:
+            table = pa.table({name: np.asarray(v) for name, v in columns.items()})
+            if writer is None:
+                writer = pq.ParquetWriter(f, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _write_npy_chunks(f, chunks, n_rows):
+    header = None
+    written = 0
+    for columns in chunks:
+        values = [np.asarray(v) for v in columns.values()]
+        if len(values) == 1:
+            block = values[0]
+        else:
+            block = np.column_stack([v.astype(np.float64) for v in values])
+        block = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("<"))
+        if header is None:
+            header = {"descr": np.lib.format.dtype_to_descr(block.dtype), "fortran_order": False,
+                      "shape": (n_rows, *block.shape[1:])}
+            np.lib.format.write_array_header_1_0(f, header)
+        f.write(block.tobytes())
+        written += len(block)
+    if header is None or written != n_rows:
+        raise ValueError(f"internal error: {written} rows written, {n_rows} announced")
+
+
+def _write_csv(f, columns, sep=",", header=True):
     import pandas as pd
 
     frame = pd.DataFrame(columns)
     if isinstance(f, io.TextIOBase):
-        frame.to_csv(f, index=False, sep=sep)
+        frame.to_csv(f, index=False, sep=sep, header=header)
         return
     text = io.TextIOWrapper(f, encoding="utf-8", newline="")
     try:
-        frame.to_csv(text, index=False, sep=sep, lineterminator="\n")
+        frame.to_csv(text, index=False, sep=sep, lineterminator="\n", header=header)
         text.flush()
     finally:
         text.detach()
-
-
-def _write_parquet(f, columns):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    pq.write_table(pa.table({name: np.asarray(v) for name, v in columns.items()}), f)
-
-
-def _write_npy(f, columns):
-    values = [np.asarray(v) for v in columns.values()]
-    if len(values) == 1:
-        np.save(f, values[0], allow_pickle=False)
-    else:
-        np.save(f, np.column_stack([v.astype(np.float64) for v in values]), allow_pickle=False)

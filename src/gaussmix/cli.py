@@ -23,7 +23,15 @@ from ._cli_util import (
     save_figure,
     table_output,
 )
-from ._data import DataError, data_format, parse_columns, peek_columns, read_table, write_table
+from ._data import (
+    DataError,
+    data_format,
+    parse_columns,
+    peek_columns,
+    read_table,
+    write_table,
+    write_table_chunks,
+)
 from ._version import __version__
 
 COVARIANCE_CHOICES = click.Choice(["full", "tied", "diag", "spherical"])
@@ -144,10 +152,16 @@ def _read_for_model(data, model_path, model_file, columns):
     return table
 
 
-def _standardized(table):
-    """``(Z, center, scale)`` with ``Z = (X - center) / scale`` per column."""
+def _standardized(table, scratch_dirs=()):
+    """``(Z, center, scale)`` with ``Z = (X - center) / scale`` per column.
+
+    A memory-mapped ``.npy`` input gets a memory-mapped ``Z`` too: an anonymous temporary file in
+    the first writable folder of ``scratch_dirs`` (then the system's temporary folder), filled
+    block by block and gone when the process ends, so a file larger than memory can be fitted
+    standardized.
+    """
     X = table.X
-    chunk = 1 << 16  # two passes over blocks of rows: no full-size temporary for big files
+    chunk = _BLOCK_ROWS  # two passes over blocks of rows: no full-size temporary for big files
     center = np.zeros(X.shape[1])
     for start in range(0, X.shape[0], chunk):
         center += np.sum(X[start : start + chunk], axis=0, dtype=np.float64)
@@ -162,8 +176,47 @@ def _standardized(table):
             f"{table.path}: column {', '.join(map(repr, constant))} is constant, so it cannot be "
             "standardized; leave it out with --columns."
         )
-    Z = ((X - center) / scale).astype(X.dtype, copy=False)
+    if not isinstance(X, np.memmap):
+        return ((X - center) / scale).astype(X.dtype, copy=False), center, scale
+    Z = _scratch_array(X.shape, X.dtype, table.path, scratch_dirs)
+    try:
+        for start in range(0, X.shape[0], chunk):
+            Z[start : start + chunk] = (X[start : start + chunk] - center) / scale
+    except OSError as exc:  # the scratch file's folder ran out of space while writing
+        raise DataError(_no_scratch_space(table.path, Z.nbytes, exc)) from None
     return Z, center, scale
+
+
+# Rows per block when the CLI streams through a file.
+_BLOCK_ROWS = 1 << 16
+
+
+def _scratch_array(shape, dtype, path, folders):
+    """An empty memory-mapped array backed by an anonymous (already deleted) temporary file."""
+    import tempfile
+
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    last = None
+    for folder in [*folders, tempfile.gettempdir()]:
+        folder = os.path.abspath(folder or ".")
+        try:
+            # the mapping outlives the handle; the deleted file goes with the mapping
+            with tempfile.TemporaryFile(dir=folder) as handle:
+                if size and hasattr(os, "posix_fallocate"):  # claim the space now, fail early
+                    os.posix_fallocate(handle.fileno(), 0, size)
+                return np.memmap(handle, dtype=dtype, mode="w+", shape=shape)
+        except OSError as exc:
+            last = exc
+    raise DataError(_no_scratch_space(path, size, last))
+
+
+def _no_scratch_space(path, size, exc):
+    reason = exc.strerror if getattr(exc, "strerror", None) else str(exc)
+    return (
+        f"{path}: no room for a standardized copy ({size / 2**20:.0f} MiB) of this memory-mapped "
+        f"file ({reason}); free disk space next to the output or in the temporary folder, or "
+        "leave out --standardize."
+    )
 
 
 def _check_rows(table, n_components):
@@ -273,13 +326,17 @@ def _fit_settings(n_init, max_iter, tol, reg_covar, seed):
             "random_state": seed}
 
 
-def _prepare(data, columns, standardize, n_components):
+def _prepare(data, columns, standardize, n_components, outputs=()):
+    """Read DATA; with ``standardize``, also its standardized copy (memory-mapped for a
+    memory-mapped file, in the folder of the first writable path in ``outputs`` or DATA's)."""
     table = read_table(data, parse_columns(columns))
     _check_rows(table, n_components)
     center = scale = None
     Z = table.X
     if standardize:
-        Z, center, scale = _standardized(table)
+        folders = [os.path.dirname(os.path.abspath(p)) for p in (*outputs, data)
+                   if p and p != "-"]
+        Z, center, scale = _standardized(table, folders)
     return table, Z, center, scale
 
 
@@ -346,7 +403,7 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
     if single and len(set(covariance_types)) > 1:
         raise click.UsageError("Give one --covariance for a single K, or a range of K.")
     smallest = 1 if components == "auto" else components[0]
-    table, Z, center, scale = _prepare(data, columns, standardize, smallest)
+    table, Z, center, scale = _prepare(data, columns, standardize, smallest, (output,))
     selection = None
     if single:
         k = components[0]
@@ -437,15 +494,28 @@ def predict(data, model_path, output, columns, quiet):
     """
     model_file = _read_model_file(model_path)
     table = _read_for_model(data, model_path, model_file, columns)
-    proba = model_file.model.predict_proba(model_file.transform(table.X))
-    labels = np.argmax(proba, axis=1)
-    result = {"label": labels, "probability": proba[np.arange(len(labels)), labels]}
-    result.update({f"p_{k}": proba[:, k] for k in range(proba.shape[1])})
-    write_table(output, result)
+    n_rows, n_components = table.X.shape[0], model_file.model.n_components
+    counts = np.zeros(n_components, dtype=np.int64)
+
+    def blocks():  # one block of rows at a time: a file larger than memory streams through
+        for rows in _row_blocks(table.X):
+            proba = model_file.model.predict_proba(model_file.transform(rows))
+            labels = np.argmax(proba, axis=1)
+            counts[:] += np.bincount(labels, minlength=n_components)
+            result = {"label": labels, "probability": proba[np.arange(len(labels)), labels]}
+            result.update({f"p_{k}": proba[:, k] for k in range(n_components)})
+            yield result
+
+    write_table_chunks(output, blocks(), n_rows)
     _, err = consoles(quiet or output == "-")
-    counts = np.bincount(labels, minlength=proba.shape[1])
-    err.print(f"wrote {len(labels)} predictions to {output} (rows per component: "
+    err.print(f"wrote {n_rows} predictions to {output} (rows per component: "
               f"{', '.join(map(str, counts))})", highlight=False, soft_wrap=True)
+
+
+def _row_blocks(X):
+    """Consecutive blocks of at most ``_BLOCK_ROWS`` rows of ``X``."""
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        yield X[start : start + _BLOCK_ROWS]
 
 
 @cli.command(epilog=examples(
@@ -474,8 +544,11 @@ def score(data, model_path, output, contamination, threshold, columns, quiet):
         raise click.UsageError("Give --contamination or --threshold, not both.")
     model_file = _read_model_file(model_path)
     table = _read_for_model(data, model_path, model_file, columns)
-    log_density = model_file.model.score_samples(model_file.transform(table.X))
-    log_density = log_density.astype(np.float64) + model_file.log_jacobian()
+    log_density = np.concatenate([  # block by block: no standardized copy of a big file
+        model_file.model.score_samples(model_file.transform(rows)).astype(np.float64)
+        for rows in _row_blocks(table.X)
+    ])
+    log_density += model_file.log_jacobian()
     result = {"log_density": log_density}
     _, err = consoles(quiet or output == "-")
     if contamination is not None or threshold is not None:
@@ -530,7 +603,7 @@ def select(data, components, criterion, output, plot_path, save_best, covariance
         raise click.BadParameter("the table has text columns; use .csv, .tsv or .parquet.",
                                  param_hint="'-o' / '--output'")
     settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed)
-    table, Z, center, scale = _prepare(data, columns, standardize, 1)
+    table, Z, center, scale = _prepare(data, columns, standardize, 1, (save_best, output))
     ks = _selection_ks(table, components)
     _check_rows(table, max(ks))
     ctypes = list(dict.fromkeys(covariance_types)) or ["full", "tied", "diag", "spherical"]
