@@ -32,15 +32,6 @@ import gaussmix as gm
 SEED = 0
 
 
-def polished_loglik(model, X):
-    polish = gm.GaussianMixture(
-        model.n_components, covariance_type=model.covariance_type, tol=1e-12, max_iter=20000,
-        weights_init=model.weights_, means_init=model.means_, precisions_init=model.precisions_,
-    )
-    polish.fit(X)
-    return polish.score(X) * len(X)
-
-
 def selection(path):
     X = gm.datasets.load_old_faithful()
     sel = gm.select_model(X, range(1, 7), n_init=5, random_state=SEED)
@@ -74,7 +65,7 @@ def optimum_table():
                 common = {"covariance_type": ctype, "n_init": 10, "tol": 1e-4, "max_iter": 3000}
                 sk = SkGaussianMixture(k, random_state=SEED, **common).fit(X)
                 ours = gm.GaussianMixture(k, random_state=SEED, **common).fit(X)
-                sk_ll, our_ll = polished_loglik(sk, X), polished_loglik(ours, X)
+                sk_ll, our_ll = gm.polished_log_likelihood(sk, X), gm.polished_log_likelihood(ours, X)
                 mark = "  higher" if our_ll > sk_ll + 1e-6 * abs(sk_ll) else (
                     "  LOWER" if our_ll < sk_ll - 1e-9 * abs(sk_ll) else "")
                 n_better += mark == "  higher"

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from scipy.special import xlogy
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import gaussmix as gm
@@ -238,3 +239,26 @@ def test_degenerate_search_result_falls_back_to_first_start(faithful):
     assert row.loglik == pytest.approx(single.score(faithful) * len(faithful), rel=1e-10)
     spike = float(re.search(r"loglik (-?[0-9.]+)", row.message).group(1))
     assert spike > row.loglik + 50  # the spurious fit had a far higher likelihood
+
+
+@pytest.mark.parametrize("library", ["gaussmix", "sklearn"])
+def test_polished_log_likelihood_climbs_to_the_fixed_point(library):
+    X = gm.datasets.load_old_faithful()
+    cls = gm.GaussianMixture if library == "gaussmix" else SkGaussianMixture
+    rough = cls(3, tol=1e-1, random_state=0).fit(X)
+    polished = gm.polished_log_likelihood(rough, X)
+    assert polished > rough.score(X) * len(X) + 1e-3  # EM kept climbing
+    tight = gm.GaussianMixture(
+        3, tol=1e-12, max_iter=20_000, weights_init=rough.weights_, means_init=rough.means_,
+        precisions_init=rough.precisions_,
+    ).fit(X)
+    assert polished == pytest.approx(tight.score(X) * len(X), rel=1e-12)
+    # at the fixed point, polishing again changes nothing
+    assert gm.polished_log_likelihood(tight, X) == pytest.approx(polished, rel=1e-10)
+
+
+def test_polished_log_likelihood_warns_when_it_runs_out_of_iterations():
+    X = gm.datasets.load_old_faithful()
+    rough = gm.GaussianMixture(3, tol=1e-1, random_state=0).fit(X)
+    with pytest.warns(ConvergenceWarning):
+        gm.polished_log_likelihood(rough, X, max_iter=1)

@@ -21,6 +21,7 @@ _LAZY = {
     "animate_em": "plot",
     "select_model": "select",
     "ModelSelection": "select",
+    "polished_log_likelihood": "select",
     "save": "io",
     "load": "io",
     "datasets": "datasets",
