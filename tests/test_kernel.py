@@ -98,32 +98,51 @@ def test_a_component_far_from_the_shift_takes_the_stacked_form(rng, monkeypatch)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_forms_give_the_same_statistics(rng, monkeypatch, dtype):
-    """Statistics (what EM keeps) agree between all-stacked kernels, the default choice and a
-    split one (far component stacked, the others expanded)."""
+def test_forms_give_the_same_m_step(rng, monkeypatch, dtype):
+    """What EM keeps (the M-step of the statistics) agrees between all-stacked kernels (every
+    component's moments around its own mean), the default choice and a split one (the far
+    component stacked, the others expanded with moments around the common shift)."""
     weights, means, cov = _one_narrow_far_component(rng)
     prec_chol = precision_cholesky(cov, "full")
     X = _sample(rng, means, cov, 500).astype(dtype)
     shift = weights @ means
-    default = _stats.Kernel.expanded_error
     # float64's default keeps even the far component expanded; 1e-12 splits them there
-    split = 1e-12 if dtype == np.float64 else default
+    split = 1e-12 if dtype == np.float64 else None
     results = {}
-    for name, limit in [("stacked", 0.0), ("default", default), ("split", split)]:
+    for name, limit in [("stacked", 0.0), ("default", None), ("split", split)]:
         monkeypatch.setattr(_stats.Kernel, "expanded_error", limit)
         kernel = _stats.Kernel(weights, means, prec_chol, "full", shift, dtype)
-        results[name] = (kernel.far.tolist(), _stats.em_statistics(X, None, kernel, 256, 1))
+        stats = _stats.em_statistics(X, None, kernel, 256, 1)
+        results[name] = (kernel.far.tolist(), stats, _stats.m_step(stats, 0.0, 0.0))
     assert len(results["stacked"][0]) == K
     assert results["split"][0] == [2]
     assert results["default"][0] == ([] if dtype == np.float64 else [2])
-    ref = results["stacked"][1]
-    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    # far components' moments are taken around their own means, the others around the shift
+    assert_allclose(results["split"][1].shift[2], means[2])
+    assert_allclose(results["split"][1].shift[[0, 1, 3]], np.tile(shift, (3, 1)))
+    _, ref_stats, ref = results["stacked"]
+    # float32: ~10 eps of the (unit-scale) entries, as any float32 pass differs
+    rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (1e-5, 1e-5)
     for name in ("default", "split"):
-        stats = results[name][1]
-        assert_allclose(stats.nk, ref.nk, rtol=rtol)
-        assert_allclose(stats.s1, ref.s1, rtol=rtol, atol=1e-9)
-        assert_allclose(stats.s2, ref.s2, rtol=rtol, atol=1e-9)
-        assert_allclose(stats.loglik, ref.loglik, rtol=rtol)
+        _, stats, params = results[name]
+        assert_allclose(stats.loglik, ref_stats.loglik, rtol=rtol)
+        for got, want in zip(params, ref):  # weights, means, covariances
+            assert_allclose(got, want, rtol=rtol, atol=atol)
+
+
+def test_recentred_statistics_give_the_same_m_step(rng):
+    """Moving the centre of the moments is exact algebra: every covariance type."""
+    _, means, cov = _random_parameters(rng)
+    X = _sample(rng, means, cov, 100)
+    resp = rng.dirichlet(np.ones(K), size=len(X))
+    for ctype in ("full", "tied", "diag", "spherical"):
+        stats = _stats.resp_statistics(
+            X, None, [(0, len(X), resp)], K, ctype, X.mean(axis=0), np.float64
+        )
+        moved = stats.recentred(means + 0.5)
+        assert_allclose(moved.shift, means + 0.5)
+        for got, want in zip(_stats.m_step(moved, 0.0, 0.0), _stats.m_step(stats, 0.0, 0.0)):
+            assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
 def test_nan_parameters_go_the_stacked_way(rng):

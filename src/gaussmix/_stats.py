@@ -32,11 +32,13 @@ one small ``x x^T``). Statistics are float64 whatever the input dtype; the heavy
 run in the input's dtype.
 
 Precision: second moments are taken around one shift (the current mixture mean), so data far from
-the origin loses nothing. Components far from the shift *relative to their own spread* still lose
-digits to cancellation (float64: ~1e6 standard deviations; float32: ~1e3), as do the expanded
-quadratic forms of the tied/diag/spherical E-step (the full E-step bounds that error per component
-and falls back to the stacked factors); taking moments around each component's own mean would
-remove that.
+the origin loses nothing. A component far from the shift *relative to its own spread* would lose
+digits to cancellation, in its second moments and in an expanded quadratic form alike. Full
+covariance bounds that loss per component (``Kernel._init_full``): a component beyond half the
+dtype's digits takes the stacked-factor E-step, and its moments are taken around its own mean
+from the whitened rows ``y = L_k^T (x - mean_k)`` (``SuffStats.shift`` then holds one point per
+component). Tied/diag/spherical do not yet (float64: ~1e6 standard deviations lose ~1e-3 of a
+covariance; float32: ~1e3, strict xfails in tests/test_degenerate.py).
 """
 
 from __future__ import annotations
@@ -101,15 +103,18 @@ class SuffStats:
         Sum of sample weights.
     n_samples : int
         Number of rows seen.
-    shift : ndarray of shape (n_features,)
-        The point the moments are taken around.
+    shift : ndarray of shape (n_components, n_features)
+        The point each component's moments are taken around: the common shift near the data,
+        or, for a component far from it relative to its spread, that component's own mean
+        (tied: ``s2`` pools each component's rows around its own point).
     """
 
     __slots__ = ("covariance_type", "loglik", "n_samples", "nk", "s1", "s2", "shift", "weight")
 
     def __init__(self, n_components, n_features, covariance_type, shift):
         self.covariance_type = covariance_type
-        self.shift = np.asarray(shift, dtype=np.float64)
+        shift = np.asarray(shift, dtype=np.float64)
+        self.shift = np.array(np.broadcast_to(shift, (n_components, n_features)))
         self.nk = np.zeros(n_components)
         self.s1 = np.zeros((n_components, n_features))
         if covariance_type == "full":
@@ -145,6 +150,25 @@ class SuffStats:
             setattr(out, name, value.copy() if isinstance(value, np.ndarray) else value)
         return out
 
+    def recentred(self, shift):
+        """The same statistics taken around ``shift`` (``(D,)`` or one row per component)."""
+        out = self.copy()
+        out.shift = np.array(np.broadcast_to(np.asarray(shift, dtype=np.float64), self.shift.shape))
+        delta = out.shift - self.shift  # (K, D)
+        if not delta.any():
+            return out
+        out.s1 = self.s1 - self.nk[:, None] * delta
+        cross = self.s1[:, :, None] * delta[:, None, :]  # s1_k d_k^T
+        cross = cross + cross.transpose(0, 2, 1)
+        square = self.nk[:, None, None] * delta[:, :, None] * delta[:, None, :]
+        if self.covariance_type == "full":
+            out.s2 = self.s2 - cross + square
+        elif self.covariance_type == "tied":
+            out.s2 = self.s2 - cross.sum(axis=0) + square.sum(axis=0)
+        else:
+            out.s2 = self.s2 - 2.0 * self.s1 * delta + self.nk[:, None] * delta**2
+        return out
+
     def scale(self, factor):
         """A copy with every extensive quantity multiplied by ``factor`` (for stepwise EM)."""
         out = self.copy()
@@ -161,16 +185,17 @@ class _Workspace:
     row) so every NumPy loop runs along the long chunk axis: features ``F``, intermediate ``Y``,
     log-probabilities / responsibilities ``lp`` of shape ``(K, rows)``."""
 
-    __slots__ = ("F", "Y", "_outer", "lp", "lp_far")
+    __slots__ = ("F", "Y", "Yr", "_outer", "lp", "lp_far")
 
     def __init__(self, layout, rows):
         d, k = layout.n_features, layout.n_components
         self._outer = {}
         self.F = np.empty((layout.width, rows), dtype=layout.dtype)
         self.F[-1] = 1
-        self.Y = self.lp_far = None
+        self.Y = self.Yr = self.lp_far = None
         if layout.covariance_type == "full":
             self.Y = np.empty((layout.y_rows, rows), dtype=layout.dtype)
+            self.Yr = np.empty_like(self.Y)  # responsibility-weighted Y of the far components
             if 0 < layout.y_rows < k * d:
                 self.lp_far = np.empty((layout.y_rows // d, rows), dtype=layout.dtype)
         elif layout.covariance_type == "tied":
@@ -230,6 +255,10 @@ class _Layout:
         self.width = self.x_at + d + 1
         self.y_rows = 0  # rows of the workspace's intermediate Y (the E-step's, see Kernel)
         self.needs_outer = False  # whether the E-step reads the outer products in F
+        # Components whose statistics come from the whitened rows in Y, around their own mean
+        # (see Kernel._init_full), and the point each component's moments are taken around.
+        self.far = np.zeros(0, dtype=np.intp)
+        self.centres = np.array(np.broadcast_to(self.shift, (n_components, n_features)))
 
     def workspace(self, rows):
         return _Workspace(self, rows)
@@ -248,10 +277,12 @@ class _Layout:
         return n
 
     def new_accumulator(self):
-        """Zeroed per-block running sums: ``F @ resp.T`` and, for tied, ``x^T x``."""
-        d = self.n_features
+        """Zeroed per-block running sums: ``F @ resp.T``, for tied ``x^T x``, and for far
+        components the whitened moments ``sum r y y^T`` and ``sum r y``."""
+        d, n_far = self.n_features, len(self.far)
         xtx = np.zeros((d, d)) if self.covariance_type == "tied" else None
-        return [np.zeros((self.width, self.n_components)), xtx, 0.0, 0]
+        whitened = [np.zeros((n_far, d, d)), np.zeros((n_far, d))] if n_far else None
+        return [np.zeros((self.width, self.n_components)), xtx, 0.0, 0, whitened]
 
     def accumulate(self, acc, ws, n, resp, weight):
         """Add one chunk to ``acc``; ``resp`` ``(K, n)`` is modified in place."""
@@ -265,13 +296,20 @@ class _Layout:
             acc[1] += xw @ xt.T
         acc[2] += float(n if weight is None else np.sum(weight, dtype=np.float64))
         acc[3] += n
+        if acc[4] is not None:
+            # y = L_k^T (x - mean_k) of the far components, left in Y by the E-step
+            y = ws.Y[:, :n].reshape(len(self.far), self.n_features, n)
+            r = resp[self.far][:, :, None]  # (far, n, 1)
+            yr = np.multiply(y, r.transpose(0, 2, 1), out=ws.Yr[:, :n].reshape(y.shape))
+            acc[4][0] += yr @ y.transpose(0, 2, 1)
+            acc[4][1] += (y @ r)[:, :, 0]
 
     def statistics(self, acc, loglik=0.0):
         """Unpack an accumulator into :class:`SuffStats`."""
-        ftr, xtx, weight, n_samples = acc
+        ftr, xtx, weight, n_samples, whitened = acc
         rtf = ftr.T
         k, d = self.n_components, self.n_features
-        stats = SuffStats(k, d, self.covariance_type, self.shift)
+        stats = SuffStats(k, d, self.covariance_type, self.centres)
         stats.s1 += rtf[:, self.x_at : self.x_at + d]
         stats.nk += rtf[:, -1]
         if self.covariance_type == "full":
@@ -282,6 +320,12 @@ class _Layout:
             stats.s2 += xtx
         else:
             stats.s2 += rtf[:, :d]
+        if whitened is not None:
+            # x - mean_k = A_k y with A_k = L_k^-T: moments around the component's own mean
+            syy, sy = whitened
+            A = self.far_inverse_factors
+            stats.s1[self.far] = np.einsum("kij,kj->ki", A, sy)
+            stats.s2[self.far] = A @ syy @ A.transpose(0, 2, 1)
         stats.loglik = float(loglik)
         stats.weight = weight
         stats.n_samples = n_samples
@@ -294,9 +338,10 @@ class Kernel(_Layout):
     ``log_prob`` gives ``log(weight_k) + log N(x | mean_k, cov_k)`` for the rows in a workspace.
     """
 
-    #: Largest rounding-error bound (nats, relative to ``eps`` of the dtype times the size of the
-    #: terms) accepted from the expanded full-covariance form; see :meth:`_init_full`.
-    expanded_error = 2e-4
+    #: Largest rounding bound ``eps * size`` accepted from the expanded full-covariance form and
+    #: from moments around the common shift; ``None``: ``sqrt(eps)`` of the dtype, i.e. at most
+    #: half of its digits lost. See :meth:`_init_full`.
+    expanded_error = None
 
     def __init__(self, weights, means, prec_chol, covariance_type, shift, dtype):
         weights = np.asarray(weights, dtype=np.float64)
@@ -335,12 +380,15 @@ class Kernel(_Layout):
         *Stacked*: ``y = L^T x - L^T m`` for all such components in one GEMM, then a sum of
         squares; its rounding grows only linearly with that distance.
 
-        A component takes the expanded form while ``eps * (|m|^T |P| |m| + D)``, the size of that
-        form's rounding in nats, stays within ``expanded_error`` (2e-4: a responsibility moves by
-        at most 0.02%). In float64 that admits components ~1e6 standard deviations from the
-        shift, beyond where the second moments themselves lose digits; in float32 ~50 at D=16.
-        Measured on the speed benchmark's float32 data (bound ~1e-4): log-likelihood moved by
-        7e-7 nats per sample, fitted parameters by < 1e-9.
+        A component takes the expanded form while ``eps * size``, ``size = |m|^T |P| |m| + D``
+        (the magnitude of that form's terms at the component's mean), stays within
+        ``sqrt(eps)``: its log-densities then keep at least half of the dtype's digits (float64:
+        1.5e-8 nats, components up to ~1e4 standard deviations from the shift; float32: 2.4e-4
+        nats, ~60 at D=16). The same bound governs the second moments taken around the shift,
+        which cancel the same way, so a component beyond it ("far") also takes its statistics
+        around its own mean, from the whitened ``y`` of the stacked form. Measured on the speed
+        benchmark's float32 data (bound ~1e-4, all expanded): log-likelihood moved by 7e-7 nats
+        per sample, fitted parameters by < 1e-9.
         """
         k, d = mc.shape
         prec = prec_chol @ prec_chol.transpose(0, 2, 1)
@@ -351,8 +399,9 @@ class Kernel(_Layout):
         self.theta_exp = np.hstack([quad, lin, c0[:, None]]).astype(dtype)
         # Sum of the magnitudes of the expanded form's terms at the component's own mean.
         size = np.einsum("ki,kij,kj->k", np.abs(mc), np.abs(prec), np.abs(mc)) + d
-        bound = size * np.finfo(dtype).eps
-        self.far = np.flatnonzero(~(bound <= self.expanded_error))  # NaN goes the stacked way
+        eps = np.finfo(dtype).eps
+        limit = np.sqrt(eps) if self.expanded_error is None else self.expanded_error
+        self.far = np.flatnonzero(~(size * eps <= limit))  # NaN goes the stacked way
         self.needs_outer = len(self.far) < k
         # y_k = [L_k^T | -L_k^T mc_k] @ [x ; 1] for the far components in one GEMM.
         lt = prec_chol[self.far].transpose(0, 2, 1).reshape(-1, d)
@@ -360,6 +409,10 @@ class Kernel(_Layout):
         self.theta = np.hstack([lt, -b]).astype(dtype)
         self.const = const[self.far].astype(dtype)[:, None]
         self.y_rows = len(self.far) * d
+        # Their moments are taken around their own means, from y (see accumulate/statistics).
+        self.centres[self.far] = mc[self.far] + self.shift
+        eye = np.broadcast_to(np.eye(d), (len(self.far), d, d))
+        self.far_inverse_factors = np.linalg.solve(prec_chol[self.far].transpose(0, 2, 1), eye)
 
     def _log_prob_full(self, ws, F, lp, n):
         d, far = self.n_features, self.far

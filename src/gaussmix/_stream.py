@@ -178,11 +178,12 @@ def stats_from_parameters(weights, means, covariances, covariance_type, shift, r
 
 
 def blend(running, batch, rho):
-    """``(1 - rho) * running + rho * batch / batch.weight``: the stepwise EM update."""
+    """``(1 - rho) * running + rho * batch / batch.weight``: the stepwise EM update, around the
+    batch's centres (the running statistics are moved there first)."""
     per_sample = batch.scale(1.0 / batch.weight)
     if running is None or rho >= 1.0:
         return per_sample
-    return running.scale(1.0 - rho) + per_sample.scale(rho)
+    return running.recentred(per_sample.shift).scale(1.0 - rho) + per_sample.scale(rho)
 
 
 @dataclass
@@ -250,7 +251,7 @@ def _partial_fit(model, X, sample_weight):
                 running.loglik = 0.0
             step = 1
     weights, means, _, prec_chol = params
-    shift = weights @ means if running is None else running.shift
+    shift = weights @ means
     kernel_dtype = np.result_type(X.dtype, dtype).type
     kernel = Kernel(weights, means, prec_chol, model.covariance_type, shift, kernel_dtype)
     chunk = model._chunk_rows(X.shape[1], kernel_dtype)

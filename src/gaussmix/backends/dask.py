@@ -172,7 +172,7 @@ def em_statistics(X, sample_weight, kernel, chunk, n_threads=None):
     while len(parts) > 1:
         parts = [add(*parts[i : i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
     if not parts:
-        return SuffStats(kernel.n_components, X.shape[1], kernel.covariance_type, kernel.shift)
+        return SuffStats(kernel.n_components, X.shape[1], kernel.covariance_type, kernel.centres)
     return parts[0].compute()
 
 
