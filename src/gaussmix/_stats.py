@@ -182,23 +182,25 @@ class SuffStats:
 
 class _Workspace:
     """Per-thread buffers for one chunk, feature-major (one row per feature, one column per data
-    row) so every NumPy loop runs along the long chunk axis: features ``F``, intermediate ``Y``,
+    row) so every NumPy loop runs along the long chunk axis: features ``F``, tied's ``y = L^T x``
+    in ``Y``, the far components' whitened rows ``Yf`` (see :meth:`Kernel._split_far`), and
     log-probabilities / responsibilities ``lp`` of shape ``(K, rows)``."""
 
-    __slots__ = ("F", "Y", "Yr", "_outer", "lp", "lp_far")
+    __slots__ = ("F", "Y", "Yf", "Yr", "_outer", "lp", "lp_far")
 
     def __init__(self, layout, rows):
         d, k = layout.n_features, layout.n_components
         self._outer = {}
         self.F = np.empty((layout.width, rows), dtype=layout.dtype)
         self.F[-1] = 1
-        self.Y = self.Yr = self.lp_far = None
-        if layout.covariance_type == "full":
-            self.Y = np.empty((layout.y_rows, rows), dtype=layout.dtype)
-            self.Yr = np.empty_like(self.Y)  # responsibility-weighted Y of the far components
-            if 0 < layout.y_rows < k * d:
-                self.lp_far = np.empty((layout.y_rows // d, rows), dtype=layout.dtype)
-        elif layout.covariance_type == "tied":
+        self.Y = self.Yf = self.Yr = self.lp_far = None
+        n_far = len(layout.far)
+        if n_far:  # whitened rows of the far components, weighted copy, their log-densities
+            self.Yf = np.empty((n_far * d, rows), dtype=layout.dtype)
+            self.Yr = np.empty_like(self.Yf)
+            if n_far < k:
+                self.lp_far = np.empty((n_far, rows), dtype=layout.dtype)
+        if layout.covariance_type == "tied":
             self.Y = np.empty((d + 1, rows), dtype=layout.dtype)
             self.Y[-1] = 1
         self.lp = np.empty((k, rows), dtype=layout.dtype)
@@ -253,7 +255,6 @@ class _Layout:
         else:
             self.x_at = d
         self.width = self.x_at + d + 1
-        self.y_rows = 0  # rows of the workspace's intermediate Y (the E-step's, see Kernel)
         self.needs_outer = False  # whether the E-step reads the outer products in F
         # Components whose statistics come from the whitened rows in Y, around their own mean
         # (see Kernel._init_full), and the point each component's moments are taken around.
@@ -292,13 +293,18 @@ class _Layout:
         acc[0] += F @ resp.T  # this orientation is the faster GEMM for BLAS
         if self.covariance_type == "tied":
             xt = F[: self.n_features]
-            xw = xt if weight is None else xt * weight
+            if len(self.far):  # pool the near components' rows only; the far ones come below
+                near = np.ones(self.n_components, dtype=bool)
+                near[self.far] = False
+                xw = xt * resp[near].sum(axis=0)
+            else:
+                xw = xt if weight is None else xt * weight
             acc[1] += xw @ xt.T
         acc[2] += float(n if weight is None else np.sum(weight, dtype=np.float64))
         acc[3] += n
         if acc[4] is not None:
-            # y = L_k^T (x - mean_k) of the far components, left in Y by the E-step
-            y = ws.Y[:, :n].reshape(len(self.far), self.n_features, n)
+            # y = L_k^T (x - mean_k) of the far components, left in Yf by the E-step
+            y = ws.Yf[:, :n].reshape(len(self.far), self.n_features, n)
             r = resp[self.far][:, :, None]  # (far, n, 1)
             yr = np.multiply(y, r.transpose(0, 2, 1), out=ws.Yr[:, :n].reshape(y.shape))
             acc[4][0] += yr @ y.transpose(0, 2, 1)
@@ -325,7 +331,13 @@ class _Layout:
             syy, sy = whitened
             A = self.far_inverse_factors
             stats.s1[self.far] = np.einsum("kij,kj->ki", A, sy)
-            stats.s2[self.far] = A @ syy @ A.transpose(0, 2, 1)
+            s2 = A @ syy @ A.transpose(0, 2, 1)
+            if self.covariance_type == "full":
+                stats.s2[self.far] = s2
+            elif self.covariance_type == "tied":
+                stats.s2 += s2.sum(axis=0)
+            else:
+                stats.s2[self.far] = np.diagonal(s2, axis1=1, axis2=2)
         stats.loglik = float(loglik)
         stats.weight = weight
         stats.n_samples = n_samples
@@ -356,18 +368,21 @@ class Kernel(_Layout):
         const = const - 0.5 * n_features * LOG_2PI
         if covariance_type == "full":
             self._init_full(prec_chol, mc, const, dtype)
+            factors = prec_chol
         elif covariance_type == "tied":
             # ||y - B_k||^2 = ||y||^2 - 2 y.B_k + ||B_k||^2 with y = L^T x, B_k = L^T mc_k.
             self.Lt = np.ascontiguousarray(prec_chol.T).astype(dtype)
             B = mc @ prec_chol
             c0 = const - 0.5 * np.sum(B**2, axis=1)
             self.theta = np.hstack([B, c0[:, None]]).astype(dtype)
+            factors = np.broadcast_to(prec_chol, (n_components, n_features, n_features))
         else:
-            p2 = prec_chol**2
-            if covariance_type == "spherical":
-                p2 = np.repeat(p2[:, None], n_features, axis=1)
+            p = prec_chol if covariance_type == "diag" else np.outer(prec_chol, np.ones(n_features))
+            p2 = p**2
             c0 = const - 0.5 * np.sum(mc**2 * p2, axis=1)
             self.theta = np.hstack([-0.5 * p2, mc * p2, c0[:, None]]).astype(dtype)
+            factors = p[:, :, None] * np.eye(n_features)  # diagonal factors
+        self._split_far(factors, mc, const, dtype)
 
     def _init_full(self, prec_chol, mc, const, dtype):
         """Split the components between the two full-covariance E-step forms.
@@ -390,52 +405,61 @@ class Kernel(_Layout):
         benchmark's float32 data (bound ~1e-4, all expanded): log-likelihood moved by 7e-7 nats
         per sample, fitted parameters by < 1e-9.
         """
-        k, d = mc.shape
+        d = mc.shape[1]
         prec = prec_chol @ prec_chol.transpose(0, 2, 1)
         rows, cols = _outer_pairs(d)
         quad = -0.5 * prec[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
         lin = np.einsum("kij,kj->ki", prec, mc)
         c0 = const - 0.5 * np.einsum("ki,ki->k", lin, mc)
         self.theta_exp = np.hstack([quad, lin, c0[:, None]]).astype(dtype)
-        # Sum of the magnitudes of the expanded form's terms at the component's own mean.
+
+    def _split_far(self, factors, mc, const, dtype):
+        """Find the components too far from the shift for the shared-shift forms (see
+        :meth:`_init_full`) and prepare their stacked form: ``y_k = L_k^T (x - m_k)`` for all of
+        them in one GEMM ``[L_k^T | -L_k^T m_k] @ [x ; 1]``, with ``L_k`` the precision factor
+        (full), the shared one (tied) or the diagonal one (diag/spherical). Their E-step rows
+        are ``-|y_k|^2 / 2 + c_k``; their moments are taken around their own means from ``y``.
+        """
+        k, d = mc.shape
+        prec = factors @ factors.transpose(0, 2, 1)
+        # Sum of the magnitudes of the shared-shift form's terms at the component's own mean.
         size = np.einsum("ki,kij,kj->k", np.abs(mc), np.abs(prec), np.abs(mc)) + d
         eps = np.finfo(dtype).eps
         limit = np.sqrt(eps) if self.expanded_error is None else self.expanded_error
-        self.far = np.flatnonzero(~(size * eps <= limit))  # NaN goes the stacked way
-        self.needs_outer = len(self.far) < k
-        # y_k = [L_k^T | -L_k^T mc_k] @ [x ; 1] for the far components in one GEMM.
-        lt = prec_chol[self.far].transpose(0, 2, 1).reshape(-1, d)
-        b = np.einsum("kd,kde->ke", mc[self.far], prec_chol[self.far]).reshape(-1, 1)
-        self.theta = np.hstack([lt, -b]).astype(dtype)
-        self.const = const[self.far].astype(dtype)[:, None]
-        self.y_rows = len(self.far) * d
-        # Their moments are taken around their own means, from y (see accumulate/statistics).
-        self.centres[self.far] = mc[self.far] + self.shift
-        eye = np.broadcast_to(np.eye(d), (len(self.far), d, d))
-        self.far_inverse_factors = np.linalg.solve(prec_chol[self.far].transpose(0, 2, 1), eye)
+        self.far = far = np.flatnonzero(~(size * eps <= limit))  # NaN goes the stacked way
+        self.needs_outer = self.covariance_type == "full" and len(far) < k
+        lt = factors[far].transpose(0, 2, 1).reshape(-1, d)
+        b = np.einsum("kd,kde->ke", mc[far], factors[far]).reshape(-1, 1)
+        self.theta_far = np.hstack([lt, -b]).astype(dtype)
+        self.const_far = const[far].astype(dtype)[:, None]
+        self.centres[far] = mc[far] + self.shift
+        eye = np.broadcast_to(np.eye(d), (len(far), d, d))
+        self.far_inverse_factors = np.linalg.solve(factors[far].transpose(0, 2, 1), eye)
 
-    def _log_prob_full(self, ws, F, lp, n):
+    def _log_prob_far(self, ws, F, lp, n):
+        """Stacked-form rows of the far components, over whatever ``lp`` holds for them."""
         d, far = self.n_features, self.far
-        if self.needs_outer:
-            np.matmul(self.theta_exp, F, out=lp)
-        if len(far):
-            y = ws.Y[:, :n]
-            np.matmul(self.theta, F[self.x_at :], out=y)
-            y3 = y.reshape(len(far), d, n)
-            # all components far: write in place; otherwise overwrite their expanded rows
-            out = lp if len(far) == self.n_components else ws.lp_far[:, :n]
-            np.einsum("kdn,kdn->kn", y3, y3, out=out)  # one read of y, no squared copy
-            out *= -0.5
-            out += self.const
-            if out is not lp:
-                lp[far] = out
+        y = ws.Yf[:, :n]
+        np.matmul(self.theta_far, F[self.x_at :], out=y)
+        y3 = y.reshape(len(far), d, n)
+        # all components far: write in place; otherwise overwrite their shared-shift rows
+        out = lp if len(far) == self.n_components else ws.lp_far[:, :n]
+        np.einsum("kdn,kdn->kn", y3, y3, out=out)  # one read of y, no squared copy
+        out *= -0.5
+        out += self.const_far
+        if out is not lp:
+            lp[far] = out
 
     def log_prob(self, ws, n):
         """Weighted log-probabilities ``(K, n)`` of the rows loaded in ``ws`` (a view of ``ws``)."""
         F, lp = ws.F[:, :n], ws.lp[:, :n]
         ctype, d = self.covariance_type, self.n_features
+        all_far = len(self.far) == self.n_components
         if ctype == "full":
-            self._log_prob_full(ws, F, lp, n)
+            if self.needs_outer:
+                np.matmul(self.theta_exp, F, out=lp)
+        elif all_far:
+            pass
         elif ctype == "tied":
             ya = ws.Y[:, :n]
             np.matmul(self.Lt, F[:d], out=ya[:d])
@@ -445,6 +469,8 @@ class Kernel(_Layout):
             lp += sq
         else:
             np.matmul(self.theta, F, out=lp)
+        if len(self.far):
+            self._log_prob_far(ws, F, lp, n)
         return lp
 
     def e_step(self, ws, rows, moments=False):
