@@ -206,3 +206,42 @@ def test_changed_settings_after_partial_fit_are_refused(change):
     model.set_params(**change)
     with pytest.raises(ValueError, match="partial_fit continues from the fitted 3 components"):
         model.partial_fit(blobs(300))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_partial_fit_keeps_far_apart_components_precise(covariance_type):
+    """Two clusters 1e6 of their standard deviations from the mixture mean, two mini-batches:
+    the blended covariances match a two-pass computation around the clusters' own centres to
+    1e-9 (statistics around the mixture mean would have lost ~1e-4)."""
+    from gaussmix._stream import step_size
+
+    rng = np.random.default_rng(SEED)
+    centres = np.array([[-1e6, -1e6], [1e6, 1e6]])
+    labels = rng.integers(0, 2, 4000)
+    X = centres[labels] + rng.normal(size=(4000, 2)) * [1.0, 2.0]
+    model = gm.GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+    batches = [(X[:2000], labels[:2000]), (X[2000:], labels[2000:])]
+    for batch, _ in batches:
+        model.partial_fit(batch)
+    # reference: per-sample moments of each batch around the exact centres, blended with rho
+    rho = step_size(1, model.learning_decay, model.learning_offset)
+    nk, s1, s2 = np.zeros(2), np.zeros((2, 2)), np.zeros((2, 2, 2))
+    for blend, (batch, lab) in zip([1.0 - rho, rho], batches):
+        for k in range(2):
+            d = batch[lab == k] - centres[k]  # exact: Sterbenz
+            nk[k] += blend * len(d) / len(batch)
+            s1[k] += blend * d.sum(axis=0) / len(batch)
+            s2[k] += blend * d.T @ d / len(batch)
+    order = np.argsort(model.means_[:, 0])
+    mc = s1 / nk[:, None]
+    cov = s2 / nk[:, None, None] - mc[:, :, None] * mc[:, None, :]
+    assert_allclose(model.means_[order], centres + mc, rtol=0, atol=1e-7)
+    reg = model.reg_covar
+    expected = {
+        "full": cov + reg * np.eye(2),
+        "tied": np.tensordot(nk / nk.sum(), cov, axes=1) + reg * np.eye(2),
+        "diag": np.diagonal(cov, axis1=1, axis2=2) + reg,
+        "spherical": np.diagonal(cov, axis1=1, axis2=2).mean(axis=1) + reg,
+    }[covariance_type]
+    got = model.covariances_ if covariance_type == "tied" else model.covariances_[order]
+    assert_allclose(got, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())

@@ -242,9 +242,8 @@ def _partial_fit(model, X, sample_weight):
             running, step = state.stats, state.step
         else:  # fitted by fit (or changed since): its parameters count as one batch
             weights, means, covariances = params[:3]
-            running = stats_from_parameters(
-                weights, means, covariances, model.covariance_type, weights @ means,
-                model.reg_covar,
+            running = stats_from_parameters(  # around each mean: nothing cancels
+                weights, means, covariances, model.covariance_type, means, model.reg_covar,
             )
             running.loglik = float(getattr(model, "lower_bound_", 0.0))
             if not np.isfinite(running.loglik):
