@@ -315,3 +315,34 @@ def test_member_whose_header_promises_a_huge_array_is_refused_before_reading(tmp
             archive.writestr(name + ".npy", buffer.getvalue())
     with pytest.raises(ValueError, match="lower_bounds.npy is truncated"):
         gm.load(path)
+
+
+def test_npy_column_subset_and_integer_files_convert_to_a_scratch_map_when_large(
+        tmp_path, monkeypatch):
+    """A converted copy of a big .npy (some columns, or integers made float) is memory-mapped on
+    an anonymous scratch file, filled block by block, instead of held in memory."""
+    from gaussmix import _data
+
+    monkeypatch.setattr(_data, "_IN_MEMORY_COPY_BYTES", 0)
+    monkeypatch.setattr(_data, "_COPY_ROWS", 7)
+    rng = np.random.default_rng(SEED)
+    X = rng.normal(size=(100, 4))
+    np.save(tmp_path / "f.npy", X)
+    table = _data.read_table(tmp_path / "f.npy", ["3", "1"])
+    assert isinstance(table.X, np.memmap)
+    np.testing.assert_array_equal(table.X, X[:, [3, 1]])
+    ints = rng.integers(-50, 50, size=(100, 3)).astype(np.int16)
+    np.save(tmp_path / "i.npy", ints)
+    table = _data.read_table(tmp_path / "i.npy")
+    assert isinstance(table.X, np.memmap) and table.X.dtype == np.float64
+    np.testing.assert_array_equal(table.X, ints)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.npy", "i.npy"]  # nothing left
+
+
+def test_small_npy_conversions_stay_in_memory(tmp_path):
+    from gaussmix import _data
+
+    np.save(tmp_path / "f.npy", np.arange(12.0).reshape(3, 4))
+    table = _data.read_table(tmp_path / "f.npy", ["2"])
+    assert not isinstance(table.X, np.memmap)
+    np.testing.assert_array_equal(table.X[:, 0], [2.0, 6.0, 10.0])

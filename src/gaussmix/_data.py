@@ -364,13 +364,67 @@ def _read_npy(path, columns):
         arr = arr.reshape(-1, 1)
     names = _default_names(arr.shape[1])
     chosen = _select(names, columns, path)
-    if chosen != list(range(arr.shape[1])):
-        arr = arr[:, chosen]
-    if arr.dtype.kind != "f" or arr.dtype.itemsize < 4:
-        arr = np.asarray(arr, dtype=np.float64)
-    elif not arr.dtype.isnative:
-        arr = arr.astype(arr.dtype.newbyteorder("="))
+    dtype = arr.dtype
+    if dtype.kind != "f" or dtype.itemsize < 4:
+        dtype = np.dtype(np.float64)
+    elif not dtype.isnative:
+        dtype = dtype.newbyteorder("=")
+    if chosen != list(range(arr.shape[1])) or dtype != arr.dtype:
+        arr = _converted_npy(arr, chosen, dtype, path)
     return Table(arr, [names[i] for i in chosen], path, False), ("rows", None)
+
+
+# A converted copy (column subset, other dtype) of a .npy larger than this goes to a scratch file.
+_IN_MEMORY_COPY_BYTES = 256 * 2**20
+_COPY_ROWS = 1 << 16
+
+
+def _converted_npy(arr, chosen, dtype, path):
+    """``arr[:, chosen]`` as ``dtype``: in memory when small, else memory-mapped on an anonymous
+    scratch file beside ``path`` (or in the temporary folder), filled block by block."""
+    shape = (arr.shape[0], len(chosen))
+    if shape[0] * shape[1] * dtype.itemsize <= _IN_MEMORY_COPY_BYTES:
+        return np.asarray(arr[:, chosen], dtype=dtype)
+    out = scratch_array(shape, dtype, path, [os.path.dirname(os.path.abspath(path))],
+                        what="a converted copy")
+    try:
+        for start in range(0, shape[0], _COPY_ROWS):
+            out[start : start + _COPY_ROWS] = arr[start : start + _COPY_ROWS][:, chosen]
+    except OSError as exc:
+        raise DataError(no_scratch_space(path, out.nbytes, exc, "a converted copy")) from None
+    return out
+
+
+def scratch_array(shape, dtype, path, folders=(), what="a standardized copy"):
+    """An empty memory-mapped array backed by an anonymous (already deleted) temporary file."""
+    import tempfile
+
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    last = None
+    for folder in [*folders, tempfile.gettempdir()]:
+        folder = os.path.abspath(folder or ".")
+        try:
+            # the mapping outlives the handle; the deleted file goes with the mapping
+            with tempfile.TemporaryFile(dir=folder) as handle:
+                if size and hasattr(os, "posix_fallocate"):  # claim the space now, fail early
+                    os.posix_fallocate(handle.fileno(), 0, size)
+                return np.memmap(handle, dtype=dtype, mode="w+", shape=shape)
+        except OSError as exc:
+            last = exc
+    raise DataError(no_scratch_space(path, size, last, what))
+
+
+def no_scratch_space(path, size, exc, what="a standardized copy"):
+    """The one-line error for a scratch copy of ``path`` that found no disk room."""
+    reason = exc.strerror if getattr(exc, "strerror", None) else str(exc)
+    advice = (
+        "leave out --standardize" if what == "a standardized copy"
+        else "save the file as float32/float64 with only the columns to use"
+    )
+    return (
+        f"{path}: no room for {what} ({size / 2**20:.0f} MiB) of this file on disk ({reason}); "
+        f"free disk space next to it, next to the output or in the temporary folder, or {advice}."
+    )
 
 
 # Checks ------------------------------------------------------------------------------------

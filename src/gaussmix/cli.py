@@ -26,9 +26,11 @@ from ._cli_util import (
 from ._data import (
     DataError,
     data_format,
+    no_scratch_space,
     parse_columns,
     peek_columns,
     read_table,
+    scratch_array,
     write_table,
     write_table_chunks,
 )
@@ -178,45 +180,17 @@ def _standardized(table, scratch_dirs=()):
         )
     if not isinstance(X, np.memmap):
         return ((X - center) / scale).astype(X.dtype, copy=False), center, scale
-    Z = _scratch_array(X.shape, X.dtype, table.path, scratch_dirs)
+    Z = scratch_array(X.shape, X.dtype, table.path, scratch_dirs)
     try:
         for start in range(0, X.shape[0], chunk):
             Z[start : start + chunk] = (X[start : start + chunk] - center) / scale
     except OSError as exc:  # the scratch file's folder ran out of space while writing
-        raise DataError(_no_scratch_space(table.path, Z.nbytes, exc)) from None
+        raise DataError(no_scratch_space(table.path, Z.nbytes, exc)) from None
     return Z, center, scale
 
 
 # Rows per block when the CLI streams through a file.
 _BLOCK_ROWS = 1 << 16
-
-
-def _scratch_array(shape, dtype, path, folders):
-    """An empty memory-mapped array backed by an anonymous (already deleted) temporary file."""
-    import tempfile
-
-    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    last = None
-    for folder in [*folders, tempfile.gettempdir()]:
-        folder = os.path.abspath(folder or ".")
-        try:
-            # the mapping outlives the handle; the deleted file goes with the mapping
-            with tempfile.TemporaryFile(dir=folder) as handle:
-                if size and hasattr(os, "posix_fallocate"):  # claim the space now, fail early
-                    os.posix_fallocate(handle.fileno(), 0, size)
-                return np.memmap(handle, dtype=dtype, mode="w+", shape=shape)
-        except OSError as exc:
-            last = exc
-    raise DataError(_no_scratch_space(path, size, last))
-
-
-def _no_scratch_space(path, size, exc):
-    reason = exc.strerror if getattr(exc, "strerror", None) else str(exc)
-    return (
-        f"{path}: no room for a standardized copy ({size / 2**20:.0f} MiB) of this memory-mapped "
-        f"file ({reason}); free disk space next to the output or in the temporary folder, or "
-        "leave out --standardize."
-    )
 
 
 def _check_rows(table, n_components):
