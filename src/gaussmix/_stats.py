@@ -369,22 +369,31 @@ class Kernel(_Layout):
         const = log_weights + log_det_cholesky(prec_chol, covariance_type, n_features)
         const = const - 0.5 * n_features * LOG_2PI
         if covariance_type == "full":
-            self._init_full(prec_chol, mc, const, dtype)
-            factors = prec_chol
+            prec = self._init_full(prec_chol, mc, const, dtype)
+            size = _term_size(mc, np.abs(prec))
+
+            def factors(idx):
+                return prec_chol[idx]
         elif covariance_type == "tied":
             # ||y - B_k||^2 = ||y||^2 - 2 y.B_k + ||B_k||^2 with y = L^T x, B_k = L^T mc_k.
             self.Lt = np.ascontiguousarray(prec_chol.T).astype(dtype)
             B = mc @ prec_chol
             c0 = const - 0.5 * np.sum(B**2, axis=1)
             self.theta = np.hstack([B, c0[:, None]]).astype(dtype)
-            factors = np.broadcast_to(prec_chol, (n_components, n_features, n_features))
+            size = _term_size(mc, np.abs(prec_chol @ prec_chol.T))
+
+            def factors(idx):
+                return np.broadcast_to(prec_chol, (len(idx), n_features, n_features))
         else:
             p = prec_chol if covariance_type == "diag" else np.outer(prec_chol, np.ones(n_features))
             p2 = p**2
             c0 = const - 0.5 * np.sum(mc**2 * p2, axis=1)
             self.theta = np.hstack([-0.5 * p2, mc * p2, c0[:, None]]).astype(dtype)
-            factors = p[:, :, None] * np.eye(n_features)  # diagonal factors
-        self._split_far(factors, mc, const, dtype)
+            size = np.sum(mc**2 * p2, axis=1) + n_features
+
+            def factors(idx):
+                return p[idx][:, :, None] * np.eye(n_features)
+        self._split_far(size, factors, mc, const, dtype)
 
     def _init_full(self, prec_chol, mc, const, dtype):
         """Split the components between the two full-covariance E-step forms.
@@ -414,8 +423,9 @@ class Kernel(_Layout):
         lin = np.einsum("kij,kj->ki", prec, mc)
         c0 = const - 0.5 * np.einsum("ki,ki->k", lin, mc)
         self.theta_exp = np.hstack([quad, lin, c0[:, None]]).astype(dtype)
+        return prec
 
-    def _split_far(self, factors, mc, const, dtype):
+    def _split_far(self, size, factors, mc, const, dtype):
         """Find the components too far from the shift for the shared-shift forms (see
         :meth:`_init_full`) and prepare their stacked form: ``y_k = L_k^T (x - m_k)`` for all of
         them in one GEMM ``[L_k^T | -L_k^T m_k] @ [x ; 1]``, with ``L_k`` the precision factor
@@ -423,20 +433,18 @@ class Kernel(_Layout):
         are ``-|y_k|^2 / 2 + c_k``; their moments are taken around their own means from ``y``.
         """
         k, d = mc.shape
-        prec = factors @ factors.transpose(0, 2, 1)
-        # Sum of the magnitudes of the shared-shift form's terms at the component's own mean.
-        size = np.einsum("ki,kij,kj->k", np.abs(mc), np.abs(prec), np.abs(mc)) + d
         eps = np.finfo(dtype).eps
         limit = np.sqrt(eps) if self.expanded_error is None else self.expanded_error
         self.far = far = np.flatnonzero(~(size * eps <= limit))  # NaN goes the stacked way
         self.needs_outer = self.covariance_type == "full" and len(far) < k
-        lt = factors[far].transpose(0, 2, 1).reshape(-1, d)
-        b = np.einsum("kd,kde->ke", mc[far], factors[far]).reshape(-1, 1)
+        L = factors(far)  # (far, D, D) lower-triangular precision factors
+        lt = L.transpose(0, 2, 1).reshape(-1, d)
+        b = np.einsum("kd,kde->ke", mc[far], L).reshape(-1, 1)
         self.theta_far = np.hstack([lt, -b]).astype(dtype)
         self.const_far = const[far].astype(dtype)[:, None]
         self.centres[far] = mc[far] + self.shift
         eye = np.broadcast_to(np.eye(d), (len(far), d, d))
-        self.far_inverse_factors = np.linalg.solve(factors[far].transpose(0, 2, 1), eye)
+        self.far_inverse_factors = np.linalg.solve(L.transpose(0, 2, 1), eye)
 
     def _log_prob_far(self, ws, F, lp, n):
         """Stacked-form rows of the far components, over whatever ``lp`` holds for them."""
@@ -480,6 +488,15 @@ class Kernel(_Layout):
         n = self.load(ws, rows, moments)
         lp = self.log_prob(ws, n)
         return lp, _log_normalize_inplace(lp)
+
+
+def _term_size(mc, abs_prec):
+    """``|m_k|^T |P_k| |m_k| + D``: the magnitude of a shared-shift quadratic form's terms at each
+    component's own mean (``abs_prec`` one matrix per component, or one shared)."""
+    m = np.abs(mc)
+    if abs_prec.ndim == 2:
+        return np.einsum("ki,ij,kj->k", m, abs_prec, m) + mc.shape[1]
+    return np.einsum("ki,kij,kj->k", m, abs_prec, m) + mc.shape[1]
 
 
 def _log_normalize_inplace(log_prob):
