@@ -7,7 +7,6 @@ take an ``Axes``. Nothing here decides a figure's layout.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
@@ -230,21 +229,12 @@ def limits(points2, means2, covs2, margin=0.06):
 
 def atomic_write(path, write, suffix=None):
     """Call ``write(tmp_path)`` then move the result to ``path`` in one step (no half files)."""
+    from .io import atomic_write_path
+
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ValueError(f"Cannot write {path!r}: the folder {folder!r} does not exist.")
     suffix = suffix if suffix is not None else os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".gaussmix-", suffix=suffix, dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_path(path, write, suffix)
     return path

@@ -221,18 +221,29 @@ def atomic_write(path, write):
 
     On any error the temporary file is removed and ``path`` is left as it was.
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".gaussmix-", suffix=".tmp", dir=directory)
-    except OSError as exc:  # report the file asked for, not the temporary name
-        raise type(exc)(exc.errno, exc.strerror, path) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def to_file(tmp):
+        with open(tmp, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+
+    atomic_write_path(path, to_file)
+
+
+def atomic_write_path(path, write, suffix=".tmp"):
+    """:func:`atomic_write` for writers that take a file name: ``write(tmp_path)``, where
+    ``tmp_path`` ends in ``suffix`` (picture and animation writers choose the format by it)."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".gaussmix-", suffix=suffix, dir=directory)
+    except OSError as exc:  # report the file asked for, not the temporary name
+        raise type(exc)(exc.errno, exc.strerror, path) from None
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         try:
