@@ -99,19 +99,11 @@ def test_collapsed_component_without_reg_covar_raises_naming_reg_covar(
     assert len(set(labels[:10])) == 1 and len(set(labels)) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Reported: a component collapsed on copies of a point away from the data's centre gets a "
-        "variance of rounding noise (s2/nk - mean**2 around the shift, ~1e-15) that is often "
-        "positive, so reg_covar=0 gives a silently singular fit (lower bound ~ +12) instead of "
-        "the ValueError. scikit-learn fails the same way more often. Needs a rounding floor in "
-        "the M-step."
-    ),
-)
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_collapsed_component_off_centre_without_reg_covar_raises():
-    """20 data sets, each with 10 copies of one point between two spread clusters."""
+    """20 data sets, each with 10 copies of one point between two spread clusters: the collapsed
+    component's variance is rounding noise (often positive), below the floor of the data's
+    resolution, so the fit raises instead of returning a singular model (lower bound ~ +300)."""
     rng = np.random.default_rng(20261125)
     silent = []
     for trial in range(20):
@@ -302,3 +294,25 @@ def test_far_points_underflow_keeps_log_likelihood_finite_and_responsibilities_n
     assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
     assert_array_equal(labels, scipy_component_logpdf(far, model).argmax(axis=1))
     assert_array_equal(labels, proba.argmax(axis=1))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_tight_but_real_spread_is_not_mistaken_for_a_collapse(rng, covariance_type):
+    """A cluster with a standard deviation of 1e-7 at 10 (seven digits below its location, far
+    above the 1e-15 resolution there) fits with reg_covar=0 and keeps its spread."""
+    tight = 10.0 + 1e-7 * rng.normal(size=(200, 2))
+    X = np.vstack([tight, rng.normal(size=(200, 2)) * 3 - 10])
+    start = {"means_init": [[10.0, 10.0], [-10.0, -10.0]], "precisions_init": {
+        "full": [np.eye(2), np.eye(2)], "diag": np.ones((2, 2)), "spherical": np.ones(2)}[
+        covariance_type]}
+    model = GM(2, covariance_type=covariance_type, reg_covar=0.0, **start).fit(X)
+    k = int(np.argmax(model.means_[:, 0]))
+    cov = model.covariances_[k]
+    variances = np.diag(cov) if covariance_type == "full" else np.atleast_1d(cov)
+    assert_allclose(variances, tight.var(axis=0).mean(), rtol=0.3)
+
+
+def test_float32_copies_of_a_point_collapse_with_a_clear_error():
+    X = np.vstack([np.full((10, 2), 7.25), np.random.default_rng(0).normal(size=(40, 2)) * 5])
+    with pytest.raises(ValueError, match="Increase reg_covar"):
+        GM(2, reg_covar=0.0, random_state=0).fit(X.astype(np.float32))

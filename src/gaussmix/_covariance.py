@@ -66,12 +66,14 @@ def _cholesky_lower(matrix, what):
         ) from None
 
 
-def precision_cholesky(covariances, covariance_type):
+def precision_cholesky(covariances, covariance_type, floor=None):
     """Cholesky factors of the precisions from covariances (float64).
 
     For ``full`` and ``tied`` the factor is upper triangular: ``inv(chol(C)).T``. All components
     are factorised in one batched call (a per-matrix SciPy call costs more than the arithmetic at
-    these sizes).
+    these sizes). ``floor`` (one value per component, or one for tied), if given, is the smallest
+    variance that counts as a spread: a component whose variance in some direction (for
+    full/tied, a conditional variance ``chol(C)_ii^2``) is not above it has collapsed.
 
     Raises
     ------
@@ -90,6 +92,9 @@ def precision_cholesky(covariances, covariance_type):
             chol = np.linalg.cholesky(covariances)
         except np.linalg.LinAlgError:
             _raise_first_not_positive_definite(covariances, covariance_type)
+        if floor is not None:
+            spread = np.diagonal(chol, axis1=-2, axis2=-1) ** 2
+            _raise_first_below(spread.reshape(-1, spread.shape[-1]), floor, covariance_type)
         eye = np.broadcast_to(np.eye(covariances.shape[-1]), covariances.shape)
         # The inverse of a lower-triangular matrix is lower triangular: drop solve()'s rounding
         # noise above the diagonal so that the factor is exactly triangular.
@@ -101,7 +106,22 @@ def precision_cholesky(covariances, covariance_type):
             f"The {covariance_type} covariance of component {int(bad[0])} has a variance <= 0, "
             "so the mixture cannot be evaluated. " + _COLLAPSE_ADVICE
         )
+    if floor is not None:
+        _raise_first_below(covariances.reshape(covariances.shape[0], -1), floor, covariance_type)
     return 1.0 / np.sqrt(covariances)
+
+
+def _raise_first_below(spread, floor, covariance_type):
+    """``spread``: variances, one row per component; raise if a row has one <= its ``floor``."""
+    floor = np.broadcast_to(np.asarray(floor, dtype=np.float64).reshape(-1), spread.shape[:1])
+    bad = np.flatnonzero(np.any(spread <= floor[:, None], axis=1))
+    if bad.size:
+        which = "tied covariance" if covariance_type == "tied" else (
+            f"{covariance_type} covariance of component {int(bad[0])}")
+        raise ValueError(
+            f"The {which} has collapsed: its spread in some direction is below the resolution "
+            "of the data's values there, so the mixture cannot be evaluated. " + _COLLAPSE_ADVICE
+        )
 
 
 def _raise_first_not_positive_definite(covariances, covariance_type):

@@ -357,7 +357,7 @@ class Kernel(_Layout):
     #: half of its digits lost. See :meth:`_init_full`.
     expanded_error = None
 
-    def __init__(self, weights, means, prec_chol, covariance_type, shift, dtype):
+    def __init__(self, weights, means, prec_chol, covariance_type, shift, dtype, far=()):
         weights = np.asarray(weights, dtype=np.float64)
         means = np.asarray(means, dtype=np.float64)
         prec_chol = np.asarray(prec_chol, dtype=np.float64)
@@ -393,7 +393,7 @@ class Kernel(_Layout):
 
             def factors(idx):
                 return p[idx][:, :, None] * np.eye(n_features)
-        self._split_far(size, factors, mc, const, dtype)
+        self._split_far(size, factors, mc, const, dtype, far)
 
     def _init_full(self, prec_chol, mc, const, dtype):
         """Split the components between the two full-covariance E-step forms.
@@ -425,7 +425,7 @@ class Kernel(_Layout):
         self.theta_exp = np.hstack([quad, lin, c0[:, None]]).astype(dtype)
         return prec
 
-    def _split_far(self, size, factors, mc, const, dtype):
+    def _split_far(self, size, factors, mc, const, dtype, forced=()):
         """Find the components too far from the shift for the shared-shift forms (see
         :meth:`_init_full`) and prepare their stacked form: ``y_k = L_k^T (x - m_k)`` for all of
         them in one GEMM ``[L_k^T | -L_k^T m_k] @ [x ; 1]``, with ``L_k`` the precision factor
@@ -435,7 +435,9 @@ class Kernel(_Layout):
         k, d = mc.shape
         eps = np.finfo(dtype).eps
         limit = np.sqrt(eps) if self.expanded_error is None else self.expanded_error
-        self.far = far = np.flatnonzero(~(size * eps <= limit))  # NaN goes the stacked way
+        far = ~(size * eps <= limit)  # NaN goes the stacked way
+        far[np.asarray(forced, dtype=np.intp)] = True  # e.g. moments that cancelled last pass
+        self.far = far = np.flatnonzero(far)
         self.needs_outer = self.covariance_type == "full" and len(far) < k
         L = factors(far)  # (far, D, D) lower-triangular precision factors
         lt = L.transpose(0, 2, 1).reshape(-1, d)
@@ -648,9 +650,60 @@ def em_step(X, sample_weight, params, covariance_type, reg_covar, dtype, chunk_s
     weights, means, _, prec_chol = params
     kernel = Kernel(weights, means, prec_chol, covariance_type, weights @ means, dtype)
     stats = (statistics or em_statistics)(X, sample_weight, kernel, chunk_size, n_threads)
+    redo = np.setdiff1d(cancelled_components(stats, dtype), kernel.far)
+    if redo.size:  # a component shrank so much that its shared-shift moments cancelled: again,
+        # with its moments around its current mean (rare: one more pass in such iterations)
+        kernel = Kernel(weights, means, prec_chol, covariance_type, weights @ means, dtype,
+                        far=np.union1d(kernel.far, redo))
+        stats = (statistics or em_statistics)(X, sample_weight, kernel, chunk_size, n_threads)
     weights, means, covariances = m_step(stats, reg_covar, 10 * np.finfo(dtype).eps)
-    new_params = (weights, means, covariances, precision_cholesky(covariances, covariance_type))
-    return stats.loglik / stats.weight, new_params
+    floor = resolution_floor(weights, means, covariances, covariance_type, dtype)
+    prec_chol = precision_cholesky(covariances, covariance_type, floor)
+    return stats.loglik / stats.weight, (weights, means, covariances, prec_chol)
+
+
+def cancelled_components(stats, dtype):
+    """Components whose variances lost more than half of ``dtype``'s digits to cancellation:
+    ``s2/nk - (s1/nk)^2`` below ``sqrt(eps)`` times ``s2/nk`` in some feature (tied: every
+    component, if the pooled variance did)."""
+    nk = np.maximum(stats.nk, np.finfo(np.float64).tiny)
+    if stats.covariance_type == "full":
+        raw = np.diagonal(stats.s2, axis1=1, axis2=2) / nk[:, None]
+    elif stats.covariance_type == "tied":
+        raw = np.diag(stats.s2) / nk.sum()
+    else:
+        raw = stats.s2 / nk[:, None]
+    mc = stats.s1 / nk[:, None]
+    limit = np.sqrt(np.finfo(dtype).eps)
+    if stats.covariance_type == "tied":
+        variance = raw - (nk @ mc**2) / nk.sum()
+        lost = np.any(variance < limit * raw)
+        return np.arange(len(nk)) if lost else np.zeros(0, dtype=np.intp)
+    variance = raw - mc**2
+    return np.flatnonzero(np.any(variance < limit * raw, axis=1) & (stats.nk > 0))
+
+
+def resolution_floor(weights, means, covariances, covariance_type, dtype):
+    """Per component, the variance below which a fitted spread is rounding noise, not data.
+
+    ``(10 eps scale)^2``, with ``scale`` the larger of the component's largest ``|mean|`` and the
+    whole mixture's largest standard deviation: a spread of under ten units in the last place of
+    the values it describes (copies of one point, collapsed onto by a component with
+    ``reg_covar=0``). ``eps`` is the data dtype's.
+    """
+    mixture_mean = weights @ means
+    if covariance_type == "full":
+        variances = np.diagonal(covariances, axis1=1, axis2=2)
+    elif covariance_type == "tied":
+        variances = np.broadcast_to(np.diag(covariances), means.shape)
+    elif covariance_type == "diag":
+        variances = covariances
+    else:
+        variances = np.broadcast_to(covariances[:, None], means.shape)
+    total = weights @ (variances + (means - mixture_mean) ** 2)
+    scale = np.maximum(np.abs(means).max(axis=1), np.sqrt(total.max()))
+    floor = (10.0 * np.finfo(dtype).eps * scale) ** 2
+    return floor.max() if covariance_type == "tied" else floor
 
 
 def m_step(stats, reg_covar, nk_eps):

@@ -21,7 +21,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _covariance as cov
-from ._stats import Kernel, SuffStats, em_statistics, m_step, single_threaded_blas
+from ._stats import (
+    Kernel,
+    SuffStats,
+    em_statistics,
+    m_step,
+    resolution_floor,
+    single_threaded_blas,
+)
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 # Rows per block when scanning a memory-mapped file for non-finite values.
@@ -258,7 +265,8 @@ def _partial_fit(model, X, sample_weight):
     rho = step_size(step, model.learning_decay, model.learning_offset)
     running = blend(running, batch, rho)
     weights, means, covariances = m_step(running, model.reg_covar, 10 * np.finfo(dtype).eps)
-    prec_chol = cov.precision_cholesky(covariances, model.covariance_type)
+    floor = resolution_floor(weights, means, covariances, model.covariance_type, dtype)
+    prec_chol = cov.precision_cholesky(covariances, model.covariance_type, floor)
     model._set_parameters(weights, means, covariances, prec_chol, dtype)
     model._stream_state = StreamState(running, step + 1, model.means_)
     model.n_iter_ = step + 1
