@@ -316,3 +316,21 @@ def test_float32_copies_of_a_point_collapse_with_a_clear_error():
     X = np.vstack([np.full((10, 2), 7.25), np.random.default_rng(0).normal(size=(40, 2)) * 5])
     with pytest.raises(ValueError, match="Increase reg_covar"):
         GM(2, reg_covar=0.0, random_state=0).fit(X.astype(np.float32))
+
+
+@pytest.mark.parametrize("init_params", ["hierarchical", "kmeans"])
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_tight_cluster_far_from_the_centre_survives_the_initial_m_step(rng, covariance_type,
+                                                                        init_params):
+    """The start's M-step (from responsibilities) takes a cluster whose moments around the data
+    centre cancel (sd 1e-7 at 10 from it) around its own mean in a second pass; it raised
+    'not positive definite' with reg_covar=0 before."""
+    tight = 10.0 + 1e-7 * rng.normal(size=(200, 2))
+    X = np.vstack([tight, rng.normal(size=(200, 2)) * 3 - 10])
+    model = GM(2, covariance_type=covariance_type, reg_covar=0.0, init_params=init_params,
+               random_state=0).fit(X)
+    k = int(np.argmax(model.means_[:, 0]))
+    cov = model.covariances_[k]
+    variances = np.diag(cov) if covariance_type == "full" else np.atleast_1d(cov)
+    expected = tight.var(axis=0) if covariance_type != "spherical" else tight.var(axis=0).mean()
+    assert_allclose(variances, expected, rtol=1e-6)

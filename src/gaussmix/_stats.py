@@ -638,6 +638,41 @@ def resp_statistics(X, sample_weight, resp_chunks, n_components, covariance_type
     return layout.statistics(acc)
 
 
+def recentre_from_responsibilities(stats, X, sample_weight, resp_chunks, components):
+    """Retake the moments of ``components`` around their own means (a second pass over the same
+    responsibilities), for components whose moments around the shared shift cancelled (see
+    :func:`cancelled_components`). Tied pools every component, so it retakes them all.
+    Returns new statistics."""
+    out = stats.copy()
+    k_all = len(stats.nk)
+    comps = np.arange(k_all) if stats.covariance_type == "tied" else np.asarray(components)
+    nk = np.maximum(stats.nk[comps], np.finfo(np.float64).tiny)
+    centres = stats.shift[comps] + stats.s1[comps] / nk[:, None]
+    d = X.shape[1]
+    s1 = np.zeros((len(comps), d))
+    s2 = np.zeros((len(comps), d, d))
+    for start, stop, resp in resp_chunks:
+        rows = start if stop is None else slice(start, stop)
+        x = np.asarray(X[rows], dtype=np.float64)
+        r = np.asarray(resp, dtype=np.float64)[:, comps]
+        if sample_weight is not None:
+            r = r * np.asarray(sample_weight[rows], dtype=np.float64)[:, None]
+        for i, centre in enumerate(centres):
+            z = x - centre
+            rz = z * r[:, i : i + 1]
+            s1[i] += rz.sum(axis=0)
+            s2[i] += rz.T @ z
+    out.shift[comps] = centres
+    out.s1[comps] = s1
+    if stats.covariance_type == "full":
+        out.s2[comps] = s2
+    elif stats.covariance_type == "tied":
+        out.s2 = s2.sum(axis=0)
+    else:
+        out.s2[comps] = np.diagonal(s2, axis1=1, axis2=2)
+    return out
+
+
 def em_step(X, sample_weight, params, covariance_type, reg_covar, dtype, chunk_size,
             n_threads=1, statistics=None):
     """One EM iteration: E-step statistics of ``params`` over ``X``, then the M-step.

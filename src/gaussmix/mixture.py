@@ -6,6 +6,7 @@ The arithmetic lives in :mod:`gaussmix._stats` (E-step, statistics, M-step) and
 
 from __future__ import annotations
 
+import copy
 import logging
 import numbers
 import time
@@ -32,11 +33,13 @@ from ._init import (
 from ._stats import (
     Kernel,
     available_threads,
+    cancelled_components,
     chunk_rows,
     em_statistics,
     em_step,
     iter_e_step,
     m_step,
+    recentre_from_responsibilities,
     resp_statistics,
     single_threaded_blas,
 )
@@ -559,8 +562,13 @@ default='hierarchical'
         """(weights, means, covariances) after one M-step on the responsibilities of ``strategy``."""
         k, ctype, dtype = self.n_components, self.covariance_type, X.dtype.type
         shift = np.asarray(X[: min(len(X), 4096)], dtype=np.float64).mean(axis=0)
+        state = copy.deepcopy(random_state)  # to replay the same responsibilities if needed
         resp_chunks = INITIALIZERS_ALL[strategy](X, sample_weight, k, random_state, dtype)
         stats = resp_statistics(X, sample_weight, resp_chunks, k, ctype, shift, dtype)
+        cancelled = cancelled_components(stats, dtype)
+        if cancelled.size:  # a tight cluster far from the shift: its moments around its mean
+            replay = INITIALIZERS_ALL[strategy](X, sample_weight, k, state, dtype)
+            stats = recentre_from_responsibilities(stats, X, sample_weight, replay, cancelled)
         return m_step(stats, self.reg_covar, 10 * np.finfo(dtype).eps)
 
     def _screened_start(self, X, sample_weight, random_state, chunk, init):
