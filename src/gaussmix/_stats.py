@@ -40,7 +40,12 @@ kernel bounds that loss per component (``Kernel._split_far``): a component beyon
 dtype's digits takes the stacked E-step ``y = L_k^T (x - mean_k)`` (full factor, tied's shared
 one, or the diagonal one), and its moments are taken around its own mean from those whitened rows
 (``SuffStats.shift`` holds one point per component). Clusters 1e6 standard deviations apart keep
-their covariances to ~1e-12 in float64; float32 at 1e3 stays within ~1e-6 of float64.
+their covariances to ~1e-12 in float64; float32 at 1e3 stays within ~1e-6 of float64. The bound
+uses the current parameters, so a component that shrinks a lot in one step can still cancel:
+:func:`cancelled_components` spots it and :func:`em_step` redoes that iteration's statistics
+with it around its own mean (:func:`recentre_from_responsibilities` does the same for a start's
+M-step). :func:`resolution_floor` turns a spread below the data's resolution into the
+collapse error.
 """
 
 from __future__ import annotations
