@@ -263,9 +263,11 @@ class _Layout:
             self.x_at = d
         self.width = self.x_at + d + 1
         self.needs_outer = False  # whether the E-step reads the outer products in F
-        # Components whose statistics come from the whitened rows in Y, around their own mean
-        # (see Kernel._init_full), and the point each component's moments are taken around.
+        # Components whose E-step takes the stacked form (whitened rows in Yf), the positions
+        # among them whose moments come from those rows, around their own mean (see
+        # Kernel._split_far), and the point each component's moments are taken around.
         self.far = np.zeros(0, dtype=np.intp)
+        self.whitened = np.zeros(0, dtype=np.intp)
         self.centres = np.array(np.broadcast_to(self.shift, (n_components, n_features)))
 
     def workspace(self, rows):
@@ -287,9 +289,9 @@ class _Layout:
     def new_accumulator(self):
         """Zeroed per-block running sums: ``F @ resp.T``, for tied ``x^T x``, and for far
         components the whitened moments ``sum r y y^T`` and ``sum r y``."""
-        d, n_far = self.n_features, len(self.far)
+        d, n_w = self.n_features, len(self.whitened)
         xtx = np.zeros((d, d)) if self.covariance_type == "tied" else None
-        whitened = [np.zeros((n_far, d, d)), np.zeros((n_far, d))] if n_far else None
+        whitened = [np.zeros((n_w, d, d)), np.zeros((n_w, d))] if n_w else None
         return [np.zeros((self.width, self.n_components)), xtx, 0.0, 0, whitened]
 
     def accumulate(self, acc, ws, n, resp, weight):
@@ -300,9 +302,9 @@ class _Layout:
         acc[0] += F @ resp.T  # this orientation is the faster GEMM for BLAS
         if self.covariance_type == "tied":
             xt = F[: self.n_features]
-            if len(self.far):  # pool the near components' rows only; the far ones come below
+            if len(self.whitened):  # pool the other components' rows; these come below
                 near = np.ones(self.n_components, dtype=bool)
-                near[self.far] = False
+                near[self.far[self.whitened]] = False
                 xw = xt * resp[near].sum(axis=0)
             else:
                 xw = xt if weight is None else xt * weight
@@ -311,9 +313,12 @@ class _Layout:
         acc[3] += n
         if acc[4] is not None:
             # y = L_k^T (x - mean_k) of the far components, left in Yf by the E-step
-            y = ws.Yf[:, :n].reshape(len(self.far), self.n_features, n)
-            r = resp[self.far][:, :, None]  # (far, n, 1)
-            yr = np.multiply(y, r.transpose(0, 2, 1), out=ws.Yr[:, :n].reshape(y.shape))
+            d, w = self.n_features, self.whitened
+            y = ws.Yf[:, :n].reshape(len(self.far), d, n)
+            if len(w) < len(self.far):
+                y = y[w]
+            r = resp[self.far[w]][:, :, None]  # (whitened, n, 1)
+            yr = np.multiply(y, r.transpose(0, 2, 1), out=ws.Yr[: len(w) * d, :n].reshape(y.shape))
             acc[4][0] += yr @ y.transpose(0, 2, 1)
             acc[4][1] += (y @ r)[:, :, 0]
 
@@ -336,15 +341,15 @@ class _Layout:
         if whitened is not None:
             # x - mean_k = A_k y with A_k = L_k^-T: moments around the component's own mean
             syy, sy = whitened
-            A = self.far_inverse_factors
-            stats.s1[self.far] = np.einsum("kij,kj->ki", A, sy)
+            A, comps = self.far_inverse_factors, self.far[self.whitened]
+            stats.s1[comps] = np.einsum("kij,kj->ki", A, sy)
             s2 = A @ syy @ A.transpose(0, 2, 1)
             if self.covariance_type == "full":
-                stats.s2[self.far] = s2
+                stats.s2[comps] = s2
             elif self.covariance_type == "tied":
                 stats.s2 += s2.sum(axis=0)
             else:
-                stats.s2[self.far] = np.diagonal(s2, axis1=1, axis2=2)
+                stats.s2[comps] = np.diagonal(s2, axis1=1, axis2=2)
         stats.loglik = float(loglik)
         stats.weight = weight
         stats.n_samples = n_samples
@@ -376,6 +381,7 @@ class Kernel(_Layout):
         if covariance_type == "full":
             prec = self._init_full(prec_chol, mc, const, dtype)
             size = _term_size(mc, np.abs(prec))
+            variances = np.sum(np.linalg.inv(prec_chol) ** 2, axis=-2)  # diag of (L L^T)^-1
 
             def factors(idx):
                 return prec_chol[idx]
@@ -386,6 +392,7 @@ class Kernel(_Layout):
             c0 = const - 0.5 * np.sum(B**2, axis=1)
             self.theta = np.hstack([B, c0[:, None]]).astype(dtype)
             size = _term_size(mc, np.abs(prec_chol @ prec_chol.T))
+            variances = np.sum(np.linalg.inv(prec_chol) ** 2, axis=-2)[None, :]
 
             def factors(idx):
                 return np.broadcast_to(prec_chol, (len(idx), n_features, n_features))
@@ -395,10 +402,15 @@ class Kernel(_Layout):
             c0 = const - 0.5 * np.sum(mc**2 * p2, axis=1)
             self.theta = np.hstack([-0.5 * p2, mc * p2, c0[:, None]]).astype(dtype)
             size = np.sum(mc**2 * p2, axis=1) + n_features
+            variances = 1.0 / p2
 
             def factors(idx):
                 return p[idx][:, :, None] * np.eye(n_features)
-        self._split_far(size, factors, mc, const, dtype, far)
+        # how many times its own variance each component's squared offset from the shift is:
+        # the factor by which its shared-shift second moments cancel
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cancel = np.max(mc**2 / variances, axis=1)
+        self._split_far(size, cancel, factors, mc, const, dtype, far)
 
     def _init_full(self, prec_chol, mc, const, dtype):
         """Split the components between the two full-covariance E-step forms.
@@ -430,28 +442,34 @@ class Kernel(_Layout):
         self.theta_exp = np.hstack([quad, lin, c0[:, None]]).astype(dtype)
         return prec
 
-    def _split_far(self, size, factors, mc, const, dtype, forced=()):
+    def _split_far(self, size, cancel, factors, mc, const, dtype, forced=()):
         """Find the components too far from the shift for the shared-shift forms (see
         :meth:`_init_full`) and prepare their stacked form: ``y_k = L_k^T (x - m_k)`` for all of
         them in one GEMM ``[L_k^T | -L_k^T m_k] @ [x ; 1]``, with ``L_k`` the precision factor
         (full), the shared one (tied) or the diagonal one (diag/spherical). Their E-step rows
-        are ``-|y_k|^2 / 2 + c_k``; their moments are taken around their own means from ``y``.
+        are ``-|y_k|^2 / 2 + c_k``. Those whose shared-shift moments would also lose over half
+        the digits (``eps * cancel`` above the bound) take their moments around their own means
+        from ``y`` (only those: that costs a small GEMM per component and chunk).
         """
         k, d = mc.shape
         eps = np.finfo(dtype).eps
         limit = np.sqrt(eps) if self.expanded_error is None else self.expanded_error
-        far = ~(size * eps <= limit)  # NaN goes the stacked way
-        far[np.asarray(forced, dtype=np.intp)] = True  # e.g. moments that cancelled last pass
-        self.far = far = np.flatnonzero(far)
+        whitened = ~(cancel * eps <= limit)  # NaN goes the precise way
+        whitened[np.asarray(forced, dtype=np.intp)] = True  # e.g. moments that cancelled
+        far = whitened | ~(size * eps <= limit)
+        self.far = far_idx = np.flatnonzero(far)
+        self.whitened = np.flatnonzero(whitened[far_idx])
+        far = far_idx
         self.needs_outer = self.covariance_type == "full" and len(far) < k
         L = factors(far)  # (far, D, D) lower-triangular precision factors
         lt = L.transpose(0, 2, 1).reshape(-1, d)
         b = np.einsum("kd,kde->ke", mc[far], L).reshape(-1, 1)
         self.theta_far = np.hstack([lt, -b]).astype(dtype)
         self.const_far = const[far].astype(dtype)[:, None]
-        self.centres[far] = mc[far] + self.shift
-        eye = np.broadcast_to(np.eye(d), (len(far), d, d))
-        self.far_inverse_factors = np.linalg.solve(L.transpose(0, 2, 1), eye)
+        comps = far[self.whitened]
+        self.centres[comps] = mc[comps] + self.shift
+        eye = np.broadcast_to(np.eye(d), (len(comps), d, d))
+        self.far_inverse_factors = np.linalg.solve(L[self.whitened].transpose(0, 2, 1), eye)
 
     def _log_prob_far(self, ws, F, lp, n):
         """Stacked-form rows of the far components, over whatever ``lp`` holds for them."""
