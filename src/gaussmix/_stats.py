@@ -202,9 +202,10 @@ class _Workspace:
         self.F[-1] = 1
         self.Y = self.Yf = self.Yr = self.lp_far = None
         n_far = len(layout.far)
-        if n_far:  # whitened rows of the far components, weighted copy, their log-densities
+        if n_far:  # whitened rows of the far components, their log-densities, and the
+            # responsibility-weighted rows of those whose moments come from them
             self.Yf = np.empty((n_far * d, rows), dtype=layout.dtype)
-            self.Yr = np.empty_like(self.Yf)
+            self.Yr = np.empty((len(layout.whitened) * d, rows), dtype=layout.dtype)
             if n_far < k:
                 self.lp_far = np.empty((n_far, rows), dtype=layout.dtype)
         if layout.covariance_type == "tied":
@@ -303,9 +304,7 @@ class _Layout:
         if self.covariance_type == "tied":
             xt = F[: self.n_features]
             if len(self.whitened):  # pool the other components' rows; these come below
-                near = np.ones(self.n_components, dtype=bool)
-                near[self.far[self.whitened]] = False
-                xw = xt * resp[near].sum(axis=0)
+                xw = xt * resp[self.near_rows].sum(axis=0)
             else:
                 xw = xt if weight is None else xt * weight
             acc[1] += xw @ xt.T
@@ -318,7 +317,7 @@ class _Layout:
             if len(w) < len(self.far):
                 y = y[w]
             r = resp[self.far[w]][:, :, None]  # (whitened, n, 1)
-            yr = np.multiply(y, r.transpose(0, 2, 1), out=ws.Yr[: len(w) * d, :n].reshape(y.shape))
+            yr = np.multiply(y, r.transpose(0, 2, 1), out=ws.Yr[:, :n].reshape(y.shape))
             acc[4][0] += yr @ y.transpose(0, 2, 1)
             acc[4][1] += (y @ r)[:, :, 0]
 
@@ -381,10 +380,11 @@ class Kernel(_Layout):
         if covariance_type == "full":
             prec = self._init_full(prec_chol, mc, const, dtype)
             size = _term_size(mc, np.abs(prec))
-            variances = np.sum(np.linalg.inv(prec_chol) ** 2, axis=-2)  # diag of (L L^T)^-1
+            inverse = np.linalg.inv(prec_chol)
+            variances = np.sum(inverse**2, axis=-2)  # diag of (L L^T)^-1
 
             def factors(idx):
-                return prec_chol[idx]
+                return prec_chol[idx], inverse[idx]
         elif covariance_type == "tied":
             # ||y - B_k||^2 = ||y||^2 - 2 y.B_k + ||B_k||^2 with y = L^T x, B_k = L^T mc_k.
             self.Lt = np.ascontiguousarray(prec_chol.T).astype(dtype)
@@ -392,10 +392,12 @@ class Kernel(_Layout):
             c0 = const - 0.5 * np.sum(B**2, axis=1)
             self.theta = np.hstack([B, c0[:, None]]).astype(dtype)
             size = _term_size(mc, np.abs(prec_chol @ prec_chol.T))
-            variances = np.sum(np.linalg.inv(prec_chol) ** 2, axis=-2)[None, :]
+            inverse = np.linalg.inv(prec_chol)
+            variances = np.sum(inverse**2, axis=-2)[None, :]
 
             def factors(idx):
-                return np.broadcast_to(prec_chol, (len(idx), n_features, n_features))
+                shape = (len(idx), n_features, n_features)
+                return np.broadcast_to(prec_chol, shape), np.broadcast_to(inverse, shape)
         else:
             p = prec_chol if covariance_type == "diag" else np.outer(prec_chol, np.ones(n_features))
             p2 = p**2
@@ -405,7 +407,8 @@ class Kernel(_Layout):
             variances = 1.0 / p2
 
             def factors(idx):
-                return p[idx][:, :, None] * np.eye(n_features)
+                eye = np.eye(n_features)
+                return p[idx][:, :, None] * eye, (1.0 / p[idx])[:, :, None] * eye
         # how many times its own variance each component's squared offset from the shift is:
         # the factor by which its shared-shift second moments cancel
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -457,19 +460,20 @@ class Kernel(_Layout):
         whitened = ~(cancel * eps <= limit)  # NaN goes the precise way
         whitened[np.asarray(forced, dtype=np.intp)] = True  # e.g. moments that cancelled
         far = whitened | ~(size * eps <= limit)
-        self.far = far_idx = np.flatnonzero(far)
-        self.whitened = np.flatnonzero(whitened[far_idx])
-        far = far_idx
+        self.far = far = np.flatnonzero(far)
+        self.whitened = np.flatnonzero(whitened[far])
         self.needs_outer = self.covariance_type == "full" and len(far) < k
-        L = factors(far)  # (far, D, D) lower-triangular precision factors
+        L, L_inverse = factors(far)  # (far, D, D) precision factors and their inverses
         lt = L.transpose(0, 2, 1).reshape(-1, d)
         b = np.einsum("kd,kde->ke", mc[far], L).reshape(-1, 1)
         self.theta_far = np.hstack([lt, -b]).astype(dtype)
         self.const_far = const[far].astype(dtype)[:, None]
         comps = far[self.whitened]
         self.centres[comps] = mc[comps] + self.shift
-        eye = np.broadcast_to(np.eye(d), (len(comps), d, d))
-        self.far_inverse_factors = np.linalg.solve(L[self.whitened].transpose(0, 2, 1), eye)
+        # x - mean_k = A_k y with A_k = L_k^-T (statistics()); tied pools every other row
+        self.far_inverse_factors = L_inverse[self.whitened].transpose(0, 2, 1)
+        self.near_rows = np.ones(k, dtype=bool)
+        self.near_rows[comps] = False
 
     def _log_prob_far(self, ws, F, lp, n):
         """Stacked-form rows of the far components, over whatever ``lp`` holds for them."""
