@@ -105,6 +105,16 @@ def _quiet_option(func):
     )(func)
 
 
+def _model_option(func):
+    return click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
+                        help="Model file written by 'gaussmix fit'.")(func)
+
+
+def _table_output_option(func):
+    return click.option("-o", "--output", required=True, callback=table_output, metavar="OUT",
+                        help="Output .csv, .tsv, .parquet or .npy ('-' for CSV on stdout).")(func)
+
+
 def _columns_option(func):
     return click.option(
         "--columns",
@@ -453,10 +463,8 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
     "gaussmix predict big.npy -m model.npz -o labels.parquet",
 ))
 @click.argument("data", metavar="DATA")
-@click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
-              help="Model file written by 'gaussmix fit'.")
-@click.option("-o", "--output", required=True, callback=table_output, metavar="OUT",
-              help="Output .csv, .tsv, .parquet or .npy ('-' for CSV on stdout).")
+@_model_option
+@_table_output_option
 @_columns_option
 @_quiet_option
 @fail_cleanly
@@ -497,10 +505,8 @@ def _row_blocks(X):
     "gaussmix score new.parquet -m model.npz --threshold -12.5 -o -",
 ))
 @click.argument("data", metavar="DATA")
-@click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
-              help="Model file written by 'gaussmix fit'.")
-@click.option("-o", "--output", required=True, callback=table_output, metavar="OUT",
-              help="Output .csv, .tsv, .parquet or .npy ('-' for CSV on stdout).")
+@_model_option
+@_table_output_option
 @click.option("--contamination", type=click.FloatRange(0, 0.5, min_open=True),
               help="Flag this fraction of rows with the lowest log-density as anomalies.")
 @click.option("--threshold", type=float,
@@ -636,8 +642,7 @@ def _print_selection(console, frame, selection, criterion, table):
     "gaussmix plot wide.parquet -m model.npz --pca -o fit.svg",
 ))
 @click.argument("data", metavar="DATA")
-@click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
-              help="Model file written by 'gaussmix fit'.")
+@_model_option
 @click.option("-o", "--output", required=True, callback=image_output, metavar="IMAGE",
               help="Picture to write (.png, .pdf, .svg, .jpg).")
 @click.option("--title", help="Title of the picture (default: a description of the model).")
