@@ -479,9 +479,9 @@ def test_standardized_big_npy_is_never_copied_into_memory(runner, tmp_path, monk
     with its size (blocks of 4,000 rows here instead of 65,536 so that small files have many).
     fit's own working memory (~30 MB: its start, chunk buffers) is larger than a small file, so
     its files are larger."""
-    import gaussmix.cli as cli_module
+    from gaussmix.cli import options as cli_options
 
-    monkeypatch.setattr(cli_module, "_BLOCK_ROWS", 4000)
+    monkeypatch.setattr(cli_options, "BLOCK_ROWS", 4000)
     rng = np.random.default_rng(SEED)
     peaks = {}
     sizes = (200_000, 1_400_000) if command == "fit" else (40_000, 160_000)
@@ -509,9 +509,9 @@ def test_standardized_big_npy_is_never_copied_into_memory(runner, tmp_path, monk
 @pytest.mark.parametrize("ext", ["csv", "tsv", "parquet", "npy"])
 def test_predict_streams_blocks_into_every_format(runner, tmp_path, monkeypatch, ext):
     """Blocks of rows written one after the other read back as the one-shot prediction."""
-    import gaussmix.cli as cli_module
+    from gaussmix.cli import options as cli_options
 
-    monkeypatch.setattr(cli_module, "_BLOCK_ROWS", 70)
+    monkeypatch.setattr(cli_options, "BLOCK_ROWS", 70)
     X = _two_cluster_npy(tmp_path / "d.npy", 1000, np.random.default_rng(SEED))
     model = gm.GaussianMixture(2, random_state=0).fit(X)
     gm.save(model, tmp_path / "m.npz")

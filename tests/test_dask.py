@@ -253,7 +253,7 @@ def test_gaussmix_works_without_dask_installed(tmp_path):
 def test_init_sample_rows_are_distinct_uniform_and_cheap(n_rows):
     # Starts (Dask, memmap, in memory) draw their sample without an index array over all rows
     # (3e9 rows would need 24 GB for RandomState.choice).
-    from gaussmix._init import sample_rows
+    from gaussmix.engine.starts import sample_rows
 
     n_sample = min(n_rows, 2_000)
     rows = sample_rows(n_rows, n_sample, np.random.RandomState(SEED))

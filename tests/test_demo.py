@@ -11,7 +11,7 @@ from PIL import Image
 from rich.console import Console
 
 import gaussmix as gm
-from gaussmix.demo import run_demo
+from gaussmix.cli.demo import run_demo
 
 
 def _run(*args, cwd=None):

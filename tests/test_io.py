@@ -321,7 +321,7 @@ def test_npy_column_subset_and_integer_files_convert_to_a_scratch_map_when_large
         tmp_path, monkeypatch):
     """A converted copy of a big .npy (some columns, or integers made float) is memory-mapped on
     an anonymous scratch file, filled block by block, instead of held in memory."""
-    from gaussmix import _data
+    from gaussmix.io import tables as _data
 
     monkeypatch.setattr(_data, "_IN_MEMORY_COPY_BYTES", 0)
     monkeypatch.setattr(_data, "_COPY_ROWS", 7)
@@ -340,7 +340,7 @@ def test_npy_column_subset_and_integer_files_convert_to_a_scratch_map_when_large
 
 
 def test_small_npy_conversions_stay_in_memory(tmp_path):
-    from gaussmix import _data
+    from gaussmix.io import tables as _data
 
     np.save(tmp_path / "f.npy", np.arange(12.0).reshape(3, 4))
     table = _data.read_table(tmp_path / "f.npy", ["2"])

@@ -94,7 +94,7 @@ def test_search_with_sample_weight_and_float32(dtype):
 @pytest.mark.slow
 def test_screening_on_a_subsample_of_large_data(monkeypatch):
     """Above SCREEN_SUBSAMPLE rows the short runs use a subsample; the fit still uses every row."""
-    from gaussmix import _init
+    from gaussmix.engine import starts as _init
 
     big = os.environ.get("GAUSSMIX_SLOW") == "1"
     n = 60_000 if big else 3_000
@@ -114,7 +114,7 @@ def test_model_based_agglomeration_start():
     the row order does not matter."""
     from sklearn.metrics import adjusted_rand_score
 
-    from gaussmix._init import model_based_labels, ward_labels
+    from gaussmix.engine.agglomeration import model_based_labels, ward_labels
 
     rng = np.random.default_rng(SEED)
     a = rng.normal(size=(150, 2)) * [4.0, 0.15]

@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import gaussmix as gm
-from gaussmix.select import DEGENERATE_VARIANCE
+from gaussmix.selection import DEGENERATE_VARIANCE
 
 SEED = 20261125
 TYPES = ("full", "tied", "diag", "spherical")

@@ -213,7 +213,7 @@ def test_partial_fit_keeps_far_apart_components_precise(covariance_type):
     """Two clusters 1e6 of their standard deviations from the mixture mean, two mini-batches:
     the blended covariances match a two-pass computation around the clusters' own centres to
     1e-9 (statistics around the mixture mean would have lost ~1e-4)."""
-    from gaussmix._stream import step_size
+    from gaussmix.backends.stream import step_size
 
     rng = np.random.default_rng(SEED)
     centres = np.array([[-1e6, -1e6], [1e6, 1e6]])

@@ -14,7 +14,7 @@ from sklearn.exceptions import NotFittedError
 
 import gaussmix as gm
 from _helpers import COVARIANCE_TYPES
-from gaussmix.mixture import _PARAMETER_RULES
+from gaussmix.estimators.gaussian import _PARAMETER_RULES
 
 GM = gm.GaussianMixture
 pytestmark = pytest.mark.usefixtures("single_blas_thread")

@@ -2,26 +2,30 @@
 
 Public names are imported lazily, so ``import gaussmix`` does not pull in matplotlib, pandas or
 dask until a function that needs them is used.
+
+The package is layered; each layer imports only the ones below it (``docs/design.md``):
+``engine`` (EM arithmetic), ``backends`` (where the rows live), ``estimators``, then
+``selection`` and ``datasets``, then the edges ``io``, ``viz`` and ``cli``.
 """
 
 from importlib import import_module
 
 from ._version import __version__
-from .mixture import GaussianMixture
+from .estimators import GaussianMixture
 
 # public name -> module that defines it
 _LAZY = {
-    "make_mixture": "generate",
-    "pairwise_overlap": "generate",
-    "plot_mixture": "plot",
-    "plot_pairs": "plot",
-    "plot_1d": "plot",
-    "plot_density": "plot",
-    "plot_lower_bound": "plot",
-    "animate_em": "plot",
-    "select_model": "select",
-    "ModelSelection": "select",
-    "polished_log_likelihood": "select",
+    "make_mixture": "datasets.generate",
+    "pairwise_overlap": "datasets.overlap",
+    "plot_mixture": "viz",
+    "plot_pairs": "viz",
+    "plot_1d": "viz",
+    "plot_density": "viz",
+    "plot_lower_bound": "viz",
+    "animate_em": "viz",
+    "select_model": "selection",
+    "ModelSelection": "selection",
+    "polished_log_likelihood": "selection",
     "save": "io",
     "load": "io",
     "datasets": "datasets",

@@ -1,8 +1,8 @@
 """Dask arrays: the E-step runs on the workers, block by block; only statistics travel.
 
 ``GaussianMixture.fit(X)`` with a ``dask.array.Array`` runs each EM iteration as one task per
-row-block (:func:`gaussmix._stats.em_statistics` on that block, returning
-:class:`~gaussmix._stats.SuffStats` of a few kilobytes), a tree reduction that adds the statistics,
+row-block (:func:`gaussmix.engine.estep.em_statistics` on that block, returning
+:class:`~gaussmix.engine.stats.SuffStats` of a few kilobytes), a tree reduction that adds the statistics,
 and the M-step on the client. The rows never move to the client, apart from a random sample of at
 most :data:`INIT_SAMPLE` rows used for the initialisation (none of it is needed when
 ``weights_init``, ``means_init`` and ``precisions_init`` are all given, but the sample is small).
@@ -35,10 +35,16 @@ import dask
 import dask.array as da
 import numpy as np
 
-from .._init import sample_rows
-from .._stats import SuffStats
-from .._stats import em_statistics as _em_statistics
-from .._stream import check_n_features, check_rows, first_nonfinite_row
+from ..engine.estep import em_statistics as _em_statistics
+from ..engine.starts import sample_rows
+from ..engine.stats import SuffStats
+from ..engine.validation import (
+    check_n_features,
+    check_positive_rows,
+    check_rows,
+    check_sample_weight,
+    first_nonfinite_row,
+)
 
 name = "dask"
 
@@ -83,9 +89,7 @@ def _sample_weight(sample_weight, X):
         if w.dtype.kind not in "fiub":
             raise ValueError(f"sample_weight must hold numbers; got dtype {w.dtype}.")
         return w.astype(np.float64).rechunk((X.chunks[0],))
-    from ..mixture import _check_sample_weight
-
-    w = _check_sample_weight(sample_weight, n_samples)
+    w = check_sample_weight(sample_weight, n_samples)
     # Sent to the workers once, not with every iteration's graph.
     return da.from_array(w, chunks=(X.chunks[0],)).persist()
 
@@ -100,8 +104,6 @@ def prepare(estimator, X, sample_weight, reset, random_state):
     Returns ``(X, sample_weight, (X_sample, sample_weight_sample))`` with ``X`` and
     ``sample_weight`` still Dask arrays and the sample in memory.
     """
-    from ..mixture import _check_positive_rows
-
     X = _as_array(X)
     check_rows(estimator, X)
     check_n_features(estimator, X.shape[1], reset)
@@ -134,7 +136,7 @@ def prepare(estimator, X, sample_weight, reset, random_state):
             raise ValueError("sample_weight must be non-negative.")
         if not done["w_sum"] > 0:
             raise ValueError("sample_weight sums to zero; at least one row must have positive weight.")
-        _check_positive_rows(int(done["w_positive"]), estimator.n_components)
+        check_positive_rows(int(done["w_positive"]), estimator.n_components)
         w_sample = np.asarray(done["w_sample"], dtype=np.float64)
         if not w_sample.sum() > 0:  # a sample of rows that all have zero weight
             w_sample = None
@@ -172,7 +174,7 @@ def em_statistics(X, sample_weight, kernel, chunk, n_threads=None):
     while len(parts) > 1:
         parts = [add(*parts[i : i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
     if not parts:
-        return SuffStats(kernel.n_components, X.shape[1], kernel.covariance_type, kernel.centres)
+        return SuffStats(kernel.n_components, X.shape[1], kernel.family, kernel.centres)
     return parts[0].compute()
 
 

@@ -4,17 +4,10 @@
 components and a covariance type, scores each fit with information criteria and returns a
 :class:`ModelSelection` holding the table, the best model and a plot.
 
-Criteria, all in the *lower is better* convention (as scikit-learn's ``bic``/``aic``; R's mclust
-reports ``-BIC``, where higher is better)::
-
-    BIC = -2 log L + p log n
-    AIC = -2 log L + 2 p
-    ICL = BIC + 2 E,   E = -sum_i sum_k r_ik log r_ik   (entropy of the soft assignments)
-
-with ``log L`` the maximised log-likelihood, ``p`` the number of free parameters, ``n`` the number
-of rows (the sum of the sample weights when given) and ``r_ik`` the responsibilities. ICL
-(Biernacki, Celeux & Govaert 2000) adds a penalty for overlapping components, so it prefers
-well-separated clusters where BIC counts a skewed cluster as two components.
+The criteria (BIC, AIC, ICL, all lower is better) are defined in
+:mod:`gaussmix.selection.criteria`. ICL (Biernacki, Celeux & Govaert 2000) adds a penalty for
+overlapping components, so it prefers well-separated clusters where BIC counts a skewed cluster
+as two components.
 
 Spurious fits. A Gaussian mixture likelihood is unbounded: a component that sits on a few rows
 (fewer than the dimension plus one, or rows sharing a value, as in rounded data) shrinks its
@@ -35,91 +28,23 @@ import numbers
 import warnings
 
 import numpy as np
-from scipy.special import xlogy
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from ._covariance import COVARIANCE_TYPES
-from .mixture import GaussianMixture, _check_sample_weight
+from ..engine import covariance
+from ..engine.validation import check_sample_weight
+from ..estimators import GaussianMixture
+from .criteria import (
+    CRITERIA,
+    _data_covariance,
+    _fit_summary,
+    degenerate_reason,
+    information_criteria,
+)
+from .result import COLUMNS, ModelSelection
 
-__all__ = ["CRITERIA", "ModelSelection", "select_model"]
-
-CRITERIA = ("bic", "aic", "icl")
-# A component whose variance in some direction is below this fraction of the data's variance in
-# that direction has collapsed onto a lower-dimensional set of rows.
-DEGENERATE_VARIANCE = 1e-4
-
-_COLUMNS = [
-    "n_components", "covariance_type", "loglik", "n_parameters", "bic", "aic", "icl",
-    "converged", "n_iter", "status", "message",
-]
-
-
-# ---------------------------------------------------------------------- criteria (pure)
-def information_criteria(loglik, n_parameters, n_samples, entropy):
-    """``(bic, aic, icl)`` from a total log-likelihood, lower is better (see module docstring)."""
-    bic = -2.0 * loglik + n_parameters * np.log(n_samples)
-    aic = -2.0 * loglik + 2.0 * n_parameters
-    return bic, aic, bic + 2.0 * entropy
-
-
-def _fit_summary(model, X, sample_weight):
-    """Total log-likelihood and assignment entropy of ``X`` under ``model``, chunk by chunk."""
-    loglik = entropy = 0.0
-    for start, stop, resp, log_norm in model._iter_e_step(X):
-        row_entropy = -np.sum(xlogy(resp, resp), axis=1, dtype=np.float64)
-        if sample_weight is None:
-            loglik += float(np.sum(log_norm, dtype=np.float64))
-            entropy += float(np.sum(row_entropy))
-        else:
-            w = sample_weight[start:stop]
-            loglik += float(np.dot(w, log_norm.astype(np.float64)))
-            entropy += float(np.dot(w, row_entropy))
-    return loglik, entropy
-
-
-def degenerate_reason(model, data_cov, n_samples_eff):
-    """Why ``model`` is a spurious (degenerate) fit, or ``None`` if it is not.
-
-    Parameters
-    ----------
-    model : GaussianMixture
-        A fitted model.
-    data_cov : ndarray of shape (n_features, n_features)
-        Covariance of the data (positive definite).
-    n_samples_eff : float
-        Number of rows (sum of sample weights).
-    """
-    n_features = model.means_.shape[1]
-    covariances = np.asarray(model.covariances_, dtype=np.float64)
-    ctype = model.covariance_type
-    if ctype == "full":
-        full = covariances
-    elif ctype == "tied":
-        full = covariances[None]
-    elif ctype == "diag":
-        full = np.stack([np.diag(c) for c in covariances])
-    else:
-        full = covariances[:, None, None] * np.eye(n_features)[None]
-    # variances relative to the data's, in the worst direction: eigenvalues of C^-1/2 S C^-1/2
-    chol = np.linalg.cholesky(data_cov)
-    for k, cov_k in enumerate(full):
-        whitened = np.linalg.solve(chol, np.linalg.solve(chol, cov_k).T)
-        ratio = float(np.linalg.eigvalsh(0.5 * (whitened + whitened.T))[0])
-        if ratio < DEGENERATE_VARIANCE:
-            which = "the common covariance" if ctype == "tied" else f"component {k}"
-            return (
-                f"{which} has a variance {ratio:.2g} times the data's in some direction "
-                "(collapsed onto a few rows or tied values)"
-            )
-    # rows needed to estimate one component's own covariance
-    needed = {"full": n_features + 1, "diag": 2, "spherical": 2}.get(ctype)
-    sizes = np.asarray(model.weights_, dtype=np.float64) * n_samples_eff
-    if needed is not None and sizes.min() < needed:
-        k = int(np.argmin(sizes))
-        return f"component {k} holds only {sizes[k]:.3g} rows (fewer than {needed})"
-    return None
+__all__ = ["polished_log_likelihood", "select_model"]
 
 
 # ---------------------------------------------------------------------- validation
@@ -154,13 +79,14 @@ def _check_grid(n_components, covariance_types, criterion, n_samples):
         ) from None
     if not ctypes:
         raise ValueError(
-            "covariance_types is empty; give at least one of " + ", ".join(COVARIANCE_TYPES) + "."
+            "covariance_types is empty; give at least one of " + ", ".join(covariance.names())
+            + "."
         )
     for ctype in ctypes:
-        if not isinstance(ctype, str) or ctype not in COVARIANCE_TYPES:
+        if not isinstance(ctype, str) or ctype not in covariance.names():
             raise ValueError(
                 f"Unknown covariance type {ctype!r}; use any of "
-                + ", ".join(repr(t) for t in COVARIANCE_TYPES) + "."
+                + ", ".join(repr(t) for t in covariance.names()) + "."
             )
     ctypes = list(dict.fromkeys(ctypes))
     if not isinstance(criterion, str) or criterion.lower() not in CRITERIA:
@@ -207,7 +133,7 @@ def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, 
                     "this row is the first start's proper fit")
             fit = (*retry[:4], note)
     model, loglik, entropy, status, reason = fit
-    row = dict.fromkeys(_COLUMNS, np.nan)
+    row = dict.fromkeys(COLUMNS, np.nan)
     row.update(n_components=n_components, covariance_type=covariance_type,
                n_parameters=model_n_parameters(covariance_type, n_components, X.shape[1]),
                converged=False, n_iter=0, status=status, message=reason)
@@ -221,9 +147,8 @@ def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, 
 
 def model_n_parameters(covariance_type, n_components, n_features):
     """Free parameters of a mixture: weights, means and covariances."""
-    from ._covariance import n_parameters
-
-    return int(n_parameters(covariance_type, n_components, n_features))
+    model = covariance.get(covariance_type)
+    return int(model.mixture_parameters(n_components, n_features))
 
 
 # ---------------------------------------------------------------------- public API
@@ -297,7 +222,7 @@ def select_model(
                     input_name="X")
     n_samples, _n_features = X.shape
     ks, ctypes, criterion = _check_grid(n_components, covariance_types, criterion, n_samples)
-    sample_weight = _check_sample_weight(sample_weight, n_samples)
+    sample_weight = check_sample_weight(sample_weight, n_samples)
     n_eff = float(n_samples if sample_weight is None else sample_weight.sum())
     for name in ("n_components", "covariance_type", "random_state", "n_init"):
         if name in params:
@@ -354,19 +279,6 @@ def polished_log_likelihood(model, X, *, tol=1e-12, max_iter=20_000):
     return float(polish.score(X) * len(X))
 
 
-def _data_covariance(X, sample_weight):
-    """Weighted covariance of ``X`` (float64), with a floor so that it is positive definite."""
-    w = None if sample_weight is None else sample_weight
-    mean = np.average(X, axis=0, weights=w).astype(np.float64)
-    xc = np.asarray(X, dtype=np.float64) - mean
-    if w is None:
-        cov = xc.T @ xc / len(xc)
-    else:
-        cov = (xc * w[:, None]).T @ xc / w.sum()
-    scale = max(float(np.trace(cov)) / len(cov), np.finfo(np.float64).tiny)
-    return cov + 1e-12 * scale * np.eye(len(cov))
-
-
 def _run(tasks, n_jobs, progress, description):
     """Run the fits (in order, or with joblib), advancing a rich progress bar per finished fit."""
     if n_jobs == 1:
@@ -392,135 +304,3 @@ def _run(tasks, n_jobs, progress, description):
             results.append(result)
             bar.advance(task)
     return results
-
-
-class ModelSelection:
-    """The outcome of :func:`select_model`.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per fit, in grid order: ``n_components``, ``covariance_type``, ``loglik`` (total
-        log-likelihood), ``n_parameters``, ``bic``, ``aic``, ``icl`` (lower is better),
-        ``converged``, ``n_iter``, ``status`` (``"ok"``, ``"degenerate"`` or ``"failed"``) and
-        ``message`` (why a row is not ``"ok"``, or that an ``"ok"`` row is the fallback fit).
-    criterion : str
-        The criterion that chose ``best_``.
-    best_ : GaussianMixture
-        The fitted model with the lowest criterion among eligible rows.
-    best_params_ : dict
-        ``{"n_components": ..., "covariance_type": ...}`` of ``best_``.
-    best_index_ : int
-        Row of ``best_`` in ``table``.
-    models_ : dict
-        ``(n_components, covariance_type) -> GaussianMixture`` for every fit that did not fail.
-    """
-
-    def __init__(self, results, criterion, allow_degenerate=False):
-        import pandas as pd
-
-        rows = [row for row, _ in results]
-        self.table = pd.DataFrame(rows, columns=_COLUMNS)
-        self.table["n_components"] = self.table["n_components"].astype(int)
-        self.table["n_parameters"] = self.table["n_parameters"].astype(int)
-        self.table["n_iter"] = self.table["n_iter"].astype(int)
-        self.table["converged"] = self.table["converged"].astype(bool)
-        self.criterion = criterion
-        self.allow_degenerate = bool(allow_degenerate)
-        self.models_ = {
-            (row["n_components"], row["covariance_type"]): model
-            for row, model in results if model is not None and row["status"] != "failed"
-        }
-        eligible = self.table["status"].eq("ok")
-        if allow_degenerate:
-            eligible |= self.table["status"].eq("degenerate")
-        scores = self.table[criterion].where(eligible)
-        if not scores.notna().any():
-            reasons = "; ".join(
-                f"K={r.n_components} {r.covariance_type}: {r.status} ({r.message})"
-                for r in self.table.itertuples()
-            )
-            raise ValueError(
-                "No fit in the grid is usable" + ("" if allow_degenerate else " (degenerate "
-                "fits are excluded; pass allow_degenerate=True to accept them)")
-                + f": {reasons}. Try fewer components, a larger reg_covar, or scaled data."
-            )
-        self.best_index_ = int(scores.idxmin())
-        best = self.table.loc[self.best_index_]
-        self.best_params_ = {
-            "n_components": int(best["n_components"]),
-            "covariance_type": str(best["covariance_type"]),
-        }
-        self.best_ = self.models_[(self.best_params_["n_components"],
-                                   self.best_params_["covariance_type"])]
-
-    def ranking(self, n=None):
-        """Eligible rows sorted by the criterion (best first); the top ``n`` if given."""
-        ok = self.table["status"].eq("ok")
-        if self.allow_degenerate:
-            ok |= self.table["status"].eq("degenerate")
-        ranked = self.table[ok].sort_values(self.criterion, kind="stable")
-        return ranked if n is None else ranked.head(n)
-
-    def plot(self, ax=None, criterion=None):
-        """Criterion against the number of components, one line per covariance type.
-
-        The chosen model is marked with a star; degenerate rows are drawn as hollow markers
-        and failed rows leave gaps.
-
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Where to draw (a new figure if ``None``).
-        criterion : {'bic', 'aic', 'icl'}, default=None
-            Which criterion to draw; ``None`` draws the one that chose ``best_``. The star marks
-            the best row under the drawn criterion.
-
-        Returns
-        -------
-        matplotlib.axes.Axes
-        """
-        import matplotlib.pyplot as plt
-
-        criterion = self.criterion if criterion is None else criterion
-        if not isinstance(criterion, str) or criterion.lower() not in CRITERIA:
-            raise ValueError(f"Unknown criterion {criterion!r}; use 'bic', 'aic' or 'icl'.")
-        criterion = criterion.lower()
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.4, 4.2))
-        table = self.table
-        for ctype, rows in table.groupby("covariance_type", sort=False):
-            rows = rows.sort_values("n_components")
-            ok = rows["status"].eq("ok")
-            values = rows[criterion].where(ok)
-            (line,) = ax.plot(rows["n_components"], values, marker="o", label=ctype)
-            degenerate = rows[rows["status"].eq("degenerate")]
-            if len(degenerate):
-                ax.plot(degenerate["n_components"], degenerate[criterion], linestyle="none",
-                        marker="o", markerfacecolor="none", color=line.get_color())
-        if table["status"].eq("degenerate").any():
-            ax.plot([], [], linestyle="none", marker="o", markerfacecolor="none", color="gray",
-                    label="degenerate fit")
-        eligible = table["status"].eq("ok")
-        if self.allow_degenerate:
-            eligible |= table["status"].eq("degenerate")
-        scores = table[criterion].where(eligible)
-        best = table.loc[scores.idxmin()]
-        ax.plot([best["n_components"]], [best[criterion]], marker="*", markersize=16,
-                color="black", linestyle="none",
-                label=f"best: K={best['n_components']}, {best['covariance_type']}")
-        ax.set_xlabel("number of components K")
-        ax.set_ylabel(f"{criterion.upper()} (lower is better)")
-        ax.set_xticks(sorted(table["n_components"].unique()))
-        ax.legend(title="covariance type", fontsize="small")
-        ax.set_title(f"Model selection by {criterion.upper()}")
-        return ax
-
-    def __repr__(self):
-        p = self.best_params_
-        n_bad = int((self.table["status"] != "ok").sum())
-        extra = f", {n_bad} not ok" if n_bad else ""
-        return (
-            f"ModelSelection(best K={p['n_components']}, {p['covariance_type']} by "
-            f"{self.criterion.upper()}; {len(self.table)} fits{extra})"
-        )

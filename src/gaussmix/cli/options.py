@@ -1,6 +1,8 @@
 """Plumbing of the ``gaussmix`` command line: errors, option checks, progress, consoles, figures.
 
-The commands themselves live in :mod:`gaussmix.cli`; this module keeps what they share.
+The commands live in the other modules of :mod:`gaussmix.cli`; this module keeps what they share:
+option decorators, error handling, progress, consoles, figures, and the row blocks that let
+a file larger than memory stream through.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from contextlib import contextmanager
 
 import click
 
-from ._data import DataError, data_format
+from ..engine import covariance
+from ..io.formats import DataError, data_format
 
 
 def examples(*lines):
@@ -218,7 +221,7 @@ def save_figure(path, draw):
     matplotlib.use("Agg")  # files only, never a window
     import matplotlib.pyplot as plt
 
-    from .io import atomic_write
+    from ..io.writing import atomic_write
 
     result = draw()
     figure = getattr(result, "figure", result)
@@ -230,3 +233,52 @@ def save_figure(path, draw):
                                                     bbox_inches="tight", dpi=150))
     finally:
         plt.close(figure)
+
+
+# ---------------------------------------------------------------------- shared options
+#: Every registered covariance model, for ``--covariance``.
+COVARIANCE_CHOICES = click.Choice(list(covariance.names()))
+# Rows per block when a command streams through a file.
+BLOCK_ROWS = 1 << 16
+
+
+def row_blocks(X):
+    """Consecutive blocks of at most ``BLOCK_ROWS`` rows of ``X``."""
+    for start in range(0, X.shape[0], BLOCK_ROWS):
+        yield X[start : start + BLOCK_ROWS]
+
+
+def check_rows(table, n_components):
+    """A table with too few rows for ``n_components`` gives the one-line error."""
+    n_rows = table.X.shape[0]
+    need = max(2, n_components)
+    if n_rows < need:
+        raise DataError(
+            f"{table.path}: {n_rows} row(s) are too few to fit {n_components} component(s); "
+            f"at least {need} are needed."
+        )
+
+
+def quiet_option(func):
+    return click.option(
+        "-q", "--quiet", is_flag=True, help="No progress display, tables or status lines."
+    )(func)
+
+
+def model_option(func):
+    return click.option("-m", "--model", "model_path", required=True, metavar="MODEL",
+                        help="Model file written by 'gaussmix fit'.")(func)
+
+
+def table_output_option(func):
+    return click.option("-o", "--output", required=True, callback=table_output, metavar="OUT",
+                        help="Output .csv, .tsv, .parquet or .npy ('-' for CSV on stdout).")(func)
+
+
+def columns_option(func):
+    return click.option(
+        "--columns",
+        metavar="COLS",
+        help="Comma-separated column names or 0-based positions to use (default: all; for a model "
+        "fitted on named columns, those names).",
+    )(func)

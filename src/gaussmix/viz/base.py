@@ -1,4 +1,4 @@
-"""Geometry and drawing helpers shared by the pictures in :mod:`gaussmix.plot`.
+"""Geometry and drawing helpers shared by the pictures in :mod:`gaussmix.viz`.
 
 Pure functions (marginals, projections, ellipse geometry, colours) plus small drawing helpers that
 take an ``Axes``. Nothing here decides a figure's layout.
@@ -10,7 +10,8 @@ import os
 
 import numpy as np
 
-from .generate import _full_covariances
+from ..engine import covariance
+from ..io.writing import atomic_write_path
 
 MEAN_COLOR = "red"
 N_STD_DEFAULT = (1, 2, 3)
@@ -47,10 +48,25 @@ def check_model(model):
     return model
 
 
+def new_axes(ax, figsize=(7.5, 5.5)):
+    """``ax``, or the axes of a new figure when it is ``None``."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def covariance_model(model):
+    """The registered covariance model of a fitted mixture (ours or scikit-learn's)."""
+    return covariance.get(model.covariance_type)
+
+
 def full_covariances(model):
     """The model's covariances as a ``(K, D, D)`` float64 stack, whatever the covariance type."""
     means = np.asarray(model.means_, dtype=np.float64)
-    return _full_covariances(model.covariances_, model.covariance_type, *means.shape)
+    return covariance_model(model).dense(model.covariances_, *means.shape)
 
 
 def check_data(X, n_features, name="X"):
@@ -150,9 +166,9 @@ def mixture_total_covariance(model):
 
 def projected_parameters(model, P):
     """Means ``(K, 2)`` and covariances ``(K, 2, 2)`` of the projected components (exact)."""
-    means = np.asarray(model.means_, dtype=np.float64) @ P.T
-    covs = np.einsum("ai,kij,bj->kab", P, full_covariances(model), P)
-    return means, covs
+    means = np.asarray(model.means_, dtype=np.float64)
+    covs = covariance_model(model).marginal(model.covariances_, P, *means.shape)
+    return means @ P.T, covs
 
 
 def ellipse_geometry(cov2, n_std):
@@ -229,7 +245,6 @@ def limits(points2, means2, covs2, margin=0.06):
 
 def atomic_write(path, write, suffix=None):
     """Call ``write(tmp_path)`` then move the result to ``path`` in one step (no half files)."""
-    from .io import atomic_write_path
 
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))

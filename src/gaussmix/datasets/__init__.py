@@ -1,8 +1,11 @@
-"""Classic small data sets for mixture modelling, shipped with the package (nothing is downloaded).
+"""Data for mixture modelling: classic small data sets shipped with the package, and generated
+mixtures (nothing is downloaded).
 
 * :func:`load_old_faithful`: 272 eruptions of the Old Faithful geyser (2-D).
 * :func:`load_diabetes`: 145 non-obese adults of Reaven & Miller (1979) (3-D).
 * :func:`load_iris`: Fisher's iris measurements (4-D), from scikit-learn's bundled copy.
+* :mod:`gaussmix.datasets.generate`: :func:`gaussmix.make_mixture`, mixtures whose pairwise
+  overlap (:mod:`gaussmix.datasets.overlap`) is set exactly.
 
 Each loader returns a float64 array of shape ``(n_samples, n_features)``, or a pandas DataFrame with
 named columns when ``as_frame=True``.
@@ -30,7 +33,7 @@ __all__ = ["load_diabetes", "load_iris", "load_old_faithful"]
 def _load_csv(filename, as_frame):
     if not isinstance(as_frame, (bool, np.bool_)):
         raise TypeError(f"as_frame must be True or False, got {as_frame!r}.")
-    text = resources.files("gaussmix").joinpath("data", filename).read_text(encoding="utf-8")
+    text = resources.files(__name__).joinpath(filename).read_text(encoding="utf-8")
     rows = list(csv.reader(io.StringIO(text)))
     columns = [name.strip() for name in rows[0]]
     values = np.array([[float(v) for v in row] for row in rows[1:] if row], dtype=np.float64)

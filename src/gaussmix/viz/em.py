@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _plot_base as base
+from ..estimators import GaussianMixture
+from . import base
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,6 @@ def em_trajectory(estimator, X, sample_weight=None):
     """
     from sklearn.base import clone
     from sklearn.exceptions import ConvergenceWarning
-
-    from .mixture import GaussianMixture
 
     if not isinstance(estimator, GaussianMixture):
         raise TypeError(
@@ -106,8 +105,6 @@ def _snapshot(model, iteration, lower_bound):
 
 
 def _step_model(step, covariance_type):
-    from .mixture import GaussianMixture
-
     weights = np.clip(step.weights, 0.0, None)
     return GaussianMixture.from_parameters(
         weights / weights.sum(), step.means, step.covariances, covariance_type=covariance_type
@@ -146,7 +143,7 @@ def animate_em(
     fps : float, default=4
         Frames per second.
     features, projection, n_std, feature_names
-        As in :func:`gaussmix.plot.plot_mixture`.
+        As in :func:`gaussmix.plot_mixture`.
     figsize : (float, float), default=(6.4, 4.8)
     dpi : int, default=80
     max_points : int, default=2000

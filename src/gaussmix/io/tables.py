@@ -1,98 +1,25 @@
-"""Reading and writing the command line's data files: CSV, Parquet and ``.npy``.
+"""Reading data files: CSV/TSV (header detected), Parquet and ``.npy`` (memory-mapped).
 
-Every problem with a file raises :class:`DataError` (a ``ValueError``) whose message starts with the
-file name and says what is wrong and where (line numbers for CSV, row indices otherwise), so the
-command line can print it as one line. Outputs are written to a temporary file and renamed into
-place, so a failure never leaves a half-written file and never replaces a good one.
+Every cell is checked: a problem raises :class:`~gaussmix.io.formats.DataError` naming the file
+and where (line numbers for CSV, row indices otherwise).
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import os
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 
-from .io import atomic_write
+from .formats import DataError, Table, _default_names, data_format
+from .writing import no_scratch_space, scratch_array
 
-__all__ = [
-    "DataError",
-    "Table",
-    "data_format",
-    "parse_columns",
-    "peek_columns",
-    "read_table",
-    "write_table",
-]
+__all__ = ["peek_columns", "read_table"]
 
-FORMATS = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".npy": "npy",
-}
 _SHOW_ROWS = 5
 _FINITE_CHUNK = 1 << 16
 _SNIFF_BYTES = 1 << 16
-
-
-class DataError(ValueError):
-    """A data file that cannot be used; the message names the file and the problem."""
-
-
-@dataclass
-class Table:
-    """Numeric columns read from a data file.
-
-    Attributes
-    ----------
-    X : ndarray of shape (n_rows, n_columns)
-        float64 or float32 (float32 files stay float32); may be a read-only memory map for ``.npy``.
-    names : list of str
-        Column names (``x0``, ``x1``, ... when the file has none).
-    path : str
-    has_header : bool
-        Whether the names came from the file (a CSV header or Parquet schema).
-    """
-
-    X: np.ndarray
-    names: list
-    path: str
-    has_header: bool
-
-
-def data_format(path):
-    """``'csv'``, ``'parquet'`` or ``'npy'`` from the file extension; ``DataError`` otherwise."""
-    if os.fspath(path) == "-":
-        return "csv"
-    ext = os.path.splitext(os.fspath(path))[1].lower()
-    try:
-        return FORMATS[ext]
-    except KeyError:
-        raise DataError(
-            f"{path}: unsupported file type {ext or '(no extension)'!r}; use .csv, .tsv, "
-            ".parquet or .npy."
-        ) from None
-
-
-def _default_names(n):
-    return [f"x{i}" for i in range(n)]
-
-
-# ---------------------------------------------------------------------- column selection
-def parse_columns(spec):
-    """Split a ``--columns`` value (``"a,b"`` or ``"0,2"``) into a list of names; ``None`` stays."""
-    if spec is None:
-        return None
-    items = [item.strip() for item in spec.split(",")]
-    if not items or any(item == "" for item in items):
-        raise ValueError(f"invalid column list {spec!r}; give names or 0-based positions, e.g. 'x,y'.")
-    return items
 
 
 def _select(names, columns, path):
@@ -395,38 +322,6 @@ def _converted_npy(arr, chosen, dtype, path):
     return out
 
 
-def scratch_array(shape, dtype, path, folders=(), what="a standardized copy"):
-    """An empty memory-mapped array backed by an anonymous (already deleted) temporary file."""
-    import tempfile
-
-    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    last = None
-    for folder in [*folders, tempfile.gettempdir()]:
-        folder = os.path.abspath(folder or ".")
-        try:
-            # the mapping outlives the handle; the deleted file goes with the mapping
-            with tempfile.TemporaryFile(dir=folder) as handle:
-                if size and hasattr(os, "posix_fallocate"):  # claim the space now, fail early
-                    os.posix_fallocate(handle.fileno(), 0, size)
-                return np.memmap(handle, dtype=dtype, mode="w+", shape=shape)
-        except OSError as exc:
-            last = exc
-    raise DataError(no_scratch_space(path, size, last, what))
-
-
-def no_scratch_space(path, size, exc, what="a standardized copy"):
-    """The one-line error for a scratch copy of ``path`` that found no disk room."""
-    reason = exc.strerror if getattr(exc, "strerror", None) else str(exc)
-    advice = (
-        "leave out --standardize" if what == "a standardized copy"
-        else "save the file as float32/float64 with only the columns to use"
-    )
-    return (
-        f"{path}: no room for {what} ({size / 2**20:.0f} MiB) of this file on disk ({reason}); "
-        f"free disk space next to it, next to the output or in the temporary folder, or {advice}."
-    )
-
-
 # Checks ------------------------------------------------------------------------------------
 def _check_finite(table, where):
     X = table.X
@@ -473,91 +368,3 @@ def _csv_lines(path, layout, rows):
             if len(found) == len(wanted):
                 break
     return [found.get(r, r + 1 + layout.has_header) for r in rows]
-
-
-# ---------------------------------------------------------------------- writing
-def write_table(path, columns):
-    """Write named 1-D columns to ``path`` (format from the extension; ``'-'``: CSV to stdout).
-
-    A ``.npy`` output holds one 1-D array for a single column, else a 2-D float64 array with the
-    columns in order. The file is written to a temporary file and renamed into place.
-    """
-    first = next(iter(columns.values()))
-    write_table_chunks(path, [columns], len(first))
-
-
-def write_table_chunks(path, chunks, n_rows):
-    """:func:`write_table` for columns that arrive in blocks of rows (``chunks`` yields dicts
-    with the same names), written as they come: a file larger than memory can be produced.
-    ``n_rows`` is the total, needed up front by the ``.npy`` header."""
-    path = os.fspath(path)
-    fmt = data_format(path)
-    if path == "-":
-        out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else sys.stdout
-        _write_csv_chunks(out, chunks)
-        sys.stdout.flush()
-        return
-    if fmt == "csv":
-        sep = "\t" if path.lower().endswith(".tsv") else ","
-        atomic_write(path, lambda f: _write_csv_chunks(f, chunks, sep))
-        return
-    if fmt == "parquet":
-        atomic_write(path, lambda f: _write_parquet_chunks(f, chunks))
-        return
-    atomic_write(path, lambda f: _write_npy_chunks(f, chunks, n_rows))
-
-
-def _write_csv_chunks(f, chunks, sep=","):
-    for i, columns in enumerate(chunks):
-        _write_csv(f, columns, sep, header=i == 0)
-
-
-def _write_parquet_chunks(f, chunks):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    writer = None
-    try:
-        for columns in chunks:
-            table = pa.table({name: np.asarray(v) for name, v in columns.items()})
-            if writer is None:
-                writer = pq.ParquetWriter(f, table.schema)
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-def _write_npy_chunks(f, chunks, n_rows):
-    header = None
-    written = 0
-    for columns in chunks:
-        values = [np.asarray(v) for v in columns.values()]
-        if len(values) == 1:
-            block = values[0]
-        else:
-            block = np.column_stack([v.astype(np.float64) for v in values])
-        block = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("<"))
-        if header is None:
-            header = {"descr": np.lib.format.dtype_to_descr(block.dtype), "fortran_order": False,
-                      "shape": (n_rows, *block.shape[1:])}
-            np.lib.format.write_array_header_1_0(f, header)
-        f.write(block.tobytes())
-        written += len(block)
-    if header is None or written != n_rows:
-        raise ValueError(f"internal error: {written} rows written, {n_rows} announced")
-
-
-def _write_csv(f, columns, sep=",", header=True):
-    import pandas as pd
-
-    frame = pd.DataFrame(columns)
-    if isinstance(f, io.TextIOBase):
-        frame.to_csv(f, index=False, sep=sep, header=header)
-        return
-    text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-    try:
-        frame.to_csv(text, index=False, sep=sep, lineterminator="\n", header=header)
-        text.flush()
-    finally:
-        text.detach()

@@ -1,19 +1,23 @@
-"""Initialisation strategies: each turns data into starting sufficient statistics.
+"""Starting responsibilities: each strategy turns data into the statistics of a first M-step.
 
-A strategy is a function ``(X, sample_weight, n_components, random_state) -> resp_chunks`` where
-``resp_chunks`` yields ``(start, stop, resp)`` triples of (possibly soft) responsibilities for row
-ranges, or ``(rows, None, resp)`` for a handful of selected rows. The EM driver turns them into
-statistics with :func:`gaussmix._stats.resp_statistics` and runs one M-step, exactly as
-scikit-learn's ``_initialize`` does. Large data never needs an ``n_samples x n_components`` array:
-responsibilities are produced one chunk at a time.
+A strategy is a function ``(X, sample_weight, n_components, random_state, dtype) ->
+resp_chunks`` where ``resp_chunks`` yields ``(start, stop, resp)`` triples of (possibly soft)
+responsibilities for row ranges, or ``(rows, None, resp)`` for a handful of selected rows. The
+estimators turn them into statistics with :func:`gaussmix.engine.estep.resp_statistics` and run
+one M-step, exactly as scikit-learn's ``_initialize`` does. Large data never needs an
+``n_samples x n_components`` array: responsibilities are produced one chunk at a time.
+
+The end of the module plans the ``n_init`` search of the default start (which kinds of starts
+are screened, and which of them go on to full EM runs).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans, kmeans_plusplus
 from threadpoolctl import ThreadpoolController
+
+from .agglomeration import model_based_labels, ward_labels
 
 # Rows used by the hierarchical start: its cost is O(HIERARCHICAL_SUBSAMPLE**2) in time and memory.
 HIERARCHICAL_SUBSAMPLE = 2000
@@ -149,82 +153,6 @@ def init_kmeans_plusplus(X, sample_weight, n_components, random_state, dtype):
     return _selected_rows(rows[indices], n_components, dtype)
 
 
-def ward_labels(X, weights, n_clusters):
-    """Weighted Ward agglomeration of the rows of ``X`` into ``n_clusters`` groups.
-
-    Merges, one pair at a time, the two groups whose union costs the least Gaussian likelihood
-    under a common spherical covariance (Ward's criterion ``w_a w_b / (w_a + w_b) ||m_a - m_b||^2``,
-    the "EII" model of model-based hierarchical clustering). A row of integer weight ``w`` behaves
-    exactly like ``w`` repeated rows, and the result does not depend on the order of the rows
-    (except for exact ties between different groups). Uses nearest-neighbour bookkeeping, valid
-    because Ward's criterion is reducible: O(n**2) time and memory.
-
-    Returns labels in ``0 .. n_clusters - 1``, numbered in the lexicographic order of the groups'
-    means so that the numbering does not depend on the order of the rows either.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64).copy()
-    n = X.shape[0]
-    if n < n_clusters:
-        raise ValueError(
-            f"Only {n} rows with positive weight for {n_clusters} components; use fewer components."
-        )
-    means = X.copy()
-    parent = np.arange(n)
-    active = np.ones(n, dtype=bool)
-    cost = cdist(X, X, "sqeuclidean")
-    for lo in range(0, n, 32):  # Ward weights, a few rows at a time: no n x n temporaries
-        wb = w[lo : lo + 32, None]
-        cost[lo : lo + 32] *= (wb * w) / (wb + w)
-    np.fill_diagonal(cost, np.inf)
-    nn = np.argmin(cost, axis=1)
-    nn_cost = cost[np.arange(n), nn]
-    for _ in range(n - n_clusters):
-        i = int(np.argmin(nn_cost))
-        j = int(nn[i])
-        a, b = min(i, j), max(i, j)
-        total = w[a] + w[b]
-        means[a] = (w[a] * means[a] + w[b] * means[b]) / total
-        w[a] = total
-        parent[b] = a
-        active[b] = False
-        cost[b, :] = np.inf
-        cost[:, b] = np.inf
-        nn_cost[b] = np.inf
-        others = np.flatnonzero(active)
-        others = others[others != a]
-        row = np.sum((means[others] - means[a]) ** 2, axis=1) * (w[a] * w[others] / (w[a] + w[others]))
-        cost[a, others] = row
-        cost[others, a] = row
-        stale = np.flatnonzero(active & ((nn == a) | (nn == b)))
-        for k in stale:
-            nn[k] = np.argmin(cost[k])
-            nn_cost[k] = cost[k, nn[k]]
-        closer = others[row < nn_cost[others]]
-        nn[closer] = a
-        nn_cost[closer] = row[row < nn_cost[others]]
-    return _group_labels(parent, active, means)
-
-
-def _group_labels(parent, active, means):
-    """Label of every merged item after agglomeration, numbered in the lexicographic order of the
-    surviving groups' means (so that the numbering does not depend on the order of the rows).
-
-    ``parent[i]`` is the item ``i`` was merged into (itself if never merged), ``active`` marks the
-    surviving groups and ``means`` holds their means.
-    """
-    while True:  # resolve merge chains to the surviving representative of each item
-        grand = parent[parent]
-        if np.array_equal(grand, parent):
-            break
-        parent = grand
-    roots = np.flatnonzero(active)
-    order = np.lexsort(means[roots].T[::-1])
-    rank = np.empty(len(parent), dtype=np.intp)
-    rank[roots[order]] = np.arange(len(roots))
-    return rank[parent]
-
-
 def _agglomeration_rows(X, sample_weight, random_state):
     """Rows (and their weights) the agglomerative starts work on.
 
@@ -269,94 +197,6 @@ def init_hierarchical_whitened(X, sample_weight, n_components, random_state, dty
     scale = np.sqrt(np.maximum(values, values.max() * 1e-12 + np.finfo(float).tiny))
     labels = ward_labels(xc @ vectors / scale, w, n_components)
     return [(rows, None, _one_hot(labels, n_components, dtype))]
-
-
-# Groups the model-based (VVV) agglomeration starts from: larger data is first cut into this many
-# Ward groups; its cost is O(VVV_GROUPS**2 * n_features**3).
-VVV_GROUPS = 300
-
-
-def _log_dets(scatter, counts, prior_scale, prior_count):
-    """``n_g * log det S_g`` with ``S_g = (W_g + prior_count * prior_scale) / (n_g + prior_count)``."""
-    cov = (scatter + prior_count * prior_scale) / (counts + prior_count)[..., None, None]
-    sign, logdet = np.linalg.slogdet(cov)
-    return counts * np.where(sign > 0, logdet, np.inf)
-
-
-def model_based_labels(X, weights, n_clusters, n_groups=None):
-    """Model-based hierarchical agglomeration with unconstrained covariances ("VVV").
-
-    Merges, one pair at a time, the two groups whose union loses the least classification
-    likelihood under Gaussian groups that each have their own covariance (Banfield & Raftery
-    1993; Fraley 1998): the merge cost is ``n_ab log|S_ab| - n_a log|S_a| - n_b log|S_b|``. Small
-    groups have singular scatter matrices, so each ``S_g`` is regularised towards a conjugate
-    prior scale: ``S_g = (W_g + Sigma_0) / (n_g + 1)``, with ``Sigma_0`` the data covariance
-    divided by ``n_clusters ** (2 / n_features)`` (the size of one of ``n_clusters`` equal cells,
-    the default scale of mclust's prior). Above ``n_groups`` rows (default ``VVV_GROUPS``) it
-    starts from that many Ward groups instead of single rows. Integer weights act like repeated
-    rows; labels are numbered as in :func:`ward_labels`.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
-    n, d = X.shape
-    if n_groups is None:  # fewer groups in high dimension: each merge costs O(groups * d**3)
-        n_groups = min(VVV_GROUPS, max(2 * n_clusters, int(2e6 / d**3)))
-    if n < n_clusters:
-        raise ValueError(
-            f"Only {n} rows with positive weight for {n_clusters} components; use fewer components."
-        )
-    start = ward_labels(X, w, n_groups) if n > n_groups else np.arange(n)
-    g = int(start.max()) + 1
-    centre = np.average(X, axis=0, weights=w)
-    xc = X - centre
-    data_cov = (xc * w[:, None]).T @ xc / w.sum()
-    prior_scale = data_cov / n_clusters ** (2.0 / d) + 1e-12 * np.trace(data_cov) / d * np.eye(d)
-    counts = np.bincount(start, weights=w, minlength=g)
-    means = np.stack([np.bincount(start, weights=w * xc[:, j], minlength=g) for j in range(d)], 1)
-    means /= counts[:, None]
-    scatter = np.zeros((g, d, d))
-    for k in range(g):
-        rows = start == k
-        dk = xc[rows] - means[k]
-        scatter[k] = (dk * w[rows, None]).T @ dk
-    own = _log_dets(scatter, counts, prior_scale, 1.0)
-
-    def union(a, others):
-        na, nb = counts[a], counts[others]
-        diff = means[others] - means[a]
-        merged = scatter[a] + scatter[others] + (na * nb / (na + nb))[:, None, None] * (
-            diff[:, :, None] * diff[:, None, :]
-        )
-        return merged, na + nb
-
-    cost = np.full((g, g), np.inf)
-    for a in range(g - 1):
-        others = np.arange(a + 1, g)
-        merged, total = union(a, others)
-        cost[a, others] = _log_dets(merged, total, prior_scale, 1.0) - own[a] - own[others]
-    cost = np.minimum(cost, cost.T)
-    active = np.ones(g, dtype=bool)
-    parent = np.arange(g)
-    for _ in range(g - n_clusters):
-        flat = int(np.argmin(cost))
-        a, b = divmod(flat, g)
-        a, b = min(a, b), max(a, b)
-        merged, total = union(a, np.array([b]))
-        means[a] = (counts[a] * means[a] + counts[b] * means[b]) / total[0]
-        scatter[a], counts[a] = merged[0], total[0]
-        own[a] = _log_dets(scatter[a], counts[a], prior_scale, 1.0)
-        active[b] = False
-        parent[b] = a
-        cost[b, :] = np.inf
-        cost[:, b] = np.inf
-        others = np.flatnonzero(active)
-        others = others[others != a]
-        if len(others):
-            merged, total = union(a, others)
-            row = _log_dets(merged, total, prior_scale, 1.0) - own[a] - own[others]
-            cost[a, others] = row
-            cost[others, a] = row
-    return _group_labels(parent, active, means)[start]
 
 
 def init_model_based(X, sample_weight, n_components, random_state, dtype):
@@ -442,25 +282,3 @@ def screening_rows(n_samples, random_state, limit=None):
     if n_samples <= limit:
         return None
     return sample_rows(n_samples, limit, random_state)
-
-
-def em_steps(X, sample_weight, params, covariance_type, reg_covar, n_iter, chunk, tol):
-    """Run at most ``n_iter`` EM steps from ``params``; return ``(lower_bound, params)``.
-
-    ``params`` is ``(weights, means, covariances, precision_factors)`` (float64). Stops early
-    once the mean log-likelihood improves by less than ``tol``. Raises ``ValueError`` when a
-    component collapses (its covariance cannot be factorised).
-    """
-    from ._stats import em_step
-
-    lower_bound = -np.inf
-    for _ in range(n_iter):
-        previous = lower_bound
-        lower_bound, params = em_step(
-            X, sample_weight, params, covariance_type, reg_covar, X.dtype.type, chunk
-        )
-        if abs(lower_bound - previous) < tol:
-            break
-    return lower_bound, params
-
-

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .mixture import GaussianMixture
+from ..engine import covariance
+from ..estimators import GaussianMixture
 
 PNG_NAME = "gmm_demo.png"
 GIF_NAME = "gmm_demo_em.gif"
@@ -46,9 +47,7 @@ def _match_components(truth_means, fitted_means):
 
 def _reordered(model, order):
     """A copy of ``model`` with its components in ``order`` (for side-by-side display)."""
-    covariances = (
-        model.covariances_ if model.covariance_type == "tied" else model.covariances_[order]
-    )
+    covariances = covariance.get(model.covariance_type).take(model.covariances_, order)
     weights = np.asarray(model.weights_, dtype=np.float64)[order]
     return GaussianMixture.from_parameters(
         weights / weights.sum(), model.means_[order], covariances,
@@ -61,17 +60,16 @@ def _vector_text(values):
 
 
 def _covariance_text(model, k):
-    """Compact 2-D covariance: standard deviations along the features and their correlation."""
-    c = np.asarray(model.covariances_, dtype=np.float64)
-    kind = model.covariance_type
-    if kind == "spherical":
-        return f"sd {np.sqrt(c[k]):.2f}"
-    if kind == "diag":
-        return "sd " + _vector_text(np.sqrt(c[k]))
-    matrix = c if kind == "tied" else c[k]
+    """Compact covariance of component ``k``: its standard deviation(s) and, for a model with
+    orientations, the correlation of a 2-D component."""
+    cov_model = covariance.get(model.covariance_type)
+    matrix = cov_model.dense(model.covariances_, *model.means_.shape)[k]
     sd = np.sqrt(np.diag(matrix))
+    _, shape, orientation = cov_model.code
+    if shape == "I":  # spherical: one standard deviation
+        return f"sd {sd[0]:.2f}"
     text = "sd " + _vector_text(sd)
-    if len(sd) == 2:
+    if orientation != "I" and len(sd) == 2:
         text += f", corr {matrix[0, 1] / (sd[0] * sd[1]):+.2f}"
     return text
 
@@ -101,7 +99,7 @@ def run_demo(
     ----------
     n_components : int, default=3
     n_samples : int, default=600
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+    covariance_type : str, default='full'
         Used for the true mixture and for the fit.
     seed : int, default=0
         Seeds the data and the fit: same seed, same pictures.
@@ -121,7 +119,7 @@ def run_demo(
     from rich.console import Console
     from rich.table import Table
 
-    from .generate import make_mixture
+    from ..datasets.generate import make_mixture
 
     console = console or Console()
     if n_components < 2:
@@ -135,7 +133,7 @@ def run_demo(
     estimator = GaussianMixture(n_components, covariance_type=covariance_type, random_state=seed)
     gif_path = png_path = None
     if out_dir is not None and animate:
-        from .plot import animate_em
+        from ..viz import animate_em
 
         gif_path = os.path.join(out_dir, GIF_NAME)
         model = animate_em(estimator, X, gif_path)
@@ -190,8 +188,8 @@ def run_demo(
 def _write_picture(truth, fitted, X, path):
     import matplotlib.pyplot as plt
 
-    from ._plot_base import atomic_write
-    from .plot import plot_mixture
+    from ..viz import plot_mixture
+    from ..viz.base import atomic_write
 
     fig, axes = plt.subplots(1, 2, figsize=(13.5, 5.6), layout="constrained", sharex=True,
                              sharey=True)  # fmt: skip

@@ -1,0 +1,50 @@
+"""The ``gaussmix`` command line: one verb per job.
+
+The group and the entry point live here; the verbs in :mod:`.generating` (``demo``,
+``generate``), :mod:`.fitting` (``fit``, ``select``) and :mod:`.using` (``predict``, ``score``,
+``plot``), their shared plumbing in :mod:`.options`, and ``gaussmix demo``'s work in :mod:`.demo`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .._version import __version__
+from . import fitting, generating, using
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gaussmix")
+def cli():
+    """Gaussian mixture models: generate data, fit, predict, score and see them.
+
+    Data files are .csv/.tsv (header detected), .parquet or .npy. Exit status: 0 on success,
+    1 for bad data or model files, 2 for bad usage.
+
+    \b
+    Examples:
+      gaussmix demo
+      gaussmix generate -n 1000 -k 3 -o data.csv
+      gaussmix fit data.csv -k auto --standardize -o model.npz
+      gaussmix predict data.csv -m model.npz -o labels.csv
+      gaussmix score data.csv -m model.npz --contamination 0.01 -o scores.csv
+      gaussmix select data.csv -k 1-8 --plot bic.png
+      gaussmix plot data.csv -m model.npz -o fit.png
+    """
+
+
+for _command in (generating.demo, generating.generate, fitting.fit, using.predict, using.score,
+                 fitting.select, using.plot):
+    cli.add_command(_command)
+del _command
+
+
+def main(argv=None):
+    """Entry point of the ``gaussmix`` script and ``python -m gaussmix``."""
+    cli.main(args=argv, prog_name="gaussmix")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""``spherical`` (mclust's VII): each component has its own single variance."""
+
+from __future__ import annotations
+
+from .base import Variances
+
+
+class Spherical(Variances):
+    name = "spherical"
+    code = "VII"
+    description = "each component has its own single variance"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components
+
+    def estimate(self, sample_covariances, nk, reg_covar):
+        return sample_covariances.mean(axis=1) + reg_covar
+
+    def random_covariances(self, rng, sizes, n_features, log_ratio):
+        return sizes**2
+
+    def rows_needed(self, n_features):
+        return 2
+
+
+SPHERICAL = Spherical()

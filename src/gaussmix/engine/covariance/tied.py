@@ -1,0 +1,28 @@
+"""``tied`` (mclust's EEE): all components share one general covariance matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Shared, random_rotation
+
+
+class Tied(Shared):
+    name = "tied"
+    code = "EEE"
+    description = "all components share one general covariance matrix"
+
+    def n_parameters(self, n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def estimate(self, sample_covariances, nk, reg_covar):
+        sample_covariances.flat[:: sample_covariances.shape[0] + 1] += reg_covar
+        return sample_covariances
+
+    def random_covariances(self, rng, sizes, n_features, log_ratio):
+        q = random_rotation(rng, n_features)
+        stds = np.exp(rng.uniform(0, log_ratio, n_features))
+        return (q * stds**2) @ q.T
+
+
+TIED = Tied()

@@ -1,0 +1,66 @@
+"""The two halves of an EM iteration that every estimator shares.
+
+* :func:`e_step`: the statistics of a kernel over all rows, by whichever data path computes them,
+  redone once with moments around their own means for components whose moments around the
+  common shift cancelled (rare: one more pass in such iterations).
+* :func:`m_step`: weights, means and covariances from summed statistics, through the covariance
+  model's own :meth:`~gaussmix.engine.covariance.CovarianceModel.estimate`.
+* :func:`resolution_floor`: the spread below which a fitted covariance is rounding noise, so that
+  a collapse raises the ``reg_covar`` advice instead of returning a singular fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .estep import em_statistics
+from .stats import cancelled_components, sample_covariances
+
+
+def e_step(make_kernel, X, sample_weight, dtype, chunk_size, n_threads=1, statistics=None):
+    """Summed E-step statistics of the kernel ``make_kernel(far)`` over the rows of ``X``.
+
+    ``statistics`` computes them (default :func:`~gaussmix.engine.estep.em_statistics`; the Dask
+    data path passes its own). ``make_kernel(far)`` builds the kernel with components ``far``
+    forced to moments around their own means: when some component's moments around the common
+    shift lost more than half of ``dtype``'s digits (it shrank a lot in one step), the pass is
+    redone with it among them.
+    """
+    statistics = statistics or em_statistics
+    kernel = make_kernel(())
+    stats = statistics(X, sample_weight, kernel, chunk_size, n_threads)
+    redo = np.setdiff1d(cancelled_components(stats, dtype), kernel.far)
+    if redo.size:
+        kernel = make_kernel(np.union1d(kernel.far, redo))
+        stats = statistics(X, sample_weight, kernel, chunk_size, n_threads)
+    return stats
+
+
+def m_step(stats, model, reg_covar, nk_eps):
+    """Weights, means and covariances (float64) from summed statistics under ``model``.
+
+    ``nk_eps`` is added to every component's weight sum, as scikit-learn does, so that an empty
+    component gives a finite mean instead of 0/0.
+    """
+    nk = stats.nk + nk_eps
+    weights = nk / nk.sum()
+    mc = stats.s1 / nk[:, None]
+    means = mc + stats.shift
+    covariances = model.estimate(sample_covariances(stats, nk, mc), nk, reg_covar)
+    return weights, means, covariances
+
+
+def resolution_floor(weights, means, covariances, model, dtype):
+    """Per component, the variance below which a fitted spread is rounding noise, not data.
+
+    ``(10 eps scale)^2``, with ``scale`` the larger of the component's largest ``|mean|`` and the
+    whole mixture's largest standard deviation: a spread of under ten units in the last place of
+    the values it describes (copies of one point, collapsed onto by a component with
+    ``reg_covar=0``). ``eps`` is the data dtype's. One value for a shared covariance.
+    """
+    mixture_mean = weights @ means
+    variances = model.variances(covariances, *means.shape)
+    total = weights @ (variances + (means - mixture_mean) ** 2)
+    scale = np.maximum(np.abs(means).max(axis=1), np.sqrt(total.max()))
+    floor = (10.0 * np.finfo(dtype).eps * scale) ** 2
+    return floor.max() if model.shared else floor

@@ -1,0 +1,143 @@
+"""Running the E-step over rows: chunks, threads, and the statistics they add up to.
+
+* :func:`kernel_for` prepares a covariance model's parameters for the E-step
+  (:class:`~gaussmix.engine.kernel.Kernel`).
+* :func:`em_statistics` runs the E-step over a block of rows, chunk by chunk (optionally on
+  several threads), and returns :class:`~gaussmix.engine.stats.SuffStats`. Any array that
+  supports row slicing works: in memory, memory-mapped, or one block of a Dask array.
+* :func:`iter_e_step` yields responsibilities and log-densities chunk by chunk (prediction).
+* :func:`resp_statistics` turns given responsibilities (a start) into statistics.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+
+import numpy as np
+
+from .kernel import Kernel, Layout
+
+
+def available_threads():
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def kernel_for(model, weights, means, prec_chol, shift, dtype, far=()):
+    """The E-step :class:`~gaussmix.engine.kernel.Kernel` of mixture parameters (float64) under
+    covariance model ``model``, for rows of ``dtype`` centred on ``shift``."""
+    weights = np.asarray(weights, dtype=np.float64)
+    prec_chol = np.asarray(prec_chol, dtype=np.float64)
+    n_features = np.shape(means)[1]
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(weights)
+    return Kernel(
+        model.family, log_weights, means, model.kernel_factor(prec_chol, n_features),
+        model.log_det_cholesky(prec_chol, n_features), shift, dtype, far,
+    )
+
+
+def iter_e_step(kernel, X, chunk_size):
+    """Yield ``(start, stop, resp, log_norm)`` over chunks of ``X``.
+
+    ``resp`` is an ``(n, K)`` view of a reused buffer: consume or copy it before the next step.
+    """
+    ws = kernel.workspace(min(chunk_size, max(X.shape[0], 1)))
+    for start in range(0, X.shape[0], chunk_size):
+        stop = min(start + chunk_size, X.shape[0])
+        with single_threaded_blas():
+            resp, log_norm = kernel.e_step(ws, X[start:stop])
+        yield start, stop, resp.T, log_norm
+
+
+def _em_block(X, sample_weight, kernel, chunk_size, start, stop):
+    acc = kernel.new_accumulator()
+    loglik = 0.0
+    ws = kernel.workspace(min(chunk_size, stop - start))
+    for lo in range(start, stop, chunk_size):
+        hi = min(lo + chunk_size, stop)
+        resp, log_norm = kernel.e_step(ws, X[lo:hi], moments=True)
+        if sample_weight is None:
+            weight = None
+            loglik += float(np.sum(log_norm, dtype=np.float64))
+        else:
+            w64 = np.asarray(sample_weight[lo:hi], dtype=np.float64)
+            loglik += float(np.dot(w64, log_norm.astype(np.float64)))
+            weight = w64.astype(kernel.dtype)
+        kernel.accumulate(acc, ws, hi - lo, resp, weight)
+    return kernel.statistics(acc, loglik)
+
+
+_POOLS = {}
+_BLAS = []
+
+
+def single_threaded_blas():
+    """Context manager limiting BLAS to one thread.
+
+    The chunk GEMMs are small: a multi-threaded BLAS gains nothing on them and, when the cores are
+    busy, its threads wait on each other for orders of magnitude longer than the work itself. The
+    E-step gets its parallelism from :func:`em_statistics`' own threads instead.
+    """
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
+
+
+def _run_threaded(fn, tasks, n_threads):
+    """Run ``fn(*task)`` on ``n_threads`` threads (the caller limits BLAS threads)."""
+    pool = _POOLS.get(n_threads)
+    if pool is None:
+        pool = _POOLS[n_threads] = ThreadPoolExecutor(n_threads, thread_name_prefix="gaussmix")
+    return list(pool.map(lambda task: fn(*task), tasks))
+
+
+def em_statistics(X, sample_weight, kernel, chunk_size, n_threads=1):
+    """E-step over all rows of ``X`` (any array supporting row slicing), chunk by chunk.
+
+    With ``n_threads > 1`` the rows are split into that many contiguous blocks, each processed by
+    its own thread (NumPy and single-threaded BLAS release the GIL), and the statistics are added
+    in block order, so the result is deterministic for a given ``n_threads``.
+    """
+    n_samples = X.shape[0]
+    n_blocks = min(int(n_threads), -(-n_samples // chunk_size))
+    with single_threaded_blas():
+        if n_blocks <= 1:
+            return _em_block(X, sample_weight, kernel, chunk_size, 0, n_samples)
+        chunks_per_block = -(-n_samples // chunk_size) // n_blocks
+        edges = [min(i * chunks_per_block * chunk_size, n_samples) for i in range(n_blocks)]
+        edges.append(n_samples)
+        tasks = [(X, sample_weight, kernel, chunk_size, a, b) for a, b in pairwise(edges)]
+        parts = _run_threaded(_em_block, tasks, n_blocks)
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total
+
+
+def resp_statistics(X, sample_weight, resp_chunks, n_components, family, shift, dtype):
+    """Statistics from given responsibilities; ``resp_chunks`` yields ``(start, stop, resp)``
+    with ``resp`` of shape ``(n, K)``.
+
+    ``stop`` may be ``None``, in which case ``start`` is an array of row indices.
+    """
+    layout = Layout(n_components, X.shape[1], family, shift, dtype)
+    acc = layout.new_accumulator()
+    ws = None
+    for start, stop, resp in resp_chunks:
+        rows = start if stop is None else slice(start, stop)  # an index array, or a row range
+        x = X[rows]
+        if ws is None or ws.F.shape[1] < len(x):
+            ws = layout.workspace(len(x))
+        n = layout.load(ws, x, moments=True)
+        resp_t = np.array(np.asarray(resp).T, dtype=dtype)
+        w = None if sample_weight is None else np.asarray(sample_weight[rows]).astype(dtype)
+        layout.accumulate(acc, ws, n, resp_t, w)
+    return layout.statistics(acc)

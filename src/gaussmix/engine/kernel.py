@@ -1,0 +1,468 @@
+"""The E-step kernels: current parameters turned into per-chunk arithmetic for one dtype.
+
+A :class:`Kernel` holds what the E-step needs for one kernel family (see
+:mod:`gaussmix.engine.covariance.base`) and one dtype; :mod:`gaussmix.engine.estep` runs it over
+rows. How a chunk is processed (this is where the speed comes from): each chunk of rows is
+centred on a ``shift`` near the data and written, feature-major (one row per feature, one column
+per data row), into a feature matrix ``F`` held in a per-thread workspace that is reused, never
+reallocated:
+
+==============  ==========================================  =======================================
+family          F (one column per data row)                 E-step
+==============  ==========================================  =======================================
+dense           ``[upper(x x^T) (D(D+1)/2) ; x (D) ; 1]``   one GEMM ``Theta @ F``, ``Theta`` holding
+                                                            ``[-vech(P_k)/2 ; P_k m_k ; c_k]`` per
+                                                            component; components too far from the
+                                                            shift for that form's rounding (see
+                                                            ``Kernel._init_dense``) take one GEMM
+                                                            ``[L_k^T | -L_k^T m_k] @ [x ; 1]`` and a
+                                                            fused sum of squares instead
+shared          ``[x (D) ; 1]``                             ``y = L^T x``, then one GEMM on ``[y ; 1]``
+diagonal        ``[x*x (D) ; x (D) ; 1]``                   one GEMM ``Theta @ F``
+==============  ==========================================  =======================================
+
+(shared/diagonal components far from the shift take the stacked form too; see Precision.)
+
+After the log-sum-exp (floored so that no responsibility is subnormal), one GEMM ``F @ R^T`` holds
+every statistic of the chunk side by side: second moments, first moments and weight sums (shared
+adds one small ``x x^T``). Statistics are float64 whatever the input dtype; the heavy per-chunk
+kernels run in the input's dtype.
+
+Precision: second moments are taken around one shift (the current mixture mean), so data far from
+the origin loses nothing. A component far from the shift *relative to its own spread* would lose
+digits to cancellation, in its second moments and in a shared-shift quadratic form alike. The
+kernel bounds that loss per component (``Kernel._split_far``): a component beyond half the
+dtype's digits takes the stacked E-step ``y = L_k^T (x - mean_k)`` (its dense factor, the shared
+one, or the diagonal one), and its moments are taken around its own mean from those whitened rows
+(``SuffStats.shift`` holds one point per component). Clusters 1e6 standard deviations apart keep
+their covariances to ~1e-12 in float64; float32 at 1e3 stays within ~1e-6 of float64. The bound
+uses the current parameters, so a component that shrinks a lot in one step can still cancel:
+:func:`gaussmix.engine.stats.cancelled_components` spots it and
+:func:`gaussmix.engine.em.e_step` redoes that iteration's statistics with it around its own mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .stats import SuffStats
+
+LOG_2PI = np.log(2.0 * np.pi)
+
+# Working-set target for one chunk's buffers, in bytes: small enough to stay in cache.
+_CHUNK_BYTES = 4 * 1024 * 1024
+
+
+def _row_width(n_features, n_components, family):
+    """Numbers held per row by a chunk's workspace."""
+    d, k = n_features, n_components
+    if family == "dense":
+        return d * (d + 1) // 2 + d + 1 + k * d + k
+    if family == "shared":
+        return 2 * d + 2 + k
+    return 2 * d + 1 + k
+
+
+def chunk_rows(n_features, n_components, family, itemsize, target=_CHUNK_BYTES):
+    """Rows per chunk so that the chunk's workspace fits in about ``target`` bytes."""
+    width = _row_width(n_features, n_components, family)
+    rows = int(min(max(target // max(1, width * itemsize), 256), 4096))
+    if (rows * itemsize) % 4096 == 0:
+        # Feature rows a multiple of 4 KiB apart share cache sets: 10% slower E-step measured.
+        rows -= 64 // itemsize
+    return rows
+
+
+class _Workspace:
+    """Per-thread buffers for one chunk, feature-major (one row per feature, one column per data
+    row) so every NumPy loop runs along the long chunk axis: features ``F``, the shared family's ``y = L^T x``
+    in ``Y``, the far components' whitened rows ``Yf`` (see :meth:`Kernel._split_far`), and
+    log-probabilities / responsibilities ``lp`` of shape ``(K, rows)``."""
+
+    __slots__ = ("F", "Y", "Yf", "Yr", "_outer", "lp", "lp_far")
+
+    def __init__(self, layout, rows):
+        d, k = layout.n_features, layout.n_components
+        self._outer = {}
+        self.F = np.empty((layout.width, rows), dtype=layout.dtype)
+        self.F[-1] = 1
+        self.Y = self.Yf = self.Yr = self.lp_far = None
+        n_far = len(layout.far)
+        if n_far:  # whitened rows of the far components, their log-densities, and the
+            # responsibility-weighted rows of those whose moments come from them
+            self.Yf = np.empty((n_far * d, rows), dtype=layout.dtype)
+            self.Yr = np.empty((len(layout.whitened) * d, rows), dtype=layout.dtype)
+            if n_far < k:
+                self.lp_far = np.empty((n_far, rows), dtype=layout.dtype)
+        if layout.family == "shared":
+            self.Y = np.empty((d + 1, rows), dtype=layout.dtype)
+            self.Y[-1] = 1
+        self.lp = np.empty((k, rows), dtype=layout.dtype)
+
+    def outer_products(self, x_at, n_features, n):
+        """``(a, b, out)`` views such that ``a * b -> out`` for each diagonal fills the outer
+        products of the first ``n`` columns (see :func:`_outer_pairs`); kept, since slicing
+        them anew cost half of a small chunk's Python overhead."""
+        views = self._outer.get(n)
+        if views is None:
+            d, F = n_features, self.F[:, :n]
+            xt, views, at = F[x_at : x_at + d], [], 0
+            for offset in range(d):
+                views.append((xt[: d - offset], xt[offset:], F[at : at + d - offset]))
+                at += d - offset
+            if len(self._outer) > 1:  # the full width and one last, shorter chunk
+                self._outer.clear()
+            self._outer[n] = views
+        return views
+
+
+def _outer_pairs(n_features):
+    """``(i, j)``, ``i <= j``, of the rows of ``F`` that hold ``x_i x_j``: the upper triangle of
+    ``x x^T`` diagonal by diagonal (main diagonal first), so that filling one diagonal is a
+    single product of two contiguous blocks of ``x``."""
+    rows = np.concatenate([np.arange(n_features - o) for o in range(n_features)])
+    cols = np.concatenate([np.arange(o, n_features) for o in range(n_features)])
+    return rows, cols
+
+
+class Layout:
+    """Where the centred rows, their squares or outer products, and the 1s sit in ``F``.
+
+    ``F`` has one row per feature of the statistics: for ``dense`` the upper triangle of
+    ``x x^T`` (``D (D + 1) / 2`` rows, in :func:`_outer_pairs` order), then ``x`` (``D``), then 1;
+    for ``shared`` ``x`` then 1; for ``diagonal`` ``x * x``, then ``x``, then 1. ``resp @ F.T``
+    is then every statistic of the chunk at once.
+    """
+
+    def __init__(self, n_components, n_features, family, shift, dtype):
+        self.n_components = n_components
+        self.n_features = n_features
+        self.family = family
+        self.shift = np.asarray(shift, dtype=np.float64)
+        self.dtype = np.dtype(dtype)
+        self._shift_dt = self.shift.astype(self.dtype)[:, None]
+        d = n_features
+        if family == "dense":
+            self.x_at = d * (d + 1) // 2
+        elif family == "shared":
+            self.x_at = 0
+        else:
+            self.x_at = d
+        self.width = self.x_at + d + 1
+        self.needs_outer = False  # whether the E-step reads the outer products in F
+        # Components whose E-step takes the stacked form (whitened rows in Yf), the positions
+        # among them whose moments come from those rows, around their own mean (see
+        # Kernel._split_far), and the point each component's moments are taken around.
+        self.far = np.zeros(0, dtype=np.intp)
+        self.whitened = np.zeros(0, dtype=np.intp)
+        self.centres = np.array(np.broadcast_to(self.shift, (n_components, n_features)))
+
+    def workspace(self, rows):
+        return _Workspace(self, rows)
+
+    def load(self, ws, rows, moments):
+        """Centre ``rows`` into the workspace; with ``moments`` also fill the second-moment part."""
+        n, d = rows.shape[0], self.n_features
+        xt = ws.F[self.x_at : self.x_at + d, :n]
+        np.subtract(rows.T, self._shift_dt, out=xt, casting="unsafe")
+        if self.family == "dense":
+            if moments or self.needs_outer:
+                for a, b, out in ws.outer_products(self.x_at, d, n):
+                    np.multiply(a, b, out=out)
+        elif self.family == "diagonal":
+            np.multiply(xt, xt, out=ws.F[:d, :n])
+        return n
+
+    def new_accumulator(self):
+        """Zeroed per-block running sums: ``F @ resp.T``, for shared ``x^T x``, and for far
+        components the whitened moments ``sum r y y^T`` and ``sum r y``."""
+        d, n_w = self.n_features, len(self.whitened)
+        xtx = np.zeros((d, d)) if self.family == "shared" else None
+        whitened = [np.zeros((n_w, d, d)), np.zeros((n_w, d))] if n_w else None
+        return [np.zeros((self.width, self.n_components)), xtx, 0.0, 0, whitened]
+
+    def accumulate(self, acc, ws, n, resp, weight):
+        """Add one chunk to ``acc``; ``resp`` ``(K, n)`` is modified in place."""
+        F = ws.F[:, :n]
+        if weight is not None:
+            resp *= weight
+        acc[0] += F @ resp.T  # this orientation is the faster GEMM for BLAS
+        if self.family == "shared":
+            xt = F[: self.n_features]
+            if len(self.whitened):  # pool the other components' rows; these come below
+                xw = xt * resp[self.near_rows].sum(axis=0)
+            else:
+                xw = xt if weight is None else xt * weight
+            acc[1] += xw @ xt.T
+        acc[2] += float(n if weight is None else np.sum(weight, dtype=np.float64))
+        acc[3] += n
+        if acc[4] is not None:
+            # y = L_k^T (x - mean_k) of the far components, left in Yf by the E-step
+            d, w = self.n_features, self.whitened
+            y = ws.Yf[:, :n].reshape(len(self.far), d, n)
+            if len(w) < len(self.far):
+                y = y[w]
+            r = resp[self.far[w]][:, :, None]  # (whitened, n, 1)
+            yr = np.multiply(y, r.transpose(0, 2, 1), out=ws.Yr[:, :n].reshape(y.shape))
+            acc[4][0] += yr @ y.transpose(0, 2, 1)
+            acc[4][1] += (y @ r)[:, :, 0]
+
+    def statistics(self, acc, loglik=0.0):
+        """Unpack an accumulator into :class:`SuffStats`."""
+        ftr, xtx, weight, n_samples, whitened = acc
+        rtf = ftr.T
+        k, d = self.n_components, self.n_features
+        stats = SuffStats(k, d, self.family, self.centres)
+        stats.s1 += rtf[:, self.x_at : self.x_at + d]
+        stats.nk += rtf[:, -1]
+        if self.family == "dense":
+            rows, cols = _outer_pairs(d)
+            stats.s2[:, rows, cols] = rtf[:, : self.x_at]
+            stats.s2[:, cols, rows] = rtf[:, : self.x_at]
+        elif self.family == "shared":
+            stats.s2 += xtx
+        else:
+            stats.s2 += rtf[:, :d]
+        if whitened is not None:
+            # x - mean_k = A_k y with A_k = L_k^-T: moments around the component's own mean
+            syy, sy = whitened
+            A, comps = self.far_inverse_factors, self.far[self.whitened]
+            stats.s1[comps] = np.einsum("kij,kj->ki", A, sy)
+            s2 = A @ syy @ A.transpose(0, 2, 1)
+            if self.family == "dense":
+                stats.s2[comps] = s2
+            elif self.family == "shared":
+                stats.s2 += s2.sum(axis=0)
+            else:
+                stats.s2[comps] = np.diagonal(s2, axis1=1, axis2=2)
+        stats.loglik = float(loglik)
+        stats.weight = weight
+        stats.n_samples = n_samples
+        return stats
+
+
+class Kernel(Layout):
+    """The current parameters, prepared for the E-step of one kernel family and one dtype.
+
+    ``log_prob`` gives ``log_weights_k + log N(x | mean_k, cov_k)`` for the rows in a workspace.
+
+    Parameters
+    ----------
+    family : {'dense', 'shared', 'diagonal'}
+        The covariance model's kernel family.
+    log_weights : ndarray of shape (n_components,)
+        Per-component log-weights (``log pi_k`` for EM; a variational mixture adds its
+        expected-log terms here).
+    means : ndarray of shape (n_components, n_features)
+    factor : ndarray
+        Precision factors in the family's layout: ``(K, D, D)`` dense, ``(D, D)`` shared,
+        ``(K, D)`` diagonal (see ``CovarianceModel.kernel_factor``).
+    log_det : ndarray of shape (n_components,) or float
+        ``sum(log(diag(L)))`` per component (shared: one value).
+    shift : ndarray of shape (n_features,)
+        Centre of the chunks (e.g. the mixture mean).
+    dtype : numpy float type
+        The dtype the heavy kernels run in.
+    far : sequence of int, default=()
+        Components forced to the stacked form with moments around their own means.
+    """
+
+    #: Largest rounding bound ``eps * size`` accepted from the expanded dense form and from
+    #: moments around the common shift; ``None``: ``sqrt(eps)`` of the dtype, i.e. at most
+    #: half of its digits lost. See :meth:`_init_dense`.
+    expanded_error = None
+
+    def __init__(self, family, log_weights, means, factor, log_det, shift, dtype, far=()):
+        means = np.asarray(means, dtype=np.float64)
+        factor = np.asarray(factor, dtype=np.float64)
+        n_components, n_features = means.shape
+        super().__init__(n_components, n_features, family, shift, dtype)
+        mc = means - self.shift
+        const = log_weights + log_det
+        const = const - 0.5 * n_features * LOG_2PI
+        if family == "dense":
+            prec = self._init_dense(factor, mc, const, dtype)
+            size = _term_size(mc, np.abs(prec))
+            inverse = np.linalg.inv(factor)
+            variances = np.sum(inverse**2, axis=-2)  # diag of (L L^T)^-1
+
+            def factors(idx):
+                return factor[idx], inverse[idx]
+        elif family == "shared":
+            # ||y - B_k||^2 = ||y||^2 - 2 y.B_k + ||B_k||^2 with y = L^T x, B_k = L^T mc_k.
+            self.Lt = np.ascontiguousarray(factor.T).astype(dtype)
+            B = mc @ factor
+            c0 = const - 0.5 * np.sum(B**2, axis=1)
+            self.theta = np.hstack([B, c0[:, None]]).astype(dtype)
+            size = _term_size(mc, np.abs(factor @ factor.T))
+            inverse = np.linalg.inv(factor)
+            variances = np.sum(inverse**2, axis=-2)[None, :]
+
+            def factors(idx):
+                shape = (len(idx), n_features, n_features)
+                return np.broadcast_to(factor, shape), np.broadcast_to(inverse, shape)
+        else:
+            p = factor
+            p2 = p**2
+            c0 = const - 0.5 * np.sum(mc**2 * p2, axis=1)
+            self.theta = np.hstack([-0.5 * p2, mc * p2, c0[:, None]]).astype(dtype)
+            size = np.sum(mc**2 * p2, axis=1) + n_features
+            variances = 1.0 / p2
+
+            def factors(idx):
+                eye = np.eye(n_features)
+                return p[idx][:, :, None] * eye, (1.0 / p[idx])[:, :, None] * eye
+        # how many times its own variance each component's squared offset from the shift is:
+        # the factor by which its shared-shift second moments cancel
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cancel = np.max(mc**2 / variances, axis=1)
+        self._split_far(size, cancel, factors, mc, const, dtype, far)
+
+    def _init_dense(self, prec_chol, mc, const, dtype):
+        """Split the components between the two dense E-step forms.
+
+        *Expanded* (one GEMM ``Theta @ F`` on the outer products ``F`` that the statistics need
+        anyway): ``-(x-m)^T P (x-m) / 2 = -vech(P).vech(x x^T) / 2 + (P m).x - m^T P m / 2``.
+        Half the arithmetic of the stacked form and no ``(K D, n)`` intermediate (1.4x faster
+        E-step at D=16, K=16), but its terms are as large as ``m^T |P| m`` and cancel, so its
+        rounding grows with the squared whitened distance of the component from the shift.
+        *Stacked*: ``y = L^T x - L^T m`` for all such components in one GEMM, then a sum of
+        squares; its rounding grows only linearly with that distance.
+
+        A component takes the expanded form while ``eps * size``, ``size = |m|^T |P| |m| + D``
+        (the magnitude of that form's terms at the component's mean), stays within
+        ``sqrt(eps)``: its log-densities then keep at least half of the dtype's digits (float64:
+        1.5e-8 nats, components up to ~1e4 standard deviations from the shift; float32: 2.4e-4
+        nats, ~60 at D=16). The same bound governs the second moments taken around the shift,
+        which cancel the same way, so a component beyond it ("far") also takes its statistics
+        around its own mean, from the whitened ``y`` of the stacked form. Measured on the speed
+        benchmark's float32 data (bound ~1e-4, all expanded): log-likelihood moved by 7e-7 nats
+        per sample, fitted parameters by < 1e-9.
+        """
+        d = mc.shape[1]
+        prec = prec_chol @ prec_chol.transpose(0, 2, 1)
+        rows, cols = _outer_pairs(d)
+        quad = -0.5 * prec[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
+        lin = np.einsum("kij,kj->ki", prec, mc)
+        c0 = const - 0.5 * np.einsum("ki,ki->k", lin, mc)
+        self.theta_exp = np.hstack([quad, lin, c0[:, None]]).astype(dtype)
+        return prec
+
+    def _split_far(self, size, cancel, factors, mc, const, dtype, forced=()):
+        """Find the components too far from the shift for the shared-shift forms (see
+        :meth:`_init_dense`) and prepare their stacked form: ``y_k = L_k^T (x - m_k)`` for all of
+        them in one GEMM ``[L_k^T | -L_k^T m_k] @ [x ; 1]``, with ``L_k`` the precision factor
+        (dense), the shared one or the diagonal one. Their E-step rows
+        are ``-|y_k|^2 / 2 + c_k``. Those whose shared-shift moments would also lose over half
+        the digits (``eps * cancel`` above the bound) take their moments around their own means
+        from ``y`` (only those: that costs a small GEMM per component and chunk).
+        """
+        k, d = mc.shape
+        eps = np.finfo(dtype).eps
+        limit = np.sqrt(eps) if self.expanded_error is None else self.expanded_error
+        whitened = ~(cancel * eps <= limit)  # NaN goes the precise way
+        whitened[np.asarray(forced, dtype=np.intp)] = True  # e.g. moments that cancelled
+        far = whitened | ~(size * eps <= limit)
+        self.far = far = np.flatnonzero(far)
+        self.whitened = np.flatnonzero(whitened[far])
+        self.needs_outer = self.family == "dense" and len(far) < k
+        L, L_inverse = factors(far)  # (far, D, D) precision factors and their inverses
+        lt = L.transpose(0, 2, 1).reshape(-1, d)
+        b = np.einsum("kd,kde->ke", mc[far], L).reshape(-1, 1)
+        self.theta_far = np.hstack([lt, -b]).astype(dtype)
+        self.const_far = const[far].astype(dtype)[:, None]
+        comps = far[self.whitened]
+        self.centres[comps] = mc[comps] + self.shift
+        # x - mean_k = A_k y with A_k = L_k^-T (statistics()); shared pools every other row
+        self.far_inverse_factors = L_inverse[self.whitened].transpose(0, 2, 1)
+        self.near_rows = np.ones(k, dtype=bool)
+        self.near_rows[comps] = False
+
+    def _log_prob_far(self, ws, F, lp, n):
+        """Stacked-form rows of the far components, over whatever ``lp`` holds for them."""
+        d, far = self.n_features, self.far
+        y = ws.Yf[:, :n]
+        np.matmul(self.theta_far, F[self.x_at :], out=y)
+        y3 = y.reshape(len(far), d, n)
+        # all components far: write in place; otherwise overwrite their shared-shift rows
+        out = lp if len(far) == self.n_components else ws.lp_far[:, :n]
+        np.einsum("kdn,kdn->kn", y3, y3, out=out)  # one read of y, no squared copy
+        out *= -0.5
+        out += self.const_far
+        if out is not lp:
+            lp[far] = out
+
+    def log_prob(self, ws, n):
+        """Weighted log-probabilities ``(K, n)`` of the rows loaded in ``ws`` (a view of ``ws``)."""
+        F, lp = ws.F[:, :n], ws.lp[:, :n]
+        family, d = self.family, self.n_features
+        all_far = len(self.far) == self.n_components
+        if family == "dense":
+            if self.needs_outer:
+                np.matmul(self.theta_exp, F, out=lp)
+        elif all_far:
+            pass
+        elif family == "shared":
+            ya = ws.Y[:, :n]
+            np.matmul(self.Lt, F[:d], out=ya[:d])
+            np.matmul(self.theta, ya, out=lp)
+            sq = np.einsum("dn,dn->n", ya[:d], ya[:d])
+            sq *= -0.5
+            lp += sq
+        else:
+            np.matmul(self.theta, F, out=lp)
+        if len(self.far):
+            self._log_prob_far(ws, F, lp, n)
+        return lp
+
+    def e_step(self, ws, rows, moments=False):
+        """Load ``rows``; return responsibilities ``(K, n)`` (a view of ``ws``) and ``log p(x)``."""
+        n = self.load(ws, rows, moments)
+        lp = self.log_prob(ws, n)
+        return lp, _log_normalize_inplace(lp)
+
+
+def _term_size(mc, abs_prec):
+    """``|m_k|^T |P_k| |m_k| + D``: the magnitude of a shared-shift quadratic form's terms at each
+    component's own mean (``abs_prec`` one matrix per component, or one shared)."""
+    m = np.abs(mc)
+    if abs_prec.ndim == 2:
+        return np.einsum("ki,ij,kj->k", m, abs_prec, m) + mc.shape[1]
+    return np.einsum("ki,kij,kj->k", m, abs_prec, m) + mc.shape[1]
+
+
+def _log_normalize_inplace(log_prob):
+    """Turn weighted log-probabilities ``(K, n)`` into responsibilities in place.
+
+    Returns the log-sum-exp over components of each column (the row's log-likelihood).
+    """
+    top = log_prob.max(axis=0)
+    lost = None
+    if not np.isfinite(top).all():  # every component -inf: the row has zero density
+        lost = ~np.isfinite(top)
+        top[lost] = 0.0
+    log_prob -= top
+    # exp() below ~-708 (float64) or ~-87 (float32) gives subnormal numbers, and arithmetic on
+    # them is microcoded: the statistics GEMM ran twice as slow on well-separated clusters.
+    # Responsibilities this small (< 1e-307 resp. 1e-37) are rounding noise next to 1 anyway.
+    np.maximum(log_prob, _exp_floor(log_prob.dtype), out=log_prob)
+    np.exp(log_prob, out=log_prob)
+    total = log_prob.sum(axis=0)
+    log_prob /= total
+    log_norm = np.log(total, out=total)
+    log_norm += top
+    if lost is not None:
+        log_norm[lost] = -np.inf
+    return log_norm
+
+
+def _exp_floor(dtype):
+    """Smallest argument whose exp() is a normal (not subnormal) number of ``dtype``."""
+    floor = _EXP_FLOOR.get(dtype)
+    if floor is None:
+        floor = _EXP_FLOOR[dtype] = dtype.type(np.log(np.finfo(dtype).tiny) + 1.0)
+    return floor
+
+
+_EXP_FLOOR = {}
+

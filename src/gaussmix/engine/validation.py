@@ -1,0 +1,157 @@
+"""Validation shared by the estimators and the data paths: inputs, weights, hyper-parameters.
+
+Every check raises ``ValueError`` (or ``TypeError`` for the wrong kind of object) with a message
+that says what was wrong and what to do, never an error from deep inside NumPy.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+FLOAT_DTYPES = (np.float64, np.float32)
+# Rows per block when scanning an array that is not in memory for non-finite values.
+SCAN_ROWS = 65_536
+
+
+def is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_hyperparameters(estimator, rules):
+    """Check ``estimator``'s parameters against ``rules``: ``name -> (predicate, what)``, where
+    ``what`` (a string, or a function giving one) says what a valid value is."""
+    for name, (is_valid, what) in rules.items():
+        value = getattr(estimator, name)
+        if not is_valid(value):
+            what = what() if callable(what) else what
+            raise ValueError(
+                f"The {name!r} parameter of {type(estimator).__name__} must be {what}; "
+                f"got {value!r}."
+            )
+
+
+def validate_numeric(estimator, X, **kwargs):
+    """``validate_data`` to float32/float64, with messages that say X must hold real numbers."""
+    if X is None:
+        raise TypeError("X must be an array-like of shape (n_samples, n_features), got None.")
+    try:
+        return validate_data(estimator, X, dtype=list(FLOAT_DTYPES), **kwargs)
+    except (TypeError, ValueError) as err:
+        # numpy's bare "could not convert string to float: 'a'" does not say which input failed
+        if "convert" in str(err) or "argument must be" in str(err):
+            raise type(err)(
+                f"X must contain only real numbers (no strings or other objects): {err}"
+            ) from None
+        raise
+
+
+def as_float_array(value, name):
+    """``value`` as a float32 (if it is float32) or float64 array, or a clear error."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric array.") from None
+    if arr.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be a real numeric array, got dtype {arr.dtype}.")
+    return arr.astype(np.float32 if arr.dtype == np.float32 else np.float64)
+
+
+def check_weights(weights, n_components, name):
+    """Mixture weights: shape ``(n_components,)``, finite, in ``[0, 1]``, summing to one."""
+    if weights.shape != (n_components,):
+        raise ValueError(f"{name} must have shape (n_components,) = ({n_components},), got {weights.shape}.")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or np.any(weights > 1):
+        raise ValueError(f"{name} must be finite and in [0, 1], got {weights}.")
+    if not np.isclose(np.sum(weights, dtype=np.float64), 1.0, rtol=0, atol=1e-6):
+        raise ValueError(f"{name} must sum to 1, but they sum to {np.sum(weights):.8g}.")
+    return weights
+
+
+def check_positive_rows(n_positive, n_components):
+    """As with repeated rows, fewer points than components cannot be fitted."""
+    if n_positive < n_components:
+        raise ValueError(
+            f"Only {n_positive} rows have a positive sample_weight, fewer than "
+            f"n_components = {n_components}. Use fewer components or give more rows a positive "
+            "weight."
+        )
+
+
+def check_sample_weight(sample_weight, n_samples, n_components=None):
+    """Validated float64 weights (or None); with ``n_components``, enough positive rows too."""
+    if sample_weight is None:
+        return None
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("sample_weight must be a 1-D array of numbers.") from None
+    if w.ndim == 0:
+        w = np.full(n_samples, float(w))
+    if w.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D, got shape {w.shape}.")
+    if w.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {w.shape[0]} entries but X has {n_samples} rows; they must match."
+        )
+    if not np.all(np.isfinite(w)):
+        raise ValueError("sample_weight contains NaN or infinite values.")
+    if np.any(w < 0):
+        raise ValueError("sample_weight must be non-negative.")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight sums to zero; at least one row must have positive weight.")
+    if n_components is not None:
+        check_positive_rows(int(np.count_nonzero(w)), n_components)
+    return w
+
+
+# ---------------------------------------------------------------------- arrays not in memory
+def first_nonfinite_row(X, start=0, stop=None, block=SCAN_ROWS):
+    """Index of the first row of ``X[start:stop]`` holding NaN or inf, or ``-1``; reads in blocks."""
+    stop = X.shape[0] if stop is None else stop
+    for a in range(start, stop, block):
+        b = min(a + block, stop)
+        part = X[a:b]
+        if np.isfinite(np.sum(part, dtype=np.float64)):
+            continue  # the common case: one pass, no temporary array
+        bad = np.flatnonzero(~np.isfinite(part).all(axis=1))
+        if len(bad):
+            return a + int(bad[0])
+    return -1
+
+
+def check_n_features(estimator, n_features, reset):
+    """Set (``reset``) or check ``n_features_in_`` for data that bypasses ``validate_data``."""
+    name = type(estimator).__name__
+    if reset:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {n_features} features, but {name} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+
+
+def check_rows(estimator, X, what="X"):
+    """Shape checks for arrays validated without being read whole (memory-mapped, Dask)."""
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D {what} of shape (n_samples, n_features), got {X.ndim}-D with shape "
+            f"{X.shape}. Reshape your data, e.g. X.reshape(-1, 1) for a single feature."
+        )
+    n_samples, n_features = X.shape
+    if n_features < 1:
+        raise ValueError(f"{what} has 0 features; at least 1 is required.")
+    if n_samples < max(2, estimator.n_components):
+        raise ValueError(
+            f"Expected n_samples >= max(2, n_components) but got n_components = "
+            f"{estimator.n_components}, n_samples = {n_samples}. Use fewer components or more data."
+        )

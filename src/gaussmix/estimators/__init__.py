@@ -1,0 +1,13 @@
+"""The estimators: state and the scikit-learn API, on the shared EM driver.
+
+* :class:`~gaussmix.estimators.base.BaseMixture`: the EM driver (validation, data paths,
+  ``n_init``, ``warm_start``, convergence, prediction, sampling);
+* :mod:`~gaussmix.estimators.search`: starts and the default ``n_init`` search;
+* :mod:`~gaussmix.estimators.stepwise`: ``partial_fit`` (stepwise EM);
+* :class:`~gaussmix.estimators.gaussian.GaussianMixture`.
+"""
+
+from .base import BaseMixture
+from .gaussian import GaussianMixture
+
+__all__ = ["BaseMixture", "GaussianMixture"]

@@ -1,0 +1,344 @@
+"""The EM driver every mixture estimator shares, in the manner of scikit-learn's ``BaseMixture``.
+
+:class:`BaseMixture` owns the loop: validation, the data path (memory, memory-mapped file, Dask),
+``n_init`` and keeping the best start, ``warm_start``, convergence on the mean lower bound and its
+history ``lower_bounds_``, the chunked prediction methods and sampling. An estimator supplies its
+state and five hooks:
+
+==========================  =========================================================
+``_initial_state``          the start of initialisation ``init`` (see :mod:`.search`)
+``_state_from_statistics``  the start's state from starting statistics (a first M-step)
+``_kernel``                 the E-step terms of a state (an engine ``Kernel``)
+``_m_step``                 ``(new state, lower bound)`` from summed statistics
+``_fitted_state``,          the state held in the fitted attributes, and storing one
+``_store_state``
+==========================  =========================================================
+
+Because the statistics come from whichever data path holds the rows, a new estimator gets
+memory-mapped files and Dask arrays for free. A *state* is whatever the estimator needs between
+iterations (a tuple of float64 arrays); the driver never looks inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ..backends import data_path_for, is_dask_collection
+from ..engine import covariance
+from ..engine.em import e_step
+from ..engine.estep import available_threads, iter_e_step, single_threaded_blas
+from ..engine.kernel import chunk_rows
+from ..engine.starts import INITIALIZERS
+from ..engine.validation import (
+    as_float_array,
+    check_hyperparameters,
+    check_weights,
+    is_int,
+    is_real,
+    validate_numeric,
+)
+from .search import StartSearch
+
+logger = logging.getLogger("gaussmix")
+
+# Declarative checks of the parameters every mixture has: name -> (predicate, what a valid value
+# is); the covariance types are read from the registry when a message is needed.
+MIXTURE_RULES = {
+    "n_components": (lambda v: is_int(v) and v >= 1, "an integer >= 1"),
+    "covariance_type": (
+        lambda v: isinstance(v, str) and v in covariance.names(),
+        lambda: "one of " + ", ".join(repr(t) for t in covariance.names()),
+    ),
+    "tol": (lambda v: is_real(v) and np.isfinite(v) and v >= 0, "a finite number >= 0"),
+    "reg_covar": (lambda v: is_real(v) and np.isfinite(v) and v >= 0, "a finite number >= 0"),
+    "max_iter": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),
+    "n_init": (lambda v: is_int(v) and v >= 1, "an integer >= 1"),
+    "init_params": (
+        lambda v: isinstance(v, str) and v in INITIALIZERS,
+        "one of " + ", ".join(repr(k) for k in INITIALIZERS),
+    ),
+    "warm_start": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+    "verbose": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),
+    "verbose_interval": (lambda v: is_int(v) and v >= 1, "an integer >= 1"),
+    "chunk_size": (lambda v: v is None or (is_int(v) and v >= 1), "None or an integer >= 1"),
+    "n_threads": (lambda v: v is None or (is_int(v) and v >= 1), "None or an integer >= 1"),
+}
+
+
+def _ensure_log_handler():
+    """With ``verbose > 0`` and no logging configured, send gaussmix's messages to stderr."""
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("gaussmix: %(message)s"))
+        logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+
+
+class BaseMixture(StartSearch, DensityMixin, BaseEstimator):
+    """The shared EM driver; see the module docstring for the hooks a subclass supplies."""
+
+    #: ``name -> (predicate, what)`` checked by :meth:`_check_hyperparameters`.
+    _parameter_rules = MIXTURE_RULES
+
+    # ------------------------------------------------------------------ hooks
+    def _initial_state(self, X, sample_weight, random_state, chunk, init=0):
+        raise NotImplementedError
+
+    def _state_from_statistics(self, stats, dtype):
+        raise NotImplementedError
+
+    def _kernel(self, state, dtype, far=()):
+        raise NotImplementedError
+
+    def _m_step(self, stats, state, dtype):
+        raise NotImplementedError
+
+    def _fitted_state(self):
+        raise NotImplementedError
+
+    def _store_state(self, state, dtype):
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ validation
+    @property
+    def _covariance_model(self):
+        return covariance.get(self.covariance_type)
+
+    def _check_hyperparameters(self):
+        check_hyperparameters(self, self._parameter_rules)
+
+    def _check_initial_parameters(self, n_features):
+        """Validate ``weights_init``, ``means_init`` and ``precisions_init`` against the data."""
+        k = self.n_components
+        if self.weights_init is not None:
+            check_weights(as_float_array(self.weights_init, "weights_init"), k, "weights_init")
+        if self.means_init is not None:
+            means = as_float_array(self.means_init, "means_init")
+            if means.shape != (k, n_features):
+                raise ValueError(
+                    f"means_init must have shape (n_components, n_features) = {(k, n_features)}, "
+                    f"got {means.shape}."
+                )
+            if not np.all(np.isfinite(means)):
+                raise ValueError("means_init contains NaN or infinite values.")
+        if self.precisions_init is not None:
+            self._covariance_model.check_precisions(self.precisions_init, k, n_features)
+
+    def _check_fitted_shapes(self, verb, advice):
+        """The fitted components must fit the current ``n_components`` and ``covariance_type``
+        for ``verb`` (``"warm_start=True continues"``, ``"partial_fit continues"``) to work."""
+        expected = self._covariance_model.shape(*self.means_.shape)
+        if self.means_.shape[0] != self.n_components or self.covariances_.shape != expected:
+            raise ValueError(
+                f"{verb} from the fitted {self.means_.shape[0]} components with covariances of "
+                f"shape {self.covariances_.shape}, which do not fit "
+                f"n_components={self.n_components}, covariance_type={self.covariance_type!r}. "
+                + advice
+            )
+
+    def _validate_predict_input(self, X):
+        check_is_fitted(self, "means_")
+        return validate_numeric(self, X, reset=False)
+
+    def _chunk_rows(self, n_features, dtype):
+        if self.chunk_size is not None:
+            return int(self.chunk_size)
+        return chunk_rows(
+            n_features, self.n_components, self._covariance_model.family,
+            np.dtype(dtype).itemsize,
+        )
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters with EM, keeping the best of ``n_init`` initialisations.
+
+        Parameters
+        ----------
+        X : array-like, np.memmap or dask.array.Array of shape (n_samples, n_features)
+            Training data (float32 stays float32). A memory-mapped array
+            (``np.load(path, mmap_mode="r")``, float32 or float64) is validated and read chunk by
+            chunk, never copied. A Dask array runs the E-step on its blocks where they live
+            (default scheduler or a ``dask.distributed`` client) and only statistics come back;
+            the start is taken from a random sample of at most 100,000 rows, so without
+            ``*_init`` it differs from the in-memory start (see :mod:`gaussmix.backends.dask`).
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; integer weights give the same fit as repeating rows. For Dask
+            input, a NumPy or Dask array.
+
+        Returns
+        -------
+        self
+        """
+        # Every matrix here is small (K x D x D factors, chunk GEMMs): a multi-threaded BLAS only
+        # adds hand-off latency to them (seconds per fit when the cores are busy). The E-step
+        # runs its own threads instead; see gaussmix.engine.estep.em_statistics.
+        with single_threaded_blas():
+            return self._fit(X, sample_weight)
+
+    def _fit(self, X, sample_weight):
+        self._check_hyperparameters()
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        if not do_init:
+            self._check_fitted_shapes(
+                "warm_start=True continues",
+                "Fit once with warm_start=False to start the new model afresh.",
+            )
+        random_state = check_random_state(self.random_state)
+        path = data_path_for(X)
+        X, sample_weight, start_data = path.prepare(self, X, sample_weight, do_init, random_state)
+        self._check_initial_parameters(X.shape[1])
+        if self.verbose:
+            _ensure_log_handler()
+        dtype = X.dtype.type
+        chunk = self._chunk_rows(X.shape[1], dtype)
+        n_init = self.n_init if do_init else 1
+        n_threads = self.n_threads or available_threads()
+
+        best = None
+        for init in range(n_init):
+            if do_init:
+                state = self._initial_state(*start_data, random_state, chunk, init=init)
+                lower_bound = -np.inf
+            else:
+                state = self._fitted_state()
+                lower_bound = self.lower_bound_
+            if self.verbose:
+                logger.info("Initialization %d", init)
+            start_time = time.perf_counter()
+            state, lower_bound, n_iter, converged, history = self._iterate(
+                X, sample_weight, state, lower_bound, self.max_iter, self.tol, dtype, chunk,
+                n_threads, path.em_statistics, start_time=start_time,
+            )
+            if self.verbose:
+                logger.info(
+                    "Initialization %s after %d iterations, %.3fs, lower bound %.8g",
+                    "converged" if converged else "did not converge",
+                    n_iter, time.perf_counter() - start_time, lower_bound,
+                )
+            if best is None or lower_bound > best[0]:
+                best = (lower_bound, state, n_iter, converged, history)
+
+        lower_bound, state, n_iter, converged, history = best
+        if not converged and self.max_iter > 0:
+            warnings.warn(
+                f"Best of {n_init} initialisation(s) did not converge in {self.max_iter} "
+                f"iterations (tol={self.tol}). Try a larger max_iter, a larger tol, or check the "
+                "data (scaling, duplicated points).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self._store_state(state, dtype)
+        self.converged_ = converged
+        self.n_iter_ = n_iter
+        self.lower_bound_ = float(lower_bound)
+        self.lower_bounds_ = [float(v) for v in history]
+        return self
+
+    def _iterate(self, X, sample_weight, state, lower_bound, max_iter, tol, dtype, chunk,
+                 n_threads=1, statistics=None, start_time=None):
+        """At most ``max_iter`` EM iterations from ``state``; stops once the lower bound changes
+        by less than ``tol``. Returns ``(state, lower_bound, n_iter, converged, history)``.
+
+        With ``start_time`` (a ``perf_counter`` value), ``verbose >= 2`` logs every
+        ``verbose_interval`` iterations.
+        """
+        history = []
+        converged = False
+        n_iter = 0
+        for n_iter in range(1, max_iter + 1):
+            previous = lower_bound
+            stats = e_step(
+                lambda far, state=state: self._kernel(state, dtype, far),
+                X, sample_weight, dtype, chunk, n_threads, statistics,
+            )
+            state, lower_bound = self._m_step(stats, state, dtype)
+            history.append(lower_bound)
+            change = lower_bound - previous
+            if (start_time is not None and self.verbose >= 2
+                    and n_iter % self.verbose_interval == 0):
+                logger.info(
+                    "  Iteration %d  time %.3fs  lower bound %.8g  change %.3g",
+                    n_iter, time.perf_counter() - start_time, lower_bound, change,
+                )
+            if abs(change) < tol:
+                converged = True
+                break
+        return state, lower_bound, n_iter, converged, history
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then label ``X``; always equal to ``fit(X).predict(X)``."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    # ------------------------------------------------------------------ inference
+    def _iter_e_step(self, X):
+        """Iterate ``(start, stop, resp, log_norm)`` over chunks of validated ``X``.
+
+        ``resp`` is a reused buffer: consume or copy it before the next step.
+        """
+        dtype = np.result_type(X.dtype, self.means_.dtype).type
+        kernel = self._kernel(self._fitted_state(), dtype)
+        return iter_e_step(kernel, X, self._chunk_rows(X.shape[1], dtype))
+
+    def score_samples(self, X):
+        """Log-density ``log p(x)`` of each row, shape ``(n_samples,)`` (lazy for Dask input)."""
+        if is_dask_collection(X):
+            return data_path_for(X).apply(self, X, "score_samples")
+        X = self._validate_predict_input(X)
+        parts = [log_norm for _, _, _, log_norm in self._iter_e_step(X)]
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood per sample of ``X``."""
+        return float(np.mean(self.score_samples(X), dtype=np.float64))
+
+    def predict_proba(self, X):
+        """Responsibilities (posterior probability of each component), shape ``(n_samples, K)``.
+
+        A Dask array in gives a lazy Dask array out.
+        """
+        if is_dask_collection(X):
+            return data_path_for(X).apply(self, X, "predict_proba")
+        X = self._validate_predict_input(X)
+        out = None
+        for start, stop, resp, _ in self._iter_e_step(X):
+            if out is None:
+                out = np.empty((X.shape[0], self.n_components), dtype=resp.dtype)
+            out[start:stop] = resp
+        return out
+
+    def predict(self, X):
+        """Most probable component of each row (a lazy Dask array for Dask input)."""
+        if is_dask_collection(X):
+            return data_path_for(X).apply(self, X, "predict")
+        X = self._validate_predict_input(X)
+        out = np.empty(X.shape[0], dtype=np.intp)
+        for start, stop, resp, _ in self._iter_e_step(X):
+            out[start:stop] = resp.argmax(axis=1)
+        return out
+
+    def sample(self, n_samples=1):
+        """Draw ``n_samples`` points; returns ``(X, y)`` with the component of each point.
+
+        Uses ``random_state`` exactly as scikit-learn does.
+        """
+        check_is_fitted(self, "means_")
+        if not is_int(n_samples) or n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples!r}; it must be an integer >= 1.")
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_.astype(np.float64))
+        means = self.means_.astype(np.float64)
+        covariances = self.covariances_.astype(np.float64)
+        parts = self._covariance_model.sample(rng, means, covariances, counts)
+        X = np.vstack(parts).astype(self.means_.dtype)
+        y = np.concatenate([np.full(n, k, dtype=int) for k, n in enumerate(counts)])
+        return X, y

@@ -1,0 +1,48 @@
+"""Files: fitted mixtures in a documented, versioned format that cannot run code, and data tables.
+
+The gaussmix model file (format version 1)
+------------------------------------------
+A model file is a ZIP archive in NumPy's ``.npz`` layout: every member is a plain ``.npy`` array of
+numbers (no object arrays, so nothing is ever unpickled). Any file name works; ``.npz`` is usual.
+
+==========================  ===============================================================
+member                      content
+==========================  ===============================================================
+``metadata.npy``            ``uint8`` array holding a UTF-8 JSON object (below)
+``weights.npy``             ``(K,)`` mixture weights, summing to one
+``means.npy``               ``(K, D)`` component means
+``covariances.npy``         ``(K, D, D)`` full, ``(D, D)`` tied, ``(K, D)`` diag, ``(K,)`` spherical
+``precisions_cholesky.npy`` same shape: the precision factors the model predicts with
+``lower_bounds.npy``        ``(n_iter,)`` float64 lower bound after each EM iteration
+``center.npy``, ``scale.npy`` optional ``(D,)`` float64 standardisation: the model describes
+                            ``(x - center) / scale`` (written by ``gaussmix fit --standardize``)
+``weights_init.npy``, ...   optional starting values, when the estimator was given arrays
+==========================  ===============================================================
+
+The JSON metadata holds ``format`` (``"gaussmix-model"``), ``format_version``, ``gaussmix_version``,
+``estimator``, ``covariance_type``, ``n_components``, ``n_features``, ``dtype`` (``"float64"`` or
+``"float32"``: the dtype of the parameter arrays), ``params`` (the JSON-representable
+hyper-parameters, as :meth:`GaussianMixture.get_params` gives them), ``fit`` (``converged``,
+``n_iter``, ``lower_bound``; ``null`` for a model built with
+:meth:`GaussianMixture.from_parameters`), ``feature_names`` (column names or ``null``) and
+``model_feature_names`` (whether the estimator itself had ``feature_names_in_``).
+
+Loading reads members with ``allow_pickle=False`` and validates everything before a model is built:
+the archive itself, the metadata, the member list and sizes, dtypes, shapes against each other,
+finiteness, weights in ``[0, 1]`` summing to one, symmetric positive-definite covariances and
+precision factors consistent with them. Any problem raises ``ValueError`` naming the file. The
+loaded model carries the saved arrays unchanged, so it predicts bit for bit like the saved one.
+
+Modules: :mod:`~gaussmix.io.model_file` (writing), :mod:`~gaussmix.io.model_read` (reading and
+validating), :mod:`~gaussmix.io.tables` (CSV/TSV, Parquet and ``.npy`` data) and
+:mod:`~gaussmix.io.writing` (atomic writes, streamed tables, scratch space).
+"""
+
+from .model_file import FORMAT_NAME, FORMAT_VERSION, ModelFile, save
+from .model_read import load, read_model
+from .writing import atomic_write, atomic_write_path
+
+__all__ = [
+    "FORMAT_NAME", "FORMAT_VERSION", "ModelFile", "atomic_write", "atomic_write_path", "load",
+    "read_model", "save",
+]

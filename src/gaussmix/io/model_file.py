@@ -1,0 +1,229 @@
+"""Writing model files (format documented in :mod:`gaussmix.io`), and what a file holds."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._version import __version__
+from ..engine import covariance
+from ..estimators import GaussianMixture
+from .writing import atomic_write
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ModelFile", "save"]
+
+FORMAT_NAME = "gaussmix-model"
+FORMAT_VERSION = 1
+
+_REQUIRED = ("metadata", "weights", "means", "covariances", "precisions_cholesky", "lower_bounds")
+_OPTIONAL = ("center", "scale", "weights_init", "means_init", "precisions_init")
+_INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
+_MAX_METADATA_BYTES = 16 * 2**20
+_NPY_HEADER_ALLOWANCE = 2**16
+
+
+@dataclass
+class ModelFile:
+    """Everything a model file holds: the model plus how its input columns were prepared.
+
+    Attributes
+    ----------
+    model : GaussianMixture
+        The fitted mixture, in the space of the (possibly standardised) features.
+    feature_names : list of str or None
+        Names of the input columns the model was fitted on, in order.
+    center, scale : ndarray of shape (n_features,) or None
+        Standardisation: the model describes ``(x - center) / scale``. ``None`` when absent.
+    metadata : dict
+        The file's JSON metadata (format version, gaussmix version, fit information, ...).
+    """
+
+    model: GaussianMixture
+    feature_names: list | None = None
+    center: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def standardized(self):
+        """Whether the model was fitted on standardised features."""
+        return self.center is not None
+
+    def transform(self, X):
+        """Put raw feature rows into the model's space (apply the stored standardisation)."""
+        X = np.asarray(X)
+        if self.center is None:
+            return X
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        return ((X - self.center) / self.scale).astype(dtype, copy=False)
+
+    def log_jacobian(self):
+        """``-sum(log(scale))``: add to a log-density of transformed rows to get raw-unit density."""
+        if self.scale is None:
+            return 0.0
+        return -float(np.sum(np.log(self.scale)))
+
+    def raw_model(self):
+        """The same mixture expressed in the raw (unstandardised) feature units.
+
+        Standardisation is affine, so the mixture of ``x`` is again Gaussian: means become
+        ``mean * scale + center`` and covariances ``diag(scale) @ C @ diag(scale)``. A spherical
+        model with unequal scales becomes a diagonal one. Without standardisation this is
+        :attr:`model` itself.
+        """
+        if self.center is None:
+            return self.model
+        m, s = self.model, self.scale
+        ctype, covariances = covariance.get(m.covariance_type).rescaled(
+            m.covariances_.astype(np.float64), s
+        )
+        params = m.get_params()
+        for name in ("n_components", "covariance_type", *_INIT_ARRAYS):
+            params.pop(name)
+        raw = GaussianMixture.from_parameters(
+            m.weights_.astype(np.float64),
+            m.means_.astype(np.float64) * s + self.center,
+            covariances,
+            covariance_type=ctype,
+            **params,
+        )
+        if hasattr(m, "feature_names_in_"):
+            raw.feature_names_in_ = m.feature_names_in_
+        return raw
+
+
+# ---------------------------------------------------------------------- saving
+def save(model, path, *, feature_names=None, center=None, scale=None):
+    """Write a fitted :class:`GaussianMixture` to ``path`` (format documented in :mod:`gaussmix.io`).
+
+    The file is written to a temporary file in the same directory and renamed into place, so an
+    interrupted save never leaves a half-written file and never destroys an existing one.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        A fitted model (or one built with :meth:`GaussianMixture.from_parameters`).
+    path : str or os.PathLike
+        Destination; written exactly as given (no extension is added).
+    feature_names : sequence of str, optional
+        Names of the input columns; defaults to the model's ``feature_names_in_`` if it has one.
+    center, scale : array-like of shape (n_features,), optional
+        Standardisation the model was fitted under (``(x - center) / scale``); give both or neither.
+
+    Examples
+    --------
+    >>> import numpy as np, os, tempfile
+    >>> import gaussmix as gm
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> model = gm.GaussianMixture(2, random_state=0).fit(X)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> gm.save(model, path)
+    >>> bool(np.array_equal(gm.load(path).predict_proba(X), model.predict_proba(X)))
+    True
+    """
+    arrays = _model_arrays(model)
+    n_components, n_features = arrays["means"].shape
+    had_names = hasattr(model, "feature_names_in_")
+    if feature_names is None and had_names:
+        feature_names = [str(name) for name in model.feature_names_in_]
+    if feature_names is not None:
+        feature_names = [str(name) for name in feature_names]
+        if len(feature_names) != n_features:
+            raise ValueError(
+                f"feature_names has {len(feature_names)} names but the model has "
+                f"{n_features} features."
+            )
+    if (center is None) != (scale is None):
+        raise ValueError("Give both center and scale, or neither.")
+    if center is not None:
+        arrays["center"] = _standardisation_array(center, "center", n_features)
+        arrays["scale"] = _standardisation_array(scale, "scale", n_features)
+        if np.any(arrays["scale"] <= 0):
+            raise ValueError("scale must be positive.")
+
+    params, init_arrays = _split_params(model)
+    arrays.update(init_arrays)
+    lower_bound = getattr(model, "lower_bound_", None)
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "gaussmix_version": __version__,
+        "estimator": "GaussianMixture",
+        "covariance_type": model.covariance_type,
+        "n_components": int(n_components),
+        "n_features": int(n_features),
+        "dtype": arrays["means"].dtype.name,
+        "params": params,
+        "fit": {
+            "converged": bool(getattr(model, "converged_", True)),
+            "n_iter": int(getattr(model, "n_iter_", 0)),
+            "lower_bound": (
+                float(lower_bound)
+                if lower_bound is not None and np.isfinite(lower_bound)
+                else None
+            ),
+        },
+        "feature_names": feature_names,
+        "model_feature_names": bool(had_names),
+    }
+    text = json.dumps(metadata, allow_nan=False, sort_keys=True)
+    arrays["metadata"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def _model_arrays(model):
+    if not isinstance(model, GaussianMixture):
+        raise TypeError(
+            f"save() expects a gaussmix.GaussianMixture, got {type(model).__name__}."
+        )
+    missing = [
+        name
+        for name in ("weights_", "means_", "covariances_", "precisions_cholesky_")
+        if not hasattr(model, name)
+    ]
+    if missing:
+        raise ValueError(
+            "This GaussianMixture is not fitted yet (no " + ", ".join(missing) + "); call fit() "
+            "or build it with GaussianMixture.from_parameters() before saving."
+        )
+    dtype = np.asarray(model.means_).dtype
+    arrays = {
+        "weights": np.asarray(model.weights_, dtype=dtype),
+        "means": np.asarray(model.means_, dtype=dtype),
+        "covariances": np.asarray(model.covariances_, dtype=dtype),
+        "precisions_cholesky": np.asarray(model.precisions_cholesky_, dtype=dtype),
+        "lower_bounds": np.asarray(getattr(model, "lower_bounds_", []), dtype=np.float64),
+    }
+    return arrays
+
+
+def _standardisation_array(value, name, n_features):
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != (n_features,):
+        raise ValueError(f"{name} must have shape ({n_features},), got {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return arr
+
+
+def _split_params(model):
+    """JSON-representable hyper-parameters, and the array-valued starting values."""
+    params, arrays = {}, {}
+    for name, value in model.get_params(deep=False).items():
+        if name in ("n_components", "covariance_type"):
+            continue
+        if name in _INIT_ARRAYS:
+            if value is not None:
+                arrays[name] = np.asarray(value, dtype=np.float64)
+            continue
+        if isinstance(value, (np.integer, np.floating, np.bool_)):
+            value = value.item()
+        if value is None or isinstance(value, (bool, int, str)):
+            params[name] = value
+        elif isinstance(value, float):
+            params[name] = value if np.isfinite(value) else None
+        else:  # e.g. a RandomState instance: not representable, not needed to predict
+            params[name] = None
+    return params, arrays

@@ -1,0 +1,96 @@
+"""Information criteria and the test for spurious (degenerate) fits.
+
+Criteria, all in the *lower is better* convention (as scikit-learn's ``bic``/``aic``; R's mclust
+reports ``-BIC``, where higher is better)::
+
+    BIC = -2 log L + p log n
+    AIC = -2 log L + 2 p
+    ICL = BIC + 2 E,   E = -sum_i sum_k r_ik log r_ik   (entropy of the soft assignments)
+
+with ``log L`` the maximised log-likelihood, ``p`` the number of free parameters, ``n`` the number
+of rows (the sum of the sample weights when given) and ``r_ik`` the responsibilities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import xlogy
+
+from ..engine import covariance
+
+CRITERIA = ("bic", "aic", "icl")
+# A component whose variance in some direction is below this fraction of the data's variance in
+# that direction has collapsed onto a lower-dimensional set of rows.
+DEGENERATE_VARIANCE = 1e-4
+
+
+def information_criteria(loglik, n_parameters, n_samples, entropy):
+    """``(bic, aic, icl)`` from a total log-likelihood, lower is better (see module docstring)."""
+    bic = -2.0 * loglik + n_parameters * np.log(n_samples)
+    aic = -2.0 * loglik + 2.0 * n_parameters
+    return bic, aic, bic + 2.0 * entropy
+
+
+def _fit_summary(model, X, sample_weight):
+    """Total log-likelihood and assignment entropy of ``X`` under ``model``, chunk by chunk."""
+    loglik = entropy = 0.0
+    for start, stop, resp, log_norm in model._iter_e_step(X):
+        row_entropy = -np.sum(xlogy(resp, resp), axis=1, dtype=np.float64)
+        if sample_weight is None:
+            loglik += float(np.sum(log_norm, dtype=np.float64))
+            entropy += float(np.sum(row_entropy))
+        else:
+            w = sample_weight[start:stop]
+            loglik += float(np.dot(w, log_norm.astype(np.float64)))
+            entropy += float(np.dot(w, row_entropy))
+    return loglik, entropy
+
+
+def degenerate_reason(model, data_cov, n_samples_eff):
+    """Why ``model`` is a spurious (degenerate) fit, or ``None`` if it is not.
+
+    Parameters
+    ----------
+    model : GaussianMixture
+        A fitted model.
+    data_cov : ndarray of shape (n_features, n_features)
+        Covariance of the data (positive definite).
+    n_samples_eff : float
+        Number of rows (sum of sample weights).
+    """
+    n_components, n_features = model.means_.shape
+    cov_model = covariance.get(model.covariance_type)
+    full = cov_model.dense(model.covariances_, n_components, n_features)
+    if cov_model.shared:  # one matrix: judge it once
+        full = full[:1]
+    # variances relative to the data's, in the worst direction: eigenvalues of C^-1/2 S C^-1/2
+    chol = np.linalg.cholesky(data_cov)
+    for k, cov_k in enumerate(full):
+        whitened = np.linalg.solve(chol, np.linalg.solve(chol, cov_k).T)
+        ratio = float(np.linalg.eigvalsh(0.5 * (whitened + whitened.T))[0])
+        if ratio < DEGENERATE_VARIANCE:
+            which = "the common covariance" if cov_model.shared else f"component {k}"
+            return (
+                f"{which} has a variance {ratio:.2g} times the data's in some direction "
+                "(collapsed onto a few rows or tied values)"
+            )
+    # rows needed to estimate one component's own covariance
+    needed = cov_model.rows_needed(n_features)
+    sizes = np.asarray(model.weights_, dtype=np.float64) * n_samples_eff
+    if needed is not None and sizes.min() < needed:
+        k = int(np.argmin(sizes))
+        return f"component {k} holds only {sizes[k]:.3g} rows (fewer than {needed})"
+    return None
+
+
+def _data_covariance(X, sample_weight):
+    """Weighted covariance of ``X`` (float64), with a floor so that it is positive definite."""
+    w = None if sample_weight is None else sample_weight
+    mean = np.average(X, axis=0, weights=w).astype(np.float64)
+    xc = np.asarray(X, dtype=np.float64) - mean
+    if w is None:
+        cov = xc.T @ xc / len(xc)
+    else:
+        cov = (xc * w[:, None]).T @ xc / w.sum()
+    scale = max(float(np.trace(cov)) / len(cov), np.finfo(np.float64).tiny)
+    return cov + 1e-12 * scale * np.eye(len(cov))
