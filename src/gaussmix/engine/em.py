@@ -36,17 +36,18 @@ def e_step(make_kernel, X, sample_weight, dtype, chunk_size, n_threads=1, statis
     return stats
 
 
-def m_step(stats, model, reg_covar, nk_eps):
+def m_step(stats, model, reg_covar, nk_eps, previous=None):
     """Weights, means and covariances (float64) from summed statistics under ``model``.
 
     ``nk_eps`` is added to every component's weight sum, as scikit-learn does, so that an empty
-    component gives a finite mean instead of 0/0.
+    component gives a finite mean instead of 0/0. ``previous`` (the covariances before the step)
+    is handed to the model's ``estimate``.
     """
     nk = stats.nk + nk_eps
     weights = nk / nk.sum()
     mc = stats.s1 / nk[:, None]
     means = mc + stats.shift
-    covariances = model.estimate(sample_covariances(stats, nk, mc), nk, reg_covar)
+    covariances = model.estimate(sample_covariances(stats, nk, mc), nk, reg_covar, previous)
     return weights, means, covariances
 
 

@@ -230,6 +230,7 @@ default='hierarchical'
             raise ValueError("means and covariances must be finite (no NaN or infinity).")
         if not cov_model.is_symmetric(covariances):
             raise ValueError("covariances must be symmetric matrices.")
+        cov_model.check_constraint(covariances)
         try:
             prec_chol = cov_model.precision_cholesky(covariances)
         except ValueError:
@@ -323,8 +324,9 @@ default='hierarchical'
             covariances = model.covariances_from_cholesky(prec_chol)
         return weights, means, covariances, prec_chol
 
-    def _gaussian_m_step(self, stats, dtype):
-        return m_step(stats, self._covariance_model, self.reg_covar, 10 * np.finfo(dtype).eps)
+    def _gaussian_m_step(self, stats, dtype, previous=None):
+        return m_step(stats, self._covariance_model, self.reg_covar, 10 * np.finfo(dtype).eps,
+                      previous)
 
     def _state_from_statistics(self, stats, dtype):
         weights, means, covariances = self._gaussian_m_step(stats, dtype)
@@ -340,7 +342,7 @@ default='hierarchical'
         the collapse error. The lower bound is the mean log-likelihood of ``state`` (the
         parameters the E-step used), scikit-learn's convention."""
         model = self._covariance_model
-        weights, means, covariances = self._gaussian_m_step(stats, dtype)
+        weights, means, covariances = self._gaussian_m_step(stats, dtype, previous=state[2])
         floor = resolution_floor(weights, means, covariances, model, dtype)
         prec_chol = model.precision_cholesky(covariances, floor)
         return (weights, means, covariances, prec_chol), stats.loglik / stats.weight

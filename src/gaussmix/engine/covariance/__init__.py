@@ -2,23 +2,17 @@
 
 ``get("full")`` returns the model object behind ``covariance_type="full"``; nothing outside the
 models branches on a type's name. A new model is one module (a subclass of a representation in
-:mod:`.base`) plus one entry in ``BUILTIN`` below, or, outside the package (a plug-in, a test),
+:mod:`.matrices` or :mod:`.diagonals`; the interface is :mod:`.base`) plus one entry in
+``BUILTIN`` below, or, outside the package (a plug-in, a test),
 one call to :func:`register`. See ``docs/design.md``, "Add a covariance model".
 """
 
 from __future__ import annotations
 
 from . import diag, full, spherical, tied
-from .base import (
-    COLLAPSE_ADVICE,
-    CovarianceModel,
-    Diagonals,
-    Matrices,
-    Shared,
-    Variances,
-    cholesky_lower,
-    random_rotation,
-)
+from .base import COLLAPSE_ADVICE, CovarianceModel, cholesky_lower, random_rotation
+from .diagonals import Diagonals, Variances
+from .matrices import Matrices, Shared
 
 __all__ = [
     "COLLAPSE_ADVICE", "CovarianceModel", "Diagonals", "Matrices", "Shared", "Variances",

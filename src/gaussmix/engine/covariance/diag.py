@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Diagonals
+from .diagonals import Diagonals
 
 
 class Diag(Diagonals):
@@ -15,7 +15,7 @@ class Diag(Diagonals):
     def n_parameters(self, n_components, n_features):
         return n_components * n_features
 
-    def estimate(self, sample_covariances, nk, reg_covar):
+    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
         return sample_covariances + reg_covar
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):

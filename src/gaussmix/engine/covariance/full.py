@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Matrices, random_rotation
+from .base import random_rotation
+from .matrices import Matrices
 
 
 class Full(Matrices):
@@ -15,7 +16,7 @@ class Full(Matrices):
     def n_parameters(self, n_components, n_features):
         return n_components * (n_features * (n_features + 1) // 2)
 
-    def estimate(self, sample_covariances, nk, reg_covar):
+    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
         n_features = sample_covariances.shape[1]
         sample_covariances.reshape(len(nk), -1)[:, :: n_features + 1] += reg_covar
         return sample_covariances

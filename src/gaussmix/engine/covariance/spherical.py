@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Variances
+from .diagonals import Variances
 
 
 class Spherical(Variances):
@@ -13,7 +13,7 @@ class Spherical(Variances):
     def n_parameters(self, n_components, n_features):
         return n_components
 
-    def estimate(self, sample_covariances, nk, reg_covar):
+    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
         return sample_covariances.mean(axis=1) + reg_covar
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):

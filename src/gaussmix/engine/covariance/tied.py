@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Shared, random_rotation
+from .base import random_rotation
+from .matrices import Shared
 
 
 class Tied(Shared):
@@ -15,7 +16,7 @@ class Tied(Shared):
     def n_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
 
-    def estimate(self, sample_covariances, nk, reg_covar):
+    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
         sample_covariances.flat[:: sample_covariances.shape[0] + 1] += reg_covar
         return sample_covariances
 
