@@ -15,7 +15,6 @@ import ast
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "src" / "gaussmix"
@@ -72,9 +71,10 @@ def _name_branches(tree):
                 items = part.elts if isinstance(part, (ast.Tuple, ast.List, ast.Set)) else [part]
                 if any(isinstance(i, ast.Constant) and i.value in TYPE_NAMES for i in items):
                     yield node.lineno
-        elif isinstance(node, ast.Dict):
-            if any(isinstance(k, ast.Constant) and k.value in TYPE_NAMES for k in node.keys):
-                yield node.lineno
+        elif isinstance(node, ast.Dict) and any(
+            isinstance(k, ast.Constant) and k.value in TYPE_NAMES for k in node.keys
+        ):
+            yield node.lineno
 
 
 def test_nothing_outside_the_covariance_models_branches_on_a_type_name():

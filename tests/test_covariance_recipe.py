@@ -60,7 +60,7 @@ def _data(rng, n=600, sd=0.8):
 
 def _reference_em(X, weights, means, variance, n_iter, reg_covar=1e-6):
     """EII by the textbook, in float64: lower bound per iteration and the final parameters."""
-    n, d = X.shape
+    d = X.shape[1]
     bounds = []
     for _ in range(n_iter):
         sq = ((X[:, None, :] - means[None]) ** 2).sum(axis=2)
@@ -93,7 +93,7 @@ def test_em_matches_the_textbook_eii_iteration_by_iteration(rng):
 
 
 def test_default_fit_recovers_the_shared_variance_and_scores_like_the_definition(rng):
-    X, labels = _data(rng)
+    X, _ = _data(rng)
     model = gm.GaussianMixture(3, covariance_type=NAME, n_init=3, random_state=0).fit(X)
     assert np.ptp(model.covariances_) == 0
     assert_allclose(model.covariances_[0], 0.8**2, rtol=0.1)
@@ -129,7 +129,7 @@ def test_sampling_files_pictures_and_partial_fit_ask_the_model(rng, tmp_path):
 
 
 def test_generator_and_model_selection_ask_the_model(rng):
-    X, y, truth = gm.make_mixture(400, 3, 2, overlap=0.02, covariance_type=NAME, random_state=1)
+    X, _, truth = gm.make_mixture(400, 3, 2, overlap=0.02, covariance_type=NAME, random_state=1)
     assert truth.covariance_type == NAME and np.ptp(truth.covariances_) == 0
     assert abs(truth.overlap_ - 0.02) < 1e-6
     sel = gm.select_model(X, [2, 3, 4], [NAME, "spherical"], n_init=2, random_state=0,
