@@ -2,7 +2,7 @@
 
     python benchmarks/bench_speed.py              # every case (several minutes on 2 cores)
     python benchmarks/bench_speed.py --quick      # smaller N, fewer repeats (a smoke run)
-    python benchmarks/bench_speed.py --only full diag --skip-e2e --skip-memory
+    python benchmarks/bench_speed.py --only full diag --skip-e2e --skip-memory --skip-bayesian
 
 What it prints:
 
@@ -12,6 +12,11 @@ What it prints:
   ``(t(1 + n iterations) - t(1 iteration)) / n``, so validation and set-up cancel; each timing is
   the best of ``--repeat`` runs. Both libraries start from the same ``weights_init``,
   ``means_init`` and ``precisions_init`` with ``tol=0``;
+* per iteration of the variational ``BayesianGaussianMixture`` against scikit-learn's, for full
+  D=16 K=16 and diag D=40 K=128 (both start from the same random responsibilities:
+  ``init_params="random"``, the same integer ``random_state``), with the relative difference of
+  the two lower bounds after the timed iterations (the same computation, not just the same
+  speed);
 * a default end-to-end ``fit`` (initialisation included) at N=1M, D=16, K=16, with the final
   log-likelihood per sample of each;
 * peak extra memory (above the data) of a fit on 10M x 16 float32 rows, each library in a fresh
@@ -30,6 +35,7 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import BayesianGaussianMixture as SkBayesianGaussianMixture
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import gaussmix as gm
@@ -40,6 +46,11 @@ CASES = [
     ("diag", 200_000, 40, 128),
     ("tied", 200_000, 16, 16),
     ("spherical", 200_000, 40, 128),
+]
+# The variational mixture's cases (the Bayesian mixture issue).
+BAYESIAN_CASES = [
+    ("full", 200_000, 16, 16),
+    ("diag", 200_000, 40, 128),
 ]
 
 
@@ -124,6 +135,44 @@ def bench_iterations(args, peaks):
                 flush=True,
             )
             rows.append({"case": name, "sklearn": t_sk, "gaussmix": t_gm, "ratio": t_sk / t_gm})
+    return rows
+
+
+def bayesian_fit(cls, X, ctype, k, iters):
+    """A variational fit from random responsibilities; returns its lower bound."""
+    model = cls(n_components=k, covariance_type=ctype, init_params="random", random_state=0,
+                max_iter=iters, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    return float(np.squeeze(model.lower_bound_))
+
+
+def bench_bayesian(args):
+    print("\n== BayesianGaussianMixture: time per iteration (same random start, tol=0) ==")
+    print(f"{'case':<34}{'sklearn s':>11}{'gaussmix s':>12}{'speed-up':>10}{'bound rel diff':>16}")
+    rows = []
+    for ctype, n, d, k in BAYESIAN_CASES:
+        if args.only and ctype not in args.only:
+            continue
+        n = n // 10 if args.quick else n
+        for dtype in (np.float64, np.float32):
+            X = make_data(n, d, k, dtype)
+            times, bounds = {}, {}
+            for name, cls in (("sklearn", SkBayesianGaussianMixture),
+                              ("gaussmix", gm.BayesianGaussianMixture)):
+                spec = (cls, X, ctype, k)
+                one = min(_timed(lambda c=spec: bayesian_fit(*c, 1)) for _ in range(args.repeat))
+                many = min(_timed(lambda c=spec: bayesian_fit(*c, 1 + args.iters))
+                           for _ in range(args.repeat))
+                times[name] = max(many - one, 1e-9) / args.iters
+                bounds[name] = bayesian_fit(*spec, 1 + args.iters)
+            gap = abs(bounds["gaussmix"] - bounds["sklearn"]) / abs(bounds["sklearn"])
+            ratio = times["sklearn"] / times["gaussmix"]
+            case = f"{ctype} N={n} D={d} K={k} {np.dtype(dtype).name}"
+            print(f"{case:<34}{times['sklearn']:>11.4f}{times['gaussmix']:>12.4f}{ratio:>9.1f}x"
+                  f"{gap:>16.1e}", flush=True)
+            rows.append({"case": case, "ratio": ratio, "bound_gap": gap})
     return rows
 
 
@@ -215,6 +264,8 @@ def main(argv=None):
     parser.add_argument("--only", nargs="*", help="covariance types to run (default: all)")
     parser.add_argument("--iters", type=int, default=5, help="EM iterations timed per case")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many timings")
+    parser.add_argument("--skip-bayesian", action="store_true",
+                        help="skip the BayesianGaussianMixture cases")
     parser.add_argument("--skip-e2e", action="store_true", help="skip the end-to-end fit")
     parser.add_argument("--skip-memory", action="store_true", help="skip the memory case")
     parser.add_argument("--memory-rows", type=int, default=10_000_000)
@@ -226,6 +277,8 @@ def main(argv=None):
     print(f"Machine GEMM peak now: dgemm {peaks['float64']:.1f} GFLOP/s, "
           f"sgemm {peaks['float32']:.1f} GFLOP/s")
     bench_iterations(args, peaks)
+    if not args.skip_bayesian:
+        bench_bayesian(args)
     if not args.skip_e2e:
         bench_end_to_end(args)
     if not args.skip_memory:

@@ -16,9 +16,11 @@ from _helpers import COVARIANCE_TYPES
 
 pytestmark = pytest.mark.usefixtures("single_blas_thread")
 
-ESTIMATORS = [gm.GaussianMixture(2)] + [
-    gm.GaussianMixture(2, covariance_type=t) for t in COVARIANCE_TYPES if t != "full"
-]
+ESTIMATORS = (
+    [gm.GaussianMixture(2)]
+    + [gm.GaussianMixture(2, covariance_type=t) for t in COVARIANCE_TYPES if t != "full"]
+    + [gm.BayesianGaussianMixture(2, covariance_type=t) for t in COVARIANCE_TYPES]
+)
 
 
 @parametrize_with_checks(ESTIMATORS)
@@ -29,6 +31,13 @@ def test_sklearn_estimator_check(estimator, check):
 def test_check_estimator_passes_on_the_default_model():
     """The literal statement of the contract: ``check_estimator(GaussianMixture(2))``."""
     results = check_estimator(gm.GaussianMixture(2), on_fail=None)
+    failed = [r["check_name"] for r in results if r["status"] == "failed"]
+    assert failed == []
+    assert sum(r["status"] == "passed" for r in results) >= 40
+
+
+def test_check_estimator_passes_on_the_default_bayesian_model():
+    results = check_estimator(gm.BayesianGaussianMixture(2), on_fail=None)
     failed = [r["check_name"] for r in results if r["status"] == "failed"]
     assert failed == []
     assert sum(r["status"] == "passed" for r in results) >= 40

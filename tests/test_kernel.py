@@ -27,7 +27,7 @@ def log_det_cholesky(prec_chol, covariance_type, n_features):
 
 def make_kernel(weights, means, prec_chol, covariance_type, shift, dtype):
     model = covariance.get(covariance_type)
-    return estep.kernel_for(model, weights, means, prec_chol, shift, dtype)
+    return estep.kernel_for(model, estep.log_weights_of(weights), means, prec_chol, shift, dtype)
 
 
 def m_step(stats, covariance_type):

@@ -11,7 +11,7 @@ The package is layered; each layer imports only the ones below it (``docs/design
 from importlib import import_module
 
 from ._version import __version__
-from .estimators import GaussianMixture
+from .estimators import BayesianGaussianMixture, GaussianMixture
 
 # public name -> module that defines it
 _LAZY = {
@@ -22,6 +22,7 @@ _LAZY = {
     "plot_1d": "viz",
     "plot_density": "viz",
     "plot_lower_bound": "viz",
+    "plot_weights": "viz",
     "animate_em": "viz",
     "select_model": "selection",
     "ModelSelection": "selection",
@@ -31,7 +32,7 @@ _LAZY = {
     "datasets": "datasets",
 }
 
-__all__ = ["GaussianMixture", "__version__"] + list(_LAZY)
+__all__ = ["BayesianGaussianMixture", "GaussianMixture", "__version__"] + list(_LAZY)
 
 
 def __getattr__(name):

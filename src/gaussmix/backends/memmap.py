@@ -14,6 +14,7 @@ from ..engine.validation import (
     check_sample_weight,
     first_nonfinite_row,
 )
+from .memory import DataPath
 
 
 def _prepare(estimator, X, sample_weight, reset, random_state=None):
@@ -36,12 +37,5 @@ def _prepare(estimator, X, sample_weight, reset, random_state=None):
     return X, sample_weight, (X, sample_weight)
 
 
-class _MemmapPath:
-    """``np.memmap`` input (e.g. ``np.load(path, mmap_mode="r")``)."""
-
-    name = "memmap"
-    prepare = staticmethod(_prepare)
-    em_statistics = staticmethod(em_statistics)
-
-
-MEMMAP = _MemmapPath()
+#: ``np.memmap`` input (e.g. ``np.load(path, mmap_mode="r")``).
+MEMMAP = DataPath("memmap", _prepare, em_statistics)

@@ -1,6 +1,13 @@
-"""In-memory arrays: scikit-learn's validation, then the chunked E-step over the array."""
+"""In-memory arrays: scikit-learn's validation, then the chunked E-step over the array.
+
+Also :class:`DataPath`, the record every data path is (the Dask path is a module with the same
+names).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..engine.estep import em_statistics
 from ..engine.validation import check_sample_weight, validate_numeric
@@ -18,12 +25,15 @@ def _prepare(estimator, X, sample_weight, reset, random_state=None):
     return X, sample_weight, (X, sample_weight)
 
 
-class _MemoryPath:
-    """Arrays (or anything ``check_array`` accepts) held in this process's memory."""
+@dataclass(frozen=True)
+class DataPath:
+    """How ``fit`` validates one kind of ``X`` and computes its statistics (see
+    :mod:`gaussmix.backends`)."""
 
-    name = "memory"
-    prepare = staticmethod(_prepare)
-    em_statistics = staticmethod(em_statistics)
+    name: str
+    prepare: Callable
+    em_statistics: Callable
 
 
-MEMORY = _MemoryPath()
+#: Arrays (or anything ``check_array`` accepts) held in this process's memory.
+MEMORY = DataPath("memory", _prepare, em_statistics)

@@ -329,9 +329,7 @@ def make_mixture(
 
     y = rng.choice(n_components, size=n_samples, p=mixture_weights)
     z = rng.standard_normal((n_samples, n_features))
-    chols = _cholesky_stack(
-        model.dense(covariances, n_components, n_features)
-    )
+    chols = _cholesky_stack(model.dense(covariances, n_components, n_features))
     X = np.empty((n_samples, n_features))
     for k in range(n_components):
         rows = y == k

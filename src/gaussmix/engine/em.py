@@ -3,8 +3,9 @@
 * :func:`e_step`: the statistics of a kernel over all rows, by whichever data path computes them,
   redone once with moments around their own means for components whose moments around the
   common shift cancelled (rare: one more pass in such iterations).
-* :func:`m_step`: weights, means and covariances from summed statistics, through the covariance
-  model's own :meth:`~gaussmix.engine.covariance.CovarianceModel.estimate`.
+* :func:`gaussian_moments` and :func:`m_step`: weight sums (or weights), means and covariances
+  from summed statistics, through the covariance model's own
+  :meth:`~gaussmix.engine.covariance.CovarianceModel.estimate`.
 * :func:`resolution_floor`: the spread below which a fitted covariance is rounding noise, so that
   a collapse raises the ``reg_covar`` advice instead of returning a singular fit.
 """
@@ -36,19 +37,25 @@ def e_step(make_kernel, X, sample_weight, dtype, chunk_size, n_threads=1, statis
     return stats
 
 
-def m_step(stats, model, reg_covar, nk_eps, previous=None):
-    """Weights, means and covariances (float64) from summed statistics under ``model``.
+def gaussian_moments(stats, model, reg_covar, nk_eps, previous=None):
+    """``(nk, means, covariances)`` (float64) from summed statistics under ``model``: the weight
+    sums plus ``nk_eps``, the weighted means, and the model's covariance estimate.
 
     ``nk_eps`` is added to every component's weight sum, as scikit-learn does, so that an empty
     component gives a finite mean instead of 0/0. ``previous`` (the covariances before the step)
     is handed to the model's ``estimate``.
     """
     nk = stats.nk + nk_eps
-    weights = nk / nk.sum()
     mc = stats.s1 / nk[:, None]
     means = mc + stats.shift
     covariances = model.estimate(sample_covariances(stats, nk, mc), nk, reg_covar, previous)
-    return weights, means, covariances
+    return nk, means, covariances
+
+
+def m_step(stats, model, reg_covar, nk_eps, previous=None):
+    """Weights, means and covariances (float64) of EM's M-step (see :func:`gaussian_moments`)."""
+    nk, means, covariances = gaussian_moments(stats, model, reg_covar, nk_eps, previous)
+    return nk / nk.sum(), means, covariances
 
 
 def resolution_floor(weights, means, covariances, model, dtype):

@@ -28,18 +28,38 @@ def available_threads():
         return os.cpu_count() or 1
 
 
-def kernel_for(model, weights, means, prec_chol, shift, dtype, far=()):
+def log_weights_of(weights):
+    """``log(weights)`` in float64, ``-inf`` for an empty component (no warning)."""
+    with np.errstate(divide="ignore"):
+        return np.log(np.asarray(weights, dtype=np.float64))
+
+
+def kernel_for(model, log_weights, means, prec_chol, shift, dtype, far=(), track_entropy=False):
     """The E-step :class:`~gaussmix.engine.kernel.Kernel` of mixture parameters (float64) under
-    covariance model ``model``, for rows of ``dtype`` centred on ``shift``."""
-    weights = np.asarray(weights, dtype=np.float64)
+    covariance model ``model``, for rows of ``dtype`` centred on ``shift``.
+
+    ``log_weights`` are the per-component log-weights (:func:`log_weights_of` for EM; a
+    variational mixture adds its expected-log terms).
+    """
     prec_chol = np.asarray(prec_chol, dtype=np.float64)
     n_features = np.shape(means)[1]
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(weights)
     return Kernel(
         model.family, log_weights, means, model.kernel_factor(prec_chol, n_features),
-        model.log_det_cholesky(prec_chol, n_features), shift, dtype, far,
+        model.log_det_cholesky(prec_chol, n_features), shift, dtype, far, track_entropy,
     )
+
+
+def whole_data_kernel(family, shift, dtype):
+    """A one-component kernel whose statistics are the weighted moments of all rows: the mean
+    and covariance of the data through any data path (responsibilities are all one)."""
+    n_features = len(shift)
+    factor = {
+        "dense": np.eye(n_features)[None], "shared": np.eye(n_features),
+        "diagonal": np.ones((1, n_features)),
+    }[family]
+    log_det = 0.0 if family == "shared" else np.zeros(1)
+    shift = np.asarray(shift, dtype=np.float64)
+    return Kernel(family, np.zeros(1), shift[None], factor, log_det, shift, dtype)
 
 
 def iter_e_step(kernel, X, chunk_size):
@@ -57,7 +77,7 @@ def iter_e_step(kernel, X, chunk_size):
 
 def _em_block(X, sample_weight, kernel, chunk_size, start, stop):
     acc = kernel.new_accumulator()
-    loglik = 0.0
+    loglik = entropy = 0.0
     ws = kernel.workspace(min(chunk_size, stop - start))
     for lo in range(start, stop, chunk_size):
         hi = min(lo + chunk_size, stop)
@@ -65,12 +85,18 @@ def _em_block(X, sample_weight, kernel, chunk_size, start, stop):
         if sample_weight is None:
             weight = None
             loglik += float(np.sum(log_norm, dtype=np.float64))
+            if kernel.track_entropy:
+                entropy -= float(np.sum(ws.plogp[: hi - lo], dtype=np.float64))
         else:
             w64 = np.asarray(sample_weight[lo:hi], dtype=np.float64)
             loglik += float(np.dot(w64, log_norm.astype(np.float64)))
+            if kernel.track_entropy:
+                entropy -= float(np.dot(w64, ws.plogp[: hi - lo].astype(np.float64)))
             weight = w64.astype(kernel.dtype)
         kernel.accumulate(acc, ws, hi - lo, resp, weight)
-    return kernel.statistics(acc, loglik)
+    stats = kernel.statistics(acc, loglik)
+    stats.entropy = entropy
+    return stats
 
 
 _POOLS = {}

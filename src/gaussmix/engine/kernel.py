@@ -75,11 +75,13 @@ def chunk_rows(n_features, n_components, family, itemsize, target=_CHUNK_BYTES):
 
 class _Workspace:
     """Per-thread buffers for one chunk, feature-major (one row per feature, one column per data
-    row) so every NumPy loop runs along the long chunk axis: features ``F``, the shared family's ``y = L^T x``
-    in ``Y``, the far components' whitened rows ``Yf`` (see :meth:`Kernel._split_far`), and
-    log-probabilities / responsibilities ``lp`` of shape ``(K, rows)``."""
+    row) so every NumPy loop runs along the long chunk axis: features ``F``, the shared
+    family's ``y = L^T x`` in ``Y``, the far components' whitened rows ``Yf`` (see :meth:`Kernel._split_far`), and
+    log-probabilities / responsibilities ``lp`` of shape ``(K, rows)``; for a kernel that
+    tracks the responsibilities' entropy, the shifted log-probabilities ``shifted`` and each
+    row's ``sum_k r log r`` in ``plogp``."""
 
-    __slots__ = ("F", "Y", "Yf", "Yr", "_outer", "lp", "lp_far")
+    __slots__ = ("F", "Y", "Yf", "Yr", "_outer", "lp", "lp_far", "plogp", "shifted")
 
     def __init__(self, layout, rows):
         d, k = layout.n_features, layout.n_components
@@ -98,6 +100,10 @@ class _Workspace:
             self.Y = np.empty((d + 1, rows), dtype=layout.dtype)
             self.Y[-1] = 1
         self.lp = np.empty((k, rows), dtype=layout.dtype)
+        self.shifted = self.plogp = None
+        if layout.track_entropy:
+            self.shifted = np.empty((k, rows), dtype=layout.dtype)
+            self.plogp = np.empty(rows, dtype=layout.dtype)
 
     def outer_products(self, x_at, n_features, n):
         """``(a, b, out)`` views such that ``a * b -> out`` for each diagonal fills the outer
@@ -156,6 +162,9 @@ class Layout:
         self.far = np.zeros(0, dtype=np.intp)
         self.whitened = np.zeros(0, dtype=np.intp)
         self.centres = np.array(np.broadcast_to(self.shift, (n_components, n_features)))
+        # Whether the E-step also sums sum_k r log r per row (a variational lower bound needs
+        # the responsibilities' entropy; EM does not, and skips the extra pass).
+        self.track_entropy = False
 
     def workspace(self, rows):
         return _Workspace(self, rows)
@@ -265,6 +274,8 @@ class Kernel(Layout):
         The dtype the heavy kernels run in.
     far : sequence of int, default=()
         Components forced to the stacked form with moments around their own means.
+    track_entropy : bool, default=False
+        Also sum the responsibilities' ``-sum r log r`` into the statistics (``entropy``).
     """
 
     #: Largest rounding bound ``eps * size`` accepted from the expanded dense form and from
@@ -272,11 +283,13 @@ class Kernel(Layout):
     #: half of its digits lost. See :meth:`_init_dense`.
     expanded_error = None
 
-    def __init__(self, family, log_weights, means, factor, log_det, shift, dtype, far=()):
+    def __init__(self, family, log_weights, means, factor, log_det, shift, dtype, far=(),
+                 track_entropy=False):
         means = np.asarray(means, dtype=np.float64)
         factor = np.asarray(factor, dtype=np.float64)
         n_components, n_features = means.shape
         super().__init__(n_components, n_features, family, shift, dtype)
+        self.track_entropy = bool(track_entropy)
         mc = means - self.shift
         const = log_weights + log_det
         const = const - 0.5 * n_features * LOG_2PI
@@ -416,9 +429,14 @@ class Kernel(Layout):
         return lp
 
     def e_step(self, ws, rows, moments=False):
-        """Load ``rows``; return responsibilities ``(K, n)`` (a view of ``ws``) and ``log p(x)``."""
+        """Load ``rows``; return responsibilities ``(K, n)`` (a view of ``ws``) and ``log p(x)``.
+
+        With ``track_entropy``, ``ws.plogp[:n]`` then holds each row's ``sum_k r log r``.
+        """
         n = self.load(ws, rows, moments)
         lp = self.log_prob(ws, n)
+        if self.track_entropy:
+            return lp, _log_normalize_inplace(lp, ws.shifted[:, :n], ws.plogp[:n])
         return lp, _log_normalize_inplace(lp)
 
 
@@ -431,10 +449,13 @@ def _term_size(mc, abs_prec):
     return np.einsum("ki,kij,kj->k", m, abs_prec, m) + mc.shape[1]
 
 
-def _log_normalize_inplace(log_prob):
+def _log_normalize_inplace(log_prob, shifted=None, plogp=None):
     """Turn weighted log-probabilities ``(K, n)`` into responsibilities in place.
 
-    Returns the log-sum-exp over components of each column (the row's log-likelihood).
+    Returns the log-sum-exp over components of each column (the row's log-likelihood). Given
+    buffers ``shifted`` ``(K, n)`` and ``plogp`` ``(n,)``, also fills ``plogp`` with each row's
+    ``sum_k r log r = sum_k e^s s / total - log(total)`` for the shifted, floored
+    log-probabilities ``s`` (no logarithm per entry; one extra pass).
     """
     top = log_prob.max(axis=0)
     lost = None
@@ -446,10 +467,19 @@ def _log_normalize_inplace(log_prob):
     # them is microcoded: the statistics GEMM ran twice as slow on well-separated clusters.
     # Responsibilities this small (< 1e-307 resp. 1e-37) are rounding noise next to 1 anyway.
     np.maximum(log_prob, _exp_floor(log_prob.dtype), out=log_prob)
-    np.exp(log_prob, out=log_prob)
-    total = log_prob.sum(axis=0)
-    log_prob /= total
-    log_norm = np.log(total, out=total)
+    if plogp is None:
+        np.exp(log_prob, out=log_prob)
+        total = log_prob.sum(axis=0)
+        log_prob /= total
+        log_norm = np.log(total, out=total)
+    else:  # the exponentials go to `shifted`, so that sum_k e^s s needs no copy of s
+        np.exp(log_prob, out=shifted)
+        total = shifted.sum(axis=0)
+        np.einsum("kn,kn->n", shifted, log_prob, out=plogp)
+        np.divide(shifted, total, out=log_prob)
+        plogp /= total
+        log_norm = np.log(total, out=total)
+        plogp -= log_norm
     log_norm += top
     if lost is not None:
         log_norm[lost] = -np.inf

@@ -36,6 +36,9 @@ class SuffStats:
         over components), ``(K, D)`` diagonal.
     loglik : float
         Sum of ``sample_weight * log p(x)`` (0 for statistics built from given responsibilities).
+    entropy : float
+        Sum of ``sample_weight * -sum_k r log r``, the responsibilities' entropy, for kernels that
+        track it (``Kernel(track_entropy=True)``); 0 otherwise.
     weight : float
         Sum of sample weights.
     n_samples : int
@@ -46,7 +49,7 @@ class SuffStats:
         (shared: ``s2`` pools each component's rows around its own point).
     """
 
-    __slots__ = ("family", "loglik", "n_samples", "nk", "s1", "s2", "shift", "weight")
+    __slots__ = ("entropy", "family", "loglik", "n_samples", "nk", "s1", "s2", "shift", "weight")
 
     def __init__(self, n_components, n_features, family, shift):
         if family not in FAMILIES:
@@ -63,6 +66,7 @@ class SuffStats:
         else:
             self.s2 = np.zeros((n_components, n_features))
         self.loglik = 0.0
+        self.entropy = 0.0
         self.weight = 0.0
         self.n_samples = 0
 
@@ -96,6 +100,7 @@ class SuffStats:
         self.s1 += other.s1
         self.s2 += other.s2
         self.loglik += other.loglik
+        self.entropy += other.entropy
         self.weight += other.weight
         self.n_samples += other.n_samples
         return self
@@ -138,6 +143,7 @@ class SuffStats:
         out.s1 *= factor
         out.s2 *= factor
         out.loglik *= factor
+        out.entropy *= factor
         out.weight *= factor
         return out
 

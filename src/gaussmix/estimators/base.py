@@ -12,6 +12,7 @@ state and five hooks:
 ``_m_step``                 ``(new state, lower bound)`` from summed statistics
 ``_fitted_state``,          the state held in the fitted attributes, and storing one
 ``_store_state``
+``_prepare_fit``            optional: per-fit quantities drawn from the data (priors)
 ==========================  =========================================================
 
 Because the statistics come from whichever data path holds the rows, a new estimator gets
@@ -96,7 +97,9 @@ class BaseMixture(StartSearch, DensityMixin, BaseEstimator):
     def _state_from_statistics(self, stats, dtype):
         raise NotImplementedError
 
-    def _kernel(self, state, dtype, far=()):
+    def _kernel(self, state, dtype, far=(), fitting=False):
+        """``fitting``: the kernel serves an EM iteration (it may track statistics that only
+        the M-step needs, such as the responsibilities' entropy)."""
         raise NotImplementedError
 
     def _m_step(self, stats, state, dtype):
@@ -107,6 +110,9 @@ class BaseMixture(StartSearch, DensityMixin, BaseEstimator):
 
     def _store_state(self, state, dtype):
         raise NotImplementedError
+
+    def _prepare_fit(self, X, sample_weight, start_data, path, chunk, n_threads):
+        """Per-fit quantities that depend on the data (a Bayesian model's priors); none here."""
 
     # ------------------------------------------------------------------ validation
     @property
@@ -203,6 +209,7 @@ class BaseMixture(StartSearch, DensityMixin, BaseEstimator):
         chunk = self._chunk_rows(X.shape[1], dtype)
         n_init = self.n_init if do_init else 1
         n_threads = self.n_threads or available_threads()
+        self._prepare_fit(X, sample_weight, start_data, path, chunk, n_threads)
 
         best = None
         for init in range(n_init):
@@ -258,7 +265,7 @@ class BaseMixture(StartSearch, DensityMixin, BaseEstimator):
         for n_iter in range(1, max_iter + 1):
             previous = lower_bound
             stats = e_step(
-                lambda far, state=state: self._kernel(state, dtype, far),
+                lambda far, state=state: self._kernel(state, dtype, far, fitting=True),
                 X, sample_weight, dtype, chunk, n_threads, statistics,
             )
             state, lower_bound = self._m_step(stats, state, dtype)

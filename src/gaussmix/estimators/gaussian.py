@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.em import m_step, resolution_floor
-from ..engine.estep import kernel_for
+from ..engine.estep import kernel_for, log_weights_of
 from ..engine.stats import SuffStats
 from ..engine.validation import as_float_array, check_weights, is_real
 from .base import MIXTURE_RULES, BaseMixture
@@ -304,25 +304,9 @@ default='hierarchical'
         from the search (:mod:`gaussmix.estimators.search`). Given ``*_init`` replace the
         corresponding parts of the start.
         """
-        model = self._covariance_model
-        k, n_features = self.n_components, X.shape[1]
-        given = (self.weights_init, self.means_init, self.precisions_init)
-        if init > 0 and self.init_params == "hierarchical" and all(v is None for v in given):
+        if init > 0 and self.init_params == "hierarchical" and not self._given_start():
             return self._searched_start(X, sample_weight, random_state, chunk, init)
-        if any(v is None for v in given):
-            stats = self._start_statistics(self.init_params, X, sample_weight, random_state)
-            weights, means, covariances = self._gaussian_m_step(stats, X.dtype.type)
-        if self.weights_init is not None:
-            weights = as_float_array(self.weights_init, "weights_init").astype(np.float64)
-        if self.means_init is not None:
-            means = as_float_array(self.means_init, "means_init").astype(np.float64)
-        if self.precisions_init is None:
-            prec_chol = model.precision_cholesky(covariances)
-        else:
-            precisions = model.check_precisions(self.precisions_init, k, n_features)
-            prec_chol = model.cholesky_from_precisions(precisions)
-            covariances = model.covariances_from_cholesky(prec_chol)
-        return weights, means, covariances, prec_chol
+        return self._gaussian_start(X, sample_weight, random_state)
 
     def _gaussian_m_step(self, stats, dtype, previous=None):
         return m_step(stats, self._covariance_model, self.reg_covar, 10 * np.finfo(dtype).eps,
@@ -332,10 +316,10 @@ default='hierarchical'
         weights, means, covariances = self._gaussian_m_step(stats, dtype)
         return weights, means, covariances, self._covariance_model.precision_cholesky(covariances)
 
-    def _kernel(self, state, dtype, far=()):
+    def _kernel(self, state, dtype, far=(), fitting=False):
         weights, means, _, prec_chol = state
-        return kernel_for(self._covariance_model, weights, means, prec_chol, weights @ means,
-                          dtype, far)
+        return kernel_for(self._covariance_model, log_weights_of(weights), means, prec_chol,
+                          weights @ means, dtype, far)
 
     def _m_step(self, stats, state, dtype):
         """The M-step, then the precision factors; a spread below the data's resolution raises

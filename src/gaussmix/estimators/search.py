@@ -21,6 +21,7 @@ import copy
 
 import numpy as np
 
+from ..engine.em import m_step
 from ..engine.estep import resp_statistics
 from ..engine.starts import (
     INITIALIZERS_ALL,
@@ -31,6 +32,7 @@ from ..engine.starts import (
     screening_rows,
 )
 from ..engine.stats import cancelled_components, recentre_from_responsibilities
+from ..engine.validation import as_float_array
 
 # Initialisations 0, 1, 2 of the default search are the deterministic hierarchical starts.
 N_DETERMINISTIC = 3
@@ -52,6 +54,34 @@ class StartSearch:
             replay = INITIALIZERS_ALL[strategy](X, sample_weight, k, state, dtype)
             stats = recentre_from_responsibilities(stats, X, sample_weight, replay, cancelled)
         return stats
+
+    def _given_start(self):
+        """Whether the user gave any of ``weights_init``, ``means_init``, ``precisions_init``."""
+        return any(v is not None for v in (self.weights_init, self.means_init,
+                                           self.precisions_init))
+
+    def _gaussian_start(self, X, sample_weight, random_state):
+        """``(weights, means, covariances, precision factors)`` (float64) of a Gaussian mixture:
+        one M-step on the ``init_params`` responsibilities, with the user's ``*_init`` in place
+        of the parts they give (none of the start is computed when all three are given)."""
+        model = self._covariance_model
+        k, n_features = self.n_components, X.shape[1]
+        given = (self.weights_init, self.means_init, self.precisions_init)
+        if any(v is None for v in given):
+            stats = self._start_statistics(self.init_params, X, sample_weight, random_state)
+            eps = 10 * np.finfo(X.dtype.type).eps
+            weights, means, covariances = m_step(stats, model, self.reg_covar, eps)
+        if self.weights_init is not None:
+            weights = as_float_array(self.weights_init, "weights_init").astype(np.float64)
+        if self.means_init is not None:
+            means = as_float_array(self.means_init, "means_init").astype(np.float64)
+        if self.precisions_init is None:
+            prec_chol = model.precision_cholesky(covariances)
+        else:
+            precisions = model.check_precisions(self.precisions_init, k, n_features)
+            prec_chol = model.cholesky_from_precisions(precisions)
+            covariances = model.covariances_from_cholesky(prec_chol)
+        return weights, means, covariances, prec_chol
 
     def _start_from(self, strategy, X, sample_weight, random_state):
         """The state after one M-step on the responsibilities of ``strategy``."""

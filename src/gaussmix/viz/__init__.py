@@ -7,6 +7,7 @@
 * :func:`plot_1d` - a histogram with each weighted component density and the mixture density.
 * :func:`plot_density` - log-density heat map with contours.
 * :func:`plot_lower_bound` - the lower bound after each EM iteration.
+* :func:`plot_weights` - the weights as bars: which components a Bayesian mixture kept.
 * :func:`animate_em` - a GIF of EM at work, one frame per iteration (see :mod:`gaussmix.viz.em`).
 
 Every function takes a fitted mixture (``gaussmix.GaussianMixture``, scikit-learn's
@@ -25,6 +26,7 @@ nothing here.
 from .density import plot_density, plot_lower_bound
 from .em import animate_em, em_trajectory
 from .mixture import plot_1d, plot_mixture, plot_pairs
+from .weights import plot_weights
 
 __all__ = [
     "animate_em",
@@ -34,4 +36,5 @@ __all__ = [
     "plot_lower_bound",
     "plot_mixture",
     "plot_pairs",
+    "plot_weights",
 ]

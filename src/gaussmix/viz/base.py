@@ -69,6 +69,16 @@ def full_covariances(model):
     return covariance_model(model).dense(model.covariances_, *means.shape)
 
 
+def shown_components(model, min_weight):
+    """Indices of the components a picture draws: weight at least ``min_weight`` (a number in
+    ``[0, 1)``); the heaviest one always."""
+    if not (isinstance(min_weight, (int, float, np.number)) and 0 <= min_weight < 1):
+        raise ValueError(f"min_weight must be a number in [0, 1); got {min_weight!r}.")
+    weights = np.asarray(model.weights_, dtype=np.float64)
+    shown = np.flatnonzero(weights >= min_weight)
+    return shown if shown.size else np.array([int(np.argmax(weights))])
+
+
 def check_data(X, n_features, name="X"):
     """``X`` as a finite float64 2-D array with ``n_features`` columns (or ``None``)."""
     if X is None:

@@ -10,16 +10,24 @@ from .base import new_axes as _axes
 __all__ = ["plot_1d", "plot_mixture", "plot_pairs"]
 
 
-def _legend_handles(colors, weights, n_std, *, max_components=20):
+def _legend_handles(colors, weights, n_std, *, max_components=20, shown=None, min_weight=0.0):
+    """Legend entries of the components in ``shown`` (default all), the means, the ellipses, and
+    a line for the components left out (weight below ``min_weight``)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
+    shown = np.arange(len(colors)) if shown is None else np.asarray(shown)
     handles = []
-    if len(colors) <= max_components:
+    if len(shown) <= max_components:
         handles += [
-            Patch(facecolor=(*c[:3], 0.45), edgecolor=c, label=f"component {k} (weight {w:.2f})")
-            for k, (c, w) in enumerate(zip(colors, weights))
+            Patch(facecolor=(*colors[k][:3], 0.45), edgecolor=colors[k],
+                  label=f"component {k} (weight {weights[k]:.2f})")
+            for k in shown
         ]
+    hidden = len(colors) - len(shown)
+    if hidden:
+        handles.append(Patch(facecolor="none", edgecolor="none",
+                             label=f"{hidden} component(s) with weight < {min_weight:g} not drawn"))
     handles.append(
         Line2D([], [], marker="X", color="none", markerfacecolor=base.MEAN_COLOR,
                markeredgecolor="white", markersize=10, label="means")
@@ -57,13 +65,16 @@ def plot_mixture(
     point_size=None,
     legend="outside",
     title=None,
+    min_weight=0.01,
 ):
     """Scatter plot of the data with the mixture's components drawn on top.
 
     Points take the colour of their most probable component; their colour blends the component
     colours by the responsibilities and fades as the assignment gets uncertain. Each component gets
     translucent ellipses at ``n_std`` standard deviations (Mahalanobis distance) and a red marker
-    on its mean.
+    on its mean. Components with a weight below ``min_weight`` (those a
+    :class:`~gaussmix.BayesianGaussianMixture` switched off) are left out; the legend counts
+    them.
 
     Parameters
     ----------
@@ -88,6 +99,8 @@ def plot_mixture(
         Where the colour key goes.
     title : str, default=None
         Figure title (a description of the model when None).
+    min_weight : float, default=0.01
+        Components lighter than this are not drawn (``0`` draws every one).
 
     Returns
     -------
@@ -113,6 +126,7 @@ def plot_mixture(
     P, (xlabel, ylabel) = base.projection_matrix(model, X, features, projection, names)
     means2, covs2 = base.projected_parameters(model, P)
     colors = base.component_colors(n_components)
+    shown = base.shown_components(model, min_weight)
     ax = _axes(ax)
 
     points2 = None
@@ -121,7 +135,8 @@ def plot_mixture(
         rgba = base.soft_colors(model.predict_proba(X), colors)
         size = base.default_point_size(len(X)) if point_size is None else point_size
         ax.scatter(points2[:, 0], points2[:, 1], c=rgba, s=size, linewidths=0, zorder=3)
-    base.draw_ellipses(ax, means2, covs2, colors, n_std)
+    means2, covs2 = means2[shown], covs2[shown]
+    base.draw_ellipses(ax, means2, covs2, colors[shown], n_std)
     base.draw_means(ax, means2)
     lims = base.limits(points2, means2, covs2)
     ax.set_xlim(*lims[0])
@@ -131,7 +146,8 @@ def plot_mixture(
     ax.set_title(title if title is not None else _describe(model, X))
     ax.grid(True, color="0.92", linewidth=0.8, zorder=0)
     ax.set_axisbelow(True)
-    _place_legend(ax, _legend_handles(colors, model.weights_, n_std), legend)
+    handles = _legend_handles(colors, model.weights_, n_std, shown=shown, min_weight=min_weight)
+    _place_legend(ax, handles, legend)
     return ax
 
 

@@ -86,6 +86,10 @@ class CovarianceModel:
         E-step kernel family (set by the representation).
     shared : bool
         One covariance for all components (set by the representation).
+    conjugate : bool
+        The model's covariances have a conjugate Wishart posterior that :meth:`project` gives
+        (the unconstrained model of each representation), so the variational
+        ``BayesianGaussianMixture`` can use it.
     """
 
     name = None
@@ -93,6 +97,7 @@ class CovarianceModel:
     description = ""
     family = None
     shared = False
+    conjugate = False
 
     # ------------------------------------------------------------------ defined per model
     def n_parameters(self, n_components, n_features):
@@ -196,6 +201,23 @@ class CovarianceModel:
     def sample(self, rng, means, covariances, counts):
         """One block of ``counts[k]`` draws per component, drawn as scikit-learn does."""
         raise NotImplementedError
+
+    def component_shape(self, n_features):
+        """Shape of one component's covariance (``(D, D)``, ``(D,)`` or ``()``): the shape of a
+        covariance prior."""
+        raise NotImplementedError
+
+    def project(self, dense, weights):
+        """This representation's covariances nearest per-component ``(K, D, D)`` matrices
+        ``dense``: themselves, their ``weights``-average (shared), their diagonals, or the mean
+        of their diagonals. The M-step of the unconstrained model of each representation, and
+        its Wishart posterior (see ``conjugate``)."""
+        raise NotImplementedError
+
+    def pool(self, values, weights):
+        """Per-component ``values`` ``(K, ...)`` pooled as this representation pools
+        covariances: unchanged, or (shared) their ``weights``-average."""
+        return values
 
     # ------------------------------------------------------------------ shared by every model
     def mixture_parameters(self, n_components, n_features):

@@ -10,6 +10,7 @@ from .diagonals import Diagonals
 class Diag(Diagonals):
     name = "diag"
     code = "VVI"
+    conjugate = True
     description = "each component has its own diagonal covariance matrix"
 
     def n_parameters(self, n_components, n_features):

@@ -101,6 +101,12 @@ class Diagonals(_DiagonalFactors):
     def rescaled(self, covariances, scale):
         return self.name, covariances * scale**2
 
+    def component_shape(self, n_features):
+        return (n_features,)
+
+    def project(self, dense, weights):
+        return np.diagonal(dense, axis1=1, axis2=2).copy()
+
 
 class Variances(_DiagonalFactors):
     """One variance per component (the same in every direction): ``covariances_`` is ``(K,)``."""
@@ -123,6 +129,12 @@ class Variances(_DiagonalFactors):
 
     def unregularised(self, covariances, reg_covar, n_features):
         return (covariances - reg_covar)[:, None]
+
+    def component_shape(self, n_features):
+        return ()
+
+    def project(self, dense, weights):
+        return np.diagonal(dense, axis1=1, axis2=2).mean(axis=1)
 
     def rescaled(self, covariances, scale):
         """Unequal scales stretch the spheres into axis-aligned ellipsoids: ``'diag'``."""

@@ -11,6 +11,7 @@ from .matrices import Matrices
 class Full(Matrices):
     name = "full"
     code = "VVV"
+    conjugate = True
     description = "each component has its own general covariance matrix"
 
     def n_parameters(self, n_components, n_features):

@@ -149,6 +149,12 @@ class Matrices(_MatrixFactors):
     def take(self, covariances, order):
         return covariances[order]
 
+    def component_shape(self, n_features):
+        return (n_features, n_features)
+
+    def project(self, dense, weights):
+        return dense
+
 
 class Shared(_MatrixFactors):
     """One ``(D, D)`` covariance shared by all components: ``covariances_`` is ``(D, D)``."""
@@ -189,3 +195,12 @@ class Shared(_MatrixFactors):
 
     def take(self, covariances, order):
         return covariances
+
+    def component_shape(self, n_features):
+        return (n_features, n_features)
+
+    def project(self, dense, weights):
+        return self.pool(dense, weights)
+
+    def pool(self, values, weights):
+        return np.tensordot(weights, values, axes=1)

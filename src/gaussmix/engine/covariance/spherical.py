@@ -8,6 +8,7 @@ from .diagonals import Variances
 class Spherical(Variances):
     name = "spherical"
     code = "VII"
+    conjugate = True
     description = "each component has its own single variance"
 
     def n_parameters(self, n_components, n_features):

@@ -11,6 +11,7 @@ from .matrices import Shared
 class Tied(Shared):
     name = "tied"
     code = "EEE"
+    conjugate = True
     description = "all components share one general covariance matrix"
 
     def n_parameters(self, n_components, n_features):
