@@ -85,6 +85,19 @@ def one_dimension():
     save(ax.figure, "one_d.png")
 
 
+def bayesian_mixture():
+    """Ten components offered, three kept: the variational prior switches the rest off."""
+    X, _, _ = gm.make_mixture(900, 3, overlap=0.005, random_state=2)
+    model = gm.BayesianGaussianMixture(10, weight_concentration_prior=1e-3, max_iter=500,
+                                       random_state=0).fit(X)
+    fig, axes = plt.subplots(1, 2, figsize=(13.5, 4.8), layout="constrained",
+                             gridspec_kw={"width_ratios": [1.6, 1]})
+    gm.plot_mixture(model, X, ax=axes[0], legend="inside",
+                    title="BayesianGaussianMixture(10): the components it kept")
+    gm.plot_weights(model, ax=axes[1])
+    save(fig, "bayesian.png")
+
+
 def main():
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stdout)
     log.setLevel(logging.INFO)
@@ -94,6 +107,7 @@ def main():
     em_animation()
     pairs_plot()
     one_dimension()
+    bayesian_mixture()
 
 
 if __name__ == "__main__":
