@@ -12,6 +12,8 @@ What it prints:
   ``(t(1 + n iterations) - t(1 iteration)) / n``, so validation and set-up cancel; each timing is
   the best of ``--repeat`` runs. Both libraries start from the same ``weights_init``,
   ``means_init`` and ``precisions_init`` with ``tol=0``;
+* per iteration of each of mclust's other ten covariance models (``EII`` ... ``EVV``, N=200k,
+  D=16, K=16) against the nearest of the four types above (the one with the same E-step);
 * per iteration of the variational ``BayesianGaussianMixture`` against scikit-learn's, for full
   D=16 K=16 and diag D=40 K=128 (both start from the same random responsibilities:
   ``init_params="random"``, the same integer ``random_state``), with the relative difference of
@@ -47,6 +49,11 @@ CASES = [
     ("tied", 200_000, 16, 16),
     ("spherical", 200_000, 40, 128),
 ]
+# mclust's other ten models, each against the nearest of scikit-learn's four (same E-step
+# kernel family), on one shape.
+MCLUST_SHAPE = (200_000, 16, 16)
+NEAREST = {"EII": "spherical", "EEI": "diag", "VEI": "diag", "EVI": "diag", "VEE": "full",
+           "EVE": "full", "VVE": "full", "EEV": "full", "VEV": "full", "EVV": "full"}
 # The variational mixture's cases (the Bayesian mixture issue).
 BAYESIAN_CASES = [
     ("full", 200_000, 16, 16),
@@ -135,6 +142,28 @@ def bench_iterations(args, peaks):
                 flush=True,
             )
             rows.append({"case": name, "sklearn": t_sk, "gaussmix": t_gm, "ratio": t_sk / t_gm})
+    return rows
+
+
+def bench_mclust(args):
+    n, d, k = MCLUST_SHAPE
+    n = n // 10 if args.quick else n
+    print(f"\n== mclust's models: time per EM iteration, N={n} D={d} K={k} float64 ==")
+    print(f"{'model':<8}{'gaussmix s':>12}{'nearest':>11}{'its s':>10}{'ratio':>8}")
+    X = make_data(n, d, k, np.float64)
+    times = {}
+    for ctype in dict.fromkeys(NEAREST.values()):
+        times[ctype] = per_iteration(gm.GaussianMixture, X, ctype, k, common_start(X, ctype, k),
+                                     args.iters, args.repeat)
+    rows = []
+    for code, nearest in NEAREST.items():
+        if args.only and code not in args.only:
+            continue
+        t = per_iteration(gm.GaussianMixture, X, code, k, common_start(X, code, k), args.iters,
+                          args.repeat)
+        ratio = t / times[nearest]
+        print(f"{code:<8}{t:>12.4f}{nearest:>11}{times[nearest]:>10.4f}{ratio:>7.2f}x", flush=True)
+        rows.append({"model": code, "seconds": t, "nearest": nearest, "ratio": ratio})
     return rows
 
 
@@ -266,6 +295,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3, help="best of this many timings")
     parser.add_argument("--skip-bayesian", action="store_true",
                         help="skip the BayesianGaussianMixture cases")
+    parser.add_argument("--skip-mclust", action="store_true", help="skip mclust's ten models")
     parser.add_argument("--skip-e2e", action="store_true", help="skip the end-to-end fit")
     parser.add_argument("--skip-memory", action="store_true", help="skip the memory case")
     parser.add_argument("--memory-rows", type=int, default=10_000_000)
@@ -279,6 +309,8 @@ def main(argv=None):
     bench_iterations(args, peaks)
     if not args.skip_bayesian:
         bench_bayesian(args)
+    if not args.skip_mclust:
+        bench_mclust(args)
     if not args.skip_e2e:
         bench_end_to_end(args)
     if not args.skip_memory:

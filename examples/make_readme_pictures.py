@@ -98,6 +98,24 @@ def bayesian_mixture():
     save(fig, "bayesian.png")
 
 
+def covariance_models():
+    """mclust's fourteen models, one small panel each: three components of a random mixture of
+    that model (volume, shape and orientation equal, variable or the identity)."""
+    from gaussmix.engine import covariance
+
+    fig, axes = plt.subplots(2, 7, figsize=(15, 4.6), layout="constrained")
+    for ax, code in zip(axes.ravel(), covariance.MCLUST):
+        _, _, truth = gm.make_mixture(10, 3, overlap=0.01, covariance_type=code, random_state=4)
+        gm.plot_mixture(truth, ax=ax, legend=None, n_std=(1, 2), title=code)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.set_aspect("equal", adjustable="box")
+    fig.suptitle("covariance_type=...: volume / shape / orientation Equal, Variable or the Identity")
+    save(fig, "covariance_models.png")
+
+
 def main():
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stdout)
     log.setLevel(logging.INFO)
@@ -108,6 +126,7 @@ def main():
     pairs_plot()
     one_dimension()
     bayesian_mixture()
+    covariance_models()
 
 
 if __name__ == "__main__":

@@ -205,7 +205,7 @@ def test_plot_draws_one_line_per_type_and_marks_best(faithful_selection):
         ({"n_components": "three"}, ValueError, "integer >= 1"),
         ({"n_components": None}, TypeError, "iterable of integers"),
         ({"covariance_types": ()}, ValueError, "covariance_types is empty"),
-        ({"covariance_types": ("full", "VVV")}, ValueError, "Unknown covariance type 'VVV'"),
+        ({"covariance_types": ("full", "VVX")}, ValueError, "Unknown covariance type 'VVX'"),
         ({"covariance_types": "ful"}, ValueError, "Unknown covariance type 'ful'"),
         ({"criterion": "bicc"}, ValueError, "Unknown criterion 'bicc'"),
         ({"n_components_": 3}, TypeError, "n_components_"),

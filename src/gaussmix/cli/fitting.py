@@ -13,12 +13,13 @@ from ..io.tables import read_table
 from ..io.writing import no_scratch_space, scratch_array, write_table
 from . import options
 from .options import (
-    COVARIANCE_CHOICES,
+    COVARIANCE_GRID_CHOICES,
     CliError,
     ComponentsType,
     check_rows,
     columns_option,
     consoles,
+    covariance_grid,
     engine_messages,
     examples,
     existing_directory,
@@ -74,9 +75,11 @@ def _standardized(table, scratch_dirs=()):
 # ---------------------------------------------------------------------- fit
 def _fit_options(func):
     options = [
-        click.option("--covariance", "covariance_types", multiple=True, type=COVARIANCE_CHOICES,
-                     help="Covariance type (repeat to compare several when selecting; default "
-                     "full for one K, all four for a range or auto)."),
+        click.option("--covariance", "covariance_types", multiple=True,
+                     type=COVARIANCE_GRID_CHOICES,
+                     help="Covariance type (repeat to compare several when selecting; 'all': "
+                     "mclust's 14 models; default full for one K, full/tied/diag/spherical for "
+                     "a range or auto)."),
         click.option("--n-init", type=click.IntRange(1),
                      help="EM starts per model; the best is kept (default 1 for a single fit, "
                      "5 per candidate when selecting)."),
@@ -176,15 +179,15 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
     from ..io import save
 
     settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed)
-    single = components != "auto" and len(components) == 1
-    if single and len(set(covariance_types)) > 1:
-        raise click.UsageError("Give one --covariance for a single K, or a range of K.")
+    # one K and one covariance type: a single fit; anything more: model selection over them
+    single = (components != "auto" and len(components) == 1
+              and len(covariance_grid(covariance_types or ("full",))) == 1)
     smallest = 1 if components == "auto" else components[0]
     table, Z, center, scale = _prepare(data, columns, standardize, smallest, (output,))
     selection = None
     if single:
         k = components[0]
-        ctype = covariance_types[0] if covariance_types else "full"
+        ctype = covariance_grid(covariance_types or ("full",))[0]
         settings["n_init"] = settings["n_init"] or 1
         model = GaussianMixture(k, covariance_type=ctype, **settings)
         try:
@@ -198,8 +201,8 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
         ks = _selection_ks(table, components)
         if max(ks) > Z.shape[0]:
             check_rows(table, max(ks))
-        ctypes = list(dict.fromkeys(covariance_types)) or ["full", "tied", "diag", "spherical"]
-        selection = _run_selection(table, Z, ks, ctypes, criterion, settings, quiet)
+        selection = _run_selection(table, Z, ks, covariance_grid(covariance_types), criterion,
+                                   settings, quiet)
         model = selection.best_
     names = table.names if table.has_header else None
     save(model, output, feature_names=names, center=center, scale=scale)
@@ -285,8 +288,8 @@ def select(data, components, criterion, output, plot_path, save_best, covariance
     table, Z, center, scale = _prepare(data, columns, standardize, 1, (save_best, output))
     ks = _selection_ks(table, components)
     check_rows(table, max(ks))
-    ctypes = list(dict.fromkeys(covariance_types)) or ["full", "tied", "diag", "spherical"]
-    selection = _run_selection(table, Z, ks, ctypes, criterion, settings, quiet)
+    selection = _run_selection(table, Z, ks, covariance_grid(covariance_types), criterion,
+                               settings, quiet)
     frame = _selection_frame(selection, Z, scale)
     if output is not None:
         write_table(output, {name: frame[name].to_numpy() for name in frame.columns})

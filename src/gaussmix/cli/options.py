@@ -238,6 +238,14 @@ def save_figure(path, draw):
 # ---------------------------------------------------------------------- shared options
 #: Every registered covariance model, for ``--covariance``.
 COVARIANCE_CHOICES = click.Choice(list(covariance.names()))
+#: The same and ``all`` (mclust's fourteen models), where several types are compared.
+COVARIANCE_GRID_CHOICES = click.Choice([*covariance.names(), "all"])
+
+
+def covariance_grid(covariance_types):
+    """``--covariance`` values given (``all`` expanded), in order, or the default four."""
+    names = [name for ctype in covariance_types for name in covariance.expand(ctype)]
+    return list(dict.fromkeys(names)) or ["full", "tied", "diag", "spherical"]
 # Rows per block when a command streams through a file.
 BLOCK_ROWS = 1 << 16
 

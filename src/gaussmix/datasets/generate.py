@@ -272,10 +272,11 @@ def make_mixture(
     if n_components > 1 and overlap is None and max_overlap is None:
         overlap = 0.05
     if overlap is not None and max_overlap is not None:
-        if model.shared:
+        if not model.variable_volume:
+            what = "one matrix" if model.shared else "one volume"
             raise ValueError(
-                f"With covariance_type={model.name!r} all components share one matrix, so only one "
-                "scale is free: give overlap or max_overlap, not both."
+                f"With covariance_type={covariance_type!r} all components share {what}, so only "
+                "one scale is free: give overlap or max_overlap, not both."
             )
         if n_pairs == 1 and abs(max_overlap - overlap) > tol:
             raise ValueError(
@@ -419,8 +420,8 @@ def _match_average(summary, covariances, result, model, overlap, max_overlap, to
     The pair's own overlap is unchanged; returns ``(None, None)`` when the average cannot be
     matched without another pair exceeding ``max_overlap``.
     """
-    if model.shared:
-        return None, None  # one shared matrix: only the common scale is free
+    if not model.variable_volume:
+        return None, None  # one volume for all: only the common scale is free
     i, j = result.argmax
     others = np.array([k for k in range(len(result.matrix)) if k not in (i, j)])
     if others.size == 0:

@@ -104,18 +104,31 @@ def _log_dets(scatter, counts, prior_scale, prior_count):
     return counts * np.where(sign > 0, logdet, np.inf)
 
 
-def model_based_labels(X, weights, n_clusters, n_groups=None):
+def _trace_regularised(scatter, counts, alpha):
+    """``n_g log(|W_g / n_g| + (tr W_g + alpha) / n_g)``, and ``n_g log((tr W_g + alpha) / n_g)``
+    for groups of at most ``d`` rows, whose scatter is singular (Fraley 1998, as mclust)."""
+    d = scatter.shape[-1]
+    spread = (np.trace(scatter, axis1=-2, axis2=-1) + alpha) / counts
+    sign, logdet = np.linalg.slogdet(scatter / np.asarray(counts)[..., None, None])
+    det = np.where(sign > 0, np.exp(logdet), 0.0)
+    return counts * np.log(np.where(counts > d, det + spread, spread))
+
+
+def model_based_labels(X, weights, n_clusters, n_groups=None, criterion="conjugate"):
     """Model-based hierarchical agglomeration with unconstrained covariances ("VVV").
 
     Merges, one pair at a time, the two groups whose union loses the least classification
     likelihood under Gaussian groups that each have their own covariance (Banfield & Raftery
     1993; Fraley 1998): the merge cost is ``n_ab log|S_ab| - n_a log|S_a| - n_b log|S_b|``. Small
-    groups have singular scatter matrices, so each ``S_g`` is regularised towards a conjugate
-    prior scale: ``S_g = (W_g + Sigma_0) / (n_g + 1)``, with ``Sigma_0`` the data covariance
-    divided by ``n_clusters ** (2 / n_features)`` (the size of one of ``n_clusters`` equal cells,
-    the default scale of mclust's prior). Above ``n_groups`` rows (default ``VVV_GROUPS``) it
-    starts from that many Ward groups instead of single rows. Integer weights act like repeated
-    rows; labels are numbered as in :func:`ward_labels`.
+    groups have singular scatter matrices, so ``|S_g|`` needs regularising. With
+    ``criterion="conjugate"`` each ``S_g`` is pulled towards a conjugate prior scale: ``S_g =
+    (W_g + Sigma_0) / (n_g + 1)``, with ``Sigma_0`` the data covariance divided by
+    ``n_clusters ** (2 / n_features)`` (the size of one of ``n_clusters`` equal cells, the
+    default scale of mclust's prior). With ``criterion="trace"`` the determinant is that of
+    mclust's ``hc``: ``|W_g / n_g| + (tr W_g + alpha) / n_g``, with ``alpha`` the data's mean
+    variance per feature (see :func:`_trace_regularised`). Above ``n_groups`` rows (default
+    ``VVV_GROUPS``) it starts from that many Ward groups instead of single rows. Integer weights
+    act like repeated rows; labels are numbered as in :func:`ward_labels`.
     """
     X = np.asarray(X, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
@@ -131,7 +144,16 @@ def model_based_labels(X, weights, n_clusters, n_groups=None):
     centre = np.average(X, axis=0, weights=w)
     xc = X - centre
     data_cov = (xc * w[:, None]).T @ xc / w.sum()
-    prior_scale = data_cov / n_clusters ** (2.0 / d) + 1e-12 * np.trace(data_cov) / d * np.eye(d)
+    if criterion == "trace":
+        alpha = max(np.trace(data_cov) / d, np.finfo(np.float64).eps)
+
+        def terms(scatter, counts):
+            return _trace_regularised(scatter, counts, alpha)
+    else:
+        prior_scale = data_cov / n_clusters ** (2.0 / d) + 1e-12 * np.trace(data_cov) / d * np.eye(d)
+
+        def terms(scatter, counts):
+            return _log_dets(scatter, counts, prior_scale, 1.0)
     counts = np.bincount(start, weights=w, minlength=g)
     means = np.stack([np.bincount(start, weights=w * xc[:, j], minlength=g) for j in range(d)], 1)
     means /= counts[:, None]
@@ -140,7 +162,7 @@ def model_based_labels(X, weights, n_clusters, n_groups=None):
         rows = start == k
         dk = xc[rows] - means[k]
         scatter[k] = (dk * w[rows, None]).T @ dk
-    own = _log_dets(scatter, counts, prior_scale, 1.0)
+    own = terms(scatter, counts)
 
     def union(a, others):
         na, nb = counts[a], counts[others]
@@ -154,7 +176,7 @@ def model_based_labels(X, weights, n_clusters, n_groups=None):
     for a in range(g - 1):
         others = np.arange(a + 1, g)
         merged, total = union(a, others)
-        cost[a, others] = _log_dets(merged, total, prior_scale, 1.0) - own[a] - own[others]
+        cost[a, others] = terms(merged, total) - own[a] - own[others]
     cost = np.minimum(cost, cost.T)
     active = np.ones(g, dtype=bool)
     parent = np.arange(g)
@@ -165,7 +187,7 @@ def model_based_labels(X, weights, n_clusters, n_groups=None):
         merged, total = union(a, np.array([b]))
         means[a] = (counts[a] * means[a] + counts[b] * means[b]) / total[0]
         scatter[a], counts[a] = merged[0], total[0]
-        own[a] = _log_dets(scatter[a], counts[a], prior_scale, 1.0)
+        own[a] = terms(scatter[a], counts[a])
         active[b] = False
         parent[b] = a
         cost[b, :] = np.inf
@@ -174,7 +196,7 @@ def model_based_labels(X, weights, n_clusters, n_groups=None):
         others = others[others != a]
         if len(others):
             merged, total = union(a, others)
-            row = _log_dets(merged, total, prior_scale, 1.0) - own[a] - own[others]
+            row = terms(merged, total) - own[a] - own[others]
             cost[a, others] = row
             cost[others, a] = row
     return _group_labels(parent, active, means)[start]

@@ -206,6 +206,23 @@ def init_model_based(X, sample_weight, n_components, random_state, dtype):
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 
+def init_model_based_svd(X, sample_weight, n_components, random_state, dtype):
+    """mclust's own start: model-based (VVV) agglomeration with its trace-regularised criterion
+    on the scaled SVD of the rows (each column standardised, projected on its principal axes and
+    divided by the square root of their singular values), on the rows
+    :func:`init_hierarchical` uses."""
+    rows, w = _agglomeration_rows(X, sample_weight, random_state)
+    Xs = np.asarray(X[rows], dtype=np.float64)
+    mean = np.average(Xs, axis=0, weights=w)
+    spread = np.sum(w[:, None] * (Xs - mean) ** 2, axis=0) / max(w.sum() - 1.0, 1.0)
+    Z = (Xs - mean) / np.sqrt(np.maximum(spread, np.finfo(float).tiny))
+    _, singular, axes = np.linalg.svd(Z * np.sqrt(w)[:, None], full_matrices=False)
+    singular = np.maximum(singular, singular.max() * 1e-12 + np.finfo(float).tiny)
+    labels = model_based_labels(Z @ axes.T / np.sqrt(singular), w, n_components,
+                                criterion="trace")
+    return [(rows, None, _one_hot(labels, n_components, dtype))]
+
+
 INITIALIZERS = {
     "hierarchical": init_hierarchical,
     "kmeans": init_kmeans,
@@ -216,19 +233,22 @@ INITIALIZERS = {
 # Not an init_params value: initialisation 1 of the default search.
 WHITENED_START = "hierarchical-whitened"
 MODEL_BASED_START = "hierarchical-vvv"
+MCLUST_START = "hierarchical-mclust"
 INITIALIZERS_ALL = {
     **INITIALIZERS,
     WHITENED_START: init_hierarchical_whitened,
     MODEL_BASED_START: init_model_based,
+    MCLUST_START: init_model_based_svd,
 }
 
 
 # ---------------------------------------------------------------------- the n_init search
 # With the default init_params and n_init > 1, initialisation 0 is the hierarchical start (so more
 # initialisations never do worse than one), initialisation 1 the hierarchical start on whitened
-# rows, initialisation 2 the model-based (VVV) agglomeration, and the others come from "emEM"
+# rows, initialisation 2 the model-based (VVV) agglomeration, initialisation 3 mclust's own start
+# (VVV agglomeration on the scaled SVD), and the others come from "emEM"
 # screening (Biernacki, Celeux & Govaert 2003): SCREEN_CANDIDATES * (n_init - 1) starts of
-# different kinds each run SCREEN_ITER EM steps, and n_init - 3 of them, the kinds taking turns,
+# different kinds each run SCREEN_ITER EM steps, and n_init - 4 of them, the kinds taking turns,
 # go on to full EM runs. Starts of different kinds
 # reach different optima: k-means favours compact groups, random responsibilities let EM itself
 # separate the groups, and starts from single rows reach small and tight components.

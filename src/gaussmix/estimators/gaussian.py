@@ -65,11 +65,12 @@ class GaussianMixture(StepwiseEM, BaseMixture):
         ``init_params='hierarchical'`` (and no ``*_init``) the initialisations form a search:
         0 is the hierarchical (Ward) start, so ``n_init > 1`` never ends lower than
         ``n_init=1``; 1 is Ward on whitened rows (a Mahalanobis merge cost); 2 is model-based
-        agglomeration with a covariance per group (mclust's "VVV" hierarchical clustering, from
-        at most 300 Ward groups); the others come from a screened pool ("emEM"): ``8 *
-        (n_init - 1)`` starts (k-means, random responsibilities, random rows) each run 20 EM
-        steps (on a random 20,000 rows of larger data) and ``n_init - 3`` distinct leaders, the
-        start kinds taking turns, are run to convergence. On small data a fit with
+        agglomeration with a covariance per group ("VVV" hierarchical clustering, from at most
+        300 Ward groups); 3 is mclust's own start (the same with mclust's trace-regularised
+        criterion, on the scaled SVD of the data); the others come from a screened pool
+        ("emEM"): ``8 * (n_init - 1)`` starts (k-means, random responsibilities, random rows)
+        each run 20 EM steps (on a random 20,000 rows of larger data) and ``n_init - 4``
+        distinct leaders, the start kinds taking turns, are run to convergence. On small data a fit with
         ``n_init=10`` costs about 5 times scikit-learn's ``n_init=10`` (see
         ``benchmarks/bench_optimum.py``). With any other ``init_params`` every initialisation
         draws a new start of that kind, as in scikit-learn.

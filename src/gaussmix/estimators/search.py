@@ -7,9 +7,11 @@ A start is the state after one M-step on starting responsibilities (a strategy o
 * 0: hierarchical (Ward) agglomeration, so ``n_init > 1`` never ends lower than ``n_init=1``;
 * 1: Ward on whitened rows (a Mahalanobis merge cost); it also screens the pool below;
 * 2: model-based (VVV) agglomeration;
-* 3 and on: the leaders of an "emEM" pool (Biernacki, Celeux & Govaert 2003): ``8 * (n_init -
+* 3: mclust's own start: VVV agglomeration with mclust's trace-regularised criterion on the
+  scaled SVD of the data;
+* 4 and on: the leaders of an "emEM" pool (Biernacki, Celeux & Govaert 2003): ``8 * (n_init -
   1)`` starts of several kinds each run 20 EM steps (on a subsample of large data) and
-  ``n_init - 3`` distinct ones, the kinds taking turns, go on to full runs.
+  ``n_init - 4`` distinct ones, the kinds taking turns, go on to full runs.
 
 The estimator supplies ``_state_from_statistics`` (its first M-step) and its EM iteration; the
 search is the same for all of them.
@@ -25,6 +27,7 @@ from ..engine.em import m_step
 from ..engine.estep import resp_statistics
 from ..engine.starts import (
     INITIALIZERS_ALL,
+    MCLUST_START,
     MODEL_BASED_START,
     WHITENED_START,
     pick_screened,
@@ -34,8 +37,9 @@ from ..engine.starts import (
 from ..engine.stats import cancelled_components, recentre_from_responsibilities
 from ..engine.validation import as_float_array
 
-# Initialisations 0, 1, 2 of the default search are the deterministic hierarchical starts.
-N_DETERMINISTIC = 3
+# Initialisations 0 to 3 of the default search are the deterministic hierarchical starts.
+DETERMINISTIC_STARTS = ("hierarchical", WHITENED_START, MODEL_BASED_START, MCLUST_START)
+N_DETERMINISTIC = len(DETERMINISTIC_STARTS)
 
 
 class StartSearch:
@@ -92,17 +96,15 @@ class StartSearch:
         """Start ``init >= 1`` of the default search (see the module docstring).
 
         ``init == 1`` is the hierarchical start on whitened rows; it also screens the pool
-        (:meth:`_screen_starts`), kept until the last initialisation. ``init == 2`` is the
-        model-based (VVV) agglomeration; ``init >= 3`` take their starts from the pool. When the
-        pool runs out (every screened start collapsed), the hierarchical start is used.
+        (:meth:`_screen_starts`), kept until the last initialisation. ``init == 2`` and ``3``
+        are the model-based (VVV) agglomerations; later ones take their starts from the pool.
+        When the pool runs out (every screened start collapsed), the hierarchical start is used.
         """
         strategy = "hierarchical"
-        if init == 1:
-            strategy = WHITENED_START
-            if self.n_init > N_DETERMINISTIC:
+        if init < N_DETERMINISTIC:
+            strategy = DETERMINISTIC_STARTS[init]
+            if init == 1 and self.n_init > N_DETERMINISTIC:
                 self._screen_pool = self._screen_starts(X, sample_weight, random_state, chunk)
-        elif init == 2:
-            strategy = MODEL_BASED_START
         else:
             pool = getattr(self, "_screen_pool", None) or []
             if init - N_DETERMINISTIC < len(pool):
@@ -115,7 +117,7 @@ class StartSearch:
         return self._start_from(strategy, X, sample_weight, random_state)
 
     def _screen_starts(self, X, sample_weight, random_state, chunk):
-        """emEM screening: up to ``n_init - 3`` distinct starts for full EM runs.
+        """emEM screening: up to ``n_init - 4`` distinct starts for full EM runs.
 
         ``8 * (n_init - 1)`` starts of several kinds each run a few EM steps (on a subsample of
         large data); :func:`gaussmix.engine.starts.pick_screened` chooses among them. A start

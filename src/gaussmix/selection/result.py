@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from .criteria import CRITERIA
 
+# (marker, line style, colour) of each line of the criterion plot: fourteen that differ in at
+# least two of the three, as mclust's BIC plot does with its symbols.
+_STYLES = [
+    (marker, linestyle, color)
+    for (marker, color), linestyle in zip(
+        zip("os^vDPXH<>hpd8", ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                               "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+                               "#393b79", "#637939", "#8c6d31", "#843c39"]),
+        ["-", "--", "-.", ":"] * 4,
+    )
+]
+
 COLUMNS = [
     "n_components", "covariance_type", "loglik", "n_parameters", "bic", "aic", "icl",
     "converged", "n_iter", "status", "message",
@@ -81,8 +93,10 @@ class ModelSelection:
     def plot(self, ax=None, criterion=None):
         """Criterion against the number of components, one line per covariance type.
 
-        The chosen model is marked with a star; degenerate rows are drawn as hollow markers
-        and failed rows leave gaps.
+        Like mclust's BIC plot: every model its own colour, marker and line style (fourteen
+        distinguishable ones for ``covariance_types="all"``), the legend naming them. The chosen
+        model is marked with a star; degenerate rows are drawn as hollow markers and failed rows
+        leave gaps.
 
         Parameters
         ----------
@@ -102,18 +116,21 @@ class ModelSelection:
         if not isinstance(criterion, str) or criterion.lower() not in CRITERIA:
             raise ValueError(f"Unknown criterion {criterion!r}; use 'bic', 'aic' or 'icl'.")
         criterion = criterion.lower()
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.4, 4.2))
         table = self.table
-        for ctype, rows in table.groupby("covariance_type", sort=False):
+        groups = list(table.groupby("covariance_type", sort=False))
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.4 if len(groups) <= 6 else 8.6, 4.2))
+        for i, (ctype, rows) in enumerate(groups):
             rows = rows.sort_values("n_components")
             ok = rows["status"].eq("ok")
             values = rows[criterion].where(ok)
-            (line,) = ax.plot(rows["n_components"], values, marker="o", label=ctype)
+            marker, linestyle, color = _STYLES[i % len(_STYLES)]
+            ax.plot(rows["n_components"], values, marker=marker, linestyle=linestyle,
+                    color=color, label=ctype, markersize=5)
             degenerate = rows[rows["status"].eq("degenerate")]
             if len(degenerate):
                 ax.plot(degenerate["n_components"], degenerate[criterion], linestyle="none",
-                        marker="o", markerfacecolor="none", color=line.get_color())
+                        marker=marker, markerfacecolor="none", color=color)
         if table["status"].eq("degenerate").any():
             ax.plot([], [], linestyle="none", marker="o", markerfacecolor="none", color="gray",
                     label="degenerate fit")
@@ -128,7 +145,11 @@ class ModelSelection:
         ax.set_xlabel("number of components K")
         ax.set_ylabel(f"{criterion.upper()} (lower is better)")
         ax.set_xticks(sorted(table["n_components"].unique()))
-        ax.legend(title="covariance type", fontsize="small")
+        if len(groups) <= 6:
+            ax.legend(title="covariance type", fontsize="small")
+        else:  # mclust's fourteen: two columns beside the plot
+            ax.legend(title="covariance model", fontsize="small", ncol=2, loc="upper left",
+                      bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
         ax.set_title(f"Model selection by {criterion.upper()}")
         return ax
 

@@ -72,7 +72,8 @@ def _check_grid(n_components, covariance_types, criterion, n_samples):
     if isinstance(covariance_types, str):
         covariance_types = [covariance_types]
     try:
-        ctypes = list(covariance_types)
+        ctypes = [name for ctype in covariance_types for name in (
+            covariance.expand(ctype) if isinstance(ctype, str) else (ctype,))]
     except TypeError:
         raise TypeError(
             f"covariance_types must be a string or an iterable of strings, got {covariance_types!r}."
@@ -175,7 +176,8 @@ def select_model(
     n_components : int or iterable of int, default=range(1, 11)
         Numbers of components to try; each must be between 1 and ``n_samples``.
     covariance_types : str or iterable of str, default=("full", "tied", "diag", "spherical")
-        Covariance types to try (mclust's VVV, EEE, VVI and VII).
+        Covariance types to try (those four are mclust's VVV, EEE, VVI and VII); ``"all"`` means
+        mclust's fourteen models (``EII`` ... ``VVV``, see ``docs/design.md``).
     criterion : {'bic', 'aic', 'icl'}, default='bic'
         Criterion that chooses ``best_``; lower is better (see the module docstring).
     n_init : int, default=5

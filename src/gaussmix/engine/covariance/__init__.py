@@ -9,18 +9,28 @@ one call to :func:`register`. See ``docs/design.md``, "Add a covariance model".
 
 from __future__ import annotations
 
-from . import diag, full, spherical, tied
+from . import diag, eei, eev, eii, eve, evi, evv, full, spherical, tied, vee, vei, vev, vve
 from .base import COLLAPSE_ADVICE, CovarianceModel, cholesky_lower, random_rotation
 from .diagonals import Diagonals, Variances
 from .matrices import Matrices, Shared
 
 __all__ = [
-    "COLLAPSE_ADVICE", "CovarianceModel", "Diagonals", "Matrices", "Shared", "Variances",
-    "cholesky_lower", "get", "names", "random_rotation", "register", "unregister",
+    "ALIASES", "COLLAPSE_ADVICE", "MCLUST", "CovarianceModel", "Diagonals", "Matrices", "Shared",
+    "Variances", "cholesky_lower", "expand", "get", "names", "random_rotation", "register",
+    "unregister",
 ]
 
-# The models gaussmix ships, in the order they are listed and tried.
-BUILTIN = (full.FULL, tied.TIED, diag.DIAG, spherical.SPHERICAL)
+# The models gaussmix ships: scikit-learn's four, then mclust's other ten.
+BUILTIN = (
+    full.FULL, tied.TIED, diag.DIAG, spherical.SPHERICAL,
+    eii.MODEL, eei.MODEL, vei.MODEL, evi.MODEL,
+    vee.MODEL, eve.MODEL, vve.MODEL, eev.MODEL, vev.MODEL, evv.MODEL,
+)
+# mclust's names of scikit-learn's four models.
+ALIASES = {"VVV": "full", "EEE": "tied", "VVI": "diag", "VII": "spherical"}
+# mclust's fourteen models, in mclust's order (covariance_types="all" in select_model).
+MCLUST = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV",
+          "EVV", "VVV")
 
 _REGISTRY = {}
 
@@ -39,7 +49,7 @@ def register(model):
             f"Covariance model {model.name!r} has family {model.family!r}; subclass one of the "
             "representations Matrices, Shared, Diagonals or Variances."
         )
-    if model.name in _REGISTRY:
+    if model.name in _REGISTRY or model.name == "all":
         raise ValueError(f"A covariance model named {model.name!r} is already registered.")
     _REGISTRY[model.name] = model
     return model
@@ -47,14 +57,21 @@ def register(model):
 
 def unregister(name):
     """Remove a registered model (the built-in ones cannot be removed)."""
-    if any(model.name == name for model in BUILTIN):
+    if any(model.name == name for model in BUILTIN) or name in ALIASES:
         raise ValueError(f"The built-in covariance model {name!r} cannot be removed.")
     _REGISTRY.pop(name, None)
 
 
 def names():
-    """Names of every registered model, built-in ones first."""
-    return tuple(_REGISTRY)
+    """Every accepted ``covariance_type``: scikit-learn's four names, mclust's fourteen codes
+    (four of them other names of the first four), then registered plug-ins."""
+    first = ("full", "tied", "diag", "spherical") + MCLUST
+    return first + tuple(name for name in _REGISTRY if name not in first)
+
+
+def expand(name):
+    """``"all"``: mclust's fourteen codes; any other name: itself."""
+    return MCLUST if name == "all" else (name,)
 
 
 def get(name):
@@ -64,10 +81,12 @@ def get(name):
     except (KeyError, TypeError):
         raise ValueError(
             f"Unknown covariance_type {name!r}; use one of "
-            + ", ".join(repr(n) for n in _REGISTRY) + "."
+            + ", ".join(repr(n) for n in names()) + "."
         ) from None
 
 
 for _model in BUILTIN:
     register(_model)
-del _model
+for _alias, _name in ALIASES.items():
+    _REGISTRY[_alias] = _REGISTRY[_name]
+del _model, _alias, _name

@@ -248,11 +248,16 @@ class CovarianceModel:
         self.check_constraint(precisions)
         return precisions
 
+    @property
+    def variable_volume(self):
+        """Whether each component has a volume of its own (mclust's first letter ``V``)."""
+        return self.code[0] == "V"
+
     def scaled(self, covariances, factor, which=None):
         """Covariances with those of components ``which`` (default all) multiplied by ``factor``
-        (a shared covariance is always scaled whole)."""
+        (a model whose components share one volume is always scaled whole)."""
         out = np.array(covariances, dtype=np.float64, copy=True)
-        if which is None or self.shared:
+        if which is None or not self.variable_volume:
             return out * factor
         out[which] = out[which] * factor
         return out

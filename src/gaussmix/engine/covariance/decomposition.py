@@ -1,0 +1,163 @@
+"""Pieces of the eigen-decomposed covariance models of Celeux & Govaert (1995) and mclust.
+
+Each component's covariance is ``Sigma_k = lambda_k D_k A_k D_k^T``: a volume ``lambda_k``
+(``|Sigma_k|^(1/d)``), a shape ``A_k`` (diagonal, determinant one) and an orientation ``D_k``
+(orthogonal), each Equal across components, Variable, or the Identity. The M-steps work on the
+regularised scatter matrices ``W_k = n_k (S_k + reg I)`` (``S_k`` the sample covariance), which
+maximises the likelihood penalised by ``reg_covar`` exactly as scikit-learn's convention does for
+the unconstrained models. Where no closed form exists the models iterate between blocks, each
+step optimal given the others (or an MM step, for a common orientation), started from the
+previous covariances, so that no M-step lowers the penalised likelihood.
+
+Pure functions of float64 arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import random_rotation
+
+# Inner iterations of an iterative M-step stop when no parameter moves by more than this,
+# relative to its size, or after MAX_INNER rounds.
+INNER_TOL = 1e-10
+MAX_INNER = 1000
+# MM steps for a common orientation per round of an iterative M-step.
+MM_STEPS = 5
+# Relative tolerance of the constraint checks on user-given or stored covariances (float32 files
+# included), relative to the largest entry compared.
+RTOL = 1e-5
+
+
+def det_root(values, axis=-1):
+    """``prod(values) ** (1 / n)`` along ``axis``, through logarithms (no overflow)."""
+    return np.exp(np.mean(np.log(values), axis=axis))
+
+
+def det_root_matrix(matrices):
+    """``det(M) ** (1 / d)`` of each symmetric positive-definite matrix."""
+    sign, logdet = np.linalg.slogdet(matrices)
+    return np.where(sign > 0, np.exp(logdet / matrices.shape[-1]), 0.0)
+
+
+def eigh_descending(matrices):
+    """Eigenvalues (descending) and eigenvectors (columns, same order) of symmetric matrices."""
+    values, vectors = np.linalg.eigh(matrices)
+    return values[..., ::-1], vectors[..., ::-1]
+
+
+def scatter(sample_covariances, nk, reg_covar):
+    """Regularised scatter matrices ``W_k = n_k (S_k + reg I)`` from ``(K, D, D)`` sample
+    covariances (or ``(K, D)`` diagonals)."""
+    if sample_covariances.ndim == 2:
+        return nk[:, None] * (sample_covariances + reg_covar)
+    eye = np.eye(sample_covariances.shape[-1])
+    return nk[:, None, None] * (sample_covariances + reg_covar * eye)
+
+
+def compose(orientations, variances):
+    """``D_k diag(v_k) D_k^T`` for orientations ``(K, D, D)`` (or one ``(D, D)``, shared) and
+    variances ``(K, D)``."""
+    if orientations.ndim == 2:
+        return np.einsum("ij,kj,lj->kil", orientations, variances, orientations)
+    return np.einsum("kij,kj,klj->kil", orientations, variances, orientations)
+
+
+def equal_volume_shapes(values, nk):
+    """EVI, EVE: per-component eigenvalues ``Omega_k`` ``(K, D)`` of the scatter along the
+    model's axes give ``lambda A_k = Omega_k / |Omega_k|^(1/d) * sum_j |Omega_j|^(1/d) / n``."""
+    roots = det_root(values)
+    return values / roots[:, None] * (roots.sum() / nk.sum())
+
+
+def variable_volumes(values, nk, previous_volumes=None):
+    """VEI, VEV: volumes ``lambda_k`` and a common shape ``A`` (determinant one) for per-component
+    eigenvalues ``Omega_k`` ``(K, D)`` along fixed axes, alternating ``A = normalised sum_k
+    Omega_k / lambda_k`` and ``lambda_k = sum_d Omega_kd / A_d / (d n_k)`` from the previous
+    volumes (or each component's own). Returns the variances ``lambda_k A`` ``(K, D)``."""
+    d = values.shape[1]
+    volumes = det_root(values / nk[:, None]) if previous_volumes is None else previous_volumes
+    for _ in range(MAX_INNER):
+        shape = np.sum(values / volumes[:, None], axis=0)
+        shape = shape / det_root(shape)
+        previous, volumes = volumes, np.sum(values / shape, axis=1) / (d * nk)
+        if np.max(np.abs(volumes - previous) / previous) <= INNER_TOL:
+            break
+    return volumes[:, None] * shape
+
+
+def common_orientation(scatters, variances_of, orientation, nk):
+    """EVE, VVE: the common orientation ``D`` and the variances along it, alternating
+    ``variances_of(Omega)`` (the model's variances from ``Omega_k = diag(D^T W_k D)``) with
+    majorise-minimise steps for ``D`` (Browne & McNicholas 2014), from ``orientation``.
+
+    Each MM step minimises a majoriser of ``sum_k tr(W_k D B_k D^T)`` (``B_k`` the inverse
+    variances) that touches it at the current ``D``, so the objective never increases; the two
+    majorisers (by the largest eigenvalue of ``W_k``, and of ``B_k``) take turns. Stops when
+    the variances no longer move (``INNER_TOL``).
+    """
+    largest = np.linalg.eigvalsh(scatters)[:, -1]
+    variances = None
+    for _ in range(MAX_INNER):
+        values = np.einsum("ji,kjl,li->ki", orientation, scatters, orientation)
+        previous, variances = variances, variances_of(np.maximum(values, np.finfo(float).tiny))
+        if previous is not None and np.max(np.abs(variances - previous)) <= INNER_TOL * np.max(
+            variances
+        ):
+            break
+        inverse = 1.0 / variances
+        for step in range(MM_STEPS):
+            if step % 2 == 0:  # W_k <= omega_k I
+                moved = largest[:, None, None] * orientation[None] - scatters @ orientation
+                target = np.einsum("kij,kj->ij", moved, inverse)
+            else:  # B_k <= beta_k I
+                beta = inverse.max(axis=1)
+                target = np.einsum("kij,kj->ij", scatters @ orientation, beta[:, None] - inverse)
+            left, _, right = np.linalg.svd(target)
+            orientation = left @ right
+    return orientation, variances
+
+
+def orientation_of(previous):
+    """A common orientation of previous covariances ``(K, D, D)`` that share one: the
+    eigenvectors of a generic positive combination of them (all share them)."""
+    weights = 1.0 + np.arange(len(previous)) / len(previous)
+    return eigh_descending(np.tensordot(weights, previous, axes=1))[1]
+
+
+def random_decomposed(rng, sizes, n_features, log_ratio, code):
+    """Random ``(K, D, D)`` covariances ``lambda_k D_k A_k D_k^T`` whose volume, shape and
+    orientation are Equal, Variable or the Identity as ``code`` says: volumes ``sizes**2``
+    (their mean for E), axis ratios log-uniform in ``[0, log_ratio]``, Haar orientations."""
+    volume, shape, orientation = code
+    k = len(sizes)
+    volumes = sizes**2 if volume == "V" else np.full(k, np.mean(sizes) ** 2)
+    if shape == "I":
+        shapes = np.ones((k, n_features))
+    else:
+        draws = k if shape == "V" else 1
+        stds = np.exp(rng.uniform(0, log_ratio, (draws, n_features)))
+        shapes = np.broadcast_to(stds**2 / det_root(stds**2)[:, None], (k, n_features))
+    if orientation == "I":
+        rotations = np.eye(n_features)
+    elif orientation == "E":
+        rotations = random_rotation(rng, n_features)
+    else:
+        rotations = np.stack([random_rotation(rng, n_features) for _ in range(k)])
+    return compose(rotations, volumes[:, None] * shapes)
+
+
+def common_axes(matrices, rtol):
+    """Whether symmetric matrices ``(K, D, D)`` share one orientation (all diagonal in one
+    orthogonal basis), to ``rtol`` of their largest entry."""
+    axes = orientation_of(matrices)
+    rotated = np.einsum("ji,kjl,lm->kim", axes, matrices, axes)
+    off = rotated - np.einsum("kii->ki", rotated)[:, :, None] * np.eye(matrices.shape[-1])
+    return bool(np.max(np.abs(off)) <= rtol * np.max(np.abs(rotated)))
+
+
+def shares(values, rtol):
+    """Whether every row of ``values`` ``(K, ...)`` equals the first, to ``rtol`` of its scale."""
+    values = np.asarray(values, dtype=np.float64)
+    scale = np.max(np.abs(values)) if values.size else 0.0
+    return bool(np.all(np.abs(values - values[0]) <= rtol * max(scale, np.finfo(float).tiny)))

@@ -1,0 +1,55 @@
+"""``EVE``: covariances ``lambda D A_k D^T`` of one volume and one orientation, each its own
+shape (iterative M-step: majorise-minimise for the orientation)."""
+
+from __future__ import annotations
+
+from .decomposition import (
+    RTOL,
+    common_axes,
+    common_orientation,
+    compose,
+    det_root_matrix,
+    eigh_descending,
+    equal_volume_shapes,
+    orientation_of,
+    random_decomposed,
+    scatter,
+    shares,
+)
+from .matrices import Matrices
+
+
+class EVE(Matrices):
+    name = "EVE"
+    code = "EVE"
+    description = "ellipsoids of one volume and orientation, each its own shape"
+
+    def n_parameters(self, n_components, n_features):
+        return 1 + n_components * (n_features - 1) + n_features * (n_features - 1) // 2
+
+    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
+        W = scatter(sample_covariances, nk, reg_covar)
+        start = eigh_descending(W.sum(axis=0))[1] if previous is None else orientation_of(previous)
+        axes, variances = common_orientation(
+            W, lambda values: equal_volume_shapes(values, nk), start, nk
+        )
+        return compose(axes, variances)
+
+    def random_covariances(self, rng, sizes, n_features, log_ratio):
+        return random_decomposed(rng, sizes, n_features, log_ratio, self.code)
+
+    def check_constraint(self, covariances):
+        c = covariances
+        if not (common_axes(c, RTOL) and shares(det_root_matrix(c), RTOL)):
+            raise ValueError("covariance_type='EVE' needs one volume and one orientation (the "
+                             "covariances' eigenvectors) for every component.")
+
+    def rescaled(self, covariances, scale):
+        """Unequal scales turn the common axes: the volumes stay equal (EVV)."""
+        return "EVV", covariances * (scale[:, None] * scale[None, :])
+
+    def rows_needed(self, n_features):
+        return 2
+
+
+MODEL = EVE()

@@ -1,0 +1,35 @@
+"""``EVI``: axis-aligned covariances ``lambda B_k`` of one volume, each its own shape."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .decomposition import RTOL, det_root, equal_volume_shapes, random_decomposed, scatter, shares
+from .diagonals import Diagonals
+
+
+class EVI(Diagonals):
+    name = "EVI"
+    code = "EVI"
+    description = "axis-aligned ellipsoids of one volume, each its own shape"
+
+    def n_parameters(self, n_components, n_features):
+        return 1 + n_components * (n_features - 1)
+
+    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
+        return equal_volume_shapes(scatter(sample_covariances, nk, reg_covar), nk)
+
+    def random_covariances(self, rng, sizes, n_features, log_ratio):
+        dense = random_decomposed(rng, sizes, n_features, log_ratio, self.code)
+        return np.diagonal(dense, axis1=1, axis2=2).copy()
+
+    def check_constraint(self, covariances):
+        if not shares(det_root(np.asarray(covariances, dtype=np.float64)), RTOL):
+            raise ValueError("covariance_type='EVI' needs one volume (equal products of the "
+                             "variances) for every component.")
+
+    def rows_needed(self, n_features):
+        return 2
+
+
+MODEL = EVI()

@@ -1,0 +1,51 @@
+"""``VEE``: covariances ``lambda_k C`` of one shape and orientation ``C``, each its own volume
+(iterative M-step)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .decomposition import (
+    INNER_TOL,
+    MAX_INNER,
+    RTOL,
+    det_root_matrix,
+    random_decomposed,
+    scatter,
+    shares,
+)
+from .matrices import Matrices
+
+
+class VEE(Matrices):
+    name = "VEE"
+    code = "VEE"
+    description = "ellipsoids of one shape and orientation, each its own volume"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components + n_features * (n_features + 1) // 2 - 1
+
+    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
+        W = scatter(sample_covariances, nk, reg_covar)
+        d = W.shape[-1]
+        volumes = det_root_matrix(W / nk[:, None, None] if previous is None else previous)
+        for _ in range(MAX_INNER):
+            pooled = np.tensordot(1.0 / volumes, W, axes=1)
+            shape = pooled / det_root_matrix(pooled)
+            traces = np.einsum("ij,kji->k", np.linalg.inv(shape), W)  # tr(C^-1 W_k)
+            previous, volumes = volumes, traces / (d * nk)
+            if np.max(np.abs(volumes - previous) / previous) <= INNER_TOL:
+                break
+        return volumes[:, None, None] * shape
+
+    def random_covariances(self, rng, sizes, n_features, log_ratio):
+        return random_decomposed(rng, sizes, n_features, log_ratio, self.code)
+
+    def check_constraint(self, covariances):
+        c = np.asarray(covariances, dtype=np.float64)
+        if not shares(c / det_root_matrix(c)[:, None, None], RTOL):
+            raise ValueError("covariance_type='VEE' needs one shape and orientation (covariances "
+                             "proportional across components).")
+
+
+MODEL = VEE()

@@ -1,0 +1,49 @@
+"""``VVE``: covariances ``lambda_k D A_k D^T`` of one orientation, each its own volume and shape
+(iterative M-step: majorise-minimise for the orientation)."""
+
+from __future__ import annotations
+
+from .decomposition import (
+    RTOL,
+    common_axes,
+    common_orientation,
+    compose,
+    eigh_descending,
+    orientation_of,
+    random_decomposed,
+    scatter,
+)
+from .matrices import Matrices
+
+
+class VVE(Matrices):
+    name = "VVE"
+    code = "VVE"
+    description = "ellipsoids of one orientation, each its own volume and shape"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features + n_features * (n_features - 1) // 2
+
+    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
+        W = scatter(sample_covariances, nk, reg_covar)
+        start = eigh_descending(W.sum(axis=0))[1] if previous is None else orientation_of(previous)
+        axes, variances = common_orientation(W, lambda values: values / nk[:, None], start, nk)
+        return compose(axes, variances)
+
+    def random_covariances(self, rng, sizes, n_features, log_ratio):
+        return random_decomposed(rng, sizes, n_features, log_ratio, self.code)
+
+    def check_constraint(self, covariances):
+        if not common_axes(covariances, RTOL):
+            raise ValueError("covariance_type='VVE' needs one orientation (the covariances' "
+                             "eigenvectors) for every component.")
+
+    def rescaled(self, covariances, scale):
+        """Unequal scales turn the common axes (VVV)."""
+        return "full", covariances * (scale[:, None] * scale[None, :])
+
+    def rows_needed(self, n_features):
+        return 2
+
+
+MODEL = VVE()
