@@ -12,12 +12,56 @@ Pure functions of arrays.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.spatial.distance import cdist
 
 
-def ward_labels(X, weights, n_clusters):
-    """Weighted Ward agglomeration of the rows of ``X`` into ``n_clusters`` groups.
+@dataclass(frozen=True)
+class MergeTree:
+    """The merges of an agglomeration, to cut at any number of groups (:func:`cut`).
+
+    ``items`` start as their own groups (rows, or the groups ``start`` assigns rows to) with
+    means ``means``; merge ``t`` joins group ``pairs[t, 1]`` into group ``pairs[t, 0]``, whose
+    mean becomes ``merged_means[t]``.
+    """
+
+    means: np.ndarray
+    pairs: np.ndarray
+    merged_means: np.ndarray
+    start: np.ndarray | None = None
+
+    @property
+    def n_items(self):
+        return len(self.means)
+
+
+def cut(tree, n_clusters):
+    """Labels of the rows after the first ``n_items - n_clusters`` merges of ``tree``, numbered
+    in the lexicographic order of the groups' means (see :func:`_group_labels`)."""
+    n = tree.n_items
+    if n < n_clusters:
+        raise ValueError(
+            f"Only {n} rows with positive weight for {n_clusters} components; use fewer components."
+        )
+    steps = n - n_clusters
+    pairs = tree.pairs[:steps]
+    parent = np.arange(n)
+    parent[pairs[:, 1]] = pairs[:, 0]
+    active = np.ones(n, dtype=bool)
+    active[pairs[:, 1]] = False
+    means = tree.means.copy()
+    last = np.full(n, -1)
+    np.maximum.at(last, pairs[:, 0], np.arange(steps))  # each group's latest merge
+    merged = np.flatnonzero(last >= 0)
+    means[merged] = tree.merged_means[last[merged]]
+    labels = _group_labels(parent, active, means)
+    return labels if tree.start is None else labels[tree.start]
+
+
+def ward_tree(X, weights):
+    """Weighted Ward agglomeration of the rows of ``X`` down to one group (a :class:`MergeTree`).
 
     Merges, one pair at a time, the two groups whose union costs the least Gaussian likelihood
     under a common spherical covariance (Ward's criterion ``w_a w_b / (w_a + w_b) ||m_a - m_b||^2``,
@@ -25,35 +69,30 @@ def ward_labels(X, weights, n_clusters):
     exactly like ``w`` repeated rows, and the result does not depend on the order of the rows
     (except for exact ties between different groups). Uses nearest-neighbour bookkeeping, valid
     because Ward's criterion is reducible: O(n**2) time and memory.
-
-    Returns labels in ``0 .. n_clusters - 1``, numbered in the lexicographic order of the groups'
-    means so that the numbering does not depend on the order of the rows either.
     """
     X = np.asarray(X, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64).copy()
     n = X.shape[0]
-    if n < n_clusters:
-        raise ValueError(
-            f"Only {n} rows with positive weight for {n_clusters} components; use fewer components."
-        )
     means = X.copy()
-    parent = np.arange(n)
     active = np.ones(n, dtype=bool)
+    pairs = np.empty((max(n - 1, 0), 2), dtype=np.intp)
+    merged_means = np.empty((max(n - 1, 0), X.shape[1]))
     cost = cdist(X, X, "sqeuclidean")
     for lo in range(0, n, 32):  # Ward weights, a few rows at a time: no n x n temporaries
         wb = w[lo : lo + 32, None]
         cost[lo : lo + 32] *= (wb * w) / (wb + w)
     np.fill_diagonal(cost, np.inf)
-    nn = np.argmin(cost, axis=1)
+    nn = np.argmin(cost, axis=1) if n else np.zeros(0, dtype=np.intp)
     nn_cost = cost[np.arange(n), nn]
-    for _ in range(n - n_clusters):
+    for step in range(n - 1):
         i = int(np.argmin(nn_cost))
         j = int(nn[i])
         a, b = min(i, j), max(i, j)
         total = w[a] + w[b]
         means[a] = (w[a] * means[a] + w[b] * means[b]) / total
+        pairs[step] = a, b
+        merged_means[step] = means[a]
         w[a] = total
-        parent[b] = a
         active[b] = False
         cost[b, :] = np.inf
         cost[:, b] = np.inf
@@ -70,7 +109,14 @@ def ward_labels(X, weights, n_clusters):
         closer = others[row < nn_cost[others]]
         nn[closer] = a
         nn_cost[closer] = row[row < nn_cost[others]]
-    return _group_labels(parent, active, means)
+    return MergeTree(X, pairs, merged_means)
+
+
+def ward_labels(X, weights, n_clusters):
+    """Weighted Ward agglomeration of the rows of ``X`` into ``n_clusters`` groups (see
+    :func:`ward_tree`); labels in ``0 .. n_clusters - 1``, numbered in the lexicographic order of
+    the groups' means so that the numbering does not depend on the order of the rows either."""
+    return cut(ward_tree(X, weights), n_clusters)
 
 
 def _group_labels(parent, active, means):
@@ -115,7 +161,13 @@ def _trace_regularised(scatter, counts, alpha):
 
 
 def model_based_labels(X, weights, n_clusters, n_groups=None, criterion="conjugate"):
-    """Model-based hierarchical agglomeration with unconstrained covariances ("VVV").
+    """Labels of :func:`model_based_tree` cut at ``n_clusters`` groups."""
+    return cut(model_based_tree(X, weights, n_clusters, n_groups, criterion), n_clusters)
+
+
+def model_based_tree(X, weights, n_clusters, n_groups=None, criterion="conjugate"):
+    """Model-based hierarchical agglomeration with unconstrained covariances ("VVV"), down to one
+    group (a :class:`MergeTree`).
 
     Merges, one pair at a time, the two groups whose union loses the least classification
     likelihood under Gaussian groups that each have their own covariance (Banfield & Raftery
@@ -128,7 +180,8 @@ def model_based_labels(X, weights, n_clusters, n_groups=None, criterion="conjuga
     mclust's ``hc``: ``|W_g / n_g| + (tr W_g + alpha) / n_g``, with ``alpha`` the data's mean
     variance per feature (see :func:`_trace_regularised`). Above ``n_groups`` rows (default
     ``VVV_GROUPS``) it starts from that many Ward groups instead of single rows. Integer weights
-    act like repeated rows; labels are numbered as in :func:`ward_labels`.
+    act like repeated rows. ``n_clusters`` sets the default ``n_groups`` and the conjugate prior's
+    scale; the trace criterion does not depend on it.
     """
     X = np.asarray(X, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
@@ -139,8 +192,9 @@ def model_based_labels(X, weights, n_clusters, n_groups=None, criterion="conjuga
         raise ValueError(
             f"Only {n} rows with positive weight for {n_clusters} components; use fewer components."
         )
-    start = ward_labels(X, w, n_groups) if n > n_groups else np.arange(n)
-    g = int(start.max()) + 1
+    start = ward_labels(X, w, n_groups) if n > n_groups else None
+    start_labels = np.arange(n) if start is None else start
+    g = int(start_labels.max()) + 1
     centre = np.average(X, axis=0, weights=w)
     xc = X - centre
     data_cov = (xc * w[:, None]).T @ xc / w.sum()
@@ -154,12 +208,14 @@ def model_based_labels(X, weights, n_clusters, n_groups=None, criterion="conjuga
 
         def terms(scatter, counts):
             return _log_dets(scatter, counts, prior_scale, 1.0)
-    counts = np.bincount(start, weights=w, minlength=g)
-    means = np.stack([np.bincount(start, weights=w * xc[:, j], minlength=g) for j in range(d)], 1)
+    counts = np.bincount(start_labels, weights=w, minlength=g)
+    means = np.stack(
+        [np.bincount(start_labels, weights=w * xc[:, j], minlength=g) for j in range(d)], 1
+    )
     means /= counts[:, None]
     scatter = np.zeros((g, d, d))
     for k in range(g):
-        rows = start == k
+        rows = start_labels == k
         dk = xc[rows] - means[k]
         scatter[k] = (dk * w[rows, None]).T @ dk
     own = terms(scatter, counts)
@@ -179,17 +235,20 @@ def model_based_labels(X, weights, n_clusters, n_groups=None, criterion="conjuga
         cost[a, others] = terms(merged, total) - own[a] - own[others]
     cost = np.minimum(cost, cost.T)
     active = np.ones(g, dtype=bool)
-    parent = np.arange(g)
-    for _ in range(g - n_clusters):
+    first_means = means.copy()
+    pairs = np.empty((g - 1, 2), dtype=np.intp)
+    merged_means = np.empty((g - 1, d))
+    for step in range(g - 1):
         flat = int(np.argmin(cost))
         a, b = divmod(flat, g)
         a, b = min(a, b), max(a, b)
         merged, total = union(a, np.array([b]))
         means[a] = (counts[a] * means[a] + counts[b] * means[b]) / total[0]
+        pairs[step] = a, b
+        merged_means[step] = means[a]
         scatter[a], counts[a] = merged[0], total[0]
         own[a] = terms(scatter[a], counts[a])
         active[b] = False
-        parent[b] = a
         cost[b, :] = np.inf
         cost[:, b] = np.inf
         others = np.flatnonzero(active)
@@ -199,4 +258,4 @@ def model_based_labels(X, weights, n_clusters, n_groups=None, criterion="conjuga
             row = terms(merged, total) - own[a] - own[others]
             cost[a, others] = row
             cost[others, a] = row
-    return _group_labels(parent, active, means)[start]
+    return MergeTree(first_means, pairs, merged_means, start)

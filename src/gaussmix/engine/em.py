@@ -30,7 +30,8 @@ def e_step(make_kernel, X, sample_weight, dtype, chunk_size, n_threads=1, statis
     statistics = statistics or em_statistics
     kernel = make_kernel(())
     stats = statistics(X, sample_weight, kernel, chunk_size, n_threads)
-    redo = np.setdiff1d(cancelled_components(stats, dtype), kernel.far)
+    cancelled = cancelled_components(stats, dtype)
+    redo = np.setdiff1d(cancelled, kernel.far) if cancelled.size else cancelled
     if redo.size:
         kernel = make_kernel(np.union1d(kernel.far, redo))
         stats = statistics(X, sample_weight, kernel, chunk_size, n_threads)

@@ -43,8 +43,11 @@ uses the current parameters, so a component that shrinks a lot in one step can s
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from .responsibilities import normalize_inplace
 from .stats import SuffStats
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -122,6 +125,15 @@ class _Workspace:
         return views
 
 
+@functools.lru_cache(maxsize=64)
+def _pair_counts(n_features):
+    """1 for the diagonal pairs of :func:`_outer_pairs`, 2 for the others (``x_i x_j`` stands
+    for both ``(i, j)`` and ``(j, i)``)."""
+    rows, cols = _outer_pairs(n_features)
+    return np.where(rows == cols, 1.0, 2.0)
+
+
+@functools.lru_cache(maxsize=64)
 def _outer_pairs(n_features):
     """``(i, j)``, ``i <= j``, of the rows of ``F`` that hold ``x_i x_j``: the upper triangle of
     ``x x^T`` diagonal by diagonal (main diagonal first), so that filling one diagonal is a
@@ -221,17 +233,17 @@ class Layout:
         ftr, xtx, weight, n_samples, whitened = acc
         rtf = ftr.T
         k, d = self.n_components, self.n_features
-        stats = SuffStats(k, d, self.family, self.centres)
-        stats.s1 += rtf[:, self.x_at : self.x_at + d]
-        stats.nk += rtf[:, -1]
         if self.family == "dense":
             rows, cols = _outer_pairs(d)
-            stats.s2[:, rows, cols] = rtf[:, : self.x_at]
-            stats.s2[:, cols, rows] = rtf[:, : self.x_at]
+            s2 = np.empty((k, d, d))
+            s2[:, rows, cols] = rtf[:, : self.x_at]
+            s2[:, cols, rows] = rtf[:, : self.x_at]
         elif self.family == "shared":
-            stats.s2 += xtx
+            s2 = xtx.copy()
         else:
-            stats.s2 += rtf[:, :d]
+            s2 = rtf[:, :d].copy()
+        stats = SuffStats.of(self.family, rtf[:, -1].copy(), rtf[:, self.x_at : self.x_at + d].copy(),
+                             s2, self.centres.copy())
         if whitened is not None:
             # x - mean_k = A_k y with A_k = L_k^-T: moments around the component's own mean
             syy, sy = whitened
@@ -355,7 +367,7 @@ class Kernel(Layout):
         d = mc.shape[1]
         prec = prec_chol @ prec_chol.transpose(0, 2, 1)
         rows, cols = _outer_pairs(d)
-        quad = -0.5 * prec[:, rows, cols] * np.where(rows == cols, 1.0, 2.0)
+        quad = -0.5 * prec[:, rows, cols] * _pair_counts(d)
         lin = np.einsum("kij,kj->ki", prec, mc)
         c0 = const - 0.5 * np.einsum("ki,ki->k", lin, mc)
         self.theta_exp = np.hstack([quad, lin, c0[:, None]]).astype(dtype)
@@ -376,6 +388,11 @@ class Kernel(Layout):
         whitened = ~(cancel * eps <= limit)  # NaN goes the precise way
         whitened[np.asarray(forced, dtype=np.intp)] = True  # e.g. moments that cancelled
         far = whitened | ~(size * eps <= limit)
+        self.near_rows = np.ones(k, dtype=bool)
+        if not far.any():  # the usual case: every component takes the shared-shift forms
+            self.needs_outer = self.family == "dense"
+            self.theta_far = self.const_far = self.far_inverse_factors = None
+            return
         self.far = far = np.flatnonzero(far)
         self.whitened = np.flatnonzero(whitened[far])
         self.needs_outer = self.family == "dense" and len(far) < k
@@ -388,7 +405,6 @@ class Kernel(Layout):
         self.centres[comps] = mc[comps] + self.shift
         # x - mean_k = A_k y with A_k = L_k^-T (statistics()); shared pools every other row
         self.far_inverse_factors = L_inverse[self.whitened].transpose(0, 2, 1)
-        self.near_rows = np.ones(k, dtype=bool)
         self.near_rows[comps] = False
 
     def _log_prob_far(self, ws, F, lp, n):
@@ -436,8 +452,8 @@ class Kernel(Layout):
         n = self.load(ws, rows, moments)
         lp = self.log_prob(ws, n)
         if self.track_entropy:
-            return lp, _log_normalize_inplace(lp, ws.shifted[:, :n], ws.plogp[:n])
-        return lp, _log_normalize_inplace(lp)
+            return lp, normalize_inplace(lp, ws.shifted[:, :n], ws.plogp[:n])
+        return lp, normalize_inplace(lp)
 
 
 def _term_size(mc, abs_prec):
@@ -447,52 +463,3 @@ def _term_size(mc, abs_prec):
     if abs_prec.ndim == 2:
         return np.einsum("ki,ij,kj->k", m, abs_prec, m) + mc.shape[1]
     return np.einsum("ki,kij,kj->k", m, abs_prec, m) + mc.shape[1]
-
-
-def _log_normalize_inplace(log_prob, shifted=None, plogp=None):
-    """Turn weighted log-probabilities ``(K, n)`` into responsibilities in place.
-
-    Returns the log-sum-exp over components of each column (the row's log-likelihood). Given
-    buffers ``shifted`` ``(K, n)`` and ``plogp`` ``(n,)``, also fills ``plogp`` with each row's
-    ``sum_k r log r = sum_k e^s s / total - log(total)`` for the shifted, floored
-    log-probabilities ``s`` (no logarithm per entry; one extra pass).
-    """
-    top = log_prob.max(axis=0)
-    lost = None
-    if not np.isfinite(top).all():  # every component -inf: the row has zero density
-        lost = ~np.isfinite(top)
-        top[lost] = 0.0
-    log_prob -= top
-    # exp() below ~-708 (float64) or ~-87 (float32) gives subnormal numbers, and arithmetic on
-    # them is microcoded: the statistics GEMM ran twice as slow on well-separated clusters.
-    # Responsibilities this small (< 1e-307 resp. 1e-37) are rounding noise next to 1 anyway.
-    np.maximum(log_prob, _exp_floor(log_prob.dtype), out=log_prob)
-    if plogp is None:
-        np.exp(log_prob, out=log_prob)
-        total = log_prob.sum(axis=0)
-        log_prob /= total
-        log_norm = np.log(total, out=total)
-    else:  # the exponentials go to `shifted`, so that sum_k e^s s needs no copy of s
-        np.exp(log_prob, out=shifted)
-        total = shifted.sum(axis=0)
-        np.einsum("kn,kn->n", shifted, log_prob, out=plogp)
-        np.divide(shifted, total, out=log_prob)
-        plogp /= total
-        log_norm = np.log(total, out=total)
-        plogp -= log_norm
-    log_norm += top
-    if lost is not None:
-        log_norm[lost] = -np.inf
-    return log_norm
-
-
-def _exp_floor(dtype):
-    """Smallest argument whose exp() is a normal (not subnormal) number of ``dtype``."""
-    floor = _EXP_FLOOR.get(dtype)
-    if floor is None:
-        floor = _EXP_FLOOR[dtype] = dtype.type(np.log(np.finfo(dtype).tiny) + 1.0)
-    return floor
-
-
-_EXP_FLOOR = {}
-

@@ -13,11 +13,14 @@ are screened, and which of them go on to full EM runs).
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 from threadpoolctl import ThreadpoolController
 
-from .agglomeration import model_based_labels, ward_labels
+from .agglomeration import VVV_GROUPS, cut, model_based_tree, ward_tree
 
 # Rows used by the hierarchical start: its cost is O(HIERARCHICAL_SUBSAMPLE**2) in time and memory.
 HIERARCHICAL_SUBSAMPLE = 2000
@@ -153,6 +156,31 @@ def init_kmeans_plusplus(X, sample_weight, n_components, random_state, dtype):
     return _selected_rows(rows[indices], n_components, dtype)
 
 
+# Merge trees of the agglomerative starts, by the data they were built from: every number of
+# components (and every covariance type) is a cut of the same tree, so a grid of fits on one
+# data set (select_model) agglomerates each kind once.
+_TREES = OrderedDict()
+_TREES_KEPT = 16
+
+
+def _cached_tree(kind, rows, weights, build):
+    """The :class:`~gaussmix.engine.agglomeration.MergeTree` ``build()`` makes for these rows and
+    weights, built once and kept for the last ``_TREES_KEPT`` such inputs."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (np.ascontiguousarray(rows), np.ascontiguousarray(weights)):
+        digest.update(str(part.shape).encode())
+        digest.update(part.tobytes())
+    key = (kind, digest.hexdigest())
+    tree = _TREES.get(key)
+    if tree is None:
+        tree = _TREES[key] = build()
+        while len(_TREES) > _TREES_KEPT:
+            _TREES.popitem(last=False)
+    else:
+        _TREES.move_to_end(key)
+    return tree
+
+
 def _agglomeration_rows(X, sample_weight, random_state):
     """Rows (and their weights) the agglomerative starts work on.
 
@@ -175,7 +203,8 @@ def init_hierarchical(X, sample_weight, n_components, random_state, dtype):
     subsample drawn from ``random_state``. Rows of zero weight take no part.
     """
     rows, w = _agglomeration_rows(X, sample_weight, random_state)
-    labels = ward_labels(np.asarray(X[rows]), w, n_components)
+    Xs = np.asarray(X[rows], dtype=np.float64)
+    labels = cut(_cached_tree("ward", Xs, w, lambda: ward_tree(Xs, w)), n_components)
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 
@@ -195,14 +224,19 @@ def init_hierarchical_whitened(X, sample_weight, n_components, random_state, dty
     cov = (xc * w[:, None]).T @ xc / w.sum()
     values, vectors = np.linalg.eigh(cov)
     scale = np.sqrt(np.maximum(values, values.max() * 1e-12 + np.finfo(float).tiny))
-    labels = ward_labels(xc @ vectors / scale, w, n_components)
+    Z = xc @ vectors / scale
+    labels = cut(_cached_tree("ward-whitened", Xs, w, lambda: ward_tree(Z, w)), n_components)
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 
 def init_model_based(X, sample_weight, n_components, random_state, dtype):
     """Model-based (VVV) hierarchical agglomeration on the rows :func:`init_hierarchical` uses."""
     rows, w = _agglomeration_rows(X, sample_weight, random_state)
-    labels = model_based_labels(np.asarray(X[rows]), w, n_components)
+    Xs = np.asarray(X[rows], dtype=np.float64)
+    # the conjugate prior's scale depends on the number of components: one tree per K
+    tree = _cached_tree(("vvv", n_components), Xs, w,
+                        lambda: model_based_tree(Xs, w, n_components))
+    labels = cut(tree, n_components)
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 
@@ -218,8 +252,13 @@ def init_model_based_svd(X, sample_weight, n_components, random_state, dtype):
     Z = (Xs - mean) / np.sqrt(np.maximum(spread, np.finfo(float).tiny))
     _, singular, axes = np.linalg.svd(Z * np.sqrt(w)[:, None], full_matrices=False)
     singular = np.maximum(singular, singular.max() * 1e-12 + np.finfo(float).tiny)
-    labels = model_based_labels(Z @ axes.T / np.sqrt(singular), w, n_components,
-                                criterion="trace")
+    scaled = Z @ axes.T / np.sqrt(singular)
+    d = Xs.shape[1]
+    # the tree does not depend on K, only on how many Ward groups it starts from
+    n_groups = min(VVV_GROUPS, max(2 * n_components, int(2e6 / d**3)))
+    tree = _cached_tree(("vvv-trace", n_groups), Xs, w, lambda: model_based_tree(
+        scaled, w, n_components, n_groups, criterion="trace"))
+    labels = cut(tree, n_components)
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 

@@ -71,6 +71,14 @@ class SuffStats:
         self.n_samples = 0
 
     @classmethod
+    def of(cls, family, nk, s1, s2, shift, loglik=0.0, weight=0.0, n_samples=0):
+        """Statistics holding these arrays (taken as they are, not copied)."""
+        out = cls.__new__(cls)
+        out.family, out.nk, out.s1, out.s2, out.shift = family, nk, s1, s2, shift
+        out.loglik, out.entropy, out.weight, out.n_samples = loglik, 0.0, weight, n_samples
+        return out
+
+    @classmethod
     def from_moments(cls, weights, means, centred, family):
         """Per-sample statistics around ``means`` whose weights are ``weights`` and whose
         centred second moments are ``centred`` (family layout; shared: pooled, unweighted).
@@ -181,8 +189,10 @@ def cancelled_components(stats, dtype):
         variance = raw - (nk @ mc**2) / nk.sum()
         lost = np.any(variance < limit * raw)
         return np.arange(len(nk)) if lost else np.zeros(0, dtype=np.intp)
-    variance = raw - mc**2
-    return np.flatnonzero(np.any(variance < limit * raw, axis=1) & (stats.nk > 0))
+    lost = raw - mc**2 < limit * raw
+    if not lost.any():  # the usual case
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(np.any(lost, axis=1) & (stats.nk > 0))
 
 
 def recentre_from_responsibilities(stats, X, sample_weight, resp_chunks, components):

@@ -37,7 +37,6 @@ from ..engine import covariance
 from ..engine.em import e_step
 from ..engine.estep import available_threads, iter_e_step, single_threaded_blas
 from ..engine.kernel import chunk_rows
-from ..engine.starts import INITIALIZERS
 from ..engine.validation import (
     as_float_array,
     check_hyperparameters,
@@ -46,7 +45,7 @@ from ..engine.validation import (
     is_real,
     validate_numeric,
 )
-from .search import StartSearch
+from .search import INIT_PARAMS, StartSearch
 
 logger = logging.getLogger("gaussmix")
 
@@ -63,8 +62,8 @@ MIXTURE_RULES = {
     "max_iter": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),
     "n_init": (lambda v: is_int(v) and v >= 1, "an integer >= 1"),
     "init_params": (
-        lambda v: isinstance(v, str) and v in INITIALIZERS,
-        "one of " + ", ".join(repr(k) for k in INITIALIZERS),
+        lambda v: isinstance(v, str) and v in INIT_PARAMS,
+        "one of " + ", ".join(repr(k) for k in INIT_PARAMS),
     ),
     "warm_start": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
     "verbose": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),

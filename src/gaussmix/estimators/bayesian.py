@@ -73,7 +73,7 @@ class BayesianGaussianMixture(BaseMixture):
         ``init_params`` a search, as for :class:`gaussmix.GaussianMixture`).
     init_params : {'hierarchical', 'kmeans', 'k-means++', 'random', 'random_from_data'}, \
 default='hierarchical'
-        How the starting responsibilities are chosen.
+        How the starting responsibilities are chosen (as for :class:`gaussmix.GaussianMixture`).
     weight_concentration_prior_type : {'dirichlet_process', 'dirichlet_distribution'}, \
 default='dirichlet_process'
     weight_concentration_prior : float or None, default=None
@@ -265,9 +265,7 @@ covariance_prior_ :
         """The posterior after a first M-step on the start's responsibilities (scikit-learn's
         ``_initialize``); with ``*_init``, on the responsibilities of that Gaussian mixture."""
         if not self._given_start():
-            if init > 0 and self.init_params == "hierarchical":
-                return self._searched_start(X, sample_weight, random_state, chunk, init)
-            return self._start_from(self.init_params, X, sample_weight, random_state)
+            return self._default_start(X, sample_weight, random_state, chunk, init)
         weights, means, _, prec_chol = self._gaussian_start(X, sample_weight, random_state)
         kernel = kernel_for(self._covariance_model, log_weights_of(weights), means, prec_chol,
                             weights @ means, X.dtype.type)

@@ -69,11 +69,13 @@ class GaussianMixture(StepwiseEM, BaseMixture):
         300 Ward groups); 3 is mclust's own start (the same with mclust's trace-regularised
         criterion, on the scaled SVD of the data); the others come from a screened pool
         ("emEM"): ``8 * (n_init - 1)`` starts (k-means, random responsibilities, random rows)
-        each run 20 EM steps (on a random 20,000 rows of larger data) and ``n_init - 4``
-        distinct leaders, the start kinds taking turns, are run to convergence. On small data a fit with
-        ``n_init=10`` costs about 5 times scikit-learn's ``n_init=10`` (see
-        ``benchmarks/bench_optimum.py``). With any other ``init_params`` every initialisation
-        draws a new start of that kind, as in scikit-learn.
+        each run 20 EM steps (on a random 20,000 rows of larger data) and
+        ``n_init - 4`` distinct leaders, the start kinds taking turns, are run to convergence.
+        The agglomerations are computed once per data set and kept (a refit or another K cuts
+        the same tree). On small data a fit with ``n_init=10`` costs about 3.5 times
+        scikit-learn's ``n_init=10`` (see ``benchmarks/bench_small.py``). With any other
+        ``init_params`` every initialisation draws a new start of that kind, as in
+        scikit-learn.
     init_params : {'hierarchical', 'kmeans', 'k-means++', 'random', 'random_from_data'}, \
 default='hierarchical'
         How the starting responsibilities are chosen. ``'hierarchical'`` (our default and best
@@ -305,8 +307,8 @@ default='hierarchical'
         from the search (:mod:`gaussmix.estimators.search`). Given ``*_init`` replace the
         corresponding parts of the start.
         """
-        if init > 0 and self.init_params == "hierarchical" and not self._given_start():
-            return self._searched_start(X, sample_weight, random_state, chunk, init)
+        if not self._given_start():
+            return self._default_start(X, sample_weight, random_state, chunk, init)
         return self._gaussian_start(X, sample_weight, random_state)
 
     def _gaussian_m_step(self, stats, dtype, previous=None):

@@ -26,6 +26,7 @@ import numpy as np
 from ..engine.em import m_step
 from ..engine.estep import resp_statistics
 from ..engine.starts import (
+    INITIALIZERS,
     INITIALIZERS_ALL,
     MCLUST_START,
     MODEL_BASED_START,
@@ -40,6 +41,10 @@ from ..engine.validation import as_float_array
 # Initialisations 0 to 3 of the default search are the deterministic hierarchical starts.
 DETERMINISTIC_STARTS = ("hierarchical", WHITENED_START, MODEL_BASED_START, MCLUST_START)
 N_DETERMINISTIC = len(DETERMINISTIC_STARTS)
+# init_params values: scikit-learn's and the hierarchical start.
+INIT_PARAMS = tuple(INITIALIZERS)
+# Those whose initialisations >= 1 form the search above.
+SEARCH_PARAMS = ("hierarchical",)
 
 
 class StartSearch:
@@ -58,6 +63,13 @@ class StartSearch:
             replay = INITIALIZERS_ALL[strategy](X, sample_weight, k, state, dtype)
             stats = recentre_from_responsibilities(stats, X, sample_weight, replay, cancelled)
         return stats
+
+    def _default_start(self, X, sample_weight, random_state, chunk, init):
+        """The state of initialisation ``init`` when no ``*_init`` is given: the search (see
+        the module docstring) or one start of ``init_params``."""
+        if init > 0 and self.init_params in SEARCH_PARAMS:
+            return self._searched_start(X, sample_weight, random_state, chunk, init)
+        return self._start_from(self.init_params, X, sample_weight, random_state)
 
     def _given_start(self):
         """Whether the user gave any of ``weights_init``, ``means_init``, ``precisions_init``."""

@@ -159,7 +159,7 @@ def select_model(
     covariance_types=("full", "tied", "diag", "spherical"),
     criterion="bic",
     *,
-    n_init=5,
+    n_init=4,
     random_state=None,
     n_jobs=None,
     progress=True,
@@ -180,10 +180,12 @@ def select_model(
         mclust's fourteen models (``EII`` ... ``VVV``, see ``docs/design.md``).
     criterion : {'bic', 'aic', 'icl'}, default='bic'
         Criterion that chooses ``best_``; lower is better (see the module docstring).
-    n_init : int, default=5
-        Initialisations per fit. With the default ``init_params`` the first is the hierarchical
-        start and every further one the best of several screened starts (see
-        :class:`GaussianMixture`), so each fit costs about ``n_init`` EM runs plus screening.
+    n_init : int, default=4
+        Initialisations per fit. With the default ``init_params`` the first four are the
+        deterministic hierarchical starts of :class:`GaussianMixture` (Ward, Ward on whitened
+        rows, and two model-based VVV agglomerations, one of them mclust's own), each run to
+        convergence; their agglomerations are cut from trees built once per data set, so the
+        whole grid shares them. More adds screened random starts (see ``n_init`` there).
     random_state : int, RandomState instance or None, default=None
         Seeds every fit; with an int the table does not depend on ``n_jobs``.
     n_jobs : int or None, default=None

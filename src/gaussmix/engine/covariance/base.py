@@ -292,8 +292,11 @@ def inverse_gram(chol):
 
 def raise_first_below(spread, floor, model):
     """``spread``: variances, one row per component; raise if a row has one <= its ``floor``."""
-    floor = np.broadcast_to(np.asarray(floor, dtype=np.float64).reshape(-1), spread.shape[:1])
-    bad = np.flatnonzero(np.any(spread <= floor[:, None], axis=1))
+    floor = np.asarray(floor, dtype=np.float64).reshape(-1, 1)
+    above = spread > floor
+    if above.all():  # the usual case
+        return
+    bad = np.flatnonzero(~above.all(axis=1))
     if bad.size:
         which = f"{model.name} covariance" if model.shared else (
             f"{model.name} covariance of component {int(bad[0])}")
