@@ -111,6 +111,7 @@ BAD_HYPERPARAMETERS = {
     "n_threads": [0, -1, 1.5, "4"],
     "learning_decay": [0.5, 0.2, 0.0, 1.5, np.nan, "0.7", None],
     "learning_offset": [-1.0, np.nan, np.inf, "1", None],
+    "missing": ["drop", "EM", None, 1, True],
 }
 
 

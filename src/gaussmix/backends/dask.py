@@ -44,6 +44,7 @@ from ..engine.validation import (
     check_rows,
     check_sample_weight,
     first_nonfinite_row,
+    nonfinite_row_message,
 )
 
 name = "dask"
@@ -124,10 +125,7 @@ def prepare(estimator, X, sample_weight, reset, random_state):
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
     bad_rows = offsets[done["bad"] >= 0] + done["bad"][done["bad"] >= 0]
     if len(bad_rows):
-        raise ValueError(
-            f"X contains NaN or infinity in row {int(bad_rows[0])}; remove or impute such rows "
-            "before fitting."
-        )
+        raise ValueError(nonfinite_row_message(estimator, int(bad_rows[0]), "Dask"))
     w_sample = None
     if w is not None:
         if not done["w_finite"]:

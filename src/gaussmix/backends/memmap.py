@@ -13,6 +13,7 @@ from ..engine.validation import (
     check_rows,
     check_sample_weight,
     first_nonfinite_row,
+    nonfinite_row_message,
 )
 from .memory import DataPath
 
@@ -30,9 +31,7 @@ def _prepare(estimator, X, sample_weight, reset, random_state=None):
     check_n_features(estimator, X.shape[1], reset)
     bad = first_nonfinite_row(X)
     if bad >= 0:
-        raise ValueError(
-            f"X contains NaN or infinity in row {bad}; remove or impute such rows before fitting."
-        )
+        raise ValueError(nonfinite_row_message(estimator, bad, "memory-mapped"))
     sample_weight = check_sample_weight(sample_weight, X.shape[0], estimator.n_components)
     return X, sample_weight, (X, sample_weight)
 

@@ -44,14 +44,17 @@ def _standardized(table, scratch_dirs=()):
     """
     X = table.X
     chunk = options.BLOCK_ROWS  # two passes over blocks of rows: no full-size temporary for big files
-    center = np.zeros(X.shape[1])
+    center = np.zeros(X.shape[1])  # of the observed cells (missing ones are NaN)
+    count = np.zeros(X.shape[1])
     for start in range(0, X.shape[0], chunk):
-        center += np.sum(X[start : start + chunk], axis=0, dtype=np.float64)
-    center /= X.shape[0]
+        block = X[start : start + chunk]
+        center += np.nansum(block, axis=0, dtype=np.float64)
+        count += np.sum(~np.isnan(block), axis=0)
+    center /= np.maximum(count, 1)
     variance = np.zeros(X.shape[1])
     for start in range(0, X.shape[0], chunk):
-        variance += np.sum((X[start : start + chunk] - center) ** 2, axis=0)
-    scale = np.sqrt(variance / X.shape[0])
+        variance += np.nansum((X[start : start + chunk] - center) ** 2, axis=0)
+    scale = np.sqrt(variance / np.maximum(count, 1))
     constant = [table.names[j] for j in np.flatnonzero(~(scale > 0))]
     if constant:
         raise DataError(
@@ -91,6 +94,10 @@ def _fit_options(func):
                      help="Added to covariance diagonals."),
         click.option("--seed", default=0, show_default=True, type=int, help="Random seed."),
         columns_option,
+        click.option("--missing", default="error", show_default=True,
+                     type=click.Choice(["error", "em"]),
+                     help="Empty and NaN cells: 'error' refuses them; 'em' treats them as "
+                     "missing values, which EM fits from the observed cells of each row."),
         click.option("--standardize", is_flag=True,
                      help="Fit on columns scaled to mean 0 and variance 1; the scaling is stored "
                      "in the model and applied by predict, score and plot."),
@@ -101,15 +108,15 @@ def _fit_options(func):
     return func
 
 
-def _fit_settings(n_init, max_iter, tol, reg_covar, seed):
+def _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing):
     return {"n_init": n_init, "max_iter": max_iter, "tol": tol, "reg_covar": reg_covar,
-            "random_state": seed}
+            "random_state": seed, "missing": missing}
 
 
-def _prepare(data, columns, standardize, n_components, outputs=()):
+def _prepare(data, columns, standardize, n_components, outputs=(), missing="error"):
     """Read DATA; with ``standardize``, also its standardized copy (memory-mapped for a
     memory-mapped file, in the folder of the first writable path in ``outputs`` or DATA's)."""
-    table = read_table(data, parse_columns(columns))
+    table = read_table(data, parse_columns(columns), allow_missing=missing == "em")
     check_rows(table, n_components)
     center = scale = None
     Z = table.X
@@ -169,7 +176,7 @@ def _selection_ks(table, ks):
 @_fit_options
 @fail_cleanly
 def fit(data, components, output, criterion, covariance_types, n_init, max_iter, tol, reg_covar,
-        seed, columns, standardize, quiet):
+        seed, columns, missing, standardize, quiet):
     """Fit a Gaussian mixture to the numeric columns of DATA and save it.
 
     DATA is a .csv/.tsv (header detected), .parquet or .npy file. Prints the weights and means
@@ -178,12 +185,12 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
     from ..estimators import GaussianMixture
     from ..io import save
 
-    settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed)
+    settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing)
     # one K and one covariance type: a single fit; anything more: model selection over them
     single = (components != "auto" and len(components) == 1
               and len(covariance_grid(covariance_types or ("full",))) == 1)
     smallest = 1 if components == "auto" else components[0]
-    table, Z, center, scale = _prepare(data, columns, standardize, smallest, (output,))
+    table, Z, center, scale = _prepare(data, columns, standardize, smallest, (output,), missing)
     selection = None
     if single:
         k = components[0]
@@ -274,7 +281,7 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
 @_fit_options
 @fail_cleanly
 def select(data, components, criterion, output, plot_path, save_best, covariance_types, n_init,
-           max_iter, tol, reg_covar, seed, columns, standardize, quiet):
+           max_iter, tol, reg_covar, seed, columns, missing, standardize, quiet):
     """Compare mixtures over K and covariance types by BIC, AIC or ICL.
 
     Prints one row per fit, best first (criteria in the units of the data columns, lower is
@@ -284,8 +291,9 @@ def select(data, components, criterion, output, plot_path, save_best, covariance
     if output is not None and data_format(output) == "npy":
         raise click.BadParameter("the table has text columns; use .csv, .tsv or .parquet.",
                                  param_hint="'-o' / '--output'")
-    settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed)
-    table, Z, center, scale = _prepare(data, columns, standardize, 1, (save_best, output))
+    settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing)
+    table, Z, center, scale = _prepare(data, columns, standardize, 1, (save_best, output),
+                                       missing)
     ks = _selection_ks(table, components)
     check_rows(table, max(ks))
     selection = _run_selection(table, Z, ks, covariance_grid(covariance_types), criterion,

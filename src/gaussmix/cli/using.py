@@ -57,7 +57,8 @@ def _read_for_model(data, model_path, model_file, columns):
                     "was fitted on; choose columns with --columns."
                 )
             wanted = list(names)
-    table = read_table(data, wanted)
+    allow_missing = getattr(model_file.model, "missing", "error") == "em"
+    table = read_table(data, wanted, allow_missing=allow_missing)
     if table.X.shape[1] != n_features:
         raise mismatch(table.X.shape[1])
     return table

@@ -72,33 +72,111 @@ def iter_e_step(kernel, X, chunk_size):
     ws = kernel.workspace(min(chunk_size, max(X.shape[0], 1)))
     for start in range(0, X.shape[0], chunk_size):
         stop = min(start + chunk_size, X.shape[0])
+        x = X[start:stop]
         with single_threaded_blas():
-            resp, log_norm = kernel.e_step(ws, X[start:stop])
-        yield start, stop, resp.T, log_norm
+            incomplete = _incomplete_rows(kernel, x)
+            if incomplete is None:
+                resp, log_norm = kernel.e_step(ws, x)
+                yield start, stop, resp.T, log_norm
+                continue
+            resp = np.empty((len(x), kernel.n_components), dtype=kernel.dtype)
+            log_norm = np.empty(len(x), dtype=kernel.dtype)
+            resp[incomplete], log_norm[incomplete] = kernel.incomplete_rows().e_step(x[incomplete])
+            complete = ~incomplete
+            if complete.any():
+                part, part_norm = kernel.e_step(ws, x[complete])
+                resp[complete], log_norm[complete] = part.T, part_norm
+        yield start, stop, resp, log_norm
 
 
-def _em_block(X, sample_weight, kernel, chunk_size, start, stop):
+def _incomplete_rows(kernel, x):
+    """The mask of ``x``'s rows holding NaN when the kernel scores such rows and there are any;
+    else None (the chunk then takes the kernel unchanged)."""
+    if not kernel.allow_missing:
+        return None
+    incomplete = np.isnan(x).any(axis=1)
+    return incomplete if incomplete.any() else None
+
+
+def _em_block(X, sample_weight, kernel, chunk_size, start, stop, defer=False):
+    """Statistics of rows ``start:stop``; with ``defer``, ``(statistics, held)`` where ``held``
+    (a :class:`_HeldRows`) still holds the rows with missing values for the caller to merge."""
     acc = kernel.new_accumulator()
     loglik = entropy = 0.0
     ws = kernel.workspace(min(chunk_size, stop - start))
+    held = _HeldRows(kernel, sample_weight is not None)  # rows with missing values
     for lo in range(start, stop, chunk_size):
         hi = min(lo + chunk_size, stop)
-        resp, log_norm = kernel.e_step(ws, X[lo:hi], moments=True)
-        if sample_weight is None:
+        x = X[lo:hi]
+        w = None if sample_weight is None else sample_weight[lo:hi]
+        incomplete = _incomplete_rows(kernel, x)
+        if incomplete is not None:
+            held.add(x[incomplete], None if w is None else w[incomplete])
+            complete = ~incomplete
+            x = x[complete]
+            w = None if w is None else w[complete]
+            if not len(x):
+                continue
+        n = len(x)
+        resp, log_norm = kernel.e_step(ws, x, moments=True)
+        if w is None:
             weight = None
             loglik += float(np.sum(log_norm, dtype=np.float64))
             if kernel.track_entropy:
-                entropy -= float(np.sum(ws.plogp[: hi - lo], dtype=np.float64))
+                entropy -= float(np.sum(ws.plogp[:n], dtype=np.float64))
         else:
-            w64 = np.asarray(sample_weight[lo:hi], dtype=np.float64)
+            w64 = np.asarray(w, dtype=np.float64)
             loglik += float(np.dot(w64, log_norm.astype(np.float64)))
             if kernel.track_entropy:
-                entropy -= float(np.dot(w64, ws.plogp[: hi - lo].astype(np.float64)))
+                entropy -= float(np.dot(w64, ws.plogp[:n].astype(np.float64)))
             weight = w64.astype(kernel.dtype)
-        kernel.accumulate(acc, ws, hi - lo, resp, weight)
+        kernel.accumulate(acc, ws, n, resp, weight)
     stats = kernel.statistics(acc, loglik)
     stats.entropy = entropy
-    return stats
+    if defer:
+        return stats, held
+    return held.added_to(stats)
+
+
+class _HeldRows:
+    """Rows with missing values gathered over the chunks of a block, so that rows sharing a
+    pattern share its factorisations however the chunks cut them; their statistics are taken
+    every ``HELD_ROWS`` rows and at the end of the block."""
+
+    HELD_ROWS = 65_536
+
+    def __init__(self, kernel, weighted):
+        self.kernel, self.weighted = kernel, weighted
+        self.rows, self.weights, self.count, self.stats = [], [], 0, None
+
+    def add(self, x, w):
+        self.rows.append(np.array(x))
+        self.weights.append(w)
+        self.count += len(x)
+        if self.count >= self.HELD_ROWS:
+            self.flush()
+
+    def merge(self, other):
+        """Take over ``other``'s rows and statistics (blocks merged in order)."""
+        self.rows += other.rows
+        self.weights += other.weights
+        self.count += other.count
+        if other.stats is not None:
+            self.stats = other.stats if self.stats is None else self.stats + other.stats
+
+    def added_to(self, stats):
+        """``stats`` plus the statistics of every row held."""
+        self.flush()
+        return stats if self.stats is None else stats + self.stats
+
+    def flush(self):
+        if not self.rows:
+            return
+        x = np.concatenate(self.rows)
+        w = np.concatenate(self.weights) if self.weighted else None
+        part = self.kernel.incomplete_rows().statistics(x, w)
+        self.stats = part if self.stats is None else self.stats + part
+        self.rows, self.weights, self.count = [], [], 0
 
 
 _POOLS = {}
@@ -156,12 +234,14 @@ def em_statistics(X, sample_weight, kernel, chunk_size, n_threads=1):
         chunks_per_block = -(-n_samples // chunk_size) // n_blocks
         edges = [min(i * chunks_per_block * chunk_size, n_samples) for i in range(n_blocks)]
         edges.append(n_samples)
-        tasks = [(X, sample_weight, kernel, chunk_size, a, b) for a, b in pairwise(edges)]
+        tasks = [(X, sample_weight, kernel, chunk_size, a, b, True) for a, b in pairwise(edges)]
         parts = _run_threaded(_em_block, tasks, n_blocks)
-    total = parts[0]
-    for part in parts[1:]:
-        total += part
-    return total
+        # rows with missing values from every block together: one pass per pattern
+        total, held = parts[0]
+        for part, more in parts[1:]:
+            total += part
+            held.merge(more)
+        return held.added_to(total)
 
 
 def resp_statistics(X, sample_weight, resp_chunks, n_components, family, shift, dtype):

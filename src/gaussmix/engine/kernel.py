@@ -47,6 +47,7 @@ import functools
 
 import numpy as np
 
+from .missing import IncompleteRows
 from .responsibilities import normalize_inplace
 from .stats import SuffStats
 
@@ -177,6 +178,9 @@ class Layout:
         # Whether the E-step also sums sum_k r log r per row (a variational lower bound needs
         # the responsibilities' entropy; EM does not, and skips the extra pass).
         self.track_entropy = False
+        # Whether rows holding NaN are scored on their observed values (see
+        # gaussmix.engine.missing); off, the chunks are never scanned for them.
+        self.allow_missing = False
 
     def workspace(self, rows):
         return _Workspace(self, rows)
@@ -302,6 +306,8 @@ class Kernel(Layout):
         n_components, n_features = means.shape
         super().__init__(n_components, n_features, family, shift, dtype)
         self.track_entropy = bool(track_entropy)
+        self._parameters = (log_weights, means, factor)
+        self._incomplete = None
         mc = means - self.shift
         const = log_weights + log_det
         const = const - 0.5 * n_features * LOG_2PI
@@ -342,6 +348,15 @@ class Kernel(Layout):
         with np.errstate(divide="ignore", invalid="ignore"):
             cancel = np.max(mc**2 / variances, axis=1)
         self._split_far(size, cancel, factors, mc, const, dtype, far)
+
+    def incomplete_rows(self):
+        """The :class:`~gaussmix.engine.missing.IncompleteRows` of these parameters (built on
+        first use): the E-step of rows with missing values."""
+        if self._incomplete is None:
+            log_weights, means, factor = self._parameters
+            self._incomplete = IncompleteRows(self.family, log_weights, means, factor,
+                                              self.centres)
+        return self._incomplete
 
     def _init_dense(self, prec_chol, mc, const, dtype):
         """Split the components between the two dense E-step forms.

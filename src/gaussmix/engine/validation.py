@@ -37,19 +37,64 @@ def check_hyperparameters(estimator, rules):
             )
 
 
+def allows_missing(estimator):
+    """Whether ``estimator`` scores rows with missing values (NaN) on their observed features
+    (``GaussianMixture(missing='em')``)."""
+    return bool(getattr(estimator, "_allows_missing", lambda: False)())
+
+
 def validate_numeric(estimator, X, **kwargs):
-    """``validate_data`` to float32/float64, with messages that say X must hold real numbers."""
+    """``validate_data`` to float32/float64, with messages that say X must hold real numbers.
+
+    NaN is accepted where the estimator allows missing values (:func:`allows_missing`), except
+    in a row with every value missing; otherwise its error says how to allow them.
+    """
     if X is None:
         raise TypeError("X must be an array-like of shape (n_samples, n_features), got None.")
+    missing = allows_missing(estimator)
+    if missing:
+        kwargs["ensure_all_finite"] = "allow-nan"
     try:
-        return validate_data(estimator, X, dtype=list(FLOAT_DTYPES), **kwargs)
+        X = validate_data(estimator, X, dtype=list(FLOAT_DTYPES), **kwargs)
     except (TypeError, ValueError) as err:
         # numpy's bare "could not convert string to float: 'a'" does not say which input failed
         if "convert" in str(err) or "argument must be" in str(err):
             raise type(err)(
                 f"X must contain only real numbers (no strings or other objects): {err}"
             ) from None
+        if "contains NaN" in str(err) and "missing" in estimator.get_params():
+            first = str(err).splitlines()[0]
+            raise ValueError(
+                f"{first} Pass missing='em' to fit and score rows on their observed values "
+                "(EM for data missing at random), or drop or impute the missing values first."
+            ) from None
         raise
+    if missing:
+        check_no_empty_rows(X)
+    return X
+
+
+def nonfinite_row_message(estimator, row, kind):
+    """The error for a NaN or infinite value found in ``row`` of a ``kind`` array (memory-mapped,
+    Dask) that is validated without being read whole."""
+    if allows_missing(estimator):
+        return (
+            f"X contains NaN or infinity in row {row}. missing='em' takes in-memory arrays for "
+            f"now, not a {kind} array: pass np.asarray(X) if it fits in memory, or drop or impute "
+            "the missing values first."
+        )
+    return f"X contains NaN or infinity in row {row}; remove or impute such rows before fitting."
+
+
+def check_no_empty_rows(X):
+    """Refuse rows whose every value is missing: they carry no information for any component."""
+    empty = np.flatnonzero(np.isnan(X).all(axis=1)) if X.shape[1] else np.zeros(0, dtype=int)
+    if len(empty):
+        shown = ", ".join(str(i) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
+        raise ValueError(
+            f"{len(empty)} row(s) of X have every value missing (rows {shown}); a row needs at "
+            "least one observed value. Drop those rows."
+        )
 
 
 def as_float_array(value, name):

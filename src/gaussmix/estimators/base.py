@@ -113,6 +113,10 @@ class BaseMixture(StartSearch, DensityMixin, BaseEstimator):
     def _prepare_fit(self, X, sample_weight, start_data, path, chunk, n_threads):
         """Per-fit quantities that depend on the data (a Bayesian model's priors); none here."""
 
+    def _start_rows(self, X, sample_weight):
+        """The rows (and weights) the starts work on; the data themselves here."""
+        return X, sample_weight
+
     # ------------------------------------------------------------------ validation
     @property
     def _covariance_model(self):
@@ -201,6 +205,7 @@ class BaseMixture(StartSearch, DensityMixin, BaseEstimator):
         random_state = check_random_state(self.random_state)
         path = data_path_for(X)
         X, sample_weight, start_data = path.prepare(self, X, sample_weight, do_init, random_state)
+        start_data = self._start_rows(*start_data)
         self._check_initial_parameters(X.shape[1])
         if self.verbose:
             _ensure_log_handler()

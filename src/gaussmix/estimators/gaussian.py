@@ -16,10 +16,12 @@ from ..engine.estep import kernel_for, log_weights_of
 from ..engine.stats import SuffStats
 from ..engine.validation import as_float_array, check_weights, is_real
 from .base import MIXTURE_RULES, BaseMixture
+from .missing import MISSING_RULE, MissingValues
 from .stepwise import StepwiseEM
 
 _PARAMETER_RULES = {
     **MIXTURE_RULES,
+    **MISSING_RULE,
     "learning_decay": (
         lambda v: is_real(v) and 0.5 < v <= 1, "a number in (0.5, 1]"
     ),
@@ -29,7 +31,7 @@ _PARAMETER_RULES = {
 }
 
 
-class GaussianMixture(StepwiseEM, BaseMixture):
+class GaussianMixture(MissingValues, StepwiseEM, BaseMixture):
     """Gaussian mixture model fitted by EM on additive sufficient statistics.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: same parameters, attributes
@@ -119,6 +121,16 @@ default='hierarchical'
     learning_offset : float, default=10.0
         Only for :meth:`partial_fit`: offset ``t0 >= 0`` of the step size; larger values make early
         batches count less, so a poor first batch is forgotten sooner.
+    missing : {'error', 'em'}, default='error'
+        What NaN in ``X`` means. ``'error'``: refused, as scikit-learn does. ``'em'``: a missing
+        value (missing at random). ``fit``, ``score_samples``, ``predict_proba`` and ``predict``
+        then score each row on its observed features (the marginal of each component), and in
+        ``fit`` its missing features enter the statistics through their conditional mean and
+        covariance given the observed ones (Ghahramani & Jordan 1994), so EM maximises the
+        observed-data likelihood; :meth:`impute` fills them in. Rows with every value missing
+        are refused. The starts work on the rows with NaN replaced by column means. Rows with no
+        NaN take the usual kernels, so data without NaN give the same fit as ``'error'``. In
+        memory arrays only (not memory-mapped or Dask arrays, for now).
 
     Attributes
     ----------
@@ -175,6 +187,7 @@ default='hierarchical'
         n_threads=None,
         learning_decay=0.6,
         learning_offset=10.0,
+        missing="error",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -194,6 +207,7 @@ default='hierarchical'
         self.n_threads = n_threads
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.missing = missing
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
@@ -321,8 +335,10 @@ default='hierarchical'
 
     def _kernel(self, state, dtype, far=(), fitting=False):
         weights, means, _, prec_chol = state
-        return kernel_for(self._covariance_model, log_weights_of(weights), means, prec_chol,
-                          weights @ means, dtype, far)
+        kernel = kernel_for(self._covariance_model, log_weights_of(weights), means, prec_chol,
+                            weights @ means, dtype, far)
+        kernel.allow_missing = self._allows_missing()
+        return kernel
 
     def _m_step(self, stats, state, dtype):
         """The M-step, then the precision factors; a spread below the data's resolution raises

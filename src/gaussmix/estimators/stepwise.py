@@ -46,7 +46,8 @@ class StepwiseEM:
             dtype = X.dtype.type
             chunk = self._chunk_rows(X.shape[1], dtype)
             random_state = check_random_state(self.random_state)
-            state = self._initial_state(X, sample_weight, random_state, chunk)
+            state = self._initial_state(*self._start_rows(X, sample_weight), random_state,
+                                        chunk)
             running, step = None, 0
         else:
             check_is_fitted(self, "means_")

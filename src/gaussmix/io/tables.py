@@ -67,7 +67,7 @@ def peek_columns(path):
     return _default_names(1 if arr.ndim == 1 else arr.shape[1]), False
 
 
-def read_table(path, columns=None):
+def read_table(path, columns=None, allow_missing=False):
     """Read the numeric columns of a data file, checking every cell.
 
     Parameters
@@ -77,6 +77,9 @@ def read_table(path, columns=None):
     columns : list of str, optional
         Column names or 0-based positions to keep, in this order; default all. Columns left out
         are never parsed, so they may hold text.
+    allow_missing : bool, default=False
+        Keep empty and NaN cells as NaN (missing values) instead of refusing them; infinite
+        values and rows with every chosen cell missing are still refused.
 
     Raises
     ------
@@ -89,7 +92,7 @@ def read_table(path, columns=None):
     table, where = reader(path, columns)
     if table.X.shape[0] == 0:
         raise DataError(f"{path}: no data rows.")
-    _check_finite(table, where)
+    _check_finite(table, where, allow_missing)
     return table
 
 
@@ -323,7 +326,8 @@ def _converted_npy(arr, chosen, dtype, path):
 
 
 # Checks ------------------------------------------------------------------------------------
-def _check_finite(table, where):
+def _check_finite(table, where, allow_missing=False):
+    """Refuse non-finite cells (with ``allow_missing``: infinite cells and rows of NaN only)."""
     X = table.X
     bad_rows, bad_cols, n_bad, n_nan, n_inf = [], np.zeros(X.shape[1], dtype=bool), 0, 0, 0
     for start in range(0, X.shape[0], _FINITE_CHUNK):
@@ -331,6 +335,10 @@ def _check_finite(table, where):
         finite = np.isfinite(block)
         if finite.all():
             continue
+        if allow_missing:  # NaN cells are missing values, unless a whole row is
+            finite |= np.isnan(block) & ~np.isnan(block).all(axis=1, keepdims=True)
+            if finite.all():
+                continue
         rows = np.flatnonzero(~finite.all(axis=1))
         n_bad += rows.size
         n_nan += int(np.isnan(block).sum())
@@ -340,7 +348,9 @@ def _check_finite(table, where):
     if not n_bad:
         return
     kind, layout = where
-    if not n_inf:
+    if allow_missing and not n_inf:
+        what = "rows with every value empty or NaN"
+    elif not n_inf:
         what = "empty or NaN cells"
     elif not n_nan:
         what = "infinite values"
@@ -355,7 +365,10 @@ def _check_finite(table, where):
         place = "row" + ("s" if len(bad_rows) > 1 else "") + " " + ", ".join(map(str, bad_rows))
         place += " (counting from 0)"
     more = f" ({n_bad} rows in all)" if n_bad > len(bad_rows) else ""
-    raise DataError(f"{table.path}: {what} in {columns} at {place}{more}; remove or fill those rows.")
+    advice = "remove or fill those rows"
+    if n_nan and not allow_missing:
+        advice += " (gaussmix fit --missing em fits with missing values)"
+    raise DataError(f"{table.path}: {what} in {columns} at {place}{more}; {advice}.")
 
 
 def _csv_lines(path, layout, rows):

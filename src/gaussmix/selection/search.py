@@ -33,7 +33,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
 from ..engine import covariance
-from ..engine.validation import check_sample_weight
+from ..engine.missing import fill_for_start
+from ..engine.validation import check_no_empty_rows, check_sample_weight
 from ..estimators import GaussianMixture
 from .criteria import (
     CRITERIA,
@@ -222,8 +223,11 @@ def select_model(
     >>> list(sel.table.columns[:4])
     ['n_components', 'covariance_type', 'loglik', 'n_parameters']
     """
+    missing = params.get("missing") == "em"
     X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2,
-                    input_name="X")
+                    input_name="X", ensure_all_finite="allow-nan" if missing else True)
+    if missing:
+        check_no_empty_rows(X)
     n_samples, _n_features = X.shape
     ks, ctypes, criterion = _check_grid(n_components, covariance_types, criterion, n_samples)
     sample_weight = check_sample_weight(sample_weight, n_samples)
@@ -240,7 +244,7 @@ def select_model(
         )
     probe = GaussianMixture(n_init=n_init, **params)
     probe._check_hyperparameters()
-    data_cov = _data_covariance(X, sample_weight)
+    data_cov = _data_covariance(fill_for_start(X, sample_weight) if missing else X, sample_weight)
 
     grid = [(k, ctype) for ctype in ctypes for k in ks]
     seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=len(grid))
