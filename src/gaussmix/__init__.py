@@ -30,6 +30,8 @@ _LAZY = {
     "save": "io",
     "load": "io",
     "datasets": "datasets",
+    "segment_image": "apps.segmentation",
+    "ImageSegmentation": "apps.segmentation",
 }
 
 __all__ = ["BayesianGaussianMixture", "GaussianMixture", "__version__"] + list(_LAZY)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from . import fitting, generating, using
+from . import fitting, generating, segmenting, using
 
 __all__ = ["cli", "main"]
 
@@ -32,11 +32,12 @@ def cli():
       gaussmix score data.csv -m model.npz --contamination 0.01 -o scores.csv
       gaussmix select data.csv -k 1-8 --plot bic.png
       gaussmix plot data.csv -m model.npz -o fit.png
+      gaussmix segment photo.jpg -k 4 -o segments.png
     """
 
 
 for _command in (generating.demo, generating.generate, fitting.fit, using.predict, using.score,
-                 fitting.select, using.plot):
+                 fitting.select, using.plot, segmenting.segment):
     cli.add_command(_command)
 del _command
 
