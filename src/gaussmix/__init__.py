@@ -32,6 +32,7 @@ _LAZY = {
     "datasets": "datasets",
     "segment_image": "apps.segmentation",
     "ImageSegmentation": "apps.segmentation",
+    "mixture_quantile": "apps.finance",
 }
 
 __all__ = ["BayesianGaussianMixture", "GaussianMixture", "__version__"] + list(_LAZY)
