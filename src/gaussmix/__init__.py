@@ -27,6 +27,7 @@ _LAZY = {
     "select_model": "selection",
     "ModelSelection": "selection",
     "polished_log_likelihood": "selection",
+    "map_adapt": "estimators.adapt",
     "save": "io",
     "load": "io",
     "datasets": "datasets",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from . import fitting, generating, segmenting, using
+from . import fitting, generating, segmenting, speaking, using
 
 __all__ = ["cli", "main"]
 
@@ -33,11 +33,12 @@ def cli():
       gaussmix select data.csv -k 1-8 --plot bic.png
       gaussmix plot data.csv -m model.npz -o fit.png
       gaussmix segment photo.jpg -k 4 -o segments.png
+      gaussmix speaker enroll alice alice*.wav --ubm ubm.npz -o models/
     """
 
 
 for _command in (generating.demo, generating.generate, fitting.fit, using.predict, using.score,
-                 fitting.select, using.plot, segmenting.segment):
+                 fitting.select, using.plot, segmenting.segment, speaking.speaker):
     cli.add_command(_command)
 del _command
 

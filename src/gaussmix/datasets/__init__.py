@@ -4,6 +4,7 @@ mixtures (nothing is downloaded).
 * :func:`load_old_faithful`: 272 eruptions of the Old Faithful geyser (2-D).
 * :func:`load_diabetes`: 145 non-obese adults of Reaven & Miller (1979) (3-D).
 * :func:`load_iris`: Fisher's iris measurements (4-D), from scikit-learn's bundled copy.
+* :func:`load_speakers`: a small synthetic speaker corpus (espeak-ng voices, 8 kHz FLAC files).
 * :mod:`gaussmix.datasets.generate`: :func:`gaussmix.make_mixture`, mixtures whose pairwise
   overlap (:mod:`gaussmix.datasets.overlap`) is set exactly.
 
@@ -27,7 +28,9 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["load_diabetes", "load_iris", "load_old_faithful"]
+from .speakers import load_speakers
+
+__all__ = ["load_diabetes", "load_iris", "load_old_faithful", "load_speakers"]
 
 
 def _load_csv(filename, as_frame):
