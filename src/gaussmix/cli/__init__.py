@@ -1,8 +1,10 @@
 """The ``gaussmix`` command line: one verb per job.
 
 The group and the entry point live here; the verbs in :mod:`.generating` (``demo``,
-``generate``), :mod:`.fitting` (``fit``, ``select``) and :mod:`.using` (``predict``, ``score``,
-``plot``), their shared plumbing in :mod:`.options`, and ``gaussmix demo``'s work in :mod:`.demo`.
+``generate``), :mod:`.fitting` (``fit``, ``select``), :mod:`.using` (``predict``, ``score``,
+``plot``), :mod:`.segmenting` (``segment``), :mod:`.speaking` (``speaker``) and
+:mod:`.exploring` (``explore``), their shared plumbing in :mod:`.options`, and
+``gaussmix demo``'s work in :mod:`.demo`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from . import fitting, generating, segmenting, speaking, using
+from . import exploring, fitting, generating, segmenting, speaking, using
 
 __all__ = ["cli", "main"]
 
@@ -34,11 +36,13 @@ def cli():
       gaussmix plot data.csv -m model.npz -o fit.png
       gaussmix segment photo.jpg -k 4 -o segments.png
       gaussmix speaker enroll alice alice*.wav --ubm ubm.npz -o models/
+      gaussmix explore
     """
 
 
 for _command in (generating.demo, generating.generate, fitting.fit, using.predict, using.score,
-                 fitting.select, using.plot, segmenting.segment, speaking.speaker):
+                 fitting.select, using.plot, segmenting.segment, speaking.speaker,
+                 exploring.explore):
     cli.add_command(_command)
 del _command
 
