@@ -44,3 +44,40 @@ def test_a_warm_tree_cache_changes_nothing(rng):
         np.testing.assert_array_equal(getattr(warm, name), getattr(cold, name))
     other = gm.GaussianMixture(3, n_init=4, random_state=0).fit(X[::-1] + 1.0)
     assert not np.array_equal(other.means_, cold.means_)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 4])
+def test_closed_form_log_determinants_match_lapack(rng, d):
+    from gaussmix.engine.agglomeration import _log_det
+
+    A = rng.normal(size=(200, d, d))
+    M = A @ A.transpose(0, 2, 1) + 0.1 * np.eye(d)
+    M[:5] = -M[:5]  # negative definite (odd d) or of positive determinant (even d)
+    M[5] = 0.0  # singular
+    sign, logdet = np.linalg.slogdet(M)
+    expected = np.where(sign > 0, logdet, -np.inf)
+    np.testing.assert_allclose(_log_det(M), expected, rtol=1e-10, atol=1e-10)
+
+
+def test_a_start_equal_to_an_earlier_one_is_not_run_again(monkeypatch):
+    """With one component every agglomerative start is the whole data: EM runs once, and the
+    fit equals the single start's."""
+    from gaussmix.estimators.base import BaseMixture
+
+    X = gm.datasets.load_iris()
+    runs = []
+    iterate = BaseMixture._iterate
+
+    def counted(self, *args, **kwargs):
+        runs.append(1)
+        return iterate(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseMixture, "_iterate", counted)
+    searched = gm.GaussianMixture(1, n_init=4, random_state=0).fit(X)
+    assert len(runs) == 1
+    single = gm.GaussianMixture(1, n_init=1, random_state=0).fit(X)
+    np.testing.assert_array_equal(searched.means_, single.means_)
+    assert searched.lower_bound_ == single.lower_bound_
+    runs.clear()
+    gm.GaussianMixture(3, n_init=4, random_state=0).fit(X)
+    assert len(runs) >= 2  # distinct starts all run

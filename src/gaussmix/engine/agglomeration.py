@@ -143,11 +143,38 @@ def _group_labels(parent, active, means):
 VVV_GROUPS = 300
 
 
+# Pairs of groups whose merge costs are computed in one batch (bounds the temporaries).
+PAIR_BLOCK_ELEMENTS = 2_000_000
+
+
+def _log_det(matrices):
+    """``log det`` of each matrix of a ``(..., d, d)`` stack, ``-inf`` where it is not positive.
+
+    Closed form for ``d <= 3`` (the agglomerations' inner loop: LAPACK's per-matrix call costs
+    more than the arithmetic there), ``numpy.linalg.slogdet`` above.
+    """
+    m = matrices
+    d = m.shape[-1]
+    if d > 3:
+        sign, logdet = np.linalg.slogdet(m)
+        return np.where(sign > 0, logdet, -np.inf)
+    if d == 1:
+        det = m[..., 0, 0]
+    elif d == 2:
+        det = m[..., 0, 0] * m[..., 1, 1] - m[..., 0, 1] * m[..., 1, 0]
+    else:
+        det = (m[..., 0, 0] * (m[..., 1, 1] * m[..., 2, 2] - m[..., 1, 2] * m[..., 2, 1])
+               - m[..., 0, 1] * (m[..., 1, 0] * m[..., 2, 2] - m[..., 1, 2] * m[..., 2, 0])
+               + m[..., 0, 2] * (m[..., 1, 0] * m[..., 2, 1] - m[..., 1, 1] * m[..., 2, 0]))
+    positive = det > 0
+    return np.where(positive, np.log(np.where(positive, det, 1.0)), -np.inf)
+
+
 def _log_dets(scatter, counts, prior_scale, prior_count):
     """``n_g * log det S_g`` with ``S_g = (W_g + prior_count * prior_scale) / (n_g + prior_count)``."""
     cov = (scatter + prior_count * prior_scale) / (counts + prior_count)[..., None, None]
-    sign, logdet = np.linalg.slogdet(cov)
-    return counts * np.where(sign > 0, logdet, np.inf)
+    logdet = _log_det(cov)
+    return counts * np.where(np.isfinite(logdet), logdet, np.inf)
 
 
 def _trace_regularised(scatter, counts, alpha):
@@ -155,8 +182,7 @@ def _trace_regularised(scatter, counts, alpha):
     for groups of at most ``d`` rows, whose scatter is singular (Fraley 1998, as mclust)."""
     d = scatter.shape[-1]
     spread = (np.trace(scatter, axis1=-2, axis2=-1) + alpha) / counts
-    sign, logdet = np.linalg.slogdet(scatter / np.asarray(counts)[..., None, None])
-    det = np.where(sign > 0, np.exp(logdet), 0.0)
+    det = np.exp(_log_det(scatter / np.asarray(counts)[..., None, None]))
     return counts * np.log(np.where(counts > d, det + spread, spread))
 
 
@@ -221,18 +247,21 @@ def model_based_tree(X, weights, n_clusters, n_groups=None, criterion="conjugate
     own = terms(scatter, counts)
 
     def union(a, others):
+        """Scatter and count of group(s) ``a`` merged with each of ``others``."""
         na, nb = counts[a], counts[others]
         diff = means[others] - means[a]
-        merged = scatter[a] + scatter[others] + (na * nb / (na + nb))[:, None, None] * (
+        merged = scatter[a] + scatter[others] + (na * nb / (na + nb))[..., None, None] * (
             diff[:, :, None] * diff[:, None, :]
         )
         return merged, na + nb
 
     cost = np.full((g, g), np.inf)
-    for a in range(g - 1):
-        others = np.arange(a + 1, g)
-        merged, total = union(a, others)
-        cost[a, others] = terms(merged, total) - own[a] - own[others]
+    first, second = np.triu_indices(g, 1)  # every pair once, in batches
+    block = max(1, PAIR_BLOCK_ELEMENTS // (d * d))
+    for lo in range(0, len(first), block):
+        a, b = first[lo : lo + block], second[lo : lo + block]
+        merged, total = union(a, b)
+        cost[a, b] = terms(merged, total) - own[a] - own[b]
     cost = np.minimum(cost, cost.T)
     active = np.ones(g, dtype=bool)
     first_means = means.copy()

@@ -181,6 +181,14 @@ def _cached_tree(kind, rows, weights, build):
     return tree
 
 
+def _cut_cached(kind, rows, weights, n_components, build):
+    """Labels of the cached tree of ``kind`` (built by ``build()``) cut at ``n_components``;
+    one group needs no tree (every tree's root holds all rows)."""
+    if n_components == 1:
+        return np.zeros(len(rows), dtype=np.intp)
+    return cut(_cached_tree(kind, rows, weights, build), n_components)
+
+
 def _agglomeration_rows(X, sample_weight, random_state):
     """Rows (and their weights) the agglomerative starts work on.
 
@@ -204,7 +212,7 @@ def init_hierarchical(X, sample_weight, n_components, random_state, dtype):
     """
     rows, w = _agglomeration_rows(X, sample_weight, random_state)
     Xs = np.asarray(X[rows], dtype=np.float64)
-    labels = cut(_cached_tree("ward", Xs, w, lambda: ward_tree(Xs, w)), n_components)
+    labels = _cut_cached("ward", Xs, w, n_components, lambda: ward_tree(Xs, w))
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 
@@ -225,7 +233,7 @@ def init_hierarchical_whitened(X, sample_weight, n_components, random_state, dty
     values, vectors = np.linalg.eigh(cov)
     scale = np.sqrt(np.maximum(values, values.max() * 1e-12 + np.finfo(float).tiny))
     Z = xc @ vectors / scale
-    labels = cut(_cached_tree("ward-whitened", Xs, w, lambda: ward_tree(Z, w)), n_components)
+    labels = _cut_cached("ward-whitened", Xs, w, n_components, lambda: ward_tree(Z, w))
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 
@@ -234,9 +242,8 @@ def init_model_based(X, sample_weight, n_components, random_state, dtype):
     rows, w = _agglomeration_rows(X, sample_weight, random_state)
     Xs = np.asarray(X[rows], dtype=np.float64)
     # the conjugate prior's scale depends on the number of components: one tree per K
-    tree = _cached_tree(("vvv", n_components), Xs, w,
-                        lambda: model_based_tree(Xs, w, n_components))
-    labels = cut(tree, n_components)
+    labels = _cut_cached(("vvv", n_components), Xs, w, n_components,
+                         lambda: model_based_tree(Xs, w, n_components))
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 
@@ -256,9 +263,8 @@ def init_model_based_svd(X, sample_weight, n_components, random_state, dtype):
     d = Xs.shape[1]
     # the tree does not depend on K, only on how many Ward groups it starts from
     n_groups = min(VVV_GROUPS, max(2 * n_components, int(2e6 / d**3)))
-    tree = _cached_tree(("vvv-trace", n_groups), Xs, w, lambda: model_based_tree(
+    labels = _cut_cached(("vvv-trace", n_groups), Xs, w, n_components, lambda: model_based_tree(
         scaled, w, n_components, n_groups, criterion="trace"))
-    labels = cut(tree, n_components)
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 

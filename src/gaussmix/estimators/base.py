@@ -216,10 +216,15 @@ class BaseMixture(StartSearch, DensityMixin, BaseEstimator):
         self._prepare_fit(X, sample_weight, start_data, path, chunk, n_threads)
 
         best = None
+        starts_seen = []
         for init in range(n_init):
             if do_init:
                 state = self._initial_state(*start_data, random_state, chunk, init=init)
                 lower_bound = -np.inf
+                if _seen_before(state, starts_seen):  # EM is deterministic: the same run again
+                    if self.verbose:
+                        logger.info("Initialization %d: the same start as an earlier one", init)
+                    continue
             else:
                 state = self._fitted_state()
                 lower_bound = self.lower_bound_
@@ -353,3 +358,13 @@ class BaseMixture(StartSearch, DensityMixin, BaseEstimator):
         X = np.vstack(parts).astype(self.means_.dtype)
         y = np.concatenate([np.full(n, k, dtype=int) for k, n in enumerate(counts)])
         return X, y
+
+
+def _seen_before(state, seen):
+    """Whether the start ``state`` (a tuple of arrays) equals one in ``seen``; adds it if not."""
+    arrays = [np.asarray(part) for part in state]
+    for other in seen:
+        if all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(arrays, other)):
+            return True
+    seen.append(arrays)
+    return False
