@@ -39,6 +39,7 @@ from ..engine.estep import em_statistics as _em_statistics
 from ..engine.starts import sample_rows
 from ..engine.stats import SuffStats
 from ..engine.validation import (
+    allows_missing,
     check_n_features,
     check_positive_rows,
     check_rows,
@@ -95,8 +96,8 @@ def _sample_weight(sample_weight, X):
     return da.from_array(w, chunks=(X.chunks[0],)).persist()
 
 
-def _first_bad_row(block):
-    return np.array([first_nonfinite_row(block)], dtype=np.int64)
+def _first_bad_row(block, missing=False):
+    return np.array([first_nonfinite_row(block, missing=missing)], dtype=np.int64)
 
 
 def prepare(estimator, X, sample_weight, reset, random_state):
@@ -113,7 +114,7 @@ def prepare(estimator, X, sample_weight, reset, random_state):
     n_blocks = len(X.chunks[0])
     bad = X.map_blocks(
         _first_bad_row, drop_axis=1, chunks=((1,) * n_blocks,), dtype=np.int64,
-        meta=np.empty(0, dtype=np.int64),
+        meta=np.empty(0, dtype=np.int64), missing=allows_missing(estimator),
     )
     todo = {"sample": X[rows], "bad": bad}
     if w is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..engine.estep import em_statistics
 from ..engine.validation import (
     FLOAT_DTYPES,
+    allows_missing,
     check_n_features,
     check_rows,
     check_sample_weight,
@@ -29,7 +30,7 @@ def _prepare(estimator, X, sample_weight, reset, random_state=None):
         )
     check_rows(estimator, X)
     check_n_features(estimator, X.shape[1], reset)
-    bad = first_nonfinite_row(X)
+    bad = first_nonfinite_row(X, missing=allows_missing(estimator))
     if bad >= 0:
         raise ValueError(nonfinite_row_message(estimator, bad, "memory-mapped"))
     sample_weight = check_sample_weight(sample_weight, X.shape[0], estimator.n_components)

@@ -36,6 +36,18 @@ def incomplete_mask(x):
     return missing, missing.any(axis=1)
 
 
+def _observed_sums(x, w):
+    """Per column, the (weighted) sum and count of the observed values of ``x``."""
+    observed = ~np.isnan(x)
+    w = np.ones(len(x)) if w is None else np.asarray(w, dtype=np.float64)
+    totals = (np.where(observed, x, 0.0) * w[:, None]).sum(axis=0, dtype=np.float64)
+    return totals, (observed * w[:, None]).sum(axis=0)
+
+
+def _column_means(totals, counts):
+    return np.divide(totals, counts, out=np.zeros_like(totals), where=counts > 0)
+
+
 def fill_for_start(X, sample_weight=None):
     """``X`` with each NaN replaced by the (weighted) mean of its column's observed values, for
     the starts (which need complete rows); ``X`` itself when it holds no NaN.
@@ -49,12 +61,63 @@ def fill_for_start(X, sample_weight=None):
     missing = np.isnan(X)
     if not missing.any():
         return X
-    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    observed = ~missing
-    totals = (np.where(observed, X, 0.0) * w[:, None]).sum(axis=0, dtype=np.float64)
-    counts = (observed * w[:, None]).sum(axis=0)
-    means = np.divide(totals, counts, out=np.zeros_like(totals), where=counts > 0)
+    means = _column_means(*_observed_sums(X, sample_weight))
     return np.where(missing, means.astype(X.dtype), X)
+
+
+class FilledRows:
+    """Rows of an array too large to copy (a memory-mapped file) as :func:`fill_for_start` would
+    give them: each NaN read as its column's observed mean, filled as rows are read.
+
+    Offers what the starts use: ``shape``, ``dtype``, ``len``, row indexing (a slice or an index
+    array; a filled copy) and ``np.asarray`` (the whole array filled, for data that the starts
+    read whole anyway).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, np.nan], [3.0, 4.0], [np.nan, 2.0]])
+    >>> rows = FilledRows.of(X)
+    >>> rows[[0, 2]].tolist()
+    [[1.0, 3.0], [2.0, 2.0]]
+    >>> np.array_equal(np.asarray(rows), fill_for_start(X))
+    True
+    """
+
+    def __init__(self, X, means):
+        self.X = X
+        self.means = np.asarray(means).astype(X.dtype)
+        self.shape, self.dtype, self.ndim = X.shape, X.dtype, X.ndim
+
+    @classmethod
+    def of(cls, X, sample_weight=None, block=65_536):
+        """``FilledRows`` of ``X`` (the column means read block by block), or ``X`` itself when
+        it holds no NaN."""
+        totals = np.zeros(X.shape[1])
+        counts = np.zeros(X.shape[1])
+        any_missing = False
+        for a in range(0, X.shape[0], block):
+            x = np.asarray(X[a : a + block])
+            w = None if sample_weight is None else sample_weight[a : a + block]
+            t, c = _observed_sums(x, w)
+            totals += t
+            counts += c
+            any_missing = any_missing or bool(np.isnan(x).any())
+        return cls(X, _column_means(totals, counts)) if any_missing else X
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, rows):
+        part = np.array(self.X[rows], dtype=self.dtype)
+        missing = np.isnan(part)
+        if missing.any():
+            part[missing] = np.broadcast_to(self.means, part.shape)[missing]
+        return part
+
+    def __array__(self, dtype=None, copy=None):
+        whole = self[:]
+        return whole if dtype is None else whole.astype(dtype)
 
 
 def patterns(missing):

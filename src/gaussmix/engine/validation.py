@@ -75,15 +75,18 @@ def validate_numeric(estimator, X, **kwargs):
 
 
 def nonfinite_row_message(estimator, row, kind):
-    """The error for a NaN or infinite value found in ``row`` of a ``kind`` array (memory-mapped,
-    Dask) that is validated without being read whole."""
+    """The error for the bad row ``row`` (see :func:`first_nonfinite_row`) of a ``kind`` array
+    (memory-mapped, Dask) that is validated without being read whole."""
     if allows_missing(estimator):
         return (
-            f"X contains NaN or infinity in row {row}. missing='em' takes in-memory arrays for "
-            f"now, not a {kind} array: pass np.asarray(X) if it fits in memory, or drop or impute "
-            "the missing values first."
+            f"Row {row} of the {kind} X holds infinity or has every value missing; with "
+            "missing='em' NaN marks a missing value, but each row needs at least one observed "
+            "value and no infinity. Drop or fix that row."
         )
-    return f"X contains NaN or infinity in row {row}; remove or impute such rows before fitting."
+    return (
+        f"X contains NaN or infinity in row {row}; remove or impute such rows before fitting, "
+        "or pass missing='em' to fit on the observed values of rows with NaN."
+    )
 
 
 def check_no_empty_rows(X):
@@ -157,15 +160,23 @@ def check_sample_weight(sample_weight, n_samples, n_components=None):
 
 
 # ---------------------------------------------------------------------- arrays not in memory
-def first_nonfinite_row(X, start=0, stop=None, block=SCAN_ROWS):
-    """Index of the first row of ``X[start:stop]`` holding NaN or inf, or ``-1``; reads in blocks."""
+def first_nonfinite_row(X, start=0, stop=None, block=SCAN_ROWS, missing=False):
+    """Index of the first row of ``X[start:stop]`` holding NaN or inf, or ``-1``; reads in blocks.
+
+    With ``missing`` (NaN marks a missing value), the first row holding an infinity or with
+    every value missing.
+    """
     stop = X.shape[0] if stop is None else stop
     for a in range(start, stop, block):
         b = min(a + block, stop)
         part = X[a:b]
         if np.isfinite(np.sum(part, dtype=np.float64)):
             continue  # the common case: one pass, no temporary array
-        bad = np.flatnonzero(~np.isfinite(part).all(axis=1))
+        if missing:
+            nan = np.isnan(part)
+            bad = np.flatnonzero(np.isinf(part).any(axis=1) | nan.all(axis=1))
+        else:
+            bad = np.flatnonzero(~np.isfinite(part).all(axis=1))
         if len(bad):
             return a + int(bad[0])
     return -1

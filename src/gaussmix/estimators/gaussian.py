@@ -129,8 +129,9 @@ default='hierarchical'
         covariance given the observed ones (Ghahramani & Jordan 1994), so EM maximises the
         observed-data likelihood; :meth:`impute` fills them in. Rows with every value missing
         are refused. The starts work on the rows with NaN replaced by column means. Rows with no
-        NaN take the usual kernels, so data without NaN give the same fit as ``'error'``. In
-        memory arrays only (not memory-mapped or Dask arrays, for now).
+        NaN take the usual kernels, so data without NaN give the same fit as ``'error'``. Works
+        for memory-mapped files (read chunk by chunk; their NaN are filled for the starts as
+        rows are read) and Dask arrays too.
 
     Attributes
     ----------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.missing import fill_for_start
+from ..engine.missing import FilledRows, fill_for_start
 
 MISSING_OPTIONS = ("error", "em")
 
@@ -29,7 +29,11 @@ class MissingValues:
     def _start_rows(self, X, sample_weight):
         """The rows the starts work on: with ``missing='em'``, each NaN replaced by its column's
         observed mean (the starts need complete rows; EM then uses only the observed values)."""
-        if self._allows_missing() and isinstance(X, np.ndarray):
+        if not self._allows_missing():
+            return X, sample_weight
+        if isinstance(X, np.memmap):  # filled as the starts read rows: nothing copied whole
+            return FilledRows.of(X, sample_weight), sample_weight
+        if isinstance(X, np.ndarray):
             return fill_for_start(X, sample_weight), sample_weight
         return X, sample_weight
 
