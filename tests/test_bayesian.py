@@ -184,10 +184,3 @@ def test_bad_parameters_get_clear_errors(rng, params, message):
     X = three_blobs(rng)
     with pytest.raises(ValueError, match=message):
         BGM(2, **params).fit(X)
-
-
-def test_model_files_refuse_it_clearly(rng, tmp_path):
-    model = BGM(2, random_state=0).fit(three_blobs(rng))
-    with pytest.raises(TypeError, match="BayesianGaussianMixture"):
-        gm.save(model, tmp_path / "m.npz")
-    assert not list(tmp_path.iterdir())

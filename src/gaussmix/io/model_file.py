@@ -9,13 +9,18 @@ import numpy as np
 
 from .._version import __version__
 from ..engine import covariance
-from ..estimators import GaussianMixture
+from ..estimators import BayesianGaussianMixture, GaussianMixture
+from . import bayesian_file
 from .writing import atomic_write
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ModelFile", "save"]
 
 FORMAT_NAME = "gaussmix-model"
-FORMAT_VERSION = 1
+#: The newest format version this gaussmix reads and writes. A file states the lowest version
+#: that describes it: 1 for a GaussianMixture (readable by every gaussmix), 2 for a
+#: BayesianGaussianMixture (see :mod:`gaussmix.io.bayesian_file`).
+FORMAT_VERSION = 2
+GAUSSIAN_FORMAT_VERSION = 1
 
 _REQUIRED = ("metadata", "weights", "means", "covariances", "precisions_cholesky", "lower_bounds")
 _OPTIONAL = ("center", "scale", "weights_init", "means_init", "precisions_init")
@@ -30,7 +35,7 @@ class ModelFile:
 
     Attributes
     ----------
-    model : GaussianMixture
+    model : GaussianMixture or BayesianGaussianMixture
         The fitted mixture, in the space of the (possibly standardised) features.
     feature_names : list of str or None
         Names of the input columns the model was fitted on, in order.
@@ -75,6 +80,11 @@ class ModelFile:
         """
         if self.center is None:
             return self.model
+        if not isinstance(self.model, GaussianMixture):
+            raise TypeError(
+                f"raw_model() re-expresses a GaussianMixture in raw units; this file holds a "
+                f"{type(self.model).__name__}. Apply transform() to the rows instead."
+            )
         m, s = self.model, self.scale
         ctype, covariances = covariance.get(m.covariance_type).rescaled(
             m.covariances_.astype(np.float64), s
@@ -96,15 +106,17 @@ class ModelFile:
 
 # ---------------------------------------------------------------------- saving
 def save(model, path, *, feature_names=None, center=None, scale=None):
-    """Write a fitted :class:`GaussianMixture` to ``path`` (format documented in :mod:`gaussmix.io`).
+    """Write a fitted :class:`GaussianMixture` or :class:`BayesianGaussianMixture` to ``path``
+    (format documented in :mod:`gaussmix.io`).
 
     The file is written to a temporary file in the same directory and renamed into place, so an
     interrupted save never leaves a half-written file and never destroys an existing one.
 
     Parameters
     ----------
-    model : GaussianMixture
-        A fitted model (or one built with :meth:`GaussianMixture.from_parameters`).
+    model : GaussianMixture or BayesianGaussianMixture
+        A fitted model (or one built with :meth:`GaussianMixture.from_parameters`). A Bayesian
+        mixture's file also holds its variational posterior and priors.
     path : str or os.PathLike
         Destination; written exactly as given (no extension is added).
     feature_names : sequence of str, optional
@@ -145,12 +157,13 @@ def save(model, path, *, feature_names=None, center=None, scale=None):
 
     params, init_arrays = _split_params(model)
     arrays.update(init_arrays)
+    bayesian = bayesian_file.is_bayesian(model)
     lower_bound = getattr(model, "lower_bound_", None)
     metadata = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": bayesian_file.FORMAT_VERSION if bayesian else GAUSSIAN_FORMAT_VERSION,
         "gaussmix_version": __version__,
-        "estimator": "GaussianMixture",
+        "estimator": type(model).__name__,
         "covariance_type": model.covariance_type,
         "n_components": int(n_components),
         "n_features": int(n_features),
@@ -168,15 +181,19 @@ def save(model, path, *, feature_names=None, center=None, scale=None):
         "feature_names": feature_names,
         "model_feature_names": bool(had_names),
     }
+    if bayesian:
+        posterior_arrays, metadata["posterior"] = bayesian_file.posterior_arrays(model)
+        arrays.update(posterior_arrays)
     text = json.dumps(metadata, allow_nan=False, sort_keys=True)
     arrays["metadata"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def _model_arrays(model):
-    if not isinstance(model, GaussianMixture):
+    if not isinstance(model, (GaussianMixture, BayesianGaussianMixture)):
         raise TypeError(
-            f"save() expects a gaussmix.GaussianMixture, got {type(model).__name__}."
+            "save() expects a gaussmix.GaussianMixture or BayesianGaussianMixture, got "
+            f"{type(model).__name__}."
         )
     missing = [
         name
@@ -185,7 +202,7 @@ def _model_arrays(model):
     ]
     if missing:
         raise ValueError(
-            "This GaussianMixture is not fitted yet (no " + ", ".join(missing) + "); call fit() "
+            f"This {type(model).__name__} is not fitted yet (no " + ", ".join(missing) + "); call fit() "
             "or build it with GaussianMixture.from_parameters() before saving."
         )
     dtype = np.asarray(model.means_).dtype
@@ -209,10 +226,17 @@ def _standardisation_array(value, name, n_features):
 
 
 def _split_params(model):
-    """JSON-representable hyper-parameters, and the array-valued starting values."""
+    """JSON-representable hyper-parameters, and the array-valued ones (starting values, a
+    Bayesian mixture's array priors)."""
     params, arrays = {}, {}
+    array_params = bayesian_file.ARRAY_PARAMS if bayesian_file.is_bayesian(model) else ()
     for name, value in model.get_params(deep=False).items():
         if name in ("n_components", "covariance_type"):
+            continue
+        if name in array_params:
+            params[name], array = bayesian_file.split_array_param(name, value)
+            if array is not None:
+                arrays[f"param_{name}"] = array
             continue
         if name in _INIT_ARRAYS:
             if value is not None:

@@ -10,7 +10,8 @@ import numpy as np
 
 from .._version import __version__
 from ..engine import covariance
-from ..estimators import GaussianMixture
+from ..estimators import BayesianGaussianMixture, GaussianMixture
+from . import bayesian_file
 from .model_file import (
     _INIT_ARRAYS,
     _MAX_METADATA_BYTES,
@@ -24,9 +25,14 @@ from .model_file import (
 
 __all__ = ["load", "read_model"]
 
+_KNOWN = _REQUIRED + _OPTIONAL + bayesian_file.REQUIRED + bayesian_file.OPTIONAL
+_ESTIMATORS = {"GaussianMixture": GaussianMixture,
+               bayesian_file.ESTIMATOR: BayesianGaussianMixture}
+
 
 def load(path):
-    """Read a model written by :func:`save`; returns a :class:`GaussianMixture`.
+    """Read a model written by :func:`save`; returns the :class:`GaussianMixture` or
+    :class:`BayesianGaussianMixture` saved.
 
     Nothing in the file can run code: members are read with ``allow_pickle=False`` and checked
     before the model is built. Use :func:`read_model` to also get the stored column names and
@@ -73,6 +79,7 @@ def _read(path):
         with zipfile.ZipFile(path) as archive:
             members = _check_members(archive)
             metadata = _parse_metadata(_read_member(archive, members["metadata"], np.uint8))
+            _check_estimator_members(members, metadata)
             shapes = _expected_shapes(metadata)
             _check_sizes(members, shapes, metadata["dtype"])
             arrays = {}
@@ -90,7 +97,7 @@ def _check_members(archive):
     members = {}
     for info in archive.infolist():
         name = info.filename
-        if not name.endswith(".npy") or name[:-4] not in _REQUIRED + _OPTIONAL:
+        if not name.endswith(".npy") or name[:-4] not in _KNOWN:
             raise _Invalid(f"unexpected member {name!r} in the archive.")
         if name[:-4] in members:
             raise _Invalid(f"member {name!r} appears twice in the archive.")
@@ -103,6 +110,19 @@ def _check_members(archive):
     if members["metadata"].file_size > _MAX_METADATA_BYTES:
         raise _Invalid("metadata.npy is implausibly large.")
     return members
+
+
+def _check_estimator_members(members, metadata):
+    """The posterior members a Bayesian mixture's file needs, and no others elsewhere."""
+    posterior = bayesian_file.REQUIRED + bayesian_file.OPTIONAL
+    if metadata["estimator"] == bayesian_file.ESTIMATOR:
+        missing = [f"{name}.npy" for name in bayesian_file.REQUIRED if name not in members]
+        if missing:
+            raise _Invalid("a BayesianGaussianMixture file needs " + ", ".join(missing) + ".")
+        return
+    extra = [f"{name}.npy" for name in posterior if name in members]
+    if extra:
+        raise _Invalid(f"unexpected member {extra[0]!r} in a GaussianMixture file.")
 
 
 def _read_member(archive, info, dtype, shape=None):
@@ -155,8 +175,12 @@ def _parse_metadata(raw):
             f"{metadata.get('gaussmix_version', '?')}); this gaussmix {__version__} reads format "
             f"version {FORMAT_VERSION}. Upgrade gaussmix to load it."
         )
-    if metadata.get("estimator") != "GaussianMixture":
-        raise _Invalid(f"unknown estimator {metadata.get('estimator')!r}.")
+    estimator = metadata.get("estimator")
+    if estimator not in _ESTIMATORS:
+        raise _Invalid(f"unknown estimator {estimator!r}.")
+    if estimator == bayesian_file.ESTIMATOR and version < bayesian_file.FORMAT_VERSION:
+        raise _Invalid(f"a {estimator} needs format version {bayesian_file.FORMAT_VERSION}; "
+                       f"the file says {version}.")
     ctype = metadata.get("covariance_type")
     if not isinstance(ctype, str) or ctype not in covariance.names():
         raise _Invalid(
@@ -190,7 +214,10 @@ def _is_int(value):
 def _expected_shapes(metadata):
     k, d, ctype = metadata["n_components"], metadata["n_features"], metadata["covariance_type"]
     cshape = covariance.get(ctype).shape(k, d)
+    posterior = (bayesian_file.shapes(metadata)
+                 if metadata["estimator"] == bayesian_file.ESTIMATOR else {})
     return {
+        **posterior,
         "weights": (k,),
         "means": (k, d),
         "covariances": cshape,
@@ -239,16 +266,21 @@ def _build(metadata, arrays):
         raise _Invalid("scale.npy must be positive.")
 
     params = dict(metadata.get("params", {}))
-    known = set(GaussianMixture().get_params()) - {"n_components", "covariance_type"}
+    estimator = _ESTIMATORS[metadata["estimator"]]
+    known = set(estimator().get_params()) - {"n_components", "covariance_type"}
     unknown = sorted(set(params) - known)
     if unknown:
         raise _Invalid("unknown hyper-parameters " + ", ".join(map(repr, unknown)) + ".")
     for name in _INIT_ARRAYS:
         params[name] = arrays.get(name)
     try:
-        model = GaussianMixture.from_parameters(
-            weights, means, covariances, covariance_type=ctype, **params
-        )
+        if estimator is GaussianMixture:
+            model = GaussianMixture.from_parameters(
+                weights, means, covariances, covariance_type=ctype, **params
+            )
+        else:
+            model = bayesian_file.build(metadata, arrays, params)
+            model.n_features_in_ = metadata["n_features"]
     except (TypeError, ValueError) as exc:
         raise _Invalid(str(exc)) from None
     # Keep the saved factors, not recomputed ones, so predictions are bit-identical.
