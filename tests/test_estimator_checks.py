@@ -28,6 +28,12 @@ def test_sklearn_estimator_check(estimator, check):
     check(estimator)
 
 
+@parametrize_with_checks([gm.MixtureOutlierDetector(random_state=0)])
+def test_sklearn_outlier_detector_check(estimator, check):
+    """The outlier-detector contract (IsolationForest's): predict in {-1, +1}, offset_, ..."""
+    check(estimator)
+
+
 def test_check_estimator_passes_on_the_default_model():
     """The literal statement of the contract: ``check_estimator(GaussianMixture(2))``."""
     results = check_estimator(gm.GaussianMixture(2), on_fail=None)

@@ -34,6 +34,7 @@ _LAZY = {
     "segment_image": "apps.segmentation",
     "ImageSegmentation": "apps.segmentation",
     "mixture_quantile": "apps.finance",
+    "MixtureOutlierDetector": "apps.anomaly",
 }
 
 __all__ = ["BayesianGaussianMixture", "GaussianMixture", "__version__"] + list(_LAZY)

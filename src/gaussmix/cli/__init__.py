@@ -2,8 +2,8 @@
 
 The group and the entry point live here; the verbs in :mod:`.generating` (``demo``,
 ``generate``), :mod:`.fitting` (``fit``, ``select``), :mod:`.using` (``predict``, ``score``,
-``plot``), :mod:`.segmenting` (``segment``), :mod:`.speaking` (``speaker``) and
-:mod:`.exploring` (``explore``), their shared plumbing in :mod:`.options`, and
+``plot``), :mod:`.segmenting` (``segment``), :mod:`.speaking` (``speaker``),
+:mod:`.exploring` (``explore``) and :mod:`.detecting` (``outliers``), their shared plumbing in :mod:`.options`, and
 ``gaussmix demo``'s work in :mod:`.demo`.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from . import exploring, fitting, generating, segmenting, speaking, using
+from . import detecting, exploring, fitting, generating, segmenting, speaking, using
 
 __all__ = ["cli", "main"]
 
@@ -32,6 +32,7 @@ def cli():
       gaussmix fit data.csv -k auto --standardize -o model.npz
       gaussmix predict data.csv -m model.npz -o labels.csv
       gaussmix score data.csv -m model.npz --contamination 0.01 -o scores.csv
+      gaussmix outliers data.csv --contamination 0.05 -o flagged.csv
       gaussmix select data.csv -k 1-8 --plot bic.png
       gaussmix plot data.csv -m model.npz -o fit.png
       gaussmix segment photo.jpg -k 4 -o segments.png
@@ -42,7 +43,7 @@ def cli():
 
 for _command in (generating.demo, generating.generate, fitting.fit, using.predict, using.score,
                  fitting.select, using.plot, segmenting.segment, speaking.speaker,
-                 exploring.explore):
+                 exploring.explore, detecting.outliers):
     cli.add_command(_command)
 del _command
 

@@ -109,7 +109,8 @@ def predict(data, model_path, output, columns, quiet):
 @model_option
 @table_output_option
 @click.option("--contamination", type=click.FloatRange(0, 0.5, min_open=True),
-              help="Flag this fraction of rows with the lowest log-density as anomalies.")
+              help="Flag this fraction of rows with the lowest log-density as anomalies "
+              "(the threshold of MixtureOutlierDetector's offset_).")
 @click.option("--threshold", type=float,
               help="Flag rows whose log-density is below this value as anomalies.")
 @columns_option
@@ -133,14 +134,13 @@ def score(data, model_path, output, contamination, threshold, columns, quiet):
     result = {"log_density": log_density}
     _, err = consoles(quiet or output == "-")
     if contamination is not None or threshold is not None:
-        if contamination is not None:
-            n_flag = int(np.floor(contamination * len(log_density) + 0.5))
-            flagged = np.zeros(len(log_density), dtype=bool)
-            if n_flag:
-                flagged[np.argsort(log_density, kind="stable")[:n_flag]] = True
-                threshold_text = f"log-density <= {log_density[flagged].max():.6g}"
-            else:
-                threshold_text = "none flagged"
+        if contamination is not None:  # MixtureOutlierDetector's rule for its offset_
+            from ..apps.anomaly.rules import contamination_offset
+
+            threshold = contamination_offset(log_density, contamination)
+            flagged = log_density < threshold
+            threshold_text = (f"log-density < {threshold:.6g}" if flagged.any()
+                              else "none flagged")
         else:
             flagged = log_density < threshold
             threshold_text = f"log-density < {threshold:g}"

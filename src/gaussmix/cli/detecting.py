@@ -1,0 +1,88 @@
+"""``gaussmix outliers``: rows of a data file screened by ``MixtureOutlierDetector``."""
+
+from __future__ import annotations
+
+import click
+import numpy as np
+
+from ..io.formats import parse_columns
+from ..io.tables import read_table
+from ..io.writing import write_table
+from .options import (
+    COVARIANCE_GRID_CHOICES,
+    ComponentsType,
+    columns_option,
+    consoles,
+    covariance_grid,
+    examples,
+    fail_cleanly,
+    progress,
+    quiet_option,
+    reported_warnings,
+    table_output_option,
+)
+
+
+def _contamination(ctx, param, value):
+    if value is None or value.strip().lower() == "auto":
+        return "auto"
+    try:
+        number = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a fraction in (0, 0.5] or 'auto'.") from None
+    if not 0.0 < number <= 0.5:
+        raise click.BadParameter(f"{value!r} is not a fraction in (0, 0.5] or 'auto'.")
+    return number
+
+
+@click.command(epilog=examples(
+    "gaussmix outliers data.csv --contamination 0.05 -o flagged.csv",
+    "gaussmix outliers wide.parquet --contamination auto --pca 10 -o flagged.parquet",
+))
+@click.argument("data", metavar="DATA")
+@click.option("--contamination", default="0.1", show_default=True, callback=_contamination,
+              help="Fraction of rows to flag, or 'auto' (rows outside the model's 99% "
+              "highest-density region).")
+@table_output_option
+@click.option("-k", "--n-components", "components", default="auto", show_default=True,
+              type=ComponentsType(), help="Numbers of components tried by BIC (auto: 1-5).")
+@click.option("--covariance", "covariance_types", multiple=True, type=COVARIANCE_GRID_CHOICES,
+              help="Covariance types tried by BIC (repeatable; default full, tied, diag, "
+              "spherical).")
+@click.option("--pca", "n_pca", default=5, show_default=True, type=click.IntRange(1),
+              help="Principal components the mixture is fitted on (fewer if there are fewer "
+              "columns).")
+@click.option("--no-standardize", is_flag=True,
+              help="Do not scale the columns to unit variance (columns in the same units).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@columns_option
+@quiet_option
+@fail_cleanly
+def outliers(data, contamination, output, components, covariance_types, n_pca, no_standardize,
+             seed, columns, quiet):
+    """Flag the outlying rows of DATA with a trimmed, BIC-chosen Gaussian mixture.
+
+    Writes one row per input row: 'score' (higher is more normal), 'decision' (score minus the
+    threshold; negative for outliers) and 'outlier' (1 for flagged rows, else 0).
+    """
+    from ..apps.anomaly import MixtureOutlierDetector
+
+    table = read_table(data, parse_columns(columns))
+    detector = MixtureOutlierDetector(
+        n_components="auto" if components == "auto" else components,
+        covariance_type=covariance_grid(covariance_types), contamination=contamination,
+        n_pca=n_pca, standardize=not no_standardize, random_state=seed,
+    )
+    with progress(f"Screening {data}", quiet), reported_warnings():
+        detector.fit(table.X)
+    score = detector.score_samples(table.X)
+    flagged = score < detector.offset_
+    write_table(output, {"score": score, "decision": score - detector.offset_,
+                         "outlier": flagged.astype(np.int8)})
+    params = detector.selection_.best_params_
+    _, err = consoles(quiet or output == "-")
+    err.print(f"{data}: {int(flagged.sum())} of {len(score)} rows flagged (score < "
+              f"{detector.offset_:.6g}; mixture of {params['n_components']} "
+              f"{params['covariance_type']} on {detector.pca_.n_components_} principal "
+              f"component(s), {int(detector.support_.sum())} rows kept); wrote {output}",
+              highlight=False, soft_wrap=True)

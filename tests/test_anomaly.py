@@ -1,0 +1,260 @@
+"""Anomaly detection: ``gm.MixtureOutlierDetector`` and ``gaussmix score --contamination``.
+
+The scikit-learn outlier-detector contract (labels, signs, the offset's fraction, fit_predict);
+``check_estimator`` (in ``test_estimator_checks.py``); robustness (a planted cluster of outliers is not absorbed: the trimmed fit
+beats the plain BIC mixture on contaminated data); reproducibility; bad inputs; and the command
+line sharing the detector's threshold.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from sklearn.metrics import roc_auc_score
+
+import gaussmix as gm
+from gaussmix.apps.anomaly import contamination_offset, kept_rows, major_log_density
+from gaussmix.cli import cli
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+pytestmark = pytest.mark.usefixtures("single_blas_thread")
+
+
+def contaminated(rng, n_inliers=300, n_outliers=30, n_features=2, spread=1.0):
+    """Two Gaussian clusters of inliers and a tight planted cluster of outliers between them
+    (labels: 1 for outliers)."""
+    half = n_inliers // 2
+    inliers = np.vstack([
+        rng.normal(-4.0, 1.0, size=(half, n_features)),
+        rng.normal(4.0, 1.0, size=(n_inliers - half, n_features)),
+    ])
+    centre = np.zeros(n_features)
+    centre[1 % n_features] = 6.0
+    outliers = centre + spread * 0.3 * rng.normal(size=(n_outliers, n_features))
+    X = np.vstack([inliers, outliers])
+    y = np.r_[np.zeros(n_inliers, int), np.ones(n_outliers, int)]
+    order = rng.permutation(len(X))
+    return X[order], y[order]
+
+
+@pytest.fixture
+def data(rng):
+    return contaminated(rng)
+
+
+# ---------------------------------------------------------------------- the contract
+@pytest.mark.parametrize("contamination", [0.02, 0.1, 0.25])
+def test_offset_flags_the_requested_fraction_of_training_rows(data, contamination):
+    X, _ = data
+    detector = gm.MixtureOutlierDetector(contamination=contamination, random_state=0).fit(X)
+    labels = detector.predict(X)
+    assert set(np.unique(labels)) <= {-1, 1}
+    assert (labels == -1).sum() == np.floor(contamination * len(X) + 0.5)  # 82.5 -> 83
+
+
+def test_decision_function_sign_matches_predict_and_score_samples(data):
+    X, _ = data
+    detector = gm.MixtureOutlierDetector(random_state=0).fit(X)
+    decision = detector.decision_function(X)
+    np.testing.assert_allclose(decision, detector.score_samples(X) - detector.offset_)
+    np.testing.assert_array_equal(detector.predict(X), np.where(decision < 0, -1, 1))
+
+
+def test_fit_predict_equals_fit_then_predict(data):
+    X, _ = data
+    a = gm.MixtureOutlierDetector(random_state=3).fit_predict(X)
+    b = gm.MixtureOutlierDetector(random_state=3).fit(X).predict(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_score_samples_is_the_log_density_of_the_projected_rows(data):
+    """Without small components, the score is the mixture's log-density at the PCA scores."""
+    X, _ = data
+    detector = gm.MixtureOutlierDetector(min_component_weight=0, random_state=0).fit(X)
+    Z = detector.pca_.transform(detector.scaler_.transform(X))
+    np.testing.assert_allclose(detector.score_samples(X), detector.mixture_.score_samples(Z))
+    assert detector.mixture_.n_features_in_ == detector.pca_.n_components_
+
+
+def test_same_random_state_same_result(data):
+    X, _ = data
+    a = gm.MixtureOutlierDetector(random_state=7).fit(X)
+    b = gm.MixtureOutlierDetector(random_state=7).fit(X)
+    np.testing.assert_array_equal(a.score_samples(X), b.score_samples(X))
+    assert a.offset_ == b.offset_
+
+
+def test_contamination_auto_flags_about_one_percent_of_clean_data(rng):
+    X = rng.normal(size=(2000, 3))
+    detector = gm.MixtureOutlierDetector(contamination="auto", random_state=0).fit(X)
+    flagged = (detector.predict(X) == -1).mean()
+    assert 0.002 < flagged < 0.03
+
+
+def test_feature_names_are_kept(data):
+    pd = pytest.importorskip("pandas")
+    X, _ = data
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    detector = gm.MixtureOutlierDetector(random_state=0).fit(frame)
+    assert list(detector.feature_names_in_) == ["a", "b"]
+    assert detector.n_features_in_ == 2
+
+
+# ---------------------------------------------------------------------- robustness
+def test_planted_cluster_is_not_absorbed(rng):
+    """BIC happily gives a tight cluster of 10% outliers its own component; trimming and
+    leaving small components out of the score must find it (the plain mixture cannot)."""
+    plain_aucs, robust_aucs = [], []
+    for _ in range(3):
+        X, y = contaminated(rng)
+        plain = gm.MixtureOutlierDetector(n_pca=None, standardize=False, trim=0,
+                                          min_component_weight=0, random_state=0).fit(X)
+        robust = gm.MixtureOutlierDetector(random_state=0).fit(X)
+        plain_aucs.append(roc_auc_score(y, -plain.score_samples(X)))
+        robust_aucs.append(roc_auc_score(y, -robust.score_samples(X)))
+        assert robust.support_[y == 1].mean() < 0.2  # the final fit left the cluster out
+    assert np.mean(robust_aucs) > 0.95
+    assert np.mean(robust_aucs) > np.mean(plain_aucs) + 0.1
+
+
+def test_scattered_outliers_in_many_dimensions_with_few_rows(rng):
+    """40 columns, 120 rows: a full mixture on the columns is not estimable; the projection is."""
+    n, d = 120, 40
+    latent = rng.normal(size=(n, 3))
+    X = latent @ rng.normal(size=(3, d)) + 0.3 * rng.normal(size=(n, d))
+    y = np.zeros(n, int)
+    y[:6] = 1
+    X[:6] += rng.normal(scale=2.0, size=(6, d))
+    detector = gm.MixtureOutlierDetector(contamination=0.05, random_state=0).fit(X)
+    assert roc_auc_score(y, -detector.score_samples(X)) > 0.95
+
+
+# ---------------------------------------------------------------------- pure rules
+def test_contamination_offset_puts_exactly_the_fraction_below(rng):
+    scores = rng.normal(size=1001)
+    for contamination in (0.001, 0.01, 0.1, 0.5):
+        offset = contamination_offset(scores, contamination)
+        assert (scores < offset).sum() == int(np.floor(contamination * 1001 + 0.5))
+
+
+def test_contamination_offset_with_an_underflowed_score():
+    scores = np.array([-np.inf, -3.0, -1.0, -2.0])
+    offset = contamination_offset(scores, 0.25)
+    assert (scores < offset).sum() == 1
+
+
+def test_kept_rows_and_major_density():
+    assert kept_rows(np.arange(10.0), 0.2).tolist() == list(range(2, 10))
+    log_density = np.zeros(3)
+    resp = np.array([[0.9, 0.1], [0.0, 1.0], [0.5, 0.5]])
+    np.testing.assert_array_equal(major_log_density(log_density, resp, [0.5, 0.5], 0.1),
+                                  log_density)
+    out = major_log_density(log_density, resp, np.array([0.95, 0.05]), 0.1)
+    assert out[1] < -600 and out[0] == pytest.approx(np.log(0.9))
+
+
+# ---------------------------------------------------------------------- bad inputs
+@pytest.mark.parametrize("params, message", [
+    ({"contamination": 0.0}, "contamination"),
+    ({"contamination": 0.6}, "contamination"),
+    ({"contamination": "most"}, "contamination"),
+    ({"n_components": 0}, "n_components"),
+    ({"n_components": "many"}, "n_components"),
+    ({"n_components": [2, 1.5]}, "n_components"),
+    ({"covariance_type": "round"}, "covariance_type"),
+    ({"n_pca": 0}, "n_pca"),
+    ({"trim": 0.7}, "trim"),
+    ({"n_trim_steps": -1}, "n_trim_steps"),
+    ({"min_component_weight": 1.0}, "min_component_weight"),
+])
+def test_bad_parameters_say_what_is_wrong(data, params, message):
+    X, _ = data
+    with pytest.raises(ValueError, match=message):
+        gm.MixtureOutlierDetector(**params).fit(X)
+
+
+def test_bad_data_gets_clear_errors():
+    with pytest.raises(ValueError, match="NaN"):
+        gm.MixtureOutlierDetector().fit([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]])
+    with pytest.raises(ValueError, match="at least 3 rows"):
+        gm.MixtureOutlierDetector().fit([[0.0, 1.0], [1.0, 2.0]])
+    with pytest.raises(ValueError, match="real numbers"):
+        gm.MixtureOutlierDetector().fit([["a", "b"], ["c", "d"], ["e", "f"]])
+    detector = gm.MixtureOutlierDetector(random_state=0).fit(np.arange(60.0).reshape(20, 3))
+    with pytest.raises(ValueError, match="features"):
+        detector.predict(np.zeros((2, 4)))
+
+
+# ---------------------------------------------------------------------- picture
+def test_plot_rings_the_flagged_rows(data):
+    import matplotlib.pyplot as plt
+
+    X, _ = data
+    detector = gm.MixtureOutlierDetector(contamination=0.05, random_state=0).fit(X)
+    ax = detector.plot(X)
+    rings = ax.collections[-1]
+    assert len(rings.get_offsets()) == (detector.predict(X) == -1).sum()
+    plt.close("all")
+    with pytest.raises(ValueError, match="two columns"):
+        detector.plot(np.zeros((5, 3)))
+
+
+# ---------------------------------------------------------------------- command line
+def test_score_contamination_uses_the_detectors_threshold(tmp_path, monkeypatch, data):
+    X, _ = data
+    monkeypatch.chdir(tmp_path)
+    np.save("data.npy", X)
+    runner = CliRunner()
+    fit = runner.invoke(cli, ["fit", "data.npy", "-k", "2", "-o", "model.npz", "--quiet"])
+    assert fit.exit_code == 0, fit.output
+    result = runner.invoke(cli, ["score", "data.npy", "-m", "model.npz",
+                                 "--contamination", "0.05", "-o", "scores.csv"])
+    assert result.exit_code == 0, result.output
+    table = np.genfromtxt("scores.csv", delimiter=",", names=True)
+    log_density, anomaly = table["log_density"], table["anomaly"]
+    expected = log_density < contamination_offset(log_density, 0.05)
+    np.testing.assert_array_equal(anomaly.astype(bool), expected)
+    assert anomaly.sum() == 17  # 5% of 330 rows = 16.5, rounded half up
+    assert "log-density <" in result.output
+
+
+def test_outliers_verb_round_trip_equals_the_detector(tmp_path, monkeypatch, data):
+    X, _ = data
+    monkeypatch.chdir(tmp_path)
+    np.save("data.npy", X)
+    result = CliRunner().invoke(cli, ["outliers", "data.npy", "--contamination", "0.05",
+                                      "--seed", "3", "-o", "flagged.csv"])
+    assert result.exit_code == 0, result.output
+    table = np.genfromtxt("flagged.csv", delimiter=",", names=True)
+    detector = gm.MixtureOutlierDetector(contamination=0.05, random_state=3).fit(X)
+    np.testing.assert_allclose(table["score"], detector.score_samples(X), rtol=1e-9)
+    np.testing.assert_allclose(table["decision"], detector.decision_function(X), rtol=1e-9,
+                               atol=1e-9)
+    np.testing.assert_array_equal(table["outlier"] == 1, detector.predict(X) == -1)
+    assert "17 of 330 rows flagged" in result.output
+
+
+@pytest.mark.parametrize("args, code, complaint", [
+    (["--contamination", "0.7"], 2, "fraction"),
+    (["--contamination", "many"], 2, "fraction"),
+    (["-k", "0"], 2, ">= 1"),
+])
+def test_outliers_verb_bad_usage(tmp_path, monkeypatch, data, args, code, complaint):
+    monkeypatch.chdir(tmp_path)
+    np.save("data.npy", data[0])
+    result = CliRunner().invoke(cli, ["outliers", "data.npy", "-o", "out.csv", *args])
+    assert result.exit_code == code and complaint in result.output
+    assert not os.path.exists("out.csv")
+
+
+def test_outliers_verb_bad_data_is_one_line_and_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.save("tiny.npy", np.zeros((2, 2)))
+    for name in ("tiny.npy", "missing.csv"):
+        result = CliRunner().invoke(cli, ["outliers", name, "-o", "out.csv"])
+        assert result.exit_code == 1
+        assert result.output.startswith("gaussmix: error:") and result.output.count("\n") == 1
+        assert not os.path.exists("out.csv")
