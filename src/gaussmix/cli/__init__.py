@@ -3,8 +3,8 @@
 The group and the entry point live here; the verbs in :mod:`.generating` (``demo``,
 ``generate``), :mod:`.fitting` (``fit``, ``select``), :mod:`.using` (``predict``, ``score``,
 ``plot``), :mod:`.segmenting` (``segment``), :mod:`.speaking` (``speaker``),
-:mod:`.exploring` (``explore``) and :mod:`.detecting` (``outliers``), their shared plumbing in :mod:`.options`, and
-``gaussmix demo``'s work in :mod:`.demo`.
+:mod:`.exploring` (``explore``) and :mod:`.detecting` (``outliers``), their shared plumbing
+in :mod:`.options`, and ``gaussmix demo``'s work in :mod:`.demo`.
 """
 
 from __future__ import annotations
