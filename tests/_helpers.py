@@ -6,6 +6,8 @@ drawn from generators seeded by the fixed, printed ``SEED`` of ``conftest.py``.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from numpy.testing import assert_allclose
 from scipy.optimize import linear_sum_assignment
@@ -111,3 +113,30 @@ def assert_same_fit(a, b, rtol=1e-7, atol=1e-9, attributes=FITTED_ARRAYS):
         assert actual.shape == desired.shape, name
         scale = np.max(np.abs(desired)) if desired.size else 0.0
         assert_allclose(actual, desired, rtol=rtol, atol=max(atol, rtol * scale), err_msg=name)
+
+
+# ---------------------------------------------------------------------- model files, tampered
+def model_file_arrays(path):
+    """Every member of a model file (an ``.npz`` archive), read without unpickling."""
+    with np.load(path, allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+def tampered_model_file(tmp_path, source, change):
+    """A copy of the model file ``source`` after ``change(arrays, metadata)`` edited its members
+    and its JSON metadata in place; returns the copy's path."""
+    arrays = model_file_arrays(source)
+    metadata = json.loads(arrays["metadata"].tobytes())
+    change(arrays, metadata)
+    arrays["metadata"] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    path = tmp_path / "tampered.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def set_metadata(key, value):
+    """A ``change`` for :func:`tampered_model_file`: metadata ``key`` set to ``value``."""
+    def change(arrays, metadata):
+        metadata[key] = value
+
+    return change

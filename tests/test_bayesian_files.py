@@ -12,15 +12,20 @@ import numpy as np
 import pytest
 
 import gaussmix as gm
-from _helpers import COVARIANCE_TYPES, three_blobs
+from _helpers import (
+    COVARIANCE_TYPES,
+    model_file_arrays,
+    set_metadata,
+    tampered_model_file,
+    three_blobs,
+)
 
 BGM = gm.BayesianGaussianMixture
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _metadata(path):
-    with np.load(path, allow_pickle=False) as archive:
-        return json.loads(archive["metadata"].tobytes())
+    return json.loads(model_file_arrays(path)["metadata"].tobytes())
 
 
 @pytest.mark.parametrize("prior_type", ["dirichlet_process", "dirichlet_distribution"])
@@ -76,26 +81,9 @@ def test_gaussian_mixture_files_stay_format_version_1(tmp_path):
     assert _metadata(tmp_path / "m.npz")["format_version"] == 1
 
 
-def _tampered(tmp_path, source, change):
-    with np.load(source, allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    metadata = json.loads(arrays["metadata"].tobytes())
-    change(arrays, metadata)
-    arrays["metadata"] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
-    path = tmp_path / "tampered.npz"
-    np.savez(path, **arrays)
-    return path
-
-
 def _scale(name, factor):
     def change(arrays, metadata):
         arrays[name] = arrays[name] * factor
-    return change
-
-
-def _meta(key, value):
-    def change(arrays, metadata):
-        metadata[key] = value
     return change
 
 
@@ -117,13 +105,13 @@ def _posterior(name, value):
     (_scale("degrees_of_freedom", 0.0), "degrees_of_freedom.npy must exceed"),
     (_scale("covariance_prior", -1.0), "covariance_prior.npy is not positive definite"),
     (_drop("mean_precision"), "needs mean_precision.npy"),
-    (_meta("format_version", 1), "needs format version 2"),
+    (set_metadata("format_version", 1), "needs format version 2"),
     (_posterior("mean_precision_prior_", -1.0), "positive priors"),
 ])
 def test_bad_posteriors_are_refused_naming_the_file(rng, tmp_path, change, match):
     model = BGM(3, random_state=0).fit(three_blobs(rng))
     gm.save(model, tmp_path / "b.npz")
-    path = _tampered(tmp_path, tmp_path / "b.npz", change)
+    path = tampered_model_file(tmp_path, tmp_path / "b.npz", change)
     with pytest.raises(ValueError, match=match) as info:
         gm.load(path)
     assert str(path) in str(info.value)
@@ -137,7 +125,7 @@ def test_weights_must_match_the_posterior(rng, tmp_path):
         arrays["weights"] = np.full(3, 1 / 3, dtype=arrays["weights"].dtype)
 
     with pytest.raises(ValueError, match="does not match weight_concentration"):
-        gm.load(_tampered(tmp_path, tmp_path / "b.npz", change))
+        gm.load(tampered_model_file(tmp_path, tmp_path / "b.npz", change))
 
 
 def test_posterior_members_in_a_gaussian_mixture_file_are_refused(rng, tmp_path):
@@ -151,7 +139,7 @@ def test_posterior_members_in_a_gaussian_mixture_file_are_refused(rng, tmp_path)
         arrays["mean_precision"] = extra
 
     with pytest.raises(ValueError, match="unexpected member 'mean_precision.npy'"):
-        gm.load(_tampered(tmp_path, tmp_path / "m.npz", change))
+        gm.load(tampered_model_file(tmp_path, tmp_path / "m.npz", change))
 
 
 def test_the_command_line_predicts_with_a_saved_bayesian_mixture(rng, tmp_path):

@@ -1,6 +1,5 @@
 """Model files: exact round trips, and refusal of every kind of bad or hostile file."""
 
-import json
 import os
 import pickle
 import zipfile
@@ -10,6 +9,7 @@ import pytest
 from scipy.stats import multivariate_normal
 
 import gaussmix as gm
+from _helpers import model_file_arrays, set_metadata, tampered_model_file
 from gaussmix.io import FORMAT_VERSION, read_model
 
 SEED = 20261125
@@ -215,7 +215,7 @@ def test_broken_files_raise_value_error_naming_the_file(tmp_path, model_path, ki
 
 def test_pickled_array_inside_the_archive_is_never_unpickled(tmp_path, model_path):
     marker = tmp_path / "code-ran"
-    arrays = _arrays(model_path)
+    arrays = model_file_arrays(model_path)
     arrays["weights"] = np.array([_Exploit(marker), _Exploit(marker)], dtype=object)
     path = tmp_path / "evil.npz"
     np.savez(path, **arrays)  # np.savez pickles object arrays
@@ -224,31 +224,9 @@ def test_pickled_array_inside_the_archive_is_never_unpickled(tmp_path, model_pat
     assert not marker.exists()
 
 
-def _arrays(path):
-    with np.load(path, allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
-
-
-def _tampered(tmp_path, model_path, change):
-    arrays = _arrays(model_path)
-    metadata = json.loads(arrays["metadata"].tobytes())
-    change(arrays, metadata)
-    arrays["metadata"] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
-    path = tmp_path / "tampered.npz"
-    np.savez(path, **arrays)
-    return path
-
-
 def _set(name, value):
     def change(arrays, metadata):
         arrays[name] = value(arrays[name])
-
-    return change
-
-
-def _meta(key, value):
-    def change(arrays, metadata):
-        metadata[key] = value
 
     return change
 
@@ -269,28 +247,28 @@ def _not_positive_definite(arrays, metadata):
         (_set("precisions_cholesky", lambda p: p * 1.1), "does not match covariances"),
         (_set("precisions_cholesky", lambda p: p + np.ones(3)), "not triangular"),
         (_set("means", lambda m: m.astype(np.int64)), "dtype int64, expected float64"),
-        (_meta("format_version", FORMAT_VERSION + 1), "newer gaussmix"),
-        (_meta("format", "something-else"), "not a gaussmix model file"),
-        (_meta("covariance_type", "banana"), "unknown covariance_type 'banana'"),
-        (_meta("n_components", 3), r"weights.npy has shape \(2,\), expected \(3,\)"),
-        (_meta("params", {"tol": -1.0}), "tol"),
-        (_meta("params", {"rm -rf": 1}), "unknown hyper-parameters"),
+        (set_metadata("format_version", FORMAT_VERSION + 1), "newer gaussmix"),
+        (set_metadata("format", "something-else"), "not a gaussmix model file"),
+        (set_metadata("covariance_type", "banana"), "unknown covariance_type 'banana'"),
+        (set_metadata("n_components", 3), r"weights.npy has shape \(2,\), expected \(3,\)"),
+        (set_metadata("params", {"tol": -1.0}), "tol"),
+        (set_metadata("params", {"rm -rf": 1}), "unknown hyper-parameters"),
     ],
 )
 def test_invalid_model_contents_are_refused(tmp_path, model_path, change, match):
-    path = _tampered(tmp_path, model_path, change)
+    path = tampered_model_file(tmp_path, model_path, change)
     with pytest.raises(ValueError, match=match) as info:
         gm.load(path)
     assert str(path) in str(info.value)
 
 
 def test_missing_and_oversized_members_are_refused(tmp_path, model_path):
-    arrays = _arrays(model_path)
+    arrays = model_file_arrays(model_path)
     del arrays["covariances"]
     np.savez(tmp_path / "short.npz", **arrays)
     with pytest.raises(ValueError, match="missing covariances.npy"):
         gm.load(tmp_path / "short.npz")
-    arrays = _arrays(model_path)
+    arrays = model_file_arrays(model_path)
     arrays["center"] = np.zeros(10**6)  # far larger than (n_features,) allows
     arrays["scale"] = np.ones(3)
     np.savez_compressed(tmp_path / "big.npz", **arrays)
@@ -301,7 +279,7 @@ def test_missing_and_oversized_members_are_refused(tmp_path, model_path):
 def test_member_whose_header_promises_a_huge_array_is_refused_before_reading(tmp_path, model_path):
     import io
 
-    arrays = _arrays(model_path)
+    arrays = model_file_arrays(model_path)
     path = tmp_path / "liar.npz"
     with zipfile.ZipFile(path, "w") as archive:
         for name, value in arrays.items():

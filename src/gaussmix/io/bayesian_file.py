@@ -64,7 +64,7 @@ def posterior_arrays(model):
     return arrays, {name: float(getattr(model, name)) for name in SCALAR_PRIORS}
 
 
-def split_array_param(name, value):
+def split_array_param(value):
     """``(json_value, array or None)`` for a hyper-parameter that may be an array."""
     if value is None or np.ndim(value) == 0 and isinstance(value, (int, float, np.number)):
         return (None if value is None else float(value)), None

@@ -234,7 +234,7 @@ def _split_params(model):
         if name in ("n_components", "covariance_type"):
             continue
         if name in array_params:
-            params[name], array = bayesian_file.split_array_param(name, value)
+            params[name], array = bayesian_file.split_array_param(value)
             if array is not None:
                 arrays[f"param_{name}"] = array
             continue
