@@ -171,7 +171,8 @@ def test_max_iter_zero_returns_the_initialisation(X, rng, covariance_type):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("init_params", ["random", "k-means++"])
 def test_n_init_keeps_the_best_lower_bound(X, covariance_type, init_params):
-    """``n_init=4`` equals the best of four single fits drawing the same random stream."""
+    """``n_init=4`` equals the best of four single fits drawing the same random stream (up to
+    rounding: the four runs are iterated side by side, see gaussmix.estimators.batch)."""
     params = {
         "covariance_type": covariance_type,
         "init_params": init_params,
@@ -187,9 +188,9 @@ def test_n_init_keeps_the_best_lower_bound(X, covariance_type, init_params):
     bounds = [m.lower_bound_ for m in singles]
     assert len(set(np.round(bounds, 6))) > 1, "the four starts should differ"
     winner = singles[int(np.argmax(bounds))]
-    assert best.lower_bound_ == max(bounds)
+    assert_allclose(best.lower_bound_, max(bounds), rtol=1e-13)
     assert_same_fit(best, winner, rtol=1e-12, atol=1e-12)
-    assert best.lower_bounds_ == winner.lower_bounds_
+    assert_allclose(best.lower_bounds_, winner.lower_bounds_, rtol=1e-13)
     ref = SklearnGaussianMixture(N_COMPONENTS, n_init=4, random_state=SEED, **params).fit(X)
     if (covariance_type, init_params) != ("tied", "k-means++"):  # see the xfail above
         assert_allclose(best.lower_bound_, ref.lower_bound_, rtol=1e-7)

@@ -66,13 +66,13 @@ def test_a_start_equal_to_an_earlier_one_is_not_run_again(monkeypatch):
 
     X = gm.datasets.load_iris()
     runs = []
-    iterate = BaseMixture._iterate
+    run_all = BaseMixture._run_all
 
-    def counted(self, *args, **kwargs):
-        runs.append(1)
-        return iterate(self, *args, **kwargs)
+    def counted(self, X, sample_weight, starts, *args):
+        runs.extend(starts)  # the EM runs of the fit, one per distinct start
+        return run_all(self, X, sample_weight, starts, *args)
 
-    monkeypatch.setattr(BaseMixture, "_iterate", counted)
+    monkeypatch.setattr(BaseMixture, "_run_all", counted)
     searched = gm.GaussianMixture(1, n_init=4, random_state=0).fit(X)
     assert len(runs) == 1
     single = gm.GaussianMixture(1, n_init=1, random_state=0).fit(X)

@@ -209,15 +209,43 @@ def model_based_tree(X, weights, n_clusters, n_groups=None, criterion="conjugate
     act like repeated rows. ``n_clusters`` sets the default ``n_groups`` and the conjugate prior's
     scale; the trace criterion does not depend on it.
     """
+    return model_based_trees(X, weights, [n_clusters], n_groups, criterion)[0]
+
+
+def model_based_trees(X, weights, n_clusters, n_groups=None, criterion="conjugate"):
+    """:func:`model_based_tree` for each number of groups in ``n_clusters``, built side by side:
+    each merge step of every tree in one pass of array operations (a model selection grid
+    needs one conjugate tree per number of components). Entries that need different starting
+    Ward groups (see ``n_groups``) are built in separate passes. The trees are those
+    :func:`model_based_tree` builds one at a time, merge for merge.
+    """
     X = np.asarray(X, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
     n, d = X.shape
-    if n_groups is None:  # fewer groups in high dimension: each merge costs O(groups * d**3)
-        n_groups = min(VVV_GROUPS, max(2 * n_clusters, int(2e6 / d**3)))
-    if n < n_clusters:
+    wanted = [int(k) for k in n_clusters]
+    if n < max(wanted):
         raise ValueError(
-            f"Only {n} rows with positive weight for {n_clusters} components; use fewer components."
+            f"Only {n} rows with positive weight for {max(wanted)} components; use fewer "
+            "components."
         )
+    if n_groups is None:  # fewer groups in high dimension: each merge costs O(groups * d**3)
+        groups_of = {k: min(VVV_GROUPS, max(2 * k, int(2e6 / d**3))) for k in wanted}
+    else:
+        groups_of = dict.fromkeys(wanted, n_groups)
+    trees = {}
+    for size in sorted(set(groups_of.values())):
+        batch = sorted({k for k in wanted if groups_of[k] == size})
+        if criterion == "trace":  # one tree: the criterion does not depend on the groups wanted
+            trees.update(dict.fromkeys(batch, _merge_side_by_side(X, w, batch[:1], size,
+                                                                  criterion)[0]))
+            continue
+        trees.update(zip(batch, _merge_side_by_side(X, w, batch, size, criterion)))
+    return [trees[k] for k in wanted]
+
+
+def _merge_side_by_side(X, w, n_clusters, n_groups, criterion):
+    """The trees of :func:`model_based_trees` for ``n_clusters`` that share ``n_groups``."""
+    n, d = X.shape
     start = ward_labels(X, w, n_groups) if n > n_groups else None
     start_labels = np.arange(n) if start is None else start
     g = int(start_labels.max()) + 1
@@ -227,13 +255,16 @@ def model_based_tree(X, weights, n_clusters, n_groups=None, criterion="conjugate
     if criterion == "trace":
         alpha = max(np.trace(data_cov) / d, np.finfo(np.float64).eps)
 
-        def terms(scatter, counts):
+        def terms(scatter, counts, tree=slice(None)):
             return _trace_regularised(scatter, counts, alpha)
     else:
-        prior_scale = data_cov / n_clusters ** (2.0 / d) + 1e-12 * np.trace(data_cov) / d * np.eye(d)
+        ridge = 1e-12 * np.trace(data_cov) / d * np.eye(d)
+        prior = np.stack([data_cov / k ** (2.0 / d) + ridge for k in n_clusters])[:, None]
 
-        def terms(scatter, counts):
-            return _log_dets(scatter, counts, prior_scale, 1.0)
+        def terms(scatter, counts, tree=slice(None)):
+            """Terms of ``(trees, groups)`` stacks under each tree's prior (or tree ``tree``'s)."""
+            return _log_dets(scatter, counts, prior[tree], 1.0)
+    n_trees = len(n_clusters)
     counts = np.bincount(start_labels, weights=w, minlength=g)
     means = np.stack(
         [np.bincount(start_labels, weights=w * xc[:, j], minlength=g) for j in range(d)], 1
@@ -244,47 +275,84 @@ def model_based_tree(X, weights, n_clusters, n_groups=None, criterion="conjugate
         rows = start_labels == k
         dk = xc[rows] - means[k]
         scatter[k] = (dk * w[rows, None]).T @ dk
-    own = terms(scatter, counts)
+    own = terms(scatter[None], counts[None])  # (trees, groups)
 
-    def union(a, others):
-        """Scatter and count of group(s) ``a`` merged with each of ``others``."""
-        na, nb = counts[a], counts[others]
-        diff = means[others] - means[a]
-        merged = scatter[a] + scatter[others] + (na * nb / (na + nb))[..., None, None] * (
-            diff[:, :, None] * diff[:, None, :]
-        )
-        return merged, na + nb
-
-    cost = np.full((g, g), np.inf)
+    cost = np.full((n_trees, g, g), np.inf)
     first, second = np.triu_indices(g, 1)  # every pair once, in batches
     block = max(1, PAIR_BLOCK_ELEMENTS // (d * d))
     for lo in range(0, len(first), block):
         a, b = first[lo : lo + block], second[lo : lo + block]
-        merged, total = union(a, b)
-        cost[a, b] = terms(merged, total) - own[a] - own[b]
-    cost = np.minimum(cost, cost.T)
-    active = np.ones(g, dtype=bool)
+        merged = scatter[a] + scatter[b] + (counts[a] * counts[b] / (counts[a] + counts[b]))[
+            :, None, None] * _outer(means[b] - means[a])
+        for t in range(n_trees):
+            cost[t, a, b] = terms(merged, counts[a] + counts[b], t) - own[t, a] - own[t, b]
+    cost = np.minimum(cost, cost.transpose(0, 2, 1))
     first_means = means.copy()
-    pairs = np.empty((g - 1, 2), dtype=np.intp)
-    merged_means = np.empty((g - 1, d))
+    # every tree's own groups from here on
+    counts, means = np.tile(counts, (n_trees, 1)), np.tile(means, (n_trees, 1, 1))
+    scatter = np.tile(scatter, (n_trees, 1, 1, 1))
+    active = np.ones((n_trees, g), dtype=bool)
+    pairs = np.empty((n_trees, g - 1, 2), dtype=np.intp)
+    merged_means = np.empty((n_trees, g - 1, d))
+    # each row's cheapest partner (the first, on ties): the cheapest pair is then the first
+    # row's of the least cost, the pair np.argmin(cost) finds, at O(g) per merge
+    nn = np.argmin(cost, axis=2)
+    nn_cost = np.take_along_axis(cost, nn[:, :, None], axis=2)[:, :, 0]
+    trees = np.arange(n_trees)
     for step in range(g - 1):
-        flat = int(np.argmin(cost))
-        a, b = divmod(flat, g)
-        a, b = min(a, b), max(a, b)
-        merged, total = union(a, np.array([b]))
-        means[a] = (counts[a] * means[a] + counts[b] * means[b]) / total[0]
-        pairs[step] = a, b
-        merged_means[step] = means[a]
-        scatter[a], counts[a] = merged[0], total[0]
-        own[a] = terms(scatter[a], counts[a])
-        active[b] = False
-        cost[b, :] = np.inf
-        cost[:, b] = np.inf
-        others = np.flatnonzero(active)
-        others = others[others != a]
-        if len(others):
-            merged, total = union(a, others)
-            row = terms(merged, total) - own[a] - own[others]
-            cost[a, others] = row
-            cost[others, a] = row
-    return MergeTree(first_means, pairs, merged_means, start)
+        i = np.argmin(nn_cost, axis=1)
+        j = nn[trees, i]
+        a, b = np.minimum(i, j), np.maximum(i, j)
+        na, nb = counts[trees, a], counts[trees, b]
+        total = na + nb
+        merged = scatter[trees, a] + scatter[trees, b] + (na * nb / total)[:, None, None] * _outer(
+            means[trees, b] - means[trees, a])
+        means[trees, a] = (na[:, None] * means[trees, a] + nb[:, None] * means[trees, b]) / total[
+            :, None]
+        pairs[:, step, 0], pairs[:, step, 1] = a, b
+        merged_means[:, step] = means[trees, a]
+        scatter[trees, a], counts[trees, a] = merged, total
+        own[trees, a] = terms(merged[:, None], total[:, None])[:, 0]
+        active[trees, b] = False
+        cost[trees, b, :] = np.inf
+        cost[trees, :, b] = np.inf
+        nn_cost[trees, b] = np.inf
+        live = np.flatnonzero(active.any(axis=0))  # groups some tree still holds
+        if len(live) == 0:
+            continue
+        na, nb = counts[trees, a][:, None], counts[:, live]
+        union = scatter[trees, a][:, None] + scatter[:, live] + (na * nb / (na + nb))[
+            ..., None, None] * _outer(means[:, live] - means[trees, a][:, None])
+        row = terms(union, na + nb) - own[trees, a][:, None] - own[:, live]
+        others = active[:, live] & (live != a[:, None])
+        row[~others] = np.inf
+        cost[trees[:, None], a[:, None], live] = row
+        cost[trees[:, None], live, a[:, None]] = row
+        _update_partners(cost, nn, nn_cost, a, b, live, others, row)
+    return [MergeTree(first_means, pairs[t], merged_means[t], start) for t in range(n_trees)]
+
+
+def _outer(diff):
+    """``diff diff^T`` of each row of a ``(..., d)`` stack."""
+    return diff[..., :, None] * diff[..., None, :]
+
+
+def _update_partners(cost, nn, nn_cost, a, b, live, others, row):
+    """Each tree's rows' cheapest partners after its group ``b`` joined ``a``, whose new costs
+    to the ``live`` groups are ``row`` (``others``: those the tree holds, besides ``a``): rows
+    that chose ``a`` or ``b`` look again, the rest compare ``a``."""
+    trees = np.arange(len(a))
+    nn[trees, a] = np.argmin(cost[trees, a], axis=1)
+    nn_cost[trees, a] = cost[trees, a, nn[trees, a]]
+    partner = nn[:, live]
+    stale = others & ((partner == a[:, None]) | (partner == b[:, None]))
+    if stale.any():
+        t, r = np.nonzero(stale)
+        rows = live[r]
+        nn[t, rows] = np.argmin(cost[t, rows], axis=1)
+        nn_cost[t, rows] = cost[t, rows, nn[t, rows]]
+    current = nn_cost[:, live]
+    closer = others & ~stale & ((row < current) | ((row == current) & (a[:, None] < partner)))
+    t, r = np.nonzero(closer)
+    nn[t, live[r]] = a[t]
+    nn_cost[t, live[r]] = row[t, r]

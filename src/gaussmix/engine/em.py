@@ -59,17 +59,21 @@ def m_step(stats, model, reg_covar, nk_eps, previous=None):
     return nk / nk.sum(), means, covariances
 
 
-def resolution_floor(weights, means, covariances, model, dtype):
+def resolution_floor(weights, means, covariances, model, dtype, n_groups=1):
     """Per component, the variance below which a fitted spread is rounding noise, not data.
 
     ``(10 eps scale)^2``, with ``scale`` the larger of the component's largest ``|mean|`` and the
     whole mixture's largest standard deviation: a spread of under ten units in the last place of
     the values it describes (copies of one point, collapsed onto by a component with
     ``reg_covar=0``). ``eps`` is the data dtype's. One value for a shared covariance.
+    ``n_groups`` mixtures may be stacked, component after component, each of weights summing
+    to one (a batch of EM runs; not for a shared covariance).
     """
-    mixture_mean = weights @ means
-    variances = model.variances(covariances, *means.shape)
-    total = weights @ (variances + (means - mixture_mean) ** 2)
-    scale = np.maximum(np.abs(means).max(axis=1), np.sqrt(total.max()))
-    floor = (10.0 * np.finfo(dtype).eps * scale) ** 2
+    k_all, d = means.shape
+    variances = model.variances(covariances, k_all, d).reshape(n_groups, -1, d)
+    weights, means = weights.reshape(n_groups, 1, -1), means.reshape(n_groups, -1, d)
+    mixture_mean = weights @ means  # (groups, 1, D)
+    total = (weights @ (variances + (means - mixture_mean) ** 2))[:, 0]
+    scale = np.maximum(np.abs(means).max(axis=2), np.sqrt(total.max(axis=1))[:, None])
+    floor = ((10.0 * np.finfo(dtype).eps * scale) ** 2).reshape(-1)
     return floor.max() if model.shared else floor

@@ -51,6 +51,36 @@ def kernel_for(model, log_weights, means, prec_chol, shift, dtype, far=(), track
     )
 
 
+def stacked_kernel(model, terms, shift, dtype, far=()):
+    """One E-step :class:`~gaussmix.engine.kernel.Kernel` for a batch of mixtures of ``model``
+    on the same rows: ``terms`` holds each mixture's ``(log_weights, means, prec_chol)``
+    (float64, the same number of components each); their components are stacked in that
+    order, each mixture normalised on its own (``Kernel(n_groups=...)``).
+
+    A shared covariance differs between the mixtures, so its kernel is the dense one, each
+    component taking its mixture's factor; :func:`~gaussmix.engine.stats.split_groups` pools
+    the moments back. ``far`` indexes the stacked components.
+    """
+    family = "dense" if model.family == "shared" else model.family
+    log_weights, means, factors, log_dets = [], [], [], []
+    for log_w, m, prec_chol in terms:
+        prec_chol = np.asarray(prec_chol, dtype=np.float64)
+        k, n_features = np.shape(m)
+        factor = model.kernel_factor(prec_chol, n_features)
+        log_det = model.log_det_cholesky(prec_chol, n_features)
+        if model.family == "shared":
+            factor = np.broadcast_to(factor, (k, n_features, n_features))
+            log_det = np.full(k, log_det)
+        log_weights.append(log_w)
+        means.append(m)
+        factors.append(factor)
+        log_dets.append(log_det)
+    return Kernel(
+        family, np.concatenate(log_weights), np.concatenate(means), np.concatenate(factors),
+        np.concatenate(log_dets), shift, dtype, far, n_groups=len(terms),
+    )
+
+
 def whole_data_kernel(family, shift, dtype):
     """A one-component kernel whose statistics are the weighted moments of all rows: the mean
     and covariance of the data through any data path (responsibilities are all one)."""
@@ -121,12 +151,12 @@ def _em_block(X, sample_weight, kernel, chunk_size, start, stop, defer=False):
         resp, log_norm = kernel.e_step(ws, x, moments=True)
         if w is None:
             weight = None
-            loglik += float(np.sum(log_norm, dtype=np.float64))
+            loglik = loglik + np.sum(log_norm, axis=-1, dtype=np.float64)  # one per mixture
             if kernel.track_entropy:
                 entropy -= float(np.sum(ws.plogp[:n], dtype=np.float64))
         else:
             w64 = np.asarray(w, dtype=np.float64)
-            loglik += float(np.dot(w64, log_norm.astype(np.float64)))
+            loglik = loglik + log_norm.astype(np.float64) @ w64
             if kernel.track_entropy:
                 entropy -= float(np.dot(w64, ws.plogp[:n].astype(np.float64)))
             weight = w64.astype(kernel.dtype)

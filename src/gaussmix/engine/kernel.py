@@ -260,7 +260,8 @@ class Layout:
                 stats.s2 += s2.sum(axis=0)
             else:
                 stats.s2[comps] = np.diagonal(s2, axis1=1, axis2=2)
-        stats.loglik = float(loglik)
+        # one log-likelihood per mixture of a batch (see Kernel.n_groups), else a float
+        stats.loglik = float(loglik) if np.ndim(loglik) == 0 else np.array(loglik, dtype=float)
         stats.weight = weight
         stats.n_samples = n_samples
         return stats
@@ -292,6 +293,10 @@ class Kernel(Layout):
         Components forced to the stacked form with moments around their own means.
     track_entropy : bool, default=False
         Also sum the responsibilities' ``-sum r log r`` into the statistics (``entropy``).
+    n_groups : int, default=1
+        The components are ``n_groups`` mixtures stacked one after the other (a batch of EM
+        runs on the same rows, see :func:`gaussmix.engine.estep.stacked_kernel`): each is
+        normalised on its own, and the E-step gives one log-likelihood per mixture.
     """
 
     #: Largest rounding bound ``eps * size`` accepted from the expanded dense form and from
@@ -300,12 +305,18 @@ class Kernel(Layout):
     expanded_error = None
 
     def __init__(self, family, log_weights, means, factor, log_det, shift, dtype, far=(),
-                 track_entropy=False):
+                 track_entropy=False, n_groups=1):
         means = np.asarray(means, dtype=np.float64)
         factor = np.asarray(factor, dtype=np.float64)
         n_components, n_features = means.shape
         super().__init__(n_components, n_features, family, shift, dtype)
+        if n_groups > 1 and (track_entropy or n_components % n_groups):
+            raise ValueError(
+                f"{n_components} components do not split into {n_groups} equal mixtures, or "
+                "the entropy was asked of a batch of mixtures."
+            )
         self.track_entropy = bool(track_entropy)
+        self.n_groups = int(n_groups)
         self._parameters = (log_weights, means, factor)
         self._incomplete = None
         mc = means - self.shift
@@ -468,6 +479,8 @@ class Kernel(Layout):
         lp = self.log_prob(ws, n)
         if self.track_entropy:
             return lp, normalize_inplace(lp, ws.shifted[:, :n], ws.plogp[:n])
+        if self.n_groups > 1:  # (n_groups, n) log-likelihoods, one mixture per row
+            return lp, normalize_inplace(lp.reshape(self.n_groups, -1, n))
         return lp, normalize_inplace(lp)
 
 

@@ -8,12 +8,15 @@ import numpy as np
 def normalize_inplace(log_prob, shifted=None, plogp=None):
     """Turn weighted log-probabilities ``(K, n)`` into responsibilities in place.
 
-    Returns the log-sum-exp over components of each column (the row's log-likelihood). Given
-    buffers ``shifted`` ``(K, n)`` and ``plogp`` ``(n,)``, also fills ``plogp`` with each row's
+    Returns the log-sum-exp over components of each column (the row's log-likelihood). An
+    ``(S, K, n)`` array holds ``S`` mixtures side by side (a batch of EM runs on the same rows)
+    and gives ``(S, n)``: each mixture is normalised on its own. Given
+    buffers ``shifted`` ``(K, n)`` and ``plogp`` ``(n,)`` (two-dimensional ``log_prob`` only),
+    also fills ``plogp`` with each row's
     ``sum_k r log r = sum_k e^s s / total - log(total)`` for the shifted, floored
     log-probabilities ``s`` (no logarithm per entry; one extra pass).
     """
-    top = log_prob.max(axis=0)
+    top = log_prob.max(axis=-2, keepdims=True)
     lost = None
     if not np.isfinite(top).all():  # every component -inf: the row has zero density
         lost = ~np.isfinite(top)
@@ -25,21 +28,21 @@ def normalize_inplace(log_prob, shifted=None, plogp=None):
     np.maximum(log_prob, _exp_floor(log_prob.dtype), out=log_prob)
     if plogp is None:
         np.exp(log_prob, out=log_prob)
-        total = log_prob.sum(axis=0)
+        total = log_prob.sum(axis=-2, keepdims=True)
         log_prob /= total
         log_norm = np.log(total, out=total)
     else:  # the exponentials go to `shifted`, so that sum_k e^s s needs no copy of s
         np.exp(log_prob, out=shifted)
-        total = shifted.sum(axis=0)
+        total = shifted.sum(axis=0, keepdims=True)
         np.einsum("kn,kn->n", shifted, log_prob, out=plogp)
         np.divide(shifted, total, out=log_prob)
-        plogp /= total
+        plogp /= total[0]
         log_norm = np.log(total, out=total)
-        plogp -= log_norm
+        plogp -= log_norm[0]
     log_norm += top
     if lost is not None:
         log_norm[lost] = -np.inf
-    return log_norm
+    return log_norm[..., 0, :]
 
 
 def _exp_floor(dtype):

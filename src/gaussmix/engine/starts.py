@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 from threadpoolctl import ThreadpoolController
 
-from .agglomeration import VVV_GROUPS, cut, model_based_tree, ward_tree
+from .agglomeration import VVV_GROUPS, cut, model_based_tree, model_based_trees, ward_tree
 
 # Rows used by the hierarchical start: its cost is O(HIERARCHICAL_SUBSAMPLE**2) in time and memory.
 HIERARCHICAL_SUBSAMPLE = 2000
@@ -160,22 +161,56 @@ def init_kmeans_plusplus(X, sample_weight, n_components, random_state, dtype):
 # components (and every covariance type) is a cut of the same tree, so a grid of fits on one
 # data set (select_model) agglomerates each kind once.
 _TREES = OrderedDict()
-_TREES_KEPT = 16
+_TREES_KEPT = 64
+# Numbers of components a grid of fits is about to ask starts for (see planned_components).
+_PLANNED = []
+
+
+@contextmanager
+def planned_components(n_components):
+    """Within this context, the first model-based start that needs its tree builds those of
+    every number of components in ``n_components`` (a model selection grid) side by side
+    (:func:`~gaussmix.engine.agglomeration.model_based_trees`): the conjugate tree depends on
+    the number of components, and side by side they cost a few trees' time, not one each.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gaussmix as gm
+    >>> from gaussmix.engine.starts import planned_components
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> with planned_components(range(1, 5)):
+    ...     fits = [gm.GaussianMixture(k, n_init=4, random_state=0).fit(X) for k in range(1, 5)]
+    """
+    _PLANNED.append(frozenset(int(k) for k in n_components))
+    try:
+        yield
+    finally:
+        _PLANNED.pop()
+
+
+def _tree_key(kind, rows, weights):
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (np.ascontiguousarray(rows), np.ascontiguousarray(weights)):
+        digest.update(str(part.shape).encode())
+        digest.update(part.tobytes())
+    return kind, digest.hexdigest()
+
+
+def _keep_tree(key, tree):
+    _TREES[key] = tree
+    while len(_TREES) > _TREES_KEPT:
+        _TREES.popitem(last=False)
 
 
 def _cached_tree(kind, rows, weights, build):
     """The :class:`~gaussmix.engine.agglomeration.MergeTree` ``build()`` makes for these rows and
     weights, built once and kept for the last ``_TREES_KEPT`` such inputs."""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in (np.ascontiguousarray(rows), np.ascontiguousarray(weights)):
-        digest.update(str(part.shape).encode())
-        digest.update(part.tobytes())
-    key = (kind, digest.hexdigest())
+    key = _tree_key(kind, rows, weights)
     tree = _TREES.get(key)
     if tree is None:
-        tree = _TREES[key] = build()
-        while len(_TREES) > _TREES_KEPT:
-            _TREES.popitem(last=False)
+        tree = build()
+        _keep_tree(key, tree)
     else:
         _TREES.move_to_end(key)
     return tree
@@ -241,10 +276,23 @@ def init_model_based(X, sample_weight, n_components, random_state, dtype):
     """Model-based (VVV) hierarchical agglomeration on the rows :func:`init_hierarchical` uses."""
     rows, w = _agglomeration_rows(X, sample_weight, random_state)
     Xs = np.asarray(X[rows], dtype=np.float64)
-    # the conjugate prior's scale depends on the number of components: one tree per K
+    # the conjugate prior's scale depends on the number of components: one tree per K, those
+    # of a planned grid built side by side
     labels = _cut_cached(("vvv", n_components), Xs, w, n_components,
-                         lambda: model_based_tree(Xs, w, n_components))
+                         lambda: _model_based_trees(Xs, w, n_components))
     return [(rows, None, _one_hot(labels, n_components, dtype))]
+
+
+def _model_based_trees(Xs, w, n_components):
+    """The conjugate tree of ``n_components``, built beside (and caching) those of the other
+    planned numbers of components that ``Xs`` has rows for and that are not cached yet."""
+    planned = _PLANNED[-1] if _PLANNED else ()
+    others = [k for k in sorted(planned) if 1 < k <= len(Xs) and k != n_components
+              and _tree_key(("vvv", k), Xs, w) not in _TREES]
+    trees = model_based_trees(Xs, w, [n_components, *others])
+    for k, tree in zip(others, trees[1:]):
+        _keep_tree(_tree_key(("vvv", k), Xs, w), tree)
+    return trees[0]
 
 
 def init_model_based_svd(X, sample_weight, n_components, random_state, dtype):

@@ -156,6 +156,26 @@ class SuffStats:
         return out
 
 
+def split_groups(stats, n_groups, family):
+    """The statistics of each mixture of a batch (:func:`gaussmix.engine.estep.stacked_kernel`):
+    ``n_groups`` mixtures whose components were stacked, with one log-likelihood each.
+
+    ``family`` is the layout the mixtures' covariance model takes; ``"shared"`` pools each
+    mixture's dense moments (every component's rows around its own point, as the shared layout
+    holds them). The arrays are views of ``stats``.
+    """
+    k = len(stats.nk) // n_groups
+    parts = []
+    for g in range(n_groups):
+        own = slice(g * k, (g + 1) * k)
+        s2 = stats.s2[own].sum(axis=0) if family == "shared" else stats.s2[own]
+        parts.append(SuffStats.of(
+            family, stats.nk[own], stats.s1[own], s2, stats.shift[own],
+            float(np.asarray(stats.loglik).reshape(-1)[g]), stats.weight, stats.n_samples,
+        ))
+    return parts
+
+
 def sample_covariances(stats, nk, mc):
     """Weighted sample covariances in the statistics' layout: ``s2 / nk - mc mc^T`` per component
     (dense, symmetrised), pooled over components (shared), or per feature (diagonal).

@@ -45,6 +45,7 @@ from ..engine.validation import (
     is_real,
     validate_numeric,
 )
+from .batch import BatchedRuns
 from .search import INIT_PARAMS, StartSearch
 
 logger = logging.getLogger("gaussmix")
@@ -83,7 +84,7 @@ def _ensure_log_handler():
         logger.setLevel(logging.INFO)
 
 
-class BaseMixture(StartSearch, DensityMixin, BaseEstimator):
+class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
     """The shared EM driver; see the module docstring for the hooks a subclass supplies."""
 
     #: ``name -> (predicate, what)`` checked by :meth:`_check_hyperparameters`.
@@ -215,31 +216,19 @@ class BaseMixture(StartSearch, DensityMixin, BaseEstimator):
         n_threads = self.n_threads or available_threads()
         self._prepare_fit(X, sample_weight, start_data, path, chunk, n_threads)
 
+        if do_init:
+            runs = self._distinct_starts(start_data, random_state, chunk, n_init)
+        else:
+            runs = [(0, self._fitted_state(), self.lower_bound_)]
         best = None
-        starts_seen = []
-        for init in range(n_init):
-            if do_init:
-                state = self._initial_state(*start_data, random_state, chunk, init=init)
-                lower_bound = -np.inf
-                if _seen_before(state, starts_seen):  # EM is deterministic: the same run again
-                    if self.verbose:
-                        logger.info("Initialization %d: the same start as an earlier one", init)
-                    continue
-            else:
-                state = self._fitted_state()
-                lower_bound = self.lower_bound_
-            if self.verbose:
-                logger.info("Initialization %d", init)
-            start_time = time.perf_counter()
-            state, lower_bound, n_iter, converged, history = self._iterate(
-                X, sample_weight, state, lower_bound, self.max_iter, self.tol, dtype, chunk,
-                n_threads, path.em_statistics, start_time=start_time,
-            )
+        for init, result, seconds in self._run_all(X, sample_weight, runs, dtype, chunk,
+                                                   n_threads, path.em_statistics):
+            state, lower_bound, n_iter, converged, history = result
             if self.verbose:
                 logger.info(
-                    "Initialization %s after %d iterations, %.3fs, lower bound %.8g",
-                    "converged" if converged else "did not converge",
-                    n_iter, time.perf_counter() - start_time, lower_bound,
+                    "Initialization %d %s after %d iterations, %.3fs, lower bound %.8g", init,
+                    "converged" if converged else "did not converge", n_iter, seconds,
+                    lower_bound,
                 )
             if best is None or lower_bound > best[0]:
                 best = (lower_bound, state, n_iter, converged, history)
@@ -259,6 +248,43 @@ class BaseMixture(StartSearch, DensityMixin, BaseEstimator):
         self.lower_bound_ = float(lower_bound)
         self.lower_bounds_ = [float(v) for v in history]
         return self
+
+    def _distinct_starts(self, start_data, random_state, chunk, n_init):
+        """``(init, state, -inf)`` of every initialisation whose start differs from the earlier
+        ones' (EM is deterministic: the same start is the same run again)."""
+        runs, seen = [], []
+        for init in range(n_init):
+            state = self._initial_state(*start_data, random_state, chunk, init=init)
+            if _seen_before(state, seen):
+                if self.verbose:
+                    logger.info("Initialization %d: the same start as an earlier one", init)
+                continue
+            runs.append((init, state, -np.inf))
+        return runs
+
+    def _run_all(self, X, sample_weight, runs, dtype, chunk, n_threads, statistics):
+        """Yield ``(init, (state, lower_bound, n_iter, converged, history), seconds)`` of EM
+        from each of ``runs`` (``(init, state, lower_bound)``), side by side when they are
+        batched (:mod:`.batch`; ``seconds`` is then the batch's), else one after the other."""
+        start_time = time.perf_counter()
+        if len(runs) > 1 and self._batchable(X, statistics, runs[0][1]):
+            results = self._iterate_runs(X, sample_weight, [state for _, state, _ in runs],
+                                         self.max_iter, self.tol, dtype, chunk, n_threads,
+                                         statistics)
+            seconds = time.perf_counter() - start_time
+            for (init, _, _), result in zip(runs, results):
+                if self.verbose:
+                    logger.info("Initialization %d", init)
+                yield init, result, seconds
+            return
+        for init, state, lower_bound in runs:
+            if self.verbose:
+                logger.info("Initialization %d", init)
+            start_time = time.perf_counter()
+            result = self._iterate(X, sample_weight, state, lower_bound, self.max_iter,
+                                   self.tol, dtype, chunk, n_threads, statistics,
+                                   start_time=start_time)
+            yield init, result, time.perf_counter() - start_time
 
     def _iterate(self, X, sample_weight, state, lower_bound, max_iter, tol, dtype, chunk,
                  n_threads=1, statistics=None, start_time=None):

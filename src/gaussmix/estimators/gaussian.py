@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.em import m_step, resolution_floor
+from ..engine.em import gaussian_moments, m_step, resolution_floor
 from ..engine.estep import kernel_for, log_weights_of
 from ..engine.stats import SuffStats
 from ..engine.validation import as_float_array, check_weights, is_real
@@ -341,6 +341,10 @@ default='hierarchical'
         kernel.allow_missing = self._allows_missing()
         return kernel
 
+    def _kernel_terms(self, state):
+        weights, means, _, prec_chol = state
+        return log_weights_of(weights), means, prec_chol
+
     def _m_step(self, stats, state, dtype):
         """The M-step, then the precision factors; a spread below the data's resolution raises
         the collapse error. The lower bound is the mean log-likelihood of ``state`` (the
@@ -350,6 +354,26 @@ default='hierarchical'
         floor = resolution_floor(weights, means, covariances, model, dtype)
         prec_chol = model.precision_cholesky(covariances, floor)
         return (weights, means, covariances, prec_chol), stats.loglik / stats.weight
+
+    def _m_step_batch(self, stats, states, dtype):
+        """The M-steps of a batch of runs from their stacked statistics in one pass, for a
+        covariance model whose components are estimated independently (else ``None``)."""
+        model = self._covariance_model
+        if not model.independent:
+            return None
+        n_runs = len(states)
+        nk, means, covariances = gaussian_moments(
+            stats, model, self.reg_covar, 10 * np.finfo(dtype).eps
+        )
+        weights = nk.reshape(n_runs, -1)
+        weights = (weights / weights.sum(axis=1, keepdims=True)).reshape(-1)
+        floor = resolution_floor(weights, means, covariances, model, dtype, n_runs)
+        prec_chol = model.precision_cholesky(covariances, floor)
+        bounds = np.reshape(stats.loglik, -1) / stats.weight  # one log-likelihood per run
+        k = len(nk) // n_runs
+        owns = [slice(g * k, (g + 1) * k) for g in range(n_runs)]
+        return [((weights[own], means[own], covariances[own], prec_chol[own]), bound)
+                for own, bound in zip(owns, bounds)]
 
     def _running_statistics(self, state):
         """Per-sample statistics around each mean whose M-step gives back ``state`` (so nothing

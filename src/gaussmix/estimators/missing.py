@@ -26,6 +26,11 @@ class MissingValues:
     def _allows_missing(self):
         return getattr(self, "missing", "error") == "em"
 
+    def _holds_missing(self, X):
+        """Whether EM on ``X`` meets missing values (rows with NaN take one run at a time; see
+        :mod:`gaussmix.estimators.batch`)."""
+        return self._allows_missing() and bool(np.isnan(np.asarray(X)).any())
+
     def _start_rows(self, X, sample_weight):
         """The rows the starts work on: with ``missing='em'``, each NaN replaced by its column's
         observed mean (the starts need complete rows; EM then uses only the observed values)."""

@@ -55,12 +55,12 @@ class StartSearch:
         k, dtype = self.n_components, X.dtype.type
         family = self._covariance_model.family
         shift = np.asarray(X[: min(len(X), 4096)], dtype=np.float64).mean(axis=0)
-        state = copy.deepcopy(random_state)  # to replay the same responsibilities if needed
+        saved = _saved_stream(random_state)  # to replay the same responsibilities if needed
         resp_chunks = INITIALIZERS_ALL[strategy](X, sample_weight, k, random_state, dtype)
         stats = resp_statistics(X, sample_weight, resp_chunks, k, family, shift, dtype)
         cancelled = cancelled_components(stats, dtype)
         if cancelled.size:  # a tight cluster far from the shift: its moments around its mean
-            replay = INITIALIZERS_ALL[strategy](X, sample_weight, k, state, dtype)
+            replay = INITIALIZERS_ALL[strategy](X, sample_weight, k, saved(), dtype)
             stats = recentre_from_responsibilities(stats, X, sample_weight, replay, cancelled)
         return stats
 
@@ -139,17 +139,32 @@ class StartSearch:
         if rows is not None:
             X = np.asarray(X[rows])
             sample_weight = None if sample_weight is None else sample_weight[rows]
-        strategies, n_iter = screen_plan(self.n_init - 1)
-        dtype = X.dtype.type
-        found = []
-        for strategy in strategies:
+        plan, n_iter = screen_plan(self.n_init - 1)
+        strategies, states = [], []
+        for strategy in plan:
             try:
-                state = self._start_from(strategy, X, sample_weight, random_state)
-                state, bound, _, _, _ = self._iterate(
-                    X, sample_weight, state, -np.inf, n_iter, self.tol, dtype, chunk
-                )
+                states.append(self._start_from(strategy, X, sample_weight, random_state))
             except ValueError:  # a collapsed start is simply not a candidate
                 continue
-            if np.isfinite(bound):
-                found.append((bound, strategy, state))
+            strategies.append(strategy)
+        results = self._iterate_runs(X, sample_weight, states, n_iter, self.tol, X.dtype.type,
+                                     chunk, drop_failed=True)
+        found = [(result[1], strategy, result[0]) for strategy, result in zip(strategies, results)
+                 if result is not None and np.isfinite(result[1])]
         return pick_screened(found, self.n_init - N_DETERMINISTIC)
+
+
+def _saved_stream(random_state):
+    """A function returning a copy of ``random_state`` as it is now (a ``RandomState``'s state
+    is read in microseconds; a deep copy of one costs half a millisecond)."""
+    if isinstance(random_state, np.random.RandomState):
+        state = random_state.get_state()
+
+        def replay():
+            stream = np.random.RandomState()
+            stream.set_state(state)
+            return stream
+
+        return replay
+    saved = copy.deepcopy(random_state)
+    return lambda: copy.deepcopy(saved)

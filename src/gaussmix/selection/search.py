@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_array
 
 from ..engine import covariance
 from ..engine.missing import fill_for_start
+from ..engine.starts import planned_components
 from ..engine.validation import check_no_empty_rows, check_sample_weight
 from ..estimators import GaussianMixture
 from .criteria import (
@@ -256,8 +257,9 @@ def select_model(
          data_cov, n_eff)
         for (k, ctype), seed in zip(grid, seeds)
     ]
-    results = _run(tasks, n_jobs if parallel else 1, progress,
-                   f"Fitting {len(grid)} mixtures ({n_samples} rows)")
+    with planned_components(ks):  # the model-based start builds the grid's trees together
+        results = _run(tasks, n_jobs if parallel else 1, progress,
+                       f"Fitting {len(grid)} mixtures ({n_samples} rows)")
     return ModelSelection(results, criterion, allow_degenerate)
 
 

@@ -90,6 +90,10 @@ class CovarianceModel:
         The model's covariances have a conjugate Wishart posterior that :meth:`project` gives
         (the unconstrained model of each representation), so the variational
         ``BayesianGaussianMixture`` can use it.
+    independent : bool
+        :meth:`estimate` gives each component's covariance from that component's statistics
+        alone, so one call serves the components of several mixtures stacked together (a
+        batch of EM runs).
     """
 
     name = None
@@ -98,6 +102,7 @@ class CovarianceModel:
     family = None
     shared = False
     conjugate = False
+    independent = False
 
     # ------------------------------------------------------------------ defined per model
     def n_parameters(self, n_components, n_features):

@@ -1,0 +1,204 @@
+"""EM runs side by side (gaussmix.estimators.batch): the starts of a fit iterated as one stacked
+kernel give each run the result it reaches alone, up to rounding.
+
+The engine parts first (each mixture of a stacked kernel normalised on its own, its statistics
+split back, a shared covariance pooled again), then whole runs against runs alone for the four
+scikit-learn types and two coupled mclust models, failures in a batch, the limits that keep a fit
+on one run at a time, and the side-by-side model-based trees of a selection grid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gaussmix as gm
+from gaussmix.engine import covariance, starts
+from gaussmix.engine.agglomeration import model_based_tree, model_based_trees
+from gaussmix.engine.estep import em_statistics, kernel_for, log_weights_of, stacked_kernel
+from gaussmix.engine.responsibilities import normalize_inplace
+from gaussmix.engine.stats import split_groups
+from gaussmix.estimators import batch
+
+TYPES = ("full", "tied", "diag", "spherical", "VEV", "EVI")
+
+
+def _starts(X, k, covariance_type, n_runs, seed=0):
+    """Distinct k-means starts of one estimator (its states and the estimator)."""
+    model = gm.GaussianMixture(k, covariance_type=covariance_type, init_params="kmeans")
+    model._check_hyperparameters()
+    rng = np.random.RandomState(seed)
+    states = [model._start_from("kmeans", X, None, rng) for _ in range(n_runs)]
+    return model, states
+
+
+def test_a_stacked_array_is_normalised_per_mixture(rng):
+    lp = rng.normal(scale=30, size=(3, 4, 50))
+    lp[1, :, 7] = -np.inf  # a row of zero density in one mixture
+    expected = [normalize_inplace(lp[g].copy()) for g in range(3)]
+    responsibilities = [lp[g].copy() for g in range(3)]
+    for g in range(3):
+        normalize_inplace(responsibilities[g])
+    stacked = lp.copy()
+    log_norm = normalize_inplace(stacked)
+    assert log_norm.shape == (3, 50)
+    for g in range(3):
+        np.testing.assert_array_equal(log_norm[g], expected[g])
+        np.testing.assert_array_equal(stacked[g], responsibilities[g])
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_stacked_statistics_split_into_each_mixtures_own(covariance_type):
+    X = gm.datasets.load_iris()
+    _, states = _starts(X, 3, covariance_type, 3)
+    cov_model = covariance.get(covariance_type)
+    shift = states[0][0] @ states[0][1]
+    terms = [(log_weights_of(w), m, p) for w, m, _, p in states]
+    kernel = stacked_kernel(cov_model, terms, shift, X.dtype, ())
+    parts = split_groups(em_statistics(X, None, kernel, 4096), 3, cov_model.family)
+    for (w, m, _, p), part in zip(states, parts):
+        alone = em_statistics(X, None, kernel_for(cov_model, log_weights_of(w), m, p, shift,
+                                                   X.dtype), 4096)
+        assert part.family == alone.family
+        np.testing.assert_allclose(part.loglik, alone.loglik, rtol=1e-13)
+        for name in ("nk", "s1", "s2"):
+            np.testing.assert_allclose(getattr(part, name), getattr(alone, name),
+                                       rtol=1e-11, atol=1e-9)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_runs_side_by_side_reach_what_each_reaches_alone(covariance_type):
+    X = gm.datasets.load_iris()
+    model, states = _starts(X, 3, covariance_type, 5)
+    dtype, chunk = X.dtype.type, 4096
+    together = model._iterate_runs(X, None, states, 200, 1e-6, dtype, chunk)
+    for state, result in zip(states, together):
+        alone = model._iterate(X, None, state, -np.inf, 200, 1e-6, dtype, chunk)
+        assert result[2] == alone[2] and result[3] == alone[3]  # iterations, converged
+        np.testing.assert_allclose(result[4], alone[4], rtol=1e-12)  # the bound history
+        for ours, theirs in zip(result[0], alone[0]):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_more_runs_than_one_kernel_holds_form_several_batches(monkeypatch):
+    X = gm.datasets.load_iris()
+    model, states = _starts(X, 3, "full", 7)
+    monkeypatch.setattr(batch, "BATCH_COMPONENTS", 6)  # two runs per stacked kernel
+    sizes = []
+    step = batch.BatchedRuns._batch_step
+
+    def counted(self, X, sample_weight, runs, *args):
+        sizes.append(len(runs))
+        return step(self, X, sample_weight, runs, *args)
+
+    monkeypatch.setattr(batch.BatchedRuns, "_batch_step", counted)
+    together = model._iterate_runs(X, None, states, 5, 0.0, X.dtype.type, 4096)
+    assert sizes[:4] == [2, 2, 2, 1]
+    for state, result in zip(states, together):
+        alone = model._iterate(X, None, state, -np.inf, 5, 0.0, X.dtype.type, 4096)
+        np.testing.assert_allclose(result[1], alone[1], rtol=1e-12)
+
+
+def _collapsing_start(model, X, states):
+    """A start whose second component sits on three identical rows (it collapses)."""
+    weights, means, covariances, _ = states[0]
+    means = means.copy()
+    means[1] = X[0]
+    covariances = covariances.copy()
+    covariances[1] = 1e-14 * np.eye(X.shape[1])
+    cov_model = model._covariance_model
+    return weights, means, covariances, cov_model.precision_cholesky(covariances)
+
+
+def test_a_failing_run_raises_or_drops_out_and_leaves_the_others():
+    X = np.vstack([np.repeat(gm.datasets.load_iris()[:1], 3, axis=0),
+                   gm.datasets.load_iris()[1:]])
+    model = gm.GaussianMixture(3, reg_covar=0.0, init_params="kmeans")
+    model._check_hyperparameters()
+    _, states = _starts(X, 3, "full", 3)
+    bad = _collapsing_start(model, X, states)
+    dtype = X.dtype.type
+    with pytest.raises(ValueError) as alone:
+        model._iterate(X, None, bad, -np.inf, 50, 1e-6, dtype, 4096)
+    with pytest.raises(ValueError) as together:
+        model._iterate_runs(X, None, [states[0], bad, states[1]], 50, 1e-6, dtype, 4096)
+    assert str(together.value) == str(alone.value)
+    dropped = model._iterate_runs(X, None, [states[0], bad, states[1]], 50, 1e-6, dtype, 4096,
+                                  drop_failed=True)
+    assert dropped[1] is None
+    for state, result in zip([states[0], states[1]], [dropped[0], dropped[2]]):
+        single = model._iterate(X, None, state, -np.inf, 50, 1e-6, dtype, 4096)
+        np.testing.assert_allclose(result[1], single[1], rtol=1e-12)
+
+
+def test_fits_batch_only_small_in_memory_data(monkeypatch):
+    X = gm.datasets.load_iris()
+    steps = []
+    step = batch.BatchedRuns._batch_step
+
+    def counted(self, *args):
+        steps.append(1)
+        return step(self, *args)
+
+    monkeypatch.setattr(batch.BatchedRuns, "_batch_step", counted)
+    batched = gm.GaussianMixture(3, n_init=4, random_state=0).fit(X)
+    assert steps
+    steps.clear()
+    monkeypatch.setattr(batch, "BATCH_ROWS", 100)  # iris is now "large"
+    alone = gm.GaussianMixture(3, n_init=4, random_state=0).fit(X)
+    assert not steps
+    np.testing.assert_allclose(batched.lower_bound_, alone.lower_bound_, rtol=1e-12)
+    np.testing.assert_allclose(batched.means_, alone.means_, rtol=1e-9)
+    monkeypatch.setattr(batch, "BATCH_ROWS", 10**6)
+    gm.GaussianMixture(3, n_init=4, random_state=0, verbose=2, verbose_interval=1000).fit(X)
+    holed = X.copy()
+    holed[3, 1] = np.nan
+    gm.GaussianMixture(3, n_init=4, random_state=0, missing="em").fit(holed)
+    assert not steps  # per-iteration logs and missing values: one run at a time
+    gm.GaussianMixture(3, n_init=4, random_state=0, missing="em").fit(X)
+    assert steps  # missing='em' on complete rows
+
+
+def test_a_memory_mapped_fit_equals_the_in_memory_fit(tmp_path):
+    X = gm.datasets.load_old_faithful()
+    np.save(tmp_path / "x.npy", X)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    ours = gm.GaussianMixture(3, n_init=6, random_state=0).fit(mapped)
+    theirs = gm.GaussianMixture(3, n_init=6, random_state=0).fit(X)
+    np.testing.assert_array_equal(ours.means_, theirs.means_)
+    assert ours.lower_bound_ == theirs.lower_bound_
+
+
+@pytest.mark.parametrize("criterion", ["conjugate", "trace"])
+def test_trees_side_by_side_are_the_trees_one_at_a_time(rng, criterion):
+    X = np.vstack([rng.normal(size=(80, 3)), rng.normal(size=(60, 3)) * 0.3 + 2.0])
+    X[5] = X[6]  # a tie
+    w = np.ones(len(X))
+    ks = [2, 3, 5, 9]
+    for k, tree in zip(ks, model_based_trees(X, w, ks, criterion=criterion)):
+        alone = model_based_tree(X, w, k, criterion=criterion)
+        np.testing.assert_array_equal(tree.pairs, alone.pairs)
+        np.testing.assert_array_equal(tree.merged_means, alone.merged_means)
+    starting = model_based_trees(X, w, [2, 40], n_groups=30)  # from 30 Ward groups
+    assert starting[0].n_items == 30
+    np.testing.assert_array_equal(starting[1].pairs, model_based_tree(X, w, 40, 30).pairs)
+
+
+def test_a_planned_grid_builds_its_trees_once(monkeypatch):
+    X = gm.datasets.load_diabetes()
+    calls = []
+    build = starts.model_based_trees
+
+    def counted(Xs, w, ks, *args, **kwargs):
+        calls.append(list(ks))
+        return build(Xs, w, ks, *args, **kwargs)
+
+    monkeypatch.setattr(starts, "model_based_trees", counted)
+    starts._TREES.clear()
+    with starts.planned_components(range(1, 6)):
+        planned = [gm.GaussianMixture(k, n_init=4, random_state=0).fit(X) for k in range(1, 6)]
+    assert calls == [[2, 3, 4, 5]]
+    starts._TREES.clear()
+    for k, fit in zip(range(1, 6), planned):
+        single = gm.GaussianMixture(k, n_init=4, random_state=0).fit(X)
+        np.testing.assert_array_equal(single.means_, fit.means_)
