@@ -53,8 +53,8 @@ def test_stacked_statistics_split_into_each_mixtures_own(covariance_type):
     _, states = _starts(X, 3, covariance_type, 3)
     cov_model = covariance.get(covariance_type)
     shift = states[0][0] @ states[0][1]
-    terms = [(log_weights_of(w), m, p) for w, m, _, p in states]
-    kernel = stacked_kernel(cov_model, terms, shift, X.dtype, ())
+    terms = [(log_weights_of(w), m, p, c) for w, m, c, p in states]
+    kernel = stacked_kernel([cov_model] * 3, terms, shift, X.dtype, ())
     parts = split_groups(em_statistics(X, None, kernel, 4096), 3, cov_model.family)
     for (w, m, _, p), part in zip(states, parts):
         alone = em_statistics(X, None, kernel_for(cov_model, log_weights_of(w), m, p, shift,
@@ -85,13 +85,13 @@ def test_more_runs_than_one_kernel_holds_form_several_batches(monkeypatch):
     model, states = _starts(X, 3, "full", 7)
     monkeypatch.setattr(batch, "BATCH_COMPONENTS", 6)  # two runs per stacked kernel
     sizes = []
-    step = batch.BatchedRuns._batch_step
+    step = batch._batch_step
 
-    def counted(self, X, sample_weight, runs, *args):
+    def counted(runs, *args):
         sizes.append(len(runs))
-        return step(self, X, sample_weight, runs, *args)
+        return step(runs, *args)
 
-    monkeypatch.setattr(batch.BatchedRuns, "_batch_step", counted)
+    monkeypatch.setattr(batch, "_batch_step", counted)
     together = model._iterate_runs(X, None, states, 5, 0.0, X.dtype.type, 4096)
     assert sizes[:4] == [2, 2, 2, 1]
     for state, result in zip(states, together):
@@ -134,13 +134,13 @@ def test_a_failing_run_raises_or_drops_out_and_leaves_the_others():
 def test_fits_batch_only_small_in_memory_data(monkeypatch):
     X = gm.datasets.load_iris()
     steps = []
-    step = batch.BatchedRuns._batch_step
+    step = batch._batch_step
 
-    def counted(self, *args):
+    def counted(*args):
         steps.append(1)
-        return step(self, *args)
+        return step(*args)
 
-    monkeypatch.setattr(batch.BatchedRuns, "_batch_step", counted)
+    monkeypatch.setattr(batch, "_batch_step", counted)
     batched = gm.GaussianMixture(3, n_init=4, random_state=0).fit(X)
     assert steps
     steps.clear()
@@ -202,3 +202,34 @@ def test_a_planned_grid_builds_its_trees_once(monkeypatch):
     for k, fit in zip(range(1, 6), planned):
         single = gm.GaussianMixture(k, n_init=4, random_state=0).fit(X)
         np.testing.assert_array_equal(single.means_, fit.means_)
+
+
+def test_fits_side_by_side_equal_fits_one_at_a_time():
+    X = gm.datasets.load_old_faithful()
+    types = ("full", "tied", "diag", "spherical", "VEV")
+    models = [gm.GaussianMixture(3, covariance_type=t, n_init=5, random_state=1) for t in types]
+    models.append(gm.GaussianMixture(2, n_init=4, random_state=0))  # another batch
+    models.append(gm.GaussianMixture(3, n_init=4, reg_covar=-1.0))  # an invalid parameter
+    outcomes = batch.fit_side_by_side(models, X)
+    assert isinstance(outcomes[-1], ValueError) and "reg_covar" in str(outcomes[-1])
+    for model, outcome in zip(models[:-1], outcomes[:-1]):
+        assert outcome is model
+        alone = gm.GaussianMixture(**model.get_params()).fit(X)
+        np.testing.assert_allclose(model.lower_bound_, alone.lower_bound_, rtol=1e-12)
+        np.testing.assert_allclose(model.means_, alone.means_, rtol=1e-9)
+        assert model.n_iter_ == alone.n_iter_
+
+
+def test_a_collapse_fails_only_its_own_fit():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(60, 2)), np.repeat([[5.0, 5.0]], 4, axis=0)])
+    kw = {"n_components": 3, "n_init": 4, "random_state": 0, "init_params": "random_from_data"}
+    models = [gm.GaussianMixture(covariance_type=t, reg_covar=0.0, **kw)
+              for t in ("full", "spherical")]
+    models.append(gm.GaussianMixture(**kw))  # the default reg_covar: a proper fit
+    outcomes = batch.fit_side_by_side(models, X)
+    for model, outcome in zip(models[:2], outcomes[:2]):
+        with pytest.raises(ValueError) as alone:
+            gm.GaussianMixture(**model.get_params()).fit(X)
+        assert isinstance(outcome, ValueError) and str(outcome) == str(alone.value)
+    assert outcomes[2] is models[2] and np.isfinite(models[2].lower_bound_)

@@ -68,9 +68,9 @@ def test_a_start_equal_to_an_earlier_one_is_not_run_again(monkeypatch):
     runs = []
     run_all = BaseMixture._run_all
 
-    def counted(self, X, sample_weight, starts, *args):
-        runs.extend(starts)  # the EM runs of the fit, one per distinct start
-        return run_all(self, X, sample_weight, starts, *args)
+    def counted(self, plan):
+        runs.extend(plan.runs)  # the EM runs of the fit, one per distinct start
+        return run_all(self, plan)
 
     monkeypatch.setattr(BaseMixture, "_run_all", counted)
     searched = gm.GaussianMixture(1, n_init=4, random_state=0).fit(X)

@@ -38,18 +38,22 @@ def e_step(make_kernel, X, sample_weight, dtype, chunk_size, n_threads=1, statis
     return stats
 
 
-def gaussian_moments(stats, model, reg_covar, nk_eps, previous=None):
+def gaussian_moments(stats, model, reg_covar, nk_eps, previous=None, n_groups=None):
     """``(nk, means, covariances)`` (float64) from summed statistics under ``model``: the weight
     sums plus ``nk_eps``, the weighted means, and the model's covariance estimate.
 
     ``nk_eps`` is added to every component's weight sum, as scikit-learn does, so that an empty
     component gives a finite mean instead of 0/0. ``previous`` (the covariances before the step)
-    is handed to the model's ``estimate``.
+    is handed to the model's ``estimate``. ``n_groups``: the stacked statistics of that many
+    mixtures (a batch of EM runs) under a ``stackable`` model; a shared covariance then comes
+    from dense moments, as one matrix per mixture, ``(n_groups, D, D)``.
     """
     nk = stats.nk + nk_eps
     mc = stats.s1 / nk[:, None]
     means = mc + stats.shift
-    covariances = model.estimate(sample_covariances(stats, nk, mc), nk, reg_covar, previous)
+    pooled = n_groups if model.shared and n_groups is not None else None
+    sample = sample_covariances(stats, nk, mc, pooled)
+    covariances = model.estimate(sample, nk, reg_covar, previous)
     return nk, means, covariances
 
 
@@ -59,7 +63,7 @@ def m_step(stats, model, reg_covar, nk_eps, previous=None):
     return nk / nk.sum(), means, covariances
 
 
-def resolution_floor(weights, means, covariances, model, dtype, n_groups=1):
+def resolution_floor(weights, means, covariances, model, dtype, n_groups=None):
     """Per component, the variance below which a fitted spread is rounding noise, not data.
 
     ``(10 eps scale)^2``, with ``scale`` the larger of the component's largest ``|mean|`` and the
@@ -67,13 +71,21 @@ def resolution_floor(weights, means, covariances, model, dtype, n_groups=1):
     the values it describes (copies of one point, collapsed onto by a component with
     ``reg_covar=0``). ``eps`` is the data dtype's. One value for a shared covariance.
     ``n_groups`` mixtures may be stacked, component after component, each of weights summing
-    to one (a batch of EM runs; not for a shared covariance).
+    to one (a batch of EM runs; a shared covariance then has one matrix, ``(n_groups, D, D)``,
+    and one floor per mixture).
     """
     k_all, d = means.shape
-    variances = model.variances(covariances, k_all, d).reshape(n_groups, -1, d)
+    stacked = n_groups is not None
+    n_groups = n_groups or 1
+    if model.shared and stacked:  # one matrix per mixture
+        variances = np.diagonal(covariances, axis1=1, axis2=2)[:, None]
+    else:
+        variances = model.variances(covariances, k_all, d).reshape(n_groups, -1, d)
     weights, means = weights.reshape(n_groups, 1, -1), means.reshape(n_groups, -1, d)
     mixture_mean = weights @ means  # (groups, 1, D)
     total = (weights @ (variances + (means - mixture_mean) ** 2))[:, 0]
     scale = np.maximum(np.abs(means).max(axis=2), np.sqrt(total.max(axis=1))[:, None])
-    floor = ((10.0 * np.finfo(dtype).eps * scale) ** 2).reshape(-1)
-    return floor.max() if model.shared else floor
+    floor = (10.0 * np.finfo(dtype).eps * scale) ** 2
+    if model.shared:
+        return floor.max(axis=1) if stacked else floor.max()
+    return floor.reshape(-1)

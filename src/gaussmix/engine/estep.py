@@ -15,7 +15,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from itertools import pairwise
+from itertools import groupby, pairwise
 
 import numpy as np
 
@@ -51,33 +51,46 @@ def kernel_for(model, log_weights, means, prec_chol, shift, dtype, far=(), track
     )
 
 
-def stacked_kernel(model, terms, shift, dtype, far=()):
-    """One E-step :class:`~gaussmix.engine.kernel.Kernel` for a batch of mixtures of ``model``
-    on the same rows: ``terms`` holds each mixture's ``(log_weights, means, prec_chol)``
-    (float64, the same number of components each); their components are stacked in that
-    order, each mixture normalised on its own (``Kernel(n_groups=...)``).
+def stacked_kernel(models, terms, shift, dtype, far=()):
+    """One E-step :class:`~gaussmix.engine.kernel.Kernel` for a batch of mixtures on the same
+    rows: ``terms`` holds each mixture's ``(log_weights, means, prec_chol, covariances)``
+    (float64, the same number of components each) under its covariance model in ``models``;
+    their components are stacked in that order, each mixture normalised on its own
+    (``Kernel(n_groups=...)``).
 
-    A shared covariance differs between the mixtures, so its kernel is the dense one, each
-    component taking its mixture's factor; :func:`~gaussmix.engine.stats.split_groups` pools
-    the moments back. ``far`` indexes the stacked components.
+    Mixtures of one kernel family other than the shared one take that family's kernel; a
+    shared covariance (different in each mixture) or a mix of families takes the dense one,
+    each component with its own factor (diagonal ones as diagonal matrices).
+    :func:`~gaussmix.engine.stats.components_of` and
+    :func:`~gaussmix.engine.stats.split_groups` turn the moments back into each model's
+    layout. ``far`` indexes the stacked components.
     """
-    family = "dense" if model.family == "shared" else model.family
-    log_weights, means, factors, log_dets = [], [], [], []
-    for log_w, m, prec_chol in terms:
-        prec_chol = np.asarray(prec_chol, dtype=np.float64)
-        k, n_features = np.shape(m)
+    families = {model.family for model in models}
+    family = families.pop() if len(families) == 1 else "dense"
+    family = "dense" if family == "shared" else family
+    k, n_features = np.shape(terms[0][1])
+    factors, log_dets, variances = [], [], []
+    for model, group in groupby(zip(models, terms), key=lambda pair: pair[0]):
+        group = [t for _, t in group]
+        prec_chol = np.concatenate([t[2] for t in group])  # (runs * K, ...) or (runs * D, D)
+        if model.shared:
+            for t in group:
+                factors.append(np.broadcast_to(model.kernel_factor(t[2], n_features),
+                                               (k, n_features, n_features)))
+                log_dets.append(np.full(k, model.log_det_cholesky(t[2], n_features)))
+                variances.append(np.broadcast_to(np.diag(t[3]), (k, n_features)))
+            continue
         factor = model.kernel_factor(prec_chol, n_features)
-        log_det = model.log_det_cholesky(prec_chol, n_features)
-        if model.family == "shared":
-            factor = np.broadcast_to(factor, (k, n_features, n_features))
-            log_det = np.full(k, log_det)
-        log_weights.append(log_w)
-        means.append(m)
+        if model.family == "diagonal" and family == "dense":
+            factor = factor[:, :, None] * np.eye(n_features)
         factors.append(factor)
-        log_dets.append(log_det)
+        log_dets.append(model.log_det_cholesky(prec_chol, n_features))
+        variances.append(model.variances(np.concatenate([t[3] for t in group]), len(factor),
+                                         n_features))
     return Kernel(
-        family, np.concatenate(log_weights), np.concatenate(means), np.concatenate(factors),
-        np.concatenate(log_dets), shift, dtype, far, n_groups=len(terms),
+        family, np.concatenate([t[0] for t in terms]), np.concatenate([t[1] for t in terms]),
+        np.concatenate(factors), np.concatenate(log_dets), shift, dtype, far,
+        n_groups=len(terms), variances=np.concatenate(variances),
     )
 
 

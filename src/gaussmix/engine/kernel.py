@@ -174,7 +174,7 @@ class Layout:
         # Kernel._split_far), and the point each component's moments are taken around.
         self.far = np.zeros(0, dtype=np.intp)
         self.whitened = np.zeros(0, dtype=np.intp)
-        self.centres = np.array(np.broadcast_to(self.shift, (n_components, n_features)))
+        self.centres = np.repeat(self.shift[None], n_components, axis=0)
         # Whether the E-step also sums sum_k r log r per row (a variational lower bound needs
         # the responsibilities' entropy; EM does not, and skips the extra pass).
         self.track_entropy = False
@@ -295,8 +295,10 @@ class Kernel(Layout):
         Also sum the responsibilities' ``-sum r log r`` into the statistics (``entropy``).
     n_groups : int, default=1
         The components are ``n_groups`` mixtures stacked one after the other (a batch of EM
-        runs on the same rows, see :func:`gaussmix.engine.estep.stacked_kernel`): each is
-        normalised on its own, and the E-step gives one log-likelihood per mixture.
+        runs, see :func:`gaussmix.engine.estep.stacked_kernel`): each is normalised on its
+        own, and the E-step gives one log-likelihood per mixture.
+    variances : ndarray of shape (n_components, n_features), optional
+        Each component's variance per feature (else the dense family inverts the factors).
     """
 
     #: Largest rounding bound ``eps * size`` accepted from the expanded dense form and from
@@ -305,7 +307,7 @@ class Kernel(Layout):
     expanded_error = None
 
     def __init__(self, family, log_weights, means, factor, log_det, shift, dtype, far=(),
-                 track_entropy=False, n_groups=1):
+                 track_entropy=False, n_groups=1, variances=None):
         means = np.asarray(means, dtype=np.float64)
         factor = np.asarray(factor, dtype=np.float64)
         n_components, n_features = means.shape
@@ -325,11 +327,12 @@ class Kernel(Layout):
         if family == "dense":
             prec = self._init_dense(factor, mc, const, dtype)
             size = _term_size(mc, np.abs(prec))
-            inverse = np.linalg.inv(factor)
-            variances = np.sum(inverse**2, axis=-2)  # diag of (L L^T)^-1
+            if variances is None:
+                inverse = np.linalg.inv(factor)
+                variances = np.sum(inverse**2, axis=-2)  # diag of (L L^T)^-1
 
             def factors(idx):
-                return factor[idx], inverse[idx]
+                return factor[idx], np.linalg.inv(factor[idx])
         elif family == "shared":
             # ||y - B_k||^2 = ||y||^2 - 2 y.B_k + ||B_k||^2 with y = L^T x, B_k = L^T mc_k.
             self.Lt = np.ascontiguousarray(factor.T).astype(dtype)
@@ -395,8 +398,11 @@ class Kernel(Layout):
         rows, cols = _outer_pairs(d)
         quad = -0.5 * prec[:, rows, cols] * _pair_counts(d)
         lin = np.einsum("kij,kj->ki", prec, mc)
-        c0 = const - 0.5 * np.einsum("ki,ki->k", lin, mc)
-        self.theta_exp = np.hstack([quad, lin, c0[:, None]]).astype(dtype)
+        theta = np.empty((len(mc), quad.shape[1] + d + 1), dtype=dtype)
+        theta[:, : quad.shape[1]] = quad
+        theta[:, quad.shape[1] : -1] = lin
+        theta[:, -1] = const - 0.5 * np.einsum("ki,ki->k", lin, mc)
+        self.theta_exp = theta
         return prec
 
     def _split_far(self, size, cancel, factors, mc, const, dtype, forced=()):
@@ -412,7 +418,8 @@ class Kernel(Layout):
         eps = np.finfo(dtype).eps
         limit = np.sqrt(eps) if self.expanded_error is None else self.expanded_error
         whitened = ~(cancel * eps <= limit)  # NaN goes the precise way
-        whitened[np.asarray(forced, dtype=np.intp)] = True  # e.g. moments that cancelled
+        if len(forced):
+            whitened[np.asarray(forced, dtype=np.intp)] = True  # e.g. moments that cancelled
         far = whitened | ~(size * eps <= limit)
         self.near_rows = np.ones(k, dtype=bool)
         if not far.any():  # the usual case: every component takes the shared-shift forms

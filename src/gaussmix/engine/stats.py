@@ -156,6 +156,21 @@ class SuffStats:
         return out
 
 
+def components_of(stats, first, n_groups, n_components, family):
+    """The stacked statistics of mixtures ``first .. first + n_groups - 1`` of a batch (each of
+    ``n_components``), for mixtures whose covariance model has kernel family ``family``:
+    diagonal moments from dense ones where the batch's kernel was dense; a shared family keeps
+    the dense moments (its M-step pools them per mixture, see :func:`split_groups`)."""
+    own = slice(first * n_components, (first + n_groups) * n_components)
+    s2 = stats.s2[own]
+    layout = stats.family
+    if family == "diagonal" and layout == "dense":
+        s2, layout = np.diagonal(s2, axis1=1, axis2=2), "diagonal"
+    loglik = np.reshape(stats.loglik, -1)[first : first + n_groups]
+    return SuffStats.of(layout, stats.nk[own], stats.s1[own], s2, stats.shift[own], loglik,
+                        stats.weight, stats.n_samples)
+
+
 def split_groups(stats, n_groups, family):
     """The statistics of each mixture of a batch (:func:`gaussmix.engine.estep.stacked_kernel`):
     ``n_groups`` mixtures whose components were stacked, with one log-likelihood each.
@@ -176,13 +191,21 @@ def split_groups(stats, n_groups, family):
     return parts
 
 
-def sample_covariances(stats, nk, mc):
+def sample_covariances(stats, nk, mc, pooled_groups=None):
     """Weighted sample covariances in the statistics' layout: ``s2 / nk - mc mc^T`` per component
     (dense, symmetrised), pooled over components (shared), or per feature (diagonal).
 
     ``nk`` are the weight sums the M-step divides by, ``mc = s1 / nk`` the means around
-    ``stats.shift``. The start of every covariance model's M-step.
+    ``stats.shift``. The start of every covariance model's M-step. ``pooled_groups``: dense
+    statistics of that many mixtures stacked (a batch of EM runs) give each mixture's pooled
+    covariance, ``(pooled_groups, D, D)``.
     """
+    if pooled_groups is not None:
+        d = mc.shape[1]
+        s2 = stats.s2.reshape(pooled_groups, -1, d, d).sum(axis=1)
+        nk, mc = nk.reshape(pooled_groups, -1), mc.reshape(pooled_groups, -1, d)
+        cov = (s2 - np.einsum("gk,gki,gkj->gij", nk, mc, mc)) / nk.sum(axis=1)[:, None, None]
+        return 0.5 * (cov + cov.transpose(0, 2, 1))
     if stats.family == "dense":
         cov = stats.s2 / nk[:, None, None] - mc[:, :, None] * mc[:, None, :]
         return 0.5 * (cov + cov.transpose(0, 2, 1))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
@@ -196,6 +197,12 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
             return self._fit(X, sample_weight)
 
     def _fit(self, X, sample_weight):
+        plan = self._fit_plan(X, sample_weight)
+        return self._fit_finish(plan, self._run_all(plan))
+
+    def _fit_plan(self, X, sample_weight):
+        """Everything a fit does before EM: validation, the data path, the starts. Returns a
+        :class:`_FitPlan` whose ``runs`` are ``(init, state, lower_bound)``."""
         self._check_hyperparameters()
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         if not do_init:
@@ -215,14 +222,18 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         n_init = self.n_init if do_init else 1
         n_threads = self.n_threads or available_threads()
         self._prepare_fit(X, sample_weight, start_data, path, chunk, n_threads)
-
         if do_init:
             runs = self._distinct_starts(start_data, random_state, chunk, n_init)
         else:
             runs = [(0, self._fitted_state(), self.lower_bound_)]
+        return _FitPlan(X, sample_weight, runs, dtype, chunk, n_threads, path.em_statistics,
+                        n_init)
+
+    def _fit_finish(self, plan, results):
+        """Keep the best of the runs' ``results`` (``(init, (state, lower_bound, n_iter,
+        converged, history), seconds)``) as the fitted state; returns ``self``."""
         best = None
-        for init, result, seconds in self._run_all(X, sample_weight, runs, dtype, chunk,
-                                                   n_threads, path.em_statistics):
+        for init, result, seconds in results:
             state, lower_bound, n_iter, converged, history = result
             if self.verbose:
                 logger.info(
@@ -236,13 +247,13 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         lower_bound, state, n_iter, converged, history = best
         if not converged and self.max_iter > 0:
             warnings.warn(
-                f"Best of {n_init} initialisation(s) did not converge in {self.max_iter} "
+                f"Best of {plan.n_init} initialisation(s) did not converge in {self.max_iter} "
                 f"iterations (tol={self.tol}). Try a larger max_iter, a larger tol, or check the "
                 "data (scaling, duplicated points).",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        self._store_state(state, dtype)
+        self._store_state(state, plan.dtype)
         self.converged_ = converged
         self.n_iter_ = n_iter
         self.lower_bound_ = float(lower_bound)
@@ -262,15 +273,16 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
             runs.append((init, state, -np.inf))
         return runs
 
-    def _run_all(self, X, sample_weight, runs, dtype, chunk, n_threads, statistics):
+    def _run_all(self, plan):
         """Yield ``(init, (state, lower_bound, n_iter, converged, history), seconds)`` of EM
-        from each of ``runs`` (``(init, state, lower_bound)``), side by side when they are
-        batched (:mod:`.batch`; ``seconds`` is then the batch's), else one after the other."""
+        from each of the plan's runs, side by side when they are batched (:mod:`.batch`;
+        ``seconds`` is then the batch's), else one after the other."""
+        X, sample_weight, runs = plan.X, plan.sample_weight, plan.runs
         start_time = time.perf_counter()
-        if len(runs) > 1 and self._batchable(X, statistics, runs[0][1]):
+        if len(runs) > 1 and self._batchable(X, plan.statistics, runs[0][1]):
             results = self._iterate_runs(X, sample_weight, [state for _, state, _ in runs],
-                                         self.max_iter, self.tol, dtype, chunk, n_threads,
-                                         statistics)
+                                         self.max_iter, self.tol, plan.dtype, plan.chunk,
+                                         plan.n_threads, plan.statistics)
             seconds = time.perf_counter() - start_time
             for (init, _, _), result in zip(runs, results):
                 if self.verbose:
@@ -282,8 +294,8 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
                 logger.info("Initialization %d", init)
             start_time = time.perf_counter()
             result = self._iterate(X, sample_weight, state, lower_bound, self.max_iter,
-                                   self.tol, dtype, chunk, n_threads, statistics,
-                                   start_time=start_time)
+                                   self.tol, plan.dtype, plan.chunk, plan.n_threads,
+                                   plan.statistics, start_time=start_time)
             yield init, result, time.perf_counter() - start_time
 
     def _iterate(self, X, sample_weight, state, lower_bound, max_iter, tol, dtype, chunk,
@@ -394,3 +406,18 @@ def _seen_before(state, seen):
             return True
     seen.append(arrays)
     return False
+
+
+@dataclass
+class _FitPlan:
+    """What :meth:`BaseMixture._fit_plan` prepares for EM: the validated rows, the runs
+    ``(init, state, lower_bound)``, and how their statistics are computed."""
+
+    X: object
+    sample_weight: object
+    runs: list
+    dtype: type
+    chunk: int
+    n_threads: int
+    statistics: object
+    n_init: int

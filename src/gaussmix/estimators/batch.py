@@ -1,12 +1,20 @@
-"""EM runs side by side: the starts of one fit iterated together, one E-step pass for all.
+"""EM runs side by side: the starts of a fit (or of several fits) iterated together, one E-step
+pass for all.
 
 On small data an EM iteration costs the Python and NumPy call overhead of its few dozen array
 operations, not arithmetic: iris at K=3 spends ~0.2 ms per iteration whatever the rows hold. The
-default search runs several starts to convergence (and screens many more for a few steps), so
-:class:`BatchedRuns` iterates them as one kernel of ``S x K`` components
-(:func:`gaussmix.engine.estep.stacked_kernel`, each mixture normalised on its own) and gives
-each run its own M-step, convergence test and history. A run's result is the one it reaches
-iterated alone, up to rounding; a run that converges leaves the batch.
+default search runs several starts to convergence (and screens many more for a few steps), and a
+model selection grid fits every covariance type at each number of components, so runs are
+iterated as one kernel of ``S x K`` components (:func:`gaussmix.engine.estep.stacked_kernel`,
+each mixture normalised on its own) while each keeps its own M-step (one pass for all the runs
+of one estimator), convergence test and history. A run's result is the one it reaches iterated
+alone, up to rounding; a run that converges leaves the batch.
+
+* :meth:`BatchedRuns._iterate_runs`: the runs of one estimator (its ``n_init`` starts, the
+  screened pool);
+* :func:`fit_side_by_side`: whole fits of several estimators with the same number of
+  components on the same rows (``select_model`` fits the covariance types of each number of
+  components this way).
 
 Runs are batched on data held in memory or memory-mapped of at most ``BATCH_ROWS`` rows (above
 that an iteration is arithmetic, and batching saves nothing), for estimators that supply
@@ -16,12 +24,15 @@ that an iteration is arithmetic, and batching saves nothing), for estimators tha
 
 from __future__ import annotations
 
+import time
+from itertools import groupby
+
 import numpy as np
 
 from ..engine.em import e_step
-from ..engine.estep import em_statistics, stacked_kernel
+from ..engine.estep import em_statistics, single_threaded_blas, stacked_kernel
 from ..engine.kernel import chunk_rows
-from ..engine.stats import split_groups
+from ..engine.stats import components_of, split_groups
 
 # Batched runs pay on at most this many rows (above it an iteration is arithmetic).
 BATCH_ROWS = 50_000
@@ -33,8 +44,9 @@ class BatchedRuns:
     """Mixin of :class:`~gaussmix.estimators.base.BaseMixture`: several EM runs at once."""
 
     def _kernel_terms(self, state):
-        """``(log_weights, means, prec_chol)`` of a state for a stacked kernel; ``None`` (the
-        default) when the estimator's E-step is not that of a plain mixture (no batching)."""
+        """``(log_weights, means, prec_chol, covariances)`` of a state for a stacked kernel
+        (:func:`~gaussmix.engine.estep.stacked_kernel`); ``None`` (the default) when the
+        estimator's E-step is not that of a plain mixture (no batching)."""
         return
 
     def _m_step_batch(self, stats, states, dtype):
@@ -63,102 +75,198 @@ class BatchedRuns:
         gives ``None`` instead.
         """
         if len(states) < 2 or not self._batchable(X, statistics, states[0]):
-            return [self._run_alone(X, sample_weight, state, max_iter, tol, dtype, chunk,
-                                    n_threads, statistics, drop_failed) for state in states]
-        runs = [_Run(state) for state in states]
-        per_run = len(states[0][1])  # components of each run
-        size = max(1, BATCH_COMPONENTS // per_run)
-        for n_iter in range(1, max_iter + 1):
-            active = [run for run in runs if run.active]
-            if not active:
-                break
-            for lo in range(0, len(active), size):
-                self._batch_step(X, sample_weight, active[lo : lo + size], n_iter, tol, dtype,
-                                 chunk, n_threads, statistics, drop_failed)
+            return [_run_alone(self, X, sample_weight, state, max_iter, tol, dtype, chunk,
+                               n_threads, statistics, drop_failed) for state in states]
+        runs = [_Run(self, state, max_iter, tol) for state in states]
+        _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
+                              drop_failed)
         return [run.result() for run in runs]
 
-    def _run_alone(self, X, sample_weight, state, max_iter, tol, dtype, chunk, n_threads,
-                   statistics, drop_failed):
-        try:
-            return self._iterate(X, sample_weight, state, -np.inf, max_iter, tol, dtype, chunk,
-                                 n_threads, statistics)
-        except ValueError:
-            if drop_failed:
-                return None
-            raise
 
-    def _batch_step(self, X, sample_weight, runs, n_iter, tol, dtype, chunk, n_threads,
-                    statistics, drop_failed):
-        """One EM iteration of ``runs`` (all active) in one stacked E-step."""
-        model = self._covariance_model
-        terms = [self._kernel_terms(run.state) for run in runs]
-        weights, means = runs[0].state[0], runs[0].state[1]
-        shift = weights @ means  # every run's mixture mean is the data's after one M-step
-        rows = chunk
-        if self.chunk_size is None:
-            rows = chunk_rows(X.shape[1], len(runs) * len(means), model.family,
-                              np.dtype(dtype).itemsize)
-        try:
-            stats = e_step(lambda far: stacked_kernel(model, terms, shift, dtype, far),
-                           X, sample_weight, dtype, rows, n_threads, statistics)
-        except ValueError:  # the runs one at a time find which one fails
-            for run in runs:
-                run.step_alone(self, X, sample_weight, n_iter, tol, dtype, chunk, n_threads,
-                               statistics, drop_failed)
-            return
-        try:
-            stepped = self._m_step_batch(stats, [run.state for run in runs], dtype)
-        except ValueError:  # some run failed: the one-at-a-time steps below say which
-            stepped = None
-        if stepped is not None:
-            for run, (state, bound) in zip(runs, stepped):
-                run.advance(state, bound, n_iter, tol)
-            return
-        for run, part in zip(runs, split_groups(stats, len(runs), model.family)):
+def fit_side_by_side(estimators, X, sample_weight=None):
+    """Fit each of ``estimators`` on ``X`` (as ``estimator.fit(X, sample_weight=...)`` does),
+    their EM runs side by side where they can be (see the module docstring).
+
+    The estimators must have the same ``n_components`` to share a batch (others are fitted one
+    after the other). Returns, per estimator, the fitted estimator or the ``ValueError`` its
+    fit raised (a collapse, bad parameters), so that one failure does not stop the others.
+    Each fit equals ``estimator.fit`` up to rounding.
+
+    Examples
+    --------
+    >>> import gaussmix as gm
+    >>> from gaussmix.estimators.batch import fit_side_by_side
+    >>> X = gm.datasets.load_iris()
+    >>> models = [gm.GaussianMixture(3, covariance_type=t, n_init=4, random_state=0)
+    ...           for t in ("full", "tied", "diag", "spherical")]
+    >>> fitted = fit_side_by_side(models, X)
+    >>> [round(m.score(X), 3) for m in fitted]
+    [-1.201, -1.712, -2.046, -2.562]
+    """
+    outcomes = [None] * len(estimators)
+    with single_threaded_blas():
+        plans = {}
+        for i, estimator in enumerate(estimators):
             try:
-                state, bound = self._m_step(part, run.state, dtype)
-            except ValueError:
-                if not drop_failed:
-                    raise
-                run.failed = True
-                continue
-            run.advance(state, bound, n_iter, tol)
+                plans[i] = estimator._fit_plan(X, sample_weight)
+            except ValueError as err:
+                outcomes[i] = err
+        batched = {i: plan for i, plan in plans.items() if len(plan.runs) and
+                   estimators[i]._batchable(plan.X, plan.statistics, plan.runs[0][1])}
+        for i in set(plans) - set(batched):
+            outcomes[i] = _finish_alone(estimators[i], plans[i])
+        def key(i):  # the runs of one batch: the same number of components and dtype
+            return estimators[i].n_components, np.dtype(batched[i].dtype).str
+
+        for _, members in groupby(sorted(batched, key=key), key=key):
+            members = list(members)
+            runs = {i: [_Run(estimators[i], state, estimators[i].max_iter, estimators[i].tol,
+                             lower_bound) for _, state, lower_bound in batched[i].runs]
+                    for i in members}
+            first = batched[members[0]]
+            start = time.perf_counter()
+            _iterate_side_by_side([run for i in members for run in runs[i]], first.X,
+                                  first.sample_weight, first.dtype, first.chunk,
+                                  first.n_threads, first.statistics, drop_failed=True)
+            seconds = time.perf_counter() - start
+            for i in members:
+                failed = [run.error for run in runs[i] if run.failed]
+                if failed:
+                    outcomes[i] = failed[0]
+                    continue
+                results = [(init, run.result(), seconds)
+                           for (init, _, _), run in zip(batched[i].runs, runs[i])]
+                outcomes[i] = estimators[i]._fit_finish(batched[i], results)
+    return outcomes
+
+
+def _finish_alone(estimator, plan):
+    try:
+        return estimator._fit_finish(plan, estimator._run_all(plan))
+    except ValueError as err:
+        return err
+
+
+def _run_alone(owner, X, sample_weight, state, max_iter, tol, dtype, chunk, n_threads,
+               statistics, drop_failed):
+    try:
+        return owner._iterate(X, sample_weight, state, -np.inf, max_iter, tol, dtype, chunk,
+                              n_threads, statistics)
+    except ValueError:
+        if drop_failed:
+            return None
+        raise
+
+
+def _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
+                          drop_failed):
+    """Iterate ``runs`` (:class:`_Run`, all with the same number of components) until each has
+    converged, failed or reached its ``max_iter``."""
+    per_run = len(runs[0].state[1])  # components of each run
+    size = max(1, BATCH_COMPONENTS // per_run)
+    n_iter = 0
+    while True:
+        n_iter += 1
+        active = [run for run in runs if run.active(n_iter)]
+        if not active:
+            return
+        for lo in range(0, len(active), size):
+            _batch_step(active[lo : lo + size], X, sample_weight, n_iter, dtype, chunk,
+                        n_threads, statistics, drop_failed)
+
+
+def _batch_step(runs, X, sample_weight, n_iter, dtype, chunk, n_threads, statistics,
+                drop_failed):
+    """One EM iteration of ``runs`` (all active) in one stacked E-step."""
+    models = [run.owner._covariance_model for run in runs]
+    terms = [run.owner._kernel_terms(run.state) for run in runs]
+    weights, means = runs[0].state[0], runs[0].state[1]
+    shift = weights @ means  # every run's mixture mean is the data's after one M-step
+    rows = chunk
+    if runs[0].owner.chunk_size is None:
+        family = models[0].family if len({m.family for m in models}) == 1 else "dense"
+        rows = chunk_rows(X.shape[1], len(runs) * len(means), family, np.dtype(dtype).itemsize)
+    try:
+        stats = e_step(lambda far: stacked_kernel(models, terms, shift, dtype, far),
+                       X, sample_weight, dtype, rows, n_threads, statistics)
+    except ValueError:  # the runs one at a time find which one fails
+        for run in runs:
+            run.step_alone(X, sample_weight, n_iter, dtype, chunk, n_threads, statistics,
+                           drop_failed)
+        return
+    k, lo = len(means), 0
+    for owner, members in groupby(runs, key=lambda run: run.owner):
+        members = list(members)
+        part = components_of(stats, lo, len(members), k, owner._covariance_model.family)
+        lo += len(members)
+        _m_steps(owner, members, part, n_iter, dtype, drop_failed)
+
+
+def _m_steps(owner, runs, stats, n_iter, dtype, drop_failed):
+    """The M-steps of one estimator's ``runs`` from their stacked statistics ``stats``."""
+    try:
+        stepped = owner._m_step_batch(stats, [run.state for run in runs], dtype)
+    except ValueError:  # some run failed: the one-at-a-time steps below say which
+        stepped = None
+    if stepped is not None:
+        for run, (state, bound) in zip(runs, stepped):
+            run.advance(state, bound, n_iter)
+        return
+    family = owner._covariance_model.family
+    for run, part in zip(runs, split_groups(stats, len(runs), family)):
+        try:
+            state, bound = owner._m_step(part, run.state, dtype)
+        except ValueError as err:
+            if not drop_failed:
+                raise
+            run.fail(err)
+            continue
+        run.advance(state, bound, n_iter)
 
 
 class _Run:
     """The progress of one EM run of a batch (what ``_iterate`` keeps for one run)."""
 
-    __slots__ = ("bound", "converged", "failed", "history", "n_iter", "state")
+    __slots__ = ("bound", "converged", "error", "history", "max_iter", "n_iter", "owner",
+                 "state", "tol")
 
-    def __init__(self, state):
-        self.state, self.bound, self.history = state, -np.inf, []
-        self.n_iter, self.converged, self.failed = 0, False, False
+    def __init__(self, owner, state, max_iter, tol, bound=-np.inf):
+        self.owner, self.state, self.max_iter, self.tol = owner, state, max_iter, tol
+        self.bound, self.history, self.n_iter = bound, [], 0
+        self.converged, self.error = False, None
 
     @property
-    def active(self):
-        return not (self.converged or self.failed)
+    def failed(self):
+        return self.error is not None
 
-    def advance(self, state, bound, n_iter, tol):
+    def active(self, n_iter):
+        """Whether the run takes iteration ``n_iter``."""
+        return not (self.converged or self.failed) and n_iter <= self.max_iter
+
+    def fail(self, error):
+        self.error = error
+
+    def advance(self, state, bound, n_iter):
         previous = self.bound
         self.state, self.bound, self.n_iter = state, bound, n_iter
         self.history.append(bound)
-        if abs(bound - previous) < tol:
+        if abs(bound - previous) < self.tol:
             self.converged = True
 
-    def step_alone(self, estimator, X, sample_weight, n_iter, tol, dtype, chunk, n_threads,
-                   statistics, drop_failed):
+    def step_alone(self, X, sample_weight, n_iter, dtype, chunk, n_threads, statistics,
+                   drop_failed):
         """This run's iteration ``n_iter`` on its own (when the batch's E-step failed)."""
         try:
-            state, bound, _, _, _ = estimator._iterate(
+            state, bound, _, _, _ = self.owner._iterate(
                 X, sample_weight, self.state, self.bound, 1, -np.inf, dtype, chunk, n_threads,
                 statistics,
             )
-        except ValueError:
+        except ValueError as err:
             if not drop_failed:
                 raise
-            self.failed = True
+            self.fail(err)
             return
-        self.advance(state, bound, n_iter, tol)
+        self.advance(state, bound, n_iter)
 
     def result(self):
         if self.failed:

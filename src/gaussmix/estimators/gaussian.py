@@ -342,8 +342,8 @@ default='hierarchical'
         return kernel
 
     def _kernel_terms(self, state):
-        weights, means, _, prec_chol = state
-        return log_weights_of(weights), means, prec_chol
+        weights, means, covariances, prec_chol = state
+        return log_weights_of(weights), means, prec_chol, covariances
 
     def _m_step(self, stats, state, dtype):
         """The M-step, then the precision factors; a spread below the data's resolution raises
@@ -357,13 +357,13 @@ default='hierarchical'
 
     def _m_step_batch(self, stats, states, dtype):
         """The M-steps of a batch of runs from their stacked statistics in one pass, for a
-        covariance model whose components are estimated independently (else ``None``)."""
+        ``stackable`` covariance model (else ``None``)."""
         model = self._covariance_model
-        if not model.independent:
+        if not model.stackable:
             return None
         n_runs = len(states)
         nk, means, covariances = gaussian_moments(
-            stats, model, self.reg_covar, 10 * np.finfo(dtype).eps
+            stats, model, self.reg_covar, 10 * np.finfo(dtype).eps, n_groups=n_runs
         )
         weights = nk.reshape(n_runs, -1)
         weights = (weights / weights.sum(axis=1, keepdims=True)).reshape(-1)
@@ -372,6 +372,9 @@ default='hierarchical'
         bounds = np.reshape(stats.loglik, -1) / stats.weight  # one log-likelihood per run
         k = len(nk) // n_runs
         owns = [slice(g * k, (g + 1) * k) for g in range(n_runs)]
+        if model.shared:  # one covariance per run
+            return [((weights[own], means[own], covariances[g], prec_chol[g]), bound)
+                    for g, (own, bound) in enumerate(zip(owns, bounds))]
         return [((weights[own], means[own], covariances[own], prec_chol[own]), bound)
                 for own, bound in zip(owns, bounds)]
 

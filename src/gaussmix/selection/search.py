@@ -37,6 +37,7 @@ from ..engine.missing import fill_for_start
 from ..engine.starts import planned_components
 from ..engine.validation import check_no_empty_rows, check_sample_weight
 from ..estimators import GaussianMixture
+from ..estimators.batch import fit_side_by_side
 from .criteria import (
     CRITERIA,
     _data_covariance,
@@ -100,13 +101,22 @@ def _check_grid(n_components, covariance_types, criterion, n_samples):
 
 
 # ---------------------------------------------------------------------- fitting one grid point
-def _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff):
-    """``(model, loglik, entropy, status, reason)`` of one fit; ``model`` is None if it failed."""
-    model = GaussianMixture(n_components, covariance_type=covariance_type, **params)
+def _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
+                fitted=None):
+    """``(model, loglik, entropy, status, reason)`` of one fit; ``model`` is None if it failed.
+
+    ``fitted``: the outcome of fitting it already (the model, or the ``ValueError`` its fit
+    raised; see :func:`gaussmix.estimators.batch.fit_side_by_side`).
+    """
+    model = fitted
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, sample_weight=sample_weight)
+        if isinstance(fitted, ValueError):
+            raise fitted
+        if fitted is None:
+            model = GaussianMixture(n_components, covariance_type=covariance_type, **params)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X, sample_weight=sample_weight)
         loglik, entropy = _fit_summary(model, X, sample_weight)
     except ValueError as err:
         return None, np.nan, np.nan, "failed", str(err)
@@ -118,14 +128,16 @@ def _fit_scored(X, sample_weight, n_components, covariance_type, params, data_co
     return model, loglik, entropy, "ok", ""
 
 
-def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff):
+def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
+             fitted=None):
     """Fit one grid point; never raises for a collapsing fit (returns a failed row instead).
 
     When the ``n_init`` search ends on a degenerate or failed fit, the single first start (the
     hierarchical one by default) is tried too, and kept if it is a proper fit; the ``message``
-    column then says so.
+    column then says so. ``fitted``: see :func:`_fit_scored`.
     """
-    fit = _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff)
+    fit = _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
+                      fitted)
     if fit[3] != "ok" and params.get("n_init", 1) > 1:
         single = {**params, "n_init": 1}
         retry = _fit_scored(X, sample_weight, n_components, covariance_type, single, data_cov,
@@ -191,11 +203,15 @@ def select_model(
     random_state : int, RandomState instance or None, default=None
         Seeds every fit; with an int the table does not depend on ``n_jobs``.
     n_jobs : int or None, default=None
-        Fits run in parallel in this many worker processes (``-1``: one per core); ``None`` or
-        ``1`` fits one after another, which is fastest for small data where each fit takes
-        milliseconds. Workers run single-threaded E-steps unless ``n_threads`` is given.
+        The numbers of components are fitted in parallel in this many worker processes
+        (``-1``: one per core); ``None`` or ``1`` fits them one after another, which is fastest
+        for small data where each fit takes milliseconds. Either way the covariance types of
+        one number of components are fitted together, their EM runs side by side
+        (:func:`gaussmix.estimators.batch.fit_side_by_side`). Workers run single-threaded
+        E-steps unless ``n_threads`` is given.
     progress : bool, default=True
-        Show a rich progress bar on stderr (one step per fit).
+        Show a rich progress bar on stderr (it advances as each number of components is
+        done).
     sample_weight : array-like of shape (n_samples,), default=None
         Row weights; ``n`` in BIC is then their sum.
     allow_degenerate : bool, default=False
@@ -289,28 +305,48 @@ def polished_log_likelihood(model, X, *, tol=1e-12, max_iter=20_000):
     return float(polish.score(X) * len(X))
 
 
+def _fit_side_by_side(tasks):
+    """``[(index, row)]`` of indexed ``tasks`` of one number of components: the covariance
+    types fitted together, their EM runs side by side (one stacked E-step per iteration)."""
+    X, sample_weight, k = tasks[0][1][:3]
+    models = [GaussianMixture(k, covariance_type=task[3], **task[4]) for _, task in tasks]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        outcomes = fit_side_by_side(models, X, sample_weight)
+    return [(i, _fit_one(*task, fitted=outcome)) for (i, task), outcome in zip(tasks, outcomes)]
+
+
 def _run(tasks, n_jobs, progress, description):
-    """Run the fits (in order, or with joblib), advancing a rich progress bar per finished fit."""
+    """Run the fits, those of one number of components side by side (in order, or one number
+    of components per joblib task), advancing a rich progress bar per finished number of
+    components; the results are in the order of ``tasks``."""
+    by_k = {}
+    for index, task in enumerate(tasks):
+        by_k.setdefault(task[2], []).append((index, task))
     if n_jobs == 1:
-        iterator = (_fit_one(*task) for task in tasks)
+        iterator = (_fit_side_by_side(group) for group in by_k.values())
     else:
         from joblib import Parallel, delayed
 
         iterator = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_fit_one)(*task) for task in tasks
+            delayed(_fit_side_by_side)(group) for group in by_k.values()
         )
+    results = [None] * len(tasks)
     if not progress:
-        return list(iterator)
+        for done in iterator:
+            for index, result in done:
+                results[index] = result
+        return results
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    results = []
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
     ) as bar:
         task = bar.add_task(description, total=len(tasks))
-        for result in iterator:
-            results.append(result)
-            bar.advance(task)
+        for done in iterator:
+            for index, result in done:
+                results[index] = result
+            bar.advance(task, len(done))
     return results

@@ -90,10 +90,11 @@ class CovarianceModel:
         The model's covariances have a conjugate Wishart posterior that :meth:`project` gives
         (the unconstrained model of each representation), so the variational
         ``BayesianGaussianMixture`` can use it.
-    independent : bool
-        :meth:`estimate` gives each component's covariance from that component's statistics
-        alone, so one call serves the components of several mixtures stacked together (a
-        batch of EM runs).
+    stackable : bool
+        :meth:`estimate` serves several mixtures at once (a batch of EM runs): each
+        component's covariance comes from its own statistics alone, so the mixtures'
+        components can be stacked one after the other; or, for a shared covariance, the
+        mixtures' pooled sample covariances come stacked along a leading axis.
     """
 
     name = None
@@ -102,7 +103,7 @@ class CovarianceModel:
     family = None
     shared = False
     conjugate = False
-    independent = False
+    stackable = False
 
     # ------------------------------------------------------------------ defined per model
     def n_parameters(self, n_components, n_features):

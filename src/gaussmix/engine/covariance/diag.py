@@ -11,7 +11,7 @@ class Diag(Diagonals):
     name = "diag"
     code = "VVI"
     conjugate = True
-    independent = True
+    stackable = True
     description = "each component has its own diagonal covariance matrix"
 
     def n_parameters(self, n_components, n_features):

@@ -12,7 +12,7 @@ class Full(Matrices):
     name = "full"
     code = "VVV"
     conjugate = True
-    independent = True
+    stackable = True
     description = "each component has its own general covariance matrix"
 
     def n_parameters(self, n_components, n_features):

@@ -9,7 +9,7 @@ class Spherical(Variances):
     name = "spherical"
     code = "VII"
     conjugate = True
-    independent = True
+    stackable = True
     description = "each component has its own single variance"
 
     def n_parameters(self, n_components, n_features):

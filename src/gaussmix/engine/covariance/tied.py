@@ -12,13 +12,15 @@ class Tied(Shared):
     name = "tied"
     code = "EEE"
     conjugate = True
+    stackable = True
     description = "all components share one general covariance matrix"
 
     def n_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
 
     def estimate(self, sample_covariances, nk, reg_covar, previous=None):
-        sample_covariances.flat[:: sample_covariances.shape[0] + 1] += reg_covar
+        diagonal = np.arange(sample_covariances.shape[-1])  # of each matrix of a stack
+        sample_covariances[..., diagonal, diagonal] += reg_covar
         return sample_covariances
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):
