@@ -328,18 +328,19 @@ def _merge_side_by_side(X, w, n_clusters, n_groups, criterion):
         pairs[:, step, 0], pairs[:, step, 1] = a, b
         merged_means[:, step] = means[trees, a]
         scatter[trees, a], counts[trees, a] = merged, total
-        own[trees, a] = terms(merged[:, None], total[:, None])[:, 0]
         active[trees, b] = False
         cost[trees, b, :] = np.inf
         cost[trees, :, b] = np.inf
         nn_cost[trees, b] = np.inf
-        live = np.flatnonzero(active.any(axis=0))  # groups some tree still holds
-        if len(live) == 0:
-            continue
-        na, nb = counts[trees, a][:, None], counts[:, live]
-        union = scatter[trees, a][:, None] + scatter[:, live] + (na * nb / (na + nb))[
-            ..., None, None] * _outer(means[:, live] - means[trees, a][:, None])
-        row = terms(union, na + nb) - own[trees, a][:, None] - own[:, live]
+        live = np.flatnonzero(active.any(axis=0))  # groups some tree still holds, a among them
+        na, nb = total[:, None], counts[:, live]
+        union = merged[:, None] + scatter[:, live] + (na * nb / (na + nb))[..., None, None] * (
+            _outer(means[:, live] - means[trees, a][:, None]))
+        # the merged group's own term and its unions' in one pass
+        both = terms(np.concatenate([merged[:, None], union], axis=1),
+                     np.concatenate([na, na + nb], axis=1))
+        own[trees, a] = both[:, 0]
+        row = both[:, 1:] - both[:, :1] - own[:, live]
         others = active[:, live] & (live != a[:, None])
         row[~others] = np.inf
         cost[trees[:, None], a[:, None], live] = row
