@@ -233,3 +233,16 @@ def test_a_collapse_fails_only_its_own_fit():
             gm.GaussianMixture(**model.get_params()).fit(X)
         assert isinstance(outcome, ValueError) and str(outcome) == str(alone.value)
     assert outcomes[2] is models[2] and np.isfinite(models[2].lower_bound_)
+
+
+def test_the_trace_tree_built_beside_the_conjugate_ones_is_the_tree_built_alone(rng):
+    X = np.vstack([rng.normal(size=(70, 2)), rng.normal(size=(50, 2)) * 0.4 + 2.5])
+    Z = (X - X.mean(axis=0)) @ np.array([[1.0, 0.3], [0.0, 2.0]])  # other coordinates
+    w = np.ones(len(X))
+    for n_groups in (None, 40):  # from single rows (one pass), and from Ward groups (two)
+        trees = model_based_trees(X, w, [2, 4], n_groups, trace_rows=Z)
+        alone = model_based_tree(Z, w, 4, n_groups, criterion="trace")
+        np.testing.assert_array_equal(trees[-1].pairs, alone.pairs)
+        np.testing.assert_array_equal(trees[-1].means, alone.means)
+        for k, tree in zip([2, 4], trees):
+            np.testing.assert_array_equal(tree.pairs, model_based_tree(X, w, k, n_groups).pairs)

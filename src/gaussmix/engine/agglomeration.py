@@ -228,12 +228,18 @@ def model_based_tree(X, weights, n_clusters, n_groups=None, criterion="conjugate
     return model_based_trees(X, weights, [n_clusters], n_groups, criterion)[0]
 
 
-def model_based_trees(X, weights, n_clusters, n_groups=None, criterion="conjugate"):
+def model_based_trees(X, weights, n_clusters, n_groups=None, criterion="conjugate",
+                      trace_rows=None):
     """:func:`model_based_tree` for each number of groups in ``n_clusters``, built side by side:
     each merge step of every tree in one pass of array operations (a model selection grid
     needs one conjugate tree per number of components). Entries that need different starting
     Ward groups (see ``n_groups``) are built in separate passes. The trees are those
     :func:`model_based_tree` builds one at a time, merge for merge.
+
+    ``trace_rows``: the same rows in other coordinates (mclust's scaled SVD) whose
+    trace-criterion tree (``model_based_tree(trace_rows, weights, max(n_clusters),
+    criterion="trace")``) is wanted too; it is built in the same pass when every tree starts
+    from single rows, else on its own, and returned last.
     """
     X = np.asarray(X, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
@@ -244,69 +250,97 @@ def model_based_trees(X, weights, n_clusters, n_groups=None, criterion="conjugat
             f"Only {n} rows with positive weight for {max(wanted)} components; use fewer "
             "components."
         )
-    if n_groups is None:  # fewer groups in high dimension: each merge costs O(groups * d**3)
-        groups_of = {k: min(VVV_GROUPS, max(2 * k, int(2e6 / d**3))) for k in wanted}
-    else:
-        groups_of = dict.fromkeys(wanted, n_groups)
+    groups_of = {k: default_groups(k, d) if n_groups is None else n_groups for k in wanted}
+    traced = None
+    if trace_rows is not None:
+        traced = (np.asarray(trace_rows, dtype=np.float64), "trace", [max(wanted)])
+        trace_groups = default_groups(max(wanted), d) if n_groups is None else n_groups
+        if n > min(trace_groups, *groups_of.values()):  # different starting groups
+            alone = _merge_side_by_side([traced], w, trace_groups)[0]
+            return [*model_based_trees(X, w, wanted, n_groups, criterion), alone]
     trees = {}
     for size in sorted(set(groups_of.values())):
         batch = sorted({k for k in wanted if groups_of[k] == size})
+        sources = [(X, criterion, batch[:1] if criterion == "trace" else batch)]
+        if traced is not None:
+            sources.append(traced)
+        built = _merge_side_by_side(sources, w, size)
+        if traced is not None:
+            traced, trace_tree = None, built.pop()
         if criterion == "trace":  # one tree: the criterion does not depend on the groups wanted
-            trees.update(dict.fromkeys(batch, _merge_side_by_side(X, w, batch[:1], size,
-                                                                  criterion)[0]))
-            continue
-        trees.update(zip(batch, _merge_side_by_side(X, w, batch, size, criterion)))
-    return [trees[k] for k in wanted]
+            built = built * len(batch)
+        trees.update(zip(batch, built))
+    out = [trees[k] for k in wanted]
+    return out if trace_rows is None else [*out, trace_tree]
 
 
-def _merge_side_by_side(X, w, n_clusters, n_groups, criterion):
-    """The trees of :func:`model_based_trees` for ``n_clusters`` that share ``n_groups``."""
-    n, d = X.shape
-    start = ward_labels(X, w, n_groups) if n > n_groups else None
-    start_labels = np.arange(n) if start is None else start
-    g = int(start_labels.max()) + 1
-    centre = np.average(X, axis=0, weights=w)
-    xc = X - centre
+def default_groups(n_clusters, d):
+    """Starting groups of a VVV agglomeration for ``n_clusters`` in ``d`` dimensions: fewer in
+    high dimension, where each merge costs O(groups * d**3)."""
+    return min(VVV_GROUPS, max(2 * n_clusters, int(2e6 / d**3)))
+
+
+def _criterion_terms(xc, w, criterion, n_clusters):
+    """``terms(scatter, counts, tree=slice(None))`` of a criterion on centred rows ``xc``: the
+    regularised ``n log |S|`` of ``(trees, groups)`` stacks of scatter matrices, one tree per
+    entry of ``n_clusters`` (or that of tree ``tree`` alone)."""
+    d = xc.shape[1]
     data_cov = (xc * w[:, None]).T @ xc / w.sum()
     if criterion == "trace":
         alpha = max(np.trace(data_cov) / d, np.finfo(np.float64).eps)
 
         def terms(scatter, counts, tree=slice(None)):
             return _trace_regularised(scatter, counts, alpha)
-    else:
-        ridge = 1e-12 * np.trace(data_cov) / d * np.eye(d)
-        prior = np.stack([data_cov / k ** (2.0 / d) + ridge for k in n_clusters])[:, None]
 
-        def terms(scatter, counts, tree=slice(None)):
-            """Terms of ``(trees, groups)`` stacks under each tree's prior (or tree ``tree``'s)."""
-            return _log_dets(scatter, counts, prior[tree], 1.0)
-    n_trees = len(n_clusters)
+        return terms
+    ridge = 1e-12 * np.trace(data_cov) / d * np.eye(d)
+    prior = np.stack([data_cov / k ** (2.0 / d) + ridge for k in n_clusters])[:, None]
+
+    def terms(scatter, counts, tree=slice(None)):
+        return _log_dets(scatter, counts, prior[tree], 1.0)
+
+    return terms
+
+
+def _merge_side_by_side(sources, w, n_groups):
+    """The trees of ``sources``, each ``(rows, criterion, n_clusters)`` with one tree per entry
+    of ``n_clusters``, every merge step of all of them in one pass. All start from the first
+    source's ``n_groups`` Ward groups (single rows when there are at most that many, the only
+    case where several sources are given)."""
+    X = sources[0][0]
+    n, d = X.shape
+    start = ward_labels(X, w, n_groups) if n > n_groups else None
+    start_labels = np.arange(n) if start is None else start
+    g = int(start_labels.max()) + 1
     counts = np.bincount(start_labels, weights=w, minlength=g)
-    means = np.stack(
-        [np.bincount(start_labels, weights=w * xc[:, j], minlength=g) for j in range(d)], 1
-    )
-    means /= counts[:, None]
-    scatter = np.zeros((g, d, d))
-    for k in range(g):
-        rows = start_labels == k
-        dk = xc[rows] - means[k]
-        scatter[k] = (dk * w[rows, None]).T @ dk
-    own = terms(scatter[None], counts[None])  # (trees, groups)
+    cost, own, first_means, means, scatter, parts = [], [], [], [], [], []
+    for rows, criterion, n_clusters in sources:
+        xc = rows - np.average(rows, axis=0, weights=w)
+        terms = _criterion_terms(xc, w, criterion, n_clusters)
+        source_means, source_scatter = _group_moments(xc, w, start_labels, counts)
+        source_own = terms(source_scatter[None], counts[None])
+        cost.append(_pair_costs(terms, len(n_clusters), counts, source_means, source_scatter,
+                                source_own))
+        own.append(np.broadcast_to(source_own, (len(n_clusters), g)))
+        first_means += [source_means] * len(n_clusters)
+        means.append(np.tile(source_means, (len(n_clusters), 1, 1)))
+        scatter.append(np.tile(source_scatter, (len(n_clusters), 1, 1, 1)))
+        parts.append((terms, len(n_clusters)))
+    cost, own = np.concatenate(cost), np.concatenate(own)
+    means, scatter = np.concatenate(means), np.concatenate(scatter)
+    n_trees = len(cost)
+    counts = np.tile(counts, (n_trees, 1))
 
-    cost = np.full((n_trees, g, g), np.inf)
-    first, second = np.triu_indices(g, 1)  # every pair once, in batches
-    block = max(1, PAIR_BLOCK_ELEMENTS // (d * d))
-    for lo in range(0, len(first), block):
-        a, b = first[lo : lo + block], second[lo : lo + block]
-        merged = scatter[a] + scatter[b] + (counts[a] * counts[b] / (counts[a] + counts[b]))[
-            :, None, None] * _outer(means[b] - means[a])
-        for t in range(n_trees):
-            cost[t, a, b] = terms(merged, counts[a] + counts[b], t) - own[t, a] - own[t, b]
-    cost = np.minimum(cost, cost.transpose(0, 2, 1))
-    first_means = means.copy()
-    # every tree's own groups from here on
-    counts, means = np.tile(counts, (n_trees, 1)), np.tile(means, (n_trees, 1, 1))
-    scatter = np.tile(scatter, (n_trees, 1, 1, 1))
+    def terms(stacks, sizes):
+        """Every tree's terms of ``(trees, groups)`` stacks, each under its source's criterion."""
+        if len(parts) == 1:
+            return parts[0][0](stacks, sizes)
+        out, lo = [], 0
+        for source_terms, count in parts:
+            out.append(source_terms(stacks[lo : lo + count], sizes[lo : lo + count]))
+            lo += count
+        return np.concatenate(out)
+
     active = np.ones((n_trees, g), dtype=bool)
     pairs = np.empty((n_trees, g - 1, 2), dtype=np.intp)
     merged_means = np.empty((n_trees, g - 1, d))
@@ -346,7 +380,37 @@ def _merge_side_by_side(X, w, n_clusters, n_groups, criterion):
         cost[trees[:, None], a[:, None], live] = row
         cost[trees[:, None], live, a[:, None]] = row
         _update_partners(cost, nn, nn_cost, a, b, live, others, row)
-    return [MergeTree(first_means, pairs[t], merged_means[t], start) for t in range(n_trees)]
+    return [MergeTree(first_means[t], pairs[t], merged_means[t], start) for t in range(n_trees)]
+
+
+def _group_moments(xc, w, labels, counts):
+    """Means and scatter matrices of the groups ``labels`` makes of the rows ``xc``."""
+    g, d = len(counts), xc.shape[1]
+    means = np.stack([np.bincount(labels, weights=w * xc[:, j], minlength=g) for j in range(d)],
+                     1)
+    means /= counts[:, None]
+    scatter = np.zeros((g, d, d))
+    for k in range(g):
+        rows = labels == k
+        dk = xc[rows] - means[k]
+        scatter[k] = (dk * w[rows, None]).T @ dk
+    return means, scatter
+
+
+def _pair_costs(terms, n_trees, counts, means, scatter, own):
+    """``(trees, g, g)`` costs of merging every pair of groups, symmetric, ``inf`` on the
+    diagonal."""
+    g, d = means.shape
+    cost = np.full((n_trees, g, g), np.inf)
+    first, second = np.triu_indices(g, 1)  # every pair once, in batches
+    block = max(1, PAIR_BLOCK_ELEMENTS // (d * d))
+    for lo in range(0, len(first), block):
+        a, b = first[lo : lo + block], second[lo : lo + block]
+        merged = scatter[a] + scatter[b] + (counts[a] * counts[b] / (counts[a] + counts[b]))[
+            :, None, None] * _outer(means[b] - means[a])
+        for t in range(n_trees):
+            cost[t, a, b] = terms(merged, counts[a] + counts[b], t) - own[t, a] - own[t, b]
+    return np.minimum(cost, cost.transpose(0, 2, 1))
 
 
 def _outer(diff):

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 from threadpoolctl import ThreadpoolController
 
-from .agglomeration import VVV_GROUPS, cut, model_based_tree, model_based_trees, ward_tree
+from .agglomeration import cut, default_groups, model_based_tree, model_based_trees, ward_tree
 
 # Rows used by the hierarchical start: its cost is O(HIERARCHICAL_SUBSAMPLE**2) in time and memory.
 HIERARCHICAL_SUBSAMPLE = 2000
@@ -285,34 +285,43 @@ def init_model_based(X, sample_weight, n_components, random_state, dtype):
 
 def _model_based_trees(Xs, w, n_components):
     """The conjugate tree of ``n_components``, built beside (and caching) those of the other
-    planned numbers of components that ``Xs`` has rows for and that are not cached yet."""
+    planned numbers of components that ``Xs`` has rows for and that are not cached yet, and
+    beside mclust's trace tree (:func:`init_model_based_svd`, the search's next start) when that
+    is not cached either."""
     planned = _PLANNED[-1] if _PLANNED else ()
     others = [k for k in sorted(planned) if 1 < k <= len(Xs) and k != n_components
               and _tree_key(("vvv", k), Xs, w) not in _TREES]
-    trees = model_based_trees(Xs, w, [n_components, *others])
+    trace_key = _tree_key(("vvv-trace", default_groups(n_components, Xs.shape[1])), Xs, w)
+    trace_rows = None if trace_key in _TREES else _mclust_rows(Xs, w)
+    trees = model_based_trees(Xs, w, [n_components, *others], trace_rows=trace_rows)
+    if trace_rows is not None:
+        _keep_tree(trace_key, trees.pop())
     for k, tree in zip(others, trees[1:]):
         _keep_tree(_tree_key(("vvv", k), Xs, w), tree)
     return trees[0]
 
 
-def init_model_based_svd(X, sample_weight, n_components, random_state, dtype):
-    """mclust's own start: model-based (VVV) agglomeration with its trace-regularised criterion
-    on the scaled SVD of the rows (each column standardised, projected on its principal axes and
-    divided by the square root of their singular values), on the rows
-    :func:`init_hierarchical` uses."""
-    rows, w = _agglomeration_rows(X, sample_weight, random_state)
-    Xs = np.asarray(X[rows], dtype=np.float64)
+def _mclust_rows(Xs, w):
+    """mclust's coordinates for its start: each column standardised, projected on its
+    principal axes and divided by the square root of their singular values."""
     mean = np.average(Xs, axis=0, weights=w)
     spread = np.sum(w[:, None] * (Xs - mean) ** 2, axis=0) / max(w.sum() - 1.0, 1.0)
     Z = (Xs - mean) / np.sqrt(np.maximum(spread, np.finfo(float).tiny))
     _, singular, axes = np.linalg.svd(Z * np.sqrt(w)[:, None], full_matrices=False)
     singular = np.maximum(singular, singular.max() * 1e-12 + np.finfo(float).tiny)
-    scaled = Z @ axes.T / np.sqrt(singular)
-    d = Xs.shape[1]
+    return Z @ axes.T / np.sqrt(singular)
+
+
+def init_model_based_svd(X, sample_weight, n_components, random_state, dtype):
+    """mclust's own start: model-based (VVV) agglomeration with its trace-regularised criterion
+    on the scaled SVD of the rows (:func:`_mclust_rows`), on the rows :func:`init_hierarchical`
+    uses."""
+    rows, w = _agglomeration_rows(X, sample_weight, random_state)
+    Xs = np.asarray(X[rows], dtype=np.float64)
     # the tree does not depend on K, only on how many Ward groups it starts from
-    n_groups = min(VVV_GROUPS, max(2 * n_components, int(2e6 / d**3)))
+    n_groups = default_groups(n_components, Xs.shape[1])
     labels = _cut_cached(("vvv-trace", n_groups), Xs, w, n_components, lambda: model_based_tree(
-        scaled, w, n_components, n_groups, criterion="trace"))
+        _mclust_rows(Xs, w), w, n_components, n_groups, criterion="trace"))
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 
