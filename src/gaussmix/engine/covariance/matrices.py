@@ -49,9 +49,7 @@ class _MatrixFactors(CovarianceModel):
             raise_first_below(spread.reshape(-1, spread.shape[-1]), floor, self)
         # The inverse of a lower-triangular matrix is lower triangular: drop the rounding noise
         # of the (pivoting) inverse above the diagonal so that the factor is exactly triangular.
-        inverse = np.linalg.inv(chol)
-        above = np.triu_indices(covariances.shape[-1], 1)
-        inverse[..., above[0], above[1]] = 0.0
+        inverse = np.tril(np.linalg.inv(chol))
         return np.ascontiguousarray(np.swapaxes(inverse, -1, -2))
 
     def kernel_factor(self, prec_chol, n_features):
