@@ -246,3 +246,16 @@ def test_the_trace_tree_built_beside_the_conjugate_ones_is_the_tree_built_alone(
         np.testing.assert_array_equal(trees[-1].means, alone.means)
         for k, tree in zip([2, 4], trees):
             np.testing.assert_array_equal(tree.pairs, model_based_tree(X, w, k, n_groups).pairs)
+
+
+def test_the_first_start_alone_comes_with_the_search():
+    X = gm.datasets.load_diabetes()
+    models = [gm.GaussianMixture(4, covariance_type=t, n_init=4, random_state=0)
+              for t in ("full", "diag")]
+    for model, (outcome, first) in zip(models, batch.fit_side_by_side(models, X,
+                                                                       first_alone=True)):
+        assert outcome is model and first is not model and first.n_init == 1
+        single = gm.GaussianMixture(**{**model.get_params(), "n_init": 1}).fit(X)
+        np.testing.assert_allclose(first.lower_bound_, single.lower_bound_, rtol=1e-12)
+        np.testing.assert_allclose(first.means_, single.means_, rtol=1e-9)
+        assert first.n_iter_ == single.n_iter_

@@ -72,14 +72,14 @@ def stacked_kernel(models, terms, shift, dtype, far=()):
     factors, log_dets, variances = [], [], []
     for model, group in groupby(zip(models, terms), key=lambda pair: pair[0]):
         group = [t for _, t in group]
-        prec_chol = np.concatenate([t[2] for t in group])  # (runs * K, ...) or (runs * D, D)
-        if model.shared:
-            for t in group:
-                factors.append(np.broadcast_to(model.kernel_factor(t[2], n_features),
-                                               (k, n_features, n_features)))
-                log_dets.append(np.full(k, model.log_det_cholesky(t[2], n_features)))
-                variances.append(np.broadcast_to(np.diag(t[3]), (k, n_features)))
+        if model.shared:  # one (D, D) factor per mixture, repeated for each of its components
+            prec_chol = np.stack([t[2] for t in group])
+            factors.append(np.repeat(prec_chol, k, axis=0))
+            log_dets.append(np.repeat(np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(1), k))
+            covariances = np.stack([t[3] for t in group])
+            variances.append(np.repeat(np.diagonal(covariances, axis1=1, axis2=2), k, axis=0))
             continue
+        prec_chol = np.concatenate([t[2] for t in group])  # (runs * K, ...)
         factor = model.kernel_factor(prec_chol, n_features)
         if model.family == "diagonal" and family == "dense":
             factor = factor[:, :, None] * np.eye(n_features)

@@ -25,9 +25,11 @@ that an iteration is arithmetic, and batching saves nothing), for estimators tha
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from itertools import groupby
 
 import numpy as np
+from sklearn.base import clone
 
 from ..engine.em import e_step
 from ..engine.estep import em_statistics, single_threaded_blas, stacked_kernel
@@ -83,14 +85,17 @@ class BatchedRuns:
         return [run.result() for run in runs]
 
 
-def fit_side_by_side(estimators, X, sample_weight=None):
+def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False):
     """Fit each of ``estimators`` on ``X`` (as ``estimator.fit(X, sample_weight=...)`` does),
     their EM runs side by side where they can be (see the module docstring).
 
     The estimators must have the same ``n_components`` to share a batch (others are fitted one
     after the other). Returns, per estimator, the fitted estimator or the ``ValueError`` its
     fit raised (a collapse, bad parameters), so that one failure does not stop the others.
-    Each fit equals ``estimator.fit`` up to rounding.
+    Each fit equals ``estimator.fit`` up to rounding. With ``first_alone``, each entry is a
+    pair: that outcome, and a copy of the estimator with ``n_init=1`` fitted from the first
+    initialisation alone (its run of the batch, also when another run failed), or ``None``
+    where the batch did not hold it.
 
     Examples
     --------
@@ -104,6 +109,7 @@ def fit_side_by_side(estimators, X, sample_weight=None):
     [-1.201, -1.712, -2.046, -2.562]
     """
     outcomes = [None] * len(estimators)
+    firsts = [None] * len(estimators)
     with single_threaded_blas():
         plans = {}
         for i, estimator in enumerate(estimators):
@@ -130,14 +136,20 @@ def fit_side_by_side(estimators, X, sample_weight=None):
                                   first.n_threads, first.statistics, drop_failed=True)
             seconds = time.perf_counter() - start
             for i in members:
-                failed = [run.error for run in runs[i] if run.failed]
-                if failed:
-                    outcomes[i] = failed[0]
-                    continue
                 results = [(init, run.result(), seconds)
                            for (init, _, _), run in zip(batched[i].runs, runs[i])]
-                outcomes[i] = estimators[i]._fit_finish(batched[i], results)
-    return outcomes
+                if first_alone and results[0][0] == 0 and results[0][1] is not None:
+                    firsts[i] = _first_alone(estimators[i], batched[i], results[0])
+                failed = [run.error for run in runs[i] if run.failed]
+                outcomes[i] = failed[0] if failed else estimators[i]._fit_finish(batched[i],
+                                                                                results)
+    return list(zip(outcomes, firsts)) if first_alone else outcomes
+
+
+def _first_alone(estimator, plan, result):
+    """A copy of ``estimator`` with ``n_init=1``, fitted from the first initialisation's run."""
+    first = clone(estimator).set_params(n_init=1)
+    return first._fit_finish(replace(plan, runs=plan.runs[:1], n_init=1), [result])
 
 
 def _finish_alone(estimator, plan):

@@ -129,19 +129,20 @@ def _fit_scored(X, sample_weight, n_components, covariance_type, params, data_co
 
 
 def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
-             fitted=None):
+             fitted=None, first=None):
     """Fit one grid point; never raises for a collapsing fit (returns a failed row instead).
 
     When the ``n_init`` search ends on a degenerate or failed fit, the single first start (the
     hierarchical one by default) is tried too, and kept if it is a proper fit; the ``message``
-    column then says so. ``fitted``: see :func:`_fit_scored`.
+    column then says so. ``fitted``: see :func:`_fit_scored`; ``first``: that single start's
+    fit when the search ran it side by side already.
     """
     fit = _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
                       fitted)
     if fit[3] != "ok" and params.get("n_init", 1) > 1:
         single = {**params, "n_init": 1}
         retry = _fit_scored(X, sample_weight, n_components, covariance_type, single, data_cov,
-                            n_eff)
+                            n_eff, first)
         if retry[3] == "ok":
             what = f"loglik {fit[1]:.6g}" if fit[0] is not None else "no fit"
             note = (f"the n_init search's best ({what}) was {fit[3]}: {fit[4]}; "
@@ -312,8 +313,9 @@ def _fit_side_by_side(tasks):
     models = [GaussianMixture(k, covariance_type=task[3], **task[4]) for _, task in tasks]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        outcomes = fit_side_by_side(models, X, sample_weight)
-    return [(i, _fit_one(*task, fitted=outcome)) for (i, task), outcome in zip(tasks, outcomes)]
+        outcomes = fit_side_by_side(models, X, sample_weight, first_alone=True)
+    return [(i, _fit_one(*task, fitted=fitted, first=first))
+            for (i, task), (fitted, first) in zip(tasks, outcomes)]
 
 
 def _run(tasks, n_jobs, progress, description):
