@@ -53,7 +53,7 @@ def test_stacked_statistics_split_into_each_mixtures_own(covariance_type):
     _, states = _starts(X, 3, covariance_type, 3)
     cov_model = covariance.get(covariance_type)
     shift = states[0][0] @ states[0][1]
-    terms = [(log_weights_of(w), m, p, c) for w, m, c, p in states]
+    terms = [(w, m, p, c) for w, m, c, p in states]
     kernel = stacked_kernel([cov_model] * 3, terms, shift, X.dtype, ())
     parts = split_groups(em_statistics(X, None, kernel, 4096), 3, cov_model.family)
     for (w, m, _, p), part in zip(states, parts):

@@ -53,7 +53,7 @@ def kernel_for(model, log_weights, means, prec_chol, shift, dtype, far=(), track
 
 def stacked_kernel(models, terms, shift, dtype, far=()):
     """One E-step :class:`~gaussmix.engine.kernel.Kernel` for a batch of mixtures on the same
-    rows: ``terms`` holds each mixture's ``(log_weights, means, prec_chol, covariances)``
+    rows: ``terms`` holds each mixture's ``(weights, means, prec_chol, covariances)``
     (float64, the same number of components each) under its covariance model in ``models``;
     their components are stacked in that order, each mixture normalised on its own
     (``Kernel(n_groups=...)``).
@@ -88,7 +88,8 @@ def stacked_kernel(models, terms, shift, dtype, far=()):
         variances.append(model.variances(np.concatenate([t[3] for t in group]), len(factor),
                                          n_features))
     return Kernel(
-        family, np.concatenate([t[0] for t in terms]), np.concatenate([t[1] for t in terms]),
+        family, log_weights_of(np.concatenate([t[0] for t in terms])),
+        np.concatenate([t[1] for t in terms]),
         np.concatenate(factors), np.concatenate(log_dets), shift, dtype, far,
         n_groups=len(terms), variances=np.concatenate(variances),
     )

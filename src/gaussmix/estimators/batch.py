@@ -46,7 +46,7 @@ class BatchedRuns:
     """Mixin of :class:`~gaussmix.estimators.base.BaseMixture`: several EM runs at once."""
 
     def _kernel_terms(self, state):
-        """``(log_weights, means, prec_chol, covariances)`` of a state for a stacked kernel
+        """``(weights, means, prec_chol, covariances)`` of a state for a stacked kernel
         (:func:`~gaussmix.engine.estep.stacked_kernel`); ``None`` (the default) when the
         estimator's E-step is not that of a plain mixture (no batching)."""
         return

@@ -343,7 +343,7 @@ default='hierarchical'
 
     def _kernel_terms(self, state):
         weights, means, covariances, prec_chol = state
-        return log_weights_of(weights), means, prec_chol, covariances
+        return weights, means, prec_chol, covariances
 
     def _m_step(self, stats, state, dtype):
         """The M-step, then the precision factors; a spread below the data's resolution raises
