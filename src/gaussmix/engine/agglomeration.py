@@ -354,13 +354,13 @@ def _merge_side_by_side(sources, w, n_groups):
         j = nn[trees, i]
         a, b = np.minimum(i, j), np.maximum(i, j)
         na, nb = counts[trees, a], counts[trees, b]
+        ma, mb = means[trees, a], means[trees, b]
         total = na + nb
         merged = scatter[trees, a] + scatter[trees, b] + (na * nb / total)[:, None, None] * _outer(
-            means[trees, b] - means[trees, a])
-        means[trees, a] = (na[:, None] * means[trees, a] + nb[:, None] * means[trees, b]) / total[
-            :, None]
+            mb - ma)
+        ma = (na[:, None] * ma + nb[:, None] * mb) / total[:, None]
+        means[trees, a] = merged_means[:, step] = ma
         pairs[:, step, 0], pairs[:, step, 1] = a, b
-        merged_means[:, step] = means[trees, a]
         scatter[trees, a], counts[trees, a] = merged, total
         active[trees, b] = False
         cost[trees, b, :] = np.inf
@@ -369,7 +369,7 @@ def _merge_side_by_side(sources, w, n_groups):
         live = np.flatnonzero(active.any(axis=0))  # groups some tree still holds, a among them
         na, nb = total[:, None], counts[:, live]
         union = merged[:, None] + scatter[:, live] + (na * nb / (na + nb))[..., None, None] * (
-            _outer(means[:, live] - means[trees, a][:, None]))
+            _outer(means[:, live] - ma[:, None]))
         # the merged group's own term and its unions' in one pass
         both = terms(np.concatenate([merged[:, None], union], axis=1),
                      np.concatenate([na, na + nb], axis=1))
@@ -423,8 +423,9 @@ def _update_partners(cost, nn, nn_cost, a, b, live, others, row):
     to the ``live`` groups are ``row`` (``others``: those the tree holds, besides ``a``): rows
     that chose ``a`` or ``b`` look again, the rest compare ``a``."""
     trees = np.arange(len(a))
-    nn[trees, a] = np.argmin(cost[trees, a], axis=1)
-    nn_cost[trees, a] = cost[trees, a, nn[trees, a]]
+    row_a = cost[trees, a]
+    nn[trees, a] = nearest = np.argmin(row_a, axis=1)
+    nn_cost[trees, a] = row_a[trees, nearest]
     partner = nn[:, live]
     stale = others & ((partner == a[:, None]) | (partner == b[:, None]))
     if stale.any():
