@@ -198,30 +198,33 @@ def _tree_key(kind, rows, weights):
 
 
 def _keep_tree(key, tree):
-    _TREES[key] = tree
+    """Cache ``tree`` (with the labels of its cuts, filled as they are asked for)."""
+    _TREES[key] = (tree, {})
     while len(_TREES) > _TREES_KEPT:
         _TREES.popitem(last=False)
 
 
 def _cached_tree(kind, rows, weights, build):
-    """The :class:`~gaussmix.engine.agglomeration.MergeTree` ``build()`` makes for these rows and
-    weights, built once and kept for the last ``_TREES_KEPT`` such inputs."""
+    """``(tree, cuts)``: the :class:`~gaussmix.engine.agglomeration.MergeTree` ``build()`` makes
+    for these rows and weights, built once and kept for the last ``_TREES_KEPT`` such inputs,
+    and the labels of its cuts by number of groups."""
     key = _tree_key(kind, rows, weights)
-    tree = _TREES.get(key)
-    if tree is None:
-        tree = build()
-        _keep_tree(key, tree)
-    else:
-        _TREES.move_to_end(key)
-    return tree
+    if key not in _TREES:
+        _keep_tree(key, build())
+    _TREES.move_to_end(key)
+    return _TREES[key]
 
 
 def _cut_cached(kind, rows, weights, n_components, build):
-    """Labels of the cached tree of ``kind`` (built by ``build()``) cut at ``n_components``;
-    one group needs no tree (every tree's root holds all rows)."""
+    """Labels of the cached tree of ``kind`` (built by ``build()``) cut at ``n_components``
+    (every covariance type of a grid asks for the same cut); one group needs no tree (every
+    tree's root holds all rows)."""
     if n_components == 1:
         return np.zeros(len(rows), dtype=np.intp)
-    return cut(_cached_tree(kind, rows, weights, build), n_components)
+    tree, cuts = _cached_tree(kind, rows, weights, build)
+    if n_components not in cuts:
+        cuts[n_components] = cut(tree, n_components)
+    return cuts[n_components]
 
 
 def _agglomeration_rows(X, sample_weight, random_state):
