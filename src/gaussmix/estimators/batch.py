@@ -121,6 +121,7 @@ def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False):
                    estimators[i]._batchable(plan.X, plan.statistics, plan.runs[0][1])}
         for i in set(plans) - set(batched):
             outcomes[i] = _finish_alone(estimators[i], plans[i])
+
         def key(i):  # the runs of one batch: the same number of components and dtype
             return estimators[i].n_components, np.dtype(batched[i].dtype).str
 
@@ -129,11 +130,11 @@ def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False):
             runs = {i: [_Run(estimators[i], state, estimators[i].max_iter, estimators[i].tol,
                              lower_bound) for _, state, lower_bound in batched[i].runs]
                     for i in members}
-            first = batched[members[0]]
+            lead = batched[members[0]]  # the rows, as its validation left them
             start = time.perf_counter()
-            _iterate_side_by_side([run for i in members for run in runs[i]], first.X,
-                                  first.sample_weight, first.dtype, first.chunk,
-                                  first.n_threads, first.statistics, drop_failed=True)
+            _iterate_side_by_side([run for i in members for run in runs[i]], lead.X,
+                                  lead.sample_weight, lead.dtype, lead.chunk,
+                                  lead.n_threads, lead.statistics, drop_failed=True)
             seconds = time.perf_counter() - start
             for i in members:
                 results = [(init, run.result(), seconds)
