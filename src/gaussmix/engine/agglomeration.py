@@ -103,9 +103,8 @@ def ward_tree(X, weights):
         cost[a, others] = row
         cost[others, a] = row
         stale = np.flatnonzero(active & ((nn == a) | (nn == b)))
-        for k in stale:
-            nn[k] = np.argmin(cost[k])
-            nn_cost[k] = cost[k, nn[k]]
+        nn[stale] = np.argmin(cost[stale], axis=1)
+        nn_cost[stale] = cost[stale, nn[stale]]
         closer = others[row < nn_cost[others]]
         nn[closer] = a
         nn_cost[closer] = row[row < nn_cost[others]]
