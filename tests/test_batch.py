@@ -259,3 +259,23 @@ def test_the_first_start_alone_comes_with_the_search():
         np.testing.assert_allclose(first.lower_bound_, single.lower_bound_, rtol=1e-12)
         np.testing.assert_allclose(first.means_, single.means_, rtol=1e-9)
         assert first.n_iter_ == single.n_iter_
+
+
+def test_a_subsample_builds_no_trees_ahead(monkeypatch, rng):
+    """Above HIERARCHICAL_SUBSAMPLE rows each start agglomerates its own random subsample, so
+    trees built ahead for other starts would never be cut."""
+    X = rng.normal(size=(300, 2))
+    calls = []
+    build = starts.model_based_trees
+    monkeypatch.setattr(starts, "model_based_trees",
+                        lambda *a, **k: calls.append(1) or build(*a, **k))
+    monkeypatch.setattr(starts, "HIERARCHICAL_SUBSAMPLE", 200)
+    starts._TREES.clear()
+    with starts.planned_components(range(1, 5)):
+        gm.GaussianMixture(3, n_init=4, random_state=0).fit(X)
+    assert not calls
+    monkeypatch.setattr(starts, "HIERARCHICAL_SUBSAMPLE", 2000)
+    starts._TREES.clear()
+    with starts.planned_components(range(1, 5)):
+        gm.GaussianMixture(3, n_init=4, random_state=0).fit(X)
+    assert calls

@@ -280,17 +280,21 @@ def init_model_based(X, sample_weight, n_components, random_state, dtype):
     rows, w = _agglomeration_rows(X, sample_weight, random_state)
     Xs = np.asarray(X[rows], dtype=np.float64)
     # the conjugate prior's scale depends on the number of components: one tree per K, those
-    # of a planned grid built side by side
+    # of a planned grid built side by side; a random subsample is the next fit's no more
+    every_row = len(rows) == (X.shape[0] if sample_weight is None else np.sum(sample_weight > 0))
     labels = _cut_cached(("vvv", n_components), Xs, w, n_components,
-                         lambda: _model_based_trees(Xs, w, n_components))
+                         lambda: _model_based_trees(Xs, w, n_components, every_row))
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 
-def _model_based_trees(Xs, w, n_components):
-    """The conjugate tree of ``n_components``, built beside (and caching) those of the other
+def _model_based_trees(Xs, w, n_components, ahead=True):
+    """The conjugate tree of ``n_components``; with ``ahead`` (the rows are no random sample,
+    so later starts agglomerate them too), built beside (and caching) those of the other
     planned numbers of components that ``Xs`` has rows for and that are not cached yet, and
     beside mclust's trace tree (:func:`init_model_based_svd`, the search's next start) when that
     is not cached either."""
+    if not ahead:
+        return model_based_tree(Xs, w, n_components)
     planned = _PLANNED[-1] if _PLANNED else ()
     others = [k for k in sorted(planned) if 1 < k <= len(Xs) and k != n_components
               and _tree_key(("vvv", k), Xs, w) not in _TREES]
