@@ -57,10 +57,14 @@ def gaussian_moments(stats, model, reg_covar, nk_eps, previous=None, n_groups=No
     return nk, means, covariances
 
 
-def m_step(stats, model, reg_covar, nk_eps, previous=None):
-    """Weights, means and covariances (float64) of EM's M-step (see :func:`gaussian_moments`)."""
-    nk, means, covariances = gaussian_moments(stats, model, reg_covar, nk_eps, previous)
-    return nk / nk.sum(), means, covariances
+def m_step(stats, model, reg_covar, nk_eps, previous=None, n_groups=None):
+    """Weights, means and covariances (float64) of EM's M-step (see :func:`gaussian_moments`;
+    with ``n_groups``, each stacked mixture's weights sum to one)."""
+    nk, means, covariances = gaussian_moments(stats, model, reg_covar, nk_eps, previous, n_groups)
+    if n_groups is None:
+        return nk / nk.sum(), means, covariances
+    per_group = nk.reshape(n_groups, -1)
+    return (per_group / per_group.sum(axis=1, keepdims=True)).reshape(-1), means, covariances
 
 
 def resolution_floor(weights, means, covariances, model, dtype, n_groups=None):

@@ -227,14 +227,8 @@ def _m_steps(owner, runs, stats, n_iter, dtype, drop_failed):
         return
     family = owner._covariance_model.family
     for run, part in zip(runs, split_groups(stats, len(runs), family)):
-        try:
-            state, bound = owner._m_step(part, run.state, dtype)
-        except ValueError as err:
-            if not drop_failed:
-                raise
-            run.fail(err)
-            continue
-        run.advance(state, bound, n_iter)
+        run.attempt(lambda run=run, part=part: owner._m_step(part, run.state, dtype), n_iter,
+                    drop_failed)
 
 
 class _Run:
@@ -256,9 +250,6 @@ class _Run:
         """Whether the run takes iteration ``n_iter``."""
         return not (self.converged or self.failed) and n_iter <= self.max_iter
 
-    def fail(self, error):
-        self.error = error
-
     def advance(self, state, bound, n_iter):
         previous = self.bound
         self.state, self.bound, self.n_iter = state, bound, n_iter
@@ -266,20 +257,24 @@ class _Run:
         if abs(bound - previous) < self.tol:
             self.converged = True
 
-    def step_alone(self, X, sample_weight, n_iter, dtype, chunk, n_threads, statistics,
-                   drop_failed):
-        """This run's iteration ``n_iter`` on its own (when the batch's E-step failed)."""
+    def attempt(self, step, n_iter, drop_failed):
+        """Advance to iteration ``n_iter`` by ``step()`` -> ``(state, lower_bound)``; its
+        ``ValueError`` (a collapse) is raised, or with ``drop_failed`` fails this run."""
         try:
-            state, bound, _, _, _ = self.owner._iterate(
-                X, sample_weight, self.state, self.bound, 1, -np.inf, dtype, chunk, n_threads,
-                statistics,
-            )
+            state, bound = step()
         except ValueError as err:
             if not drop_failed:
                 raise
-            self.fail(err)
+            self.error = err
             return
         self.advance(state, bound, n_iter)
+
+    def step_alone(self, X, sample_weight, n_iter, dtype, chunk, n_threads, statistics,
+                   drop_failed):
+        """This run's iteration ``n_iter`` on its own (when the batch's E-step failed)."""
+        self.attempt(lambda: self.owner._iterate(
+            X, sample_weight, self.state, self.bound, 1, -np.inf, dtype, chunk, n_threads,
+            statistics)[:2], n_iter, drop_failed)
 
     def result(self):
         if self.failed:

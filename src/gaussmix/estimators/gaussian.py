@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.em import gaussian_moments, m_step, resolution_floor
+from ..engine.em import m_step, resolution_floor
 from ..engine.estep import kernel_for, log_weights_of
 from ..engine.stats import SuffStats
 from ..engine.validation import as_float_array, check_weights, is_real
@@ -326,9 +326,9 @@ default='hierarchical'
             return self._default_start(X, sample_weight, random_state, chunk, init)
         return self._gaussian_start(X, sample_weight, random_state)
 
-    def _gaussian_m_step(self, stats, dtype, previous=None):
+    def _gaussian_m_step(self, stats, dtype, previous=None, n_groups=None):
         return m_step(stats, self._covariance_model, self.reg_covar, 10 * np.finfo(dtype).eps,
-                      previous)
+                      previous, n_groups)
 
     def _state_from_statistics(self, stats, dtype):
         weights, means, covariances = self._gaussian_m_step(stats, dtype)
@@ -362,15 +362,11 @@ default='hierarchical'
         if not model.stackable:
             return None
         n_runs = len(states)
-        nk, means, covariances = gaussian_moments(
-            stats, model, self.reg_covar, 10 * np.finfo(dtype).eps, n_groups=n_runs
-        )
-        weights = nk.reshape(n_runs, -1)
-        weights = (weights / weights.sum(axis=1, keepdims=True)).reshape(-1)
+        weights, means, covariances = self._gaussian_m_step(stats, dtype, n_groups=n_runs)
         floor = resolution_floor(weights, means, covariances, model, dtype, n_runs)
         prec_chol = model.precision_cholesky(covariances, floor)
         bounds = np.reshape(stats.loglik, -1) / stats.weight  # one log-likelihood per run
-        k = len(nk) // n_runs
+        k = len(weights) // n_runs
         owns = [slice(g * k, (g + 1) * k) for g in range(n_runs)]
         if model.shared:  # one covariance per run
             return [((weights[own], means[own], covariances[g], prec_chol[g]), bound)
