@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,34 +19,17 @@ import time
 import urllib.request
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[1] / "docs" / "images" / "explorer.png"
-FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1300,1010", "--hide-scrollbars",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "--proxy-server=127.0.0.1:9",
+from gaussmix.apps.explore.headless import (
+    BOKEH_VIEW,
+    CLICK,
+    FIND_TEXTS,
+    chromium,
+    find_chromium,
+    free_port,
 )
-DEEP = """
-const [selector, text] = arguments; const found = [];
-const walk = (root) => {
-  root.querySelectorAll(selector).forEach((e) => found.push(e));
-  root.querySelectorAll("*").forEach((e) => { if (e.shadowRoot) { walk(e.shadowRoot); } });
-};
-walk(document);
-return found.filter((e) => text == null || e.textContent.trim() === text)
-            .map((e) => e.textContent.trim());
-"""
-CLICK = DEEP.replace(".map((e) => e.textContent.trim());", ".forEach((e) => e.click());")
-POINT = """
-const [name] = arguments; const seen = new Set(); let view = null;
-const walk = (v) => {
-  if (!v || seen.has(v) || view) { return; }
-  seen.add(v);
-  if (v.model && v.model.name === name) { view = v; return; }
-  for (const child of (v.child_views || [])) { walk(child); }
-};
-const index = Bokeh.index;
-(index instanceof Map ? [...index.values()] : Object.values(index)).forEach(walk);
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "images" / "explorer.png"
+POINT = "const [name] = arguments;" + BOKEH_VIEW + """
 const source = Bokeh.documents[0].get_model_by_name("gm-points").data;
 const alphas = Array.from(source.alpha);
 let best = 0;  // a point torn between two groups, well inside the picture
@@ -79,16 +61,11 @@ def wait(condition, what, timeout=60.0):
 
 
 def main():
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver_path):
+    if find_chromium() is None:
         raise SystemExit("needs Debian's chromium and chromium-driver (apt-get install them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     server = subprocess.Popen(
         [sys.executable, "-m", "gaussmix", "explore", "--no-browser", "--port", str(port),
@@ -99,20 +76,16 @@ def main():
     browser = None
     try:
         wait(lambda: urllib.request.urlopen(url, timeout=5).status == 200, "the server")
-        options = webdriver.ChromeOptions()
-        options.binary_location = chromium
-        for flag in (*FLAGS, f"--user-data-dir={profile}"):
-            options.add_argument(flag)
-        browser = webdriver.Chrome(service=Service(driver_path), options=options)
+        browser = chromium(profile, (1300, 1010), ("--hide-scrollbars",))
         browser.get(url)
-        wait(lambda: browser.execute_script(DEEP, ".gm-iteration"), "the explorer")
+        wait(lambda: browser.execute_script(FIND_TEXTS, ".gm-iteration"), "the explorer")
         for iteration in range(1, 5):
             browser.execute_script(CLICK, "button", "Step")
-            wait(lambda i=iteration: browser.execute_script(DEEP, ".gm-iteration") == [str(i)]
-                 and browser.execute_script(DEEP, ".gm-chip.gm-on") == ["M-step"],
+            wait(lambda i=iteration: browser.execute_script(FIND_TEXTS, ".gm-iteration") == [str(i)]
+                 and browser.execute_script(FIND_TEXTS, ".gm-chip.gm-on") == ["M-step"],
                  f"iteration {iteration}")
         browser.execute_script(CLICK, "button", "BIC for K = 1 ... 8")
-        wait(lambda: browser.execute_script(DEEP, ".gm-bic-text"), "BIC")
+        wait(lambda: browser.execute_script(FIND_TEXTS, ".gm-bic-text"), "BIC")
         x, y = browser.execute_script(POINT, "gm-scatter")
         move = ActionBuilder(browser)
         move.pointer_action.move_to_location(round(x), round(y))

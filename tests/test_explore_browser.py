@@ -11,8 +11,6 @@ installs them).
 
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,33 +18,13 @@ import urllib.request
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
+from gaussmix.apps.explore.headless import BOKEH_VIEW, FIND, chromium, find_chromium, free_port
 
 pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
+    find_chromium() is None,
     reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
     "chromium-driver; .ci/run installs them)",
 )
-
-FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1300,900",
-    # the network is blocked: no host name resolves (but 127.0.0.1), and proxied requests fail
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "--proxy-server=127.0.0.1:9",
-)
-
-# Elements anywhere on the page, inside shadow roots too (Panel and Bokeh render in them).
-DEEP = """
-const [selector, text] = arguments; const found = [];
-const walk = (root) => {
-  root.querySelectorAll(selector).forEach((e) => found.push(e));
-  root.querySelectorAll("*").forEach((e) => { if (e.shadowRoot) { walk(e.shadowRoot); } });
-};
-walk(document);
-return text == null ? found : found.filter((e) => e.textContent.trim() === text);
-"""
 
 # The text of the first element matching each selector (read in one go: the page may redraw).
 TEXTS = """
@@ -91,16 +69,7 @@ return null;
 """
 
 # Viewport position of a data point of the figure named arguments[0].
-WHERE = """
-const [name, x, y] = arguments; const seen = new Set(); let view = null;
-const walk = (v) => {
-  if (!v || seen.has(v) || view) { return; }
-  seen.add(v);
-  if (v.model && v.model.name === name) { view = v; return; }
-  for (const child of (v.child_views || [])) { walk(child); }
-};
-const index = Bokeh.index;
-(index instanceof Map ? [...index.values()] : Object.values(index)).forEach(walk);
+WHERE = "const [name, x, y] = arguments;" + BOKEH_VIEW + """
 const box = view.canvas_view.el.getBoundingClientRect();
 return [box.left + view.frame.x_scale.compute(x), box.top + view.frame.y_scale.compute(y)];
 """
@@ -108,31 +77,17 @@ return [box.left + view.frame.x_scale.compute(x), box.top + view.frame.y_scale.c
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
     driver.set_page_load_timeout(60)
     driver.set_script_timeout(30)
     yield driver
     driver.quit()
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real ``gaussmix explore`` on 127.0.0.1, stopped at the end."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("server") / "explore.log"
     env = {**os.environ, "MPLBACKEND": "Agg"}
     with open(log, "wb") as out:
@@ -180,7 +135,7 @@ def wait_for(driver, condition, what, timeout=30):
 
 
 def deep(driver, selector, text=None):
-    return driver.execute_script(DEEP, selector, text)
+    return driver.execute_script(FIND, selector, text)
 
 
 def status(driver):

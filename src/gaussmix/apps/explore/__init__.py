@@ -10,6 +10,8 @@ each group, the M-step moves and reshapes the groups' ellipses, and the lower bo
 * :mod:`.figures` - the Bokeh figures both views share.
 * :mod:`.app` - the live app (Panel on a Bokeh server; also displays in a Jupyter notebook).
 * :mod:`.page` - a self-contained offline HTML page that replays a recorded EM run.
+* :mod:`.headless` - the explorer in headless Chromium (selenium), for its browser tests and
+  screenshots.
 
 Panel and Bokeh come with the optional extra ``gaussmix[explore]`` and are imported only when a
 picture or the app is made.
