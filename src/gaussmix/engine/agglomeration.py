@@ -232,7 +232,8 @@ def model_based_trees(X, weights, n_clusters, n_groups=None, criterion="conjugat
     """:func:`model_based_tree` for each number of groups in ``n_clusters``, built side by side:
     each merge step of every tree in one pass of array operations (a model selection grid
     needs one conjugate tree per number of components). Entries that need different starting
-    Ward groups (see ``n_groups``) are built in separate passes. The trees are those
+    Ward groups (see ``n_groups``; all that start from single rows share one) are built in
+    separate passes. The trees are those
     :func:`model_based_tree` builds one at a time, merge for merge.
 
     ``trace_rows``: the same rows in other coordinates (mclust's scaled SVD) whose
@@ -249,11 +250,14 @@ def model_based_trees(X, weights, n_clusters, n_groups=None, criterion="conjugat
             f"Only {n} rows with positive weight for {max(wanted)} components; use fewer "
             "components."
         )
-    groups_of = {k: default_groups(k, d) if n_groups is None else n_groups for k in wanted}
+    def starting_groups(k):  # at least as many groups as rows: the rows themselves
+        return min(n, default_groups(k, d) if n_groups is None else n_groups)
+
+    groups_of = {k: starting_groups(k) for k in wanted}
     traced = None
     if trace_rows is not None:
         traced = (np.asarray(trace_rows, dtype=np.float64), "trace", [max(wanted)])
-        trace_groups = default_groups(max(wanted), d) if n_groups is None else n_groups
+        trace_groups = starting_groups(max(wanted))
         if n > min(trace_groups, *groups_of.values()):  # different starting groups
             alone = _merge_side_by_side([traced], w, trace_groups)[0]
             return [*model_based_trees(X, w, wanted, n_groups, criterion), alone]

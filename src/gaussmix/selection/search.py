@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -334,11 +335,20 @@ def _run(tasks, n_jobs, progress, description):
             delayed(_fit_side_by_side)(group) for group in by_k.values()
         )
     results = [None] * len(tasks)
-    if not progress:
+    with _progress_bar(description, len(tasks), progress) as advance:
         for done in iterator:
             for index, result in done:
                 results[index] = result
-        return results
+            advance(len(done))
+    return results
+
+
+@contextmanager
+def _progress_bar(description, total, show):
+    """``advance(n)`` of a rich progress bar on stderr (of nothing, unless ``show``)."""
+    if not show:
+        yield lambda n: None
+        return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -346,9 +356,5 @@ def _run(tasks, n_jobs, progress, description):
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
     ) as bar:
-        task = bar.add_task(description, total=len(tasks))
-        for done in iterator:
-            for index, result in done:
-                results[index] = result
-            bar.advance(task, len(done))
-    return results
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
