@@ -79,6 +79,12 @@ class BatchedRuns:
         if len(states) < 2 or not self._batchable(X, statistics, states[0]):
             return [_run_alone(self, X, sample_weight, state, max_iter, tol, dtype, chunk,
                                n_threads, statistics, drop_failed) for state in states]
+        return self._iterate_batched(X, sample_weight, states, max_iter, tol, dtype, chunk,
+                                     n_threads, statistics, drop_failed)
+
+    def _iterate_batched(self, X, sample_weight, states, max_iter, tol, dtype, chunk,
+                         n_threads=1, statistics=None, drop_failed=False):
+        """:meth:`_iterate_runs` of runs known to be batchable."""
         runs = [_Run(self, state, max_iter, tol) for state in states]
         _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
                               drop_failed)
