@@ -74,12 +74,13 @@ def split_array_param(value):
 def shapes(metadata):
     """Expected shapes of the posterior members (those of the optional ones included)."""
     k, d = metadata["n_components"], metadata["n_features"]
-    component = covariance.get(metadata["covariance_type"]).component_shape(d)
+    model = covariance.get(metadata["covariance_type"])
+    component = model.component_shape(d)
     prior_type = metadata.get("params", {}).get("weight_concentration_prior_type")
     return {
         "weight_concentration": (2, k) if prior_type == "dirichlet_process" else (k,),
         "mean_precision": (k,),
-        "degrees_of_freedom": () if covariance.get(metadata["covariance_type"]).shared else (k,),
+        "degrees_of_freedom": () if model.shared else (k,),
         "mean_prior": (d,),
         "covariance_prior": component,
         "param_mean_prior": (d,),
@@ -98,7 +99,8 @@ def build(metadata, arrays, params):
             params[name] = arrays[f"param_{name}"]
     k, d = metadata["n_components"], metadata["n_features"]
     ctype = metadata["covariance_type"]
-    if not covariance.get(ctype).conjugate:
+    model_of = covariance.get(ctype)
+    if not model_of.conjugate:
         raise InvalidPosterior(f"a Bayesian mixture has no covariance_type {ctype!r}.")
     posterior = metadata.get("posterior")
     if not isinstance(posterior, dict) or not all(
@@ -115,7 +117,6 @@ def build(metadata, arrays, params):
         raise InvalidPosterior(f"degrees_of_freedom.npy must exceed n_features - 1 = {d - 1}.")
     if posterior["degrees_of_freedom_prior_"] <= d - 1:
         raise InvalidPosterior(f"degrees_of_freedom_prior_ must exceed n_features - 1 = {d - 1}.")
-    model_of = covariance.get(ctype)
     try:
         model_of.precision_cholesky(np.broadcast_to(arrays["covariance_prior"],
                                                     model_of.shape(1, d)))
