@@ -14,8 +14,8 @@ import pytest
 
 import gaussmix as gm
 from gaussmix.engine import covariance, starts
-from gaussmix.engine.agglomeration import model_based_tree, model_based_trees
 from gaussmix.engine.estep import em_statistics, kernel_for, log_weights_of, stacked_kernel
+from gaussmix.engine.model_based import model_based_tree, model_based_trees
 from gaussmix.engine.responsibilities import normalize_inplace
 from gaussmix.engine.stats import split_groups
 from gaussmix.estimators import batch

@@ -114,7 +114,8 @@ def test_model_based_agglomeration_start():
     the row order does not matter."""
     from sklearn.metrics import adjusted_rand_score
 
-    from gaussmix.engine.agglomeration import model_based_labels, ward_labels
+    from gaussmix.engine.agglomeration import ward_labels
+    from gaussmix.engine.model_based import model_based_labels
 
     rng = np.random.default_rng(SEED)
     a = rng.normal(size=(150, 2)) * [4.0, 0.15]

@@ -13,7 +13,8 @@ from sklearn.metrics import adjusted_rand_score
 
 import gaussmix as gm
 from gaussmix.engine import starts
-from gaussmix.engine.agglomeration import cut, model_based_tree, ward_tree
+from gaussmix.engine.agglomeration import cut, ward_tree
+from gaussmix.engine.model_based import model_based_tree
 
 
 @pytest.mark.parametrize("n_clusters", [1, 2, 3, 5, 8])
@@ -48,7 +49,7 @@ def test_a_warm_tree_cache_changes_nothing(rng):
 
 @pytest.mark.parametrize("d", [1, 2, 3, 4])
 def test_closed_form_log_determinants_match_lapack(rng, d):
-    from gaussmix.engine.agglomeration import _log_det
+    from gaussmix.engine.model_based import _log_det
 
     A = rng.normal(size=(200, d, d))
     M = A @ A.transpose(0, 2, 1) + 0.1 * np.eye(d)
@@ -81,3 +82,57 @@ def test_a_start_equal_to_an_earlier_one_is_not_run_again(monkeypatch):
     runs.clear()
     gm.GaussianMixture(3, n_init=4, random_state=0).fit(X)
     assert len(runs) >= 2  # distinct starts all run
+
+
+def test_ward_tree_of_unit_weights_merges_as_the_weighted_loop(rng):
+    """Rows of unit weight take scipy's compiled Ward linkage; any equal weights merge the same
+    pairs (Ward's costs scale with them), and those take the weighted loop."""
+    X = rng.normal(size=(150, 3)) + rng.integers(0, 3, 150)[:, None] * 2.0
+    scipys = ward_tree(X, np.ones(len(X)))
+    loop = ward_tree(X, np.full(len(X), 2.0))
+    assert scipys.merged_means is None and loop.merged_means is not None
+    np.testing.assert_array_equal(scipys.pairs, loop.pairs)
+    for k in (1, 2, 3, 7, 40):
+        np.testing.assert_array_equal(cut(scipys, k), cut(loop, k))
+
+
+def _greedy_model_based_pairs(X, k, criterion):
+    """The textbook agglomeration from single rows: every step recomputes every pair's cost from
+    the groups' rows (full matrices, LAPACK determinants) and merges the cheapest pair."""
+    n, d = X.shape
+    cov = np.cov(X.T, bias=True)
+    prior = cov / k ** (2.0 / d) + 1e-12 * np.trace(cov) / d * np.eye(d)
+    alpha = np.trace(cov) / d
+
+    def term(rows):
+        m = len(rows)
+        scatter = (rows - rows.mean(axis=0)).T @ (rows - rows.mean(axis=0))
+        if criterion == "conjugate":
+            return m * np.linalg.slogdet((scatter + prior) / (m + 1))[1]
+        spread = (np.trace(scatter) + alpha) / m
+        det = np.linalg.det(scatter / m) if m > d else 0.0
+        return m * np.log(det + spread)
+
+    groups = {i: [i] for i in range(n)}
+    pairs = []
+    while len(groups) > 1:
+        keys = sorted(groups)
+        best = None
+        for x, a in enumerate(keys):
+            for b in keys[x + 1:]:
+                c = term(X[groups[a] + groups[b]]) - term(X[groups[a]]) - term(X[groups[b]])
+                if best is None or c < best[0]:
+                    best = (c, a, b)
+        _, a, b = best
+        groups[a] += groups.pop(b)
+        pairs.append((a, b))
+    return np.array(pairs)
+
+
+@pytest.mark.parametrize("criterion", ["conjugate", "trace"])
+@pytest.mark.parametrize("d", [2, 3, 5])
+def test_model_based_tree_is_the_textbook_greedy_agglomeration(rng, criterion, d):
+    X = rng.normal(size=(36, d)) * np.linspace(1.0, 3.0, d)
+    X[12:24] += 4.0
+    tree = model_based_tree(X, np.ones(len(X)), 3, criterion=criterion)
+    np.testing.assert_array_equal(tree.pairs, _greedy_model_based_pairs(X, 3, criterion))

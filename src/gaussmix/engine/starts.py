@@ -21,7 +21,8 @@ import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
 from threadpoolctl import ThreadpoolController
 
-from .agglomeration import cut, default_groups, model_based_tree, model_based_trees, ward_tree
+from .agglomeration import cut, ward_tree
+from .model_based import default_groups, model_based_tree, model_based_trees
 
 # Rows used by the hierarchical start: its cost is O(HIERARCHICAL_SUBSAMPLE**2) in time and memory.
 HIERARCHICAL_SUBSAMPLE = 2000
