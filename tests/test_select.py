@@ -262,3 +262,19 @@ def test_polished_log_likelihood_warns_when_it_runs_out_of_iterations():
     rough = gm.GaussianMixture(3, tol=1e-1, random_state=0).fit(X)
     with pytest.warns(ConvergenceWarning):
         gm.polished_log_likelihood(rough, X, max_iter=1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_summaries_of_a_stacked_pass_equal_each_models_own(faithful, dtype):
+    """select_model scores the fits of one K in one stacked E-step: each mixture's
+    log-likelihood and entropy are those of its own pass, weighted rows included."""
+    from gaussmix.selection.criteria import _fit_summary, fit_summaries
+
+    X = faithful.astype(dtype)
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(X))
+    models = [gm.GaussianMixture(3, covariance_type=t, random_state=0).fit(X)
+              for t in ("full", "tied", "diag", "spherical", "VEV", "EII")]
+    for weights in (None, w):
+        for own, stacked in zip([_fit_summary(m, X, weights) for m in models],
+                                fit_summaries(models, X, weights)):
+            np.testing.assert_allclose(stacked, own, rtol=1e-10 if dtype == np.float64 else 1e-5)

@@ -45,6 +45,9 @@ N_DETERMINISTIC = len(DETERMINISTIC_STARTS)
 INIT_PARAMS = tuple(INITIALIZERS)
 # Those whose initialisations >= 1 form the search above.
 SEARCH_PARAMS = ("hierarchical",)
+# Starting responsibilities of at most this many entries (rows x components) are kept for a
+# second pass over them, instead of being drawn again from a saved random stream.
+KEPT_RESPONSIBILITIES = 1 << 20
 
 
 class StartSearch:
@@ -55,12 +58,17 @@ class StartSearch:
         k, dtype = self.n_components, X.dtype.type
         family = self._covariance_model.family
         shift = np.asarray(X[: min(len(X), 4096)], dtype=np.float64).mean(axis=0)
-        saved = _saved_stream(random_state)  # to replay the same responsibilities if needed
+        # a second pass needs the same responsibilities: kept when small, else drawn again
+        kept = X.shape[0] * k <= KEPT_RESPONSIBILITIES
+        saved = None if kept else _saved_stream(random_state)
         resp_chunks = INITIALIZERS_ALL[strategy](X, sample_weight, k, random_state, dtype)
+        if kept:
+            resp_chunks = list(resp_chunks)
         stats = resp_statistics(X, sample_weight, resp_chunks, k, family, shift, dtype)
         cancelled = cancelled_components(stats, dtype)
         if cancelled.size:  # a tight cluster far from the shift: its moments around its mean
-            replay = INITIALIZERS_ALL[strategy](X, sample_weight, k, saved(), dtype)
+            replay = resp_chunks if kept else INITIALIZERS_ALL[strategy](
+                X, sample_weight, k, saved(), dtype)
             stats = recentre_from_responsibilities(stats, X, sample_weight, replay, cancelled)
         return stats
 

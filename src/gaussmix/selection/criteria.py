@@ -17,6 +17,8 @@ import numpy as np
 from scipy.special import xlogy
 
 from ..engine import covariance
+from ..engine.estep import iter_e_step, single_threaded_blas, stacked_kernel
+from ..engine.kernel import chunk_rows
 
 CRITERIA = ("bic", "aic", "icl")
 # A component whose variance in some direction is below this fraction of the data's variance in
@@ -46,6 +48,37 @@ def _fit_summary(model, X, sample_weight):
     return loglik, entropy
 
 
+def fit_summaries(models, X, sample_weight):
+    """:func:`_fit_summary` of each fitted model (all with the same number of components), in
+    one pass of a stacked E-step over ``X`` (each mixture normalised on its own; see
+    :func:`gaussmix.engine.estep.stacked_kernel`): on small data a pass costs its call
+    overhead, whatever the number of mixtures. Models that score rows with missing values are
+    summarised one at a time."""
+    if len(models) < 2 or any(model._allows_missing() for model in models):
+        return [_fit_summary(model, X, sample_weight) for model in models]
+    dtype = np.result_type(X.dtype, *(model.means_.dtype for model in models)).type
+    states = [model._fitted_state() for model in models]
+    terms = [model._kernel_terms(state) for model, state in zip(models, states)]
+    shift = states[0][0] @ states[0][1]
+    n_runs, (k, d) = len(models), states[0][1].shape
+    with single_threaded_blas():
+        kernel = stacked_kernel([model._covariance_model for model in models], terms, shift,
+                                dtype)
+        loglik, entropy = np.zeros(n_runs), np.zeros(n_runs)
+        chunk = chunk_rows(d, n_runs * k, kernel.family, np.dtype(dtype).itemsize)
+        for start, stop, resp, log_norm in iter_e_step(kernel, X, chunk):
+            row_entropy = -np.sum(xlogy(resp, resp).reshape(-1, n_runs, k), axis=2,
+                                  dtype=np.float64)
+            if sample_weight is None:
+                loglik += np.sum(log_norm, axis=1, dtype=np.float64)
+                entropy += np.sum(row_entropy, axis=0)
+            else:
+                w = sample_weight[start:stop]
+                loglik += log_norm.astype(np.float64) @ w
+                entropy += w @ row_entropy
+    return [(float(ll), float(e)) for ll, e in zip(loglik, entropy)]
+
+
 def degenerate_reason(model, data_cov, n_samples_eff):
     """Why ``model`` is a spurious (degenerate) fit, or ``None`` if it is not.
 
@@ -63,17 +96,20 @@ def degenerate_reason(model, data_cov, n_samples_eff):
     full = cov_model.dense(model.covariances_, n_components, n_features)
     if cov_model.shared:  # one matrix: judge it once
         full = full[:1]
-    # variances relative to the data's, in the worst direction: eigenvalues of C^-1/2 S C^-1/2
-    chol = np.linalg.cholesky(data_cov)
-    for k, cov_k in enumerate(full):
-        whitened = np.linalg.solve(chol, np.linalg.solve(chol, cov_k).T)
-        ratio = float(np.linalg.eigvalsh(0.5 * (whitened + whitened.T))[0])
-        if ratio < DEGENERATE_VARIANCE:
-            which = "the common covariance" if cov_model.shared else f"component {k}"
-            return (
-                f"{which} has a variance {ratio:.2g} times the data's in some direction "
-                "(collapsed onto a few rows or tied values)"
-            )
+    # variances relative to the data's, in the worst direction: eigenvalues of C^-1/2 S C^-1/2,
+    # every component in one batched call
+    chol = np.broadcast_to(np.linalg.cholesky(data_cov), full.shape)
+    half = np.linalg.solve(chol, full)
+    whitened = np.linalg.solve(chol, half.transpose(0, 2, 1))
+    ratios = np.linalg.eigvalsh(0.5 * (whitened + whitened.transpose(0, 2, 1)))[:, 0]
+    collapsed = np.flatnonzero(ratios < DEGENERATE_VARIANCE)
+    if collapsed.size:
+        k = int(collapsed[0])
+        which = "the common covariance" if cov_model.shared else f"component {k}"
+        return (
+            f"{which} has a variance {float(ratios[k]):.2g} times the data's in some direction "
+            "(collapsed onto a few rows or tied values)"
+        )
     # rows needed to estimate one component's own covariance
     needed = cov_model.rows_needed(n_features)
     sizes = np.asarray(model.weights_, dtype=np.float64) * n_samples_eff

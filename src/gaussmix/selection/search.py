@@ -44,6 +44,7 @@ from .criteria import (
     _data_covariance,
     _fit_summary,
     degenerate_reason,
+    fit_summaries,
     information_criteria,
 )
 from .result import COLUMNS, ModelSelection
@@ -103,11 +104,12 @@ def _check_grid(n_components, covariance_types, criterion, n_samples):
 
 # ---------------------------------------------------------------------- fitting one grid point
 def _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
-                fitted=None):
+                fitted=None, summary=None):
     """``(model, loglik, entropy, status, reason)`` of one fit; ``model`` is None if it failed.
 
     ``fitted``: the outcome of fitting it already (the model, or the ``ValueError`` its fit
-    raised; see :func:`gaussmix.estimators.batch.fit_side_by_side`).
+    raised; see :func:`gaussmix.estimators.batch.fit_side_by_side`); ``summary``: its
+    ``(loglik, entropy)`` when they are known (:func:`~.criteria.fit_summaries`).
     """
     model = fitted
     try:
@@ -118,7 +120,7 @@ def _fit_scored(X, sample_weight, n_components, covariance_type, params, data_co
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model.fit(X, sample_weight=sample_weight)
-        loglik, entropy = _fit_summary(model, X, sample_weight)
+        loglik, entropy = summary or _fit_summary(model, X, sample_weight)
     except ValueError as err:
         return None, np.nan, np.nan, "failed", str(err)
     if not np.isfinite(loglik):
@@ -130,16 +132,16 @@ def _fit_scored(X, sample_weight, n_components, covariance_type, params, data_co
 
 
 def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
-             fitted=None, first=None):
+             fitted=None, first=None, summary=None):
     """Fit one grid point; never raises for a collapsing fit (returns a failed row instead).
 
     When the ``n_init`` search ends on a degenerate or failed fit, the single first start (the
     hierarchical one by default) is tried too, and kept if it is a proper fit; the ``message``
-    column then says so. ``fitted``: see :func:`_fit_scored`; ``first``: that single start's
-    fit when the search ran it side by side already.
+    column then says so. ``fitted`` and ``summary``: see :func:`_fit_scored`; ``first``: that
+    single start's fit when the search ran it side by side already.
     """
     fit = _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
-                      fitted)
+                      fitted, summary)
     if fit[3] != "ok" and params.get("n_init", 1) > 1:
         single = {**params, "n_init": 1}
         retry = _fit_scored(X, sample_weight, n_components, covariance_type, single, data_cov,
@@ -315,8 +317,10 @@ def _fit_side_by_side(tasks):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         outcomes = fit_side_by_side(models, X, sample_weight, first_alone=True)
-    return [(i, _fit_one(*task, fitted=fitted, first=first))
-            for (i, task), (fitted, first) in zip(tasks, outcomes)]
+    fitted = [outcome for outcome, _ in outcomes if not isinstance(outcome, ValueError)]
+    summaries = dict(zip(map(id, fitted), fit_summaries(fitted, X, sample_weight)))
+    return [(i, _fit_one(*task, fitted=outcome, first=first, summary=summaries.get(id(outcome))))
+            for (i, task), (outcome, first) in zip(tasks, outcomes)]
 
 
 def _run(tasks, n_jobs, progress, description):
