@@ -17,7 +17,7 @@ from gaussmix.engine import covariance, starts
 from gaussmix.engine.estep import em_statistics, kernel_for, log_weights_of, stacked_kernel
 from gaussmix.engine.model_based import model_based_tree, model_based_trees
 from gaussmix.engine.responsibilities import normalize_inplace
-from gaussmix.engine.stats import split_groups
+from gaussmix.engine.stats import components_of, split_groups
 from gaussmix.estimators import batch
 
 TYPES = ("full", "tied", "diag", "spherical", "VEV", "EVI")
@@ -64,6 +64,59 @@ def test_stacked_statistics_split_into_each_mixtures_own(covariance_type):
         for name in ("nk", "s1", "s2"):
             np.testing.assert_allclose(getattr(part, name), getattr(alone, name),
                                        rtol=1e-11, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("types", [("full", "tied", "diag", "spherical"), ("diag", "spherical")])
+def test_the_stacked_m_step_of_several_models_is_each_models_own(types, dtype):
+    """One M-step for mixtures under several covariance models ('dense' statistics, or
+    'diagonal' ones when every model is diagonal), factorised in one call, gives each model's
+    own M-step and precision factors, and E-step terms that build the same kernel."""
+    from gaussmix.engine.em import m_step, resolution_floor, stacked_m_step
+    from gaussmix.engine.estep import stacked_terms, terms_kernel
+
+    X = gm.datasets.load_old_faithful().astype(dtype)
+    owners = [_starts(X, 3, t, 2, seed=i) for i, t in enumerate(types)]
+    models = [owner._covariance_model for owner, states in owners for _ in states]
+    terms = [(w, m, p, c) for _, states in owners for w, m, c, p in states]
+    shift = terms[0][0] @ terms[0][1]
+    stats = em_statistics(X, None, stacked_kernel(models, terms, shift, dtype), 4096)
+    eps = 10 * np.finfo(dtype).eps
+    segments = [(owner._covariance_model, 2, owner.reg_covar) for owner, _ in owners]
+    parts, stacked = stacked_m_step(stats, segments, eps, dtype)
+    assert stacked.family == ("dense" if "full" in types else "diagonal")
+    for i, ((model, n_groups, reg), part) in enumerate(zip(segments, parts)):
+        own = components_of(stats, 2 * i, 2, 3, model.family)
+        weights, means, covariances = m_step(own, model, reg, eps, n_groups=2)
+        floor = resolution_floor(weights, means, covariances, model, dtype, 2)
+        expected = (weights, means, covariances, model.precision_cholesky(covariances, floor))
+        for ours, theirs in zip(part, expected):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+    states = [state for model, (w, m, c, p) in zip(segments, parts) for state in (
+        (w[:3], m[:3], c[0] if model[0].shared else c[:3], p[0] if model[0].shared else p[:3]),
+        (w[3:], m[3:], c[1] if model[0].shared else c[3:], p[1] if model[0].shared else p[3:]))]
+    rebuilt = stacked_terms(models, [(w, m, p, c) for w, m, c, p in states])
+    ours = terms_kernel(stacked, len(models), shift, dtype)
+    theirs = terms_kernel(rebuilt, len(models), shift, dtype)
+    np.testing.assert_allclose(ours.theta_exp if stacked.family == "dense" else ours.theta,
+                               theirs.theta_exp if stacked.family == "dense" else theirs.theta,
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_a_collapsed_covariance_fails_the_stacked_m_step():
+    from gaussmix.engine.em import stacked_m_step
+
+    X = np.vstack([gm.datasets.load_old_faithful(), np.repeat([[1.0, 40.0]], 5, axis=0)])
+    owner, states = _starts(X, 3, "full", 1)
+    w, m, c, p = states[0]
+    m = np.vstack([m[:2], [[1.0, 40.0]]])  # a component on the five copies, tiny spread
+    c = c.copy()
+    c[2] = 1e-12 * np.eye(2)
+    p = owner._covariance_model.precision_cholesky(c)
+    model = owner._covariance_model
+    stats = em_statistics(X, None, stacked_kernel([model], [(w, m, p, c)], w @ m, X.dtype), 4096)
+    with pytest.raises(ValueError):
+        stacked_m_step(stats, [(model, 1, 0.0)], 10 * np.finfo(float).eps, np.float64)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)

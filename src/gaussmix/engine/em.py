@@ -8,14 +8,18 @@
   :meth:`~gaussmix.engine.covariance.CovarianceModel.estimate`.
 * :func:`resolution_floor`: the spread below which a fitted covariance is rounding noise, so that
   a collapse raises the ``reg_covar`` advice instead of returning a singular fit.
+* :func:`stacked_m_step`: the M-steps of a batch of mixtures (EM runs side by side) under
+  several covariance models from one stacked E-step's statistics, every covariance factorised
+  in one call, and the E-step terms (:class:`~gaussmix.engine.estep.StackedTerms`) of the
+  next stacked kernel.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .estep import em_statistics
-from .stats import cancelled_components, sample_covariances
+from .estep import StackedTerms, em_statistics
+from .stats import cancelled_components, components_of, sample_covariances
 
 
 def e_step(make_kernel, X, sample_weight, dtype, chunk_size, n_threads=1, statistics=None):
@@ -93,3 +97,86 @@ def resolution_floor(weights, means, covariances, model, dtype, n_groups=None):
     if model.shared:
         return floor.max(axis=1) if stacked else floor.max()
     return floor.reshape(-1)
+
+
+def stacked_m_step(stats, segments, nk_eps, dtype):
+    """The M-steps of mixtures stacked component after component, from their stacked
+    statistics (one E-step of a stacked kernel, ``'dense'`` or ``'diagonal'``).
+
+    ``segments`` are ``(model, n_groups, reg_covar)`` in stacking order: ``n_groups`` mixtures
+    under the ``stackable`` covariance model ``model``. Each segment's covariances are its
+    model's own :meth:`~gaussmix.engine.covariance.CovarianceModel.estimate` (as :func:`m_step`
+    with ``n_groups``); the factors of all of them come from one batched factorisation in the
+    statistics' layout, so that on small data a batch's M-step costs about what one run's does.
+
+    Returns ``(parts, terms)``: per segment ``(weights, means, covariances, prec_chol)`` in its
+    model's layout (its mixtures stacked; a shared covariance one matrix per mixture), and the
+    :class:`~gaussmix.engine.estep.StackedTerms` of every component. Raises ``ValueError`` when a covariance is not
+    finite, not positive definite, or has a spread below its :func:`resolution_floor`
+    (stepping the segments one at a time then tells which, in the model's own words).
+    """
+    layout = stats.family
+    nk = stats.nk + nk_eps
+    mc = stats.s1 / nk[:, None]
+    means = mc + stats.shift
+    n_groups_all = sum(n_groups for _, n_groups, _ in segments)
+    k, d = len(nk) // n_groups_all, means.shape[1]
+    per_group = nk.reshape(n_groups_all, k)
+    weights = (per_group / per_group.sum(axis=1, keepdims=True)).reshape(-1)
+    covariances, stacked, shared, lo = [], [], [], 0
+    for model, n_groups, reg_covar in segments:
+        own = slice(lo * k, (lo + n_groups) * k)
+        part = components_of(stats, lo, n_groups, k, model.family)
+        sample = sample_covariances(part, nk[own], mc[own], n_groups if model.shared else None)
+        covariances.append(model.estimate(sample, nk[own], reg_covar))
+        as_layout = model.stacked_dense if layout == "dense" else model.stacked_variances
+        stacked.append(as_layout(covariances[-1], n_groups, k, d))
+        shared += [model.shared] * n_groups
+        lo += n_groups
+    stacked = np.concatenate(stacked)
+    if not np.all(np.isfinite(stacked)):
+        raise ValueError("A covariance of the batch is not finite.")
+    variances = np.diagonal(stacked, axis1=1, axis2=2) if layout == "dense" else stacked
+    floor = _stacked_floor(weights, means, variances, k, np.array(shared), dtype)
+    factor, log_det = _stacked_factors(stacked, floor, layout)
+    parts, lo = [], 0
+    for (model, n_groups, _), cov in zip(segments, covariances):
+        own = slice(lo * k, (lo + n_groups) * k)
+        prec_chol = model.precision_cholesky_from_kernel(factor[own], n_groups)
+        parts.append((weights[own], means[own], cov, prec_chol))
+        lo += n_groups
+    return parts, StackedTerms(layout, weights, means, factor, log_det, variances)
+
+
+def _stacked_floor(weights, means, variances, n_components, shared, dtype):
+    """:func:`resolution_floor` of every stacked mixture (``shared``: whether each has one
+    covariance, whose floor is then the largest of its components')."""
+    n_groups, d = len(shared), means.shape[1]
+    w = weights.reshape(n_groups, 1, n_components)
+    m = means.reshape(n_groups, n_components, d)
+    v = variances.reshape(n_groups, n_components, d)
+    total = (w @ (v + (m - w @ m) ** 2))[:, 0]
+    scale = np.maximum(np.abs(m).max(axis=2), np.sqrt(total.max(axis=1))[:, None])
+    floor = (10.0 * np.finfo(dtype).eps * scale) ** 2
+    return np.where(shared[:, None], floor.max(axis=1, keepdims=True), floor).reshape(-1)
+
+
+def _stacked_factors(stacked, floor, layout):
+    """Upper triangular precision factors of stacked covariances (``(C, D, D)`` dense, or
+    ``(C, D)`` variances) and ``sum(log(diag L))``; ``ValueError`` when one is not positive
+    definite or its spread is at or under its ``floor``."""
+    if layout == "dense":
+        try:
+            chol = np.linalg.cholesky(stacked)
+        except np.linalg.LinAlgError:
+            raise ValueError("A covariance of the batch is not positive definite.") from None
+        spread = np.diagonal(chol, axis1=1, axis2=2) ** 2
+        if not np.all(spread > floor[:, None]):
+            raise ValueError("A covariance of the batch has collapsed.")
+        # the inverse of a lower triangular matrix is lower triangular (noise above dropped)
+        factor = np.ascontiguousarray(np.swapaxes(np.tril(np.linalg.inv(chol)), -1, -2))
+        return factor, np.sum(np.log(np.diagonal(factor, axis1=1, axis2=2)), axis=1)
+    if not np.all(stacked > floor[:, None]):
+        raise ValueError("A variance of the batch is not positive or has collapsed.")
+    factor = 1.0 / np.sqrt(stacked)
+    return factor, np.sum(np.log(factor), axis=1)

@@ -15,6 +15,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import groupby, pairwise
 
 import numpy as np
@@ -51,19 +52,43 @@ def kernel_for(model, log_weights, means, prec_chol, shift, dtype, far=(), track
     )
 
 
-def stacked_kernel(models, terms, shift, dtype, far=()):
-    """One E-step :class:`~gaussmix.engine.kernel.Kernel` for a batch of mixtures on the same
-    rows: ``terms`` holds each mixture's ``(weights, means, prec_chol, covariances)``
-    (float64, the same number of components each) under its covariance model in ``models``;
-    their components are stacked in that order, each mixture normalised on its own
-    (``Kernel(n_groups=...)``).
+@dataclass(frozen=True)
+class StackedTerms:
+    """The E-step terms of mixtures stacked component after component, from which
+    :func:`terms_kernel` builds their kernel: per component the
+    weight, the mean, the precision factor in the kernel ``family``'s layout (an upper
+    triangular ``(D, D)`` matrix for ``'dense'``, ``(D,)`` for ``'diagonal'``), ``sum(log(diag
+    L))`` and the variance per feature."""
 
-    Mixtures of one kernel family other than the shared one take that family's kernel; a
+    family: str
+    weights: np.ndarray
+    means: np.ndarray
+    factor: np.ndarray
+    log_det: np.ndarray
+    variances: np.ndarray
+
+    def take(self, components):
+        """The terms of the ``components`` (indices) alone."""
+        return StackedTerms(self.family, *(part[components] for part in (
+            self.weights, self.means, self.factor, self.log_det, self.variances)))
+
+
+def terms_kernel(terms, n_groups, shift, dtype, far=()):
+    """The E-step :class:`~gaussmix.engine.kernel.Kernel` of ``n_groups`` mixtures whose
+    components' :class:`StackedTerms` are ``terms`` (each mixture normalised on its own)."""
+    return Kernel(terms.family, log_weights_of(terms.weights), terms.means, terms.factor,
+                  terms.log_det, shift, dtype, far, n_groups=n_groups, variances=terms.variances)
+
+
+def stacked_terms(models, terms):
+    """The :class:`StackedTerms` of a batch of mixtures on the same rows: ``terms`` holds each
+    mixture's ``(weights, means, prec_chol, covariances)`` (float64, the same number of
+    components each) under its covariance model in ``models``; their components are stacked in
+    that order.
+
+    Mixtures of one kernel family other than the shared one take that family's layout; a
     shared covariance (different in each mixture) or a mix of families takes the dense one,
     each component with its own factor (diagonal ones as diagonal matrices).
-    :func:`~gaussmix.engine.stats.components_of` and
-    :func:`~gaussmix.engine.stats.split_groups` turn the moments back into each model's
-    layout. ``far`` indexes the stacked components.
     """
     families = {model.family for model in models}
     family = families.pop() if len(families) == 1 else "dense"
@@ -87,12 +112,20 @@ def stacked_kernel(models, terms, shift, dtype, far=()):
         log_dets.append(model.log_det_cholesky(prec_chol, n_features))
         variances.append(model.variances(np.concatenate([t[3] for t in group]), len(factor),
                                          n_features))
-    return Kernel(
-        family, log_weights_of(np.concatenate([t[0] for t in terms])),
-        np.concatenate([t[1] for t in terms]),
-        np.concatenate(factors), np.concatenate(log_dets), shift, dtype, far,
-        n_groups=len(terms), variances=np.concatenate(variances),
+    return StackedTerms(
+        family, np.concatenate([t[0] for t in terms]), np.concatenate([t[1] for t in terms]),
+        np.concatenate(factors), np.concatenate(log_dets), np.concatenate(variances),
     )
+
+
+def stacked_kernel(models, terms, shift, dtype, far=()):
+    """One E-step :class:`~gaussmix.engine.kernel.Kernel` for a batch of mixtures on the same
+    rows (see :func:`stacked_terms`), each mixture normalised on its own
+    (``Kernel(n_groups=...)``). :func:`~gaussmix.engine.stats.components_of` and
+    :func:`~gaussmix.engine.stats.split_groups` turn the moments back into each model's
+    layout. ``far`` indexes the stacked components.
+    """
+    return terms_kernel(stacked_terms(models, terms), len(terms), shift, dtype, far)
 
 
 def whole_data_kernel(family, shift, dtype):

@@ -32,7 +32,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..engine.em import e_step
-from ..engine.estep import em_statistics, single_threaded_blas, stacked_kernel
+from ..engine.estep import em_statistics, single_threaded_blas, stacked_terms, terms_kernel
 from ..engine.kernel import chunk_rows
 from ..engine.stats import components_of, split_groups
 
@@ -51,10 +51,14 @@ class BatchedRuns:
         estimator's E-step is not that of a plain mixture (no batching)."""
         return
 
-    def _m_step_batch(self, stats, states, dtype):
-        """``[(state, lower_bound), ...]``: the M-steps of runs from ``states`` in one pass
-        over their stacked statistics, or ``None`` (the default) to take them one run at a
-        time. May raise ``ValueError`` (the runs are then stepped one at a time)."""
+    @classmethod
+    def _m_step_side_by_side(cls, groups, stats, dtype):
+        """The M-steps of the runs of several estimators of this class in one pass over their
+        stacked statistics: ``groups`` holds ``(estimator, states)`` in stacking order.
+        Returns ``(stepped, terms)``, ``stepped`` holding each group's ``[(state,
+        lower_bound), ...]`` and ``terms`` the :class:`~gaussmix.engine.estep.StackedTerms`
+        of the new states (the next stacked E-step's), or ``None`` (the default) to step each
+        run on its own. May raise ``ValueError`` (the runs are then stepped one at a time)."""
         return
 
     def _holds_missing(self, X):
@@ -198,38 +202,69 @@ def _batch_step(runs, X, sample_weight, n_iter, dtype, chunk, n_threads, statist
                 drop_failed):
     """One EM iteration of ``runs`` (all active) in one stacked E-step."""
     models = [run.owner._covariance_model for run in runs]
-    terms = [run.owner._kernel_terms(run.state) for run in runs]
+    terms = _batch_terms(runs, models)
     weights, means = runs[0].state[0], runs[0].state[1]
     shift = weights @ means  # every run's mixture mean is the data's after one M-step
     rows = chunk
     if runs[0].owner.chunk_size is None:
-        family = models[0].family if len({m.family for m in models}) == 1 else "dense"
-        rows = chunk_rows(X.shape[1], len(runs) * len(means), family, np.dtype(dtype).itemsize)
+        rows = chunk_rows(X.shape[1], len(terms.weights), terms.family, np.dtype(dtype).itemsize)
     try:
-        stats = e_step(lambda far: stacked_kernel(models, terms, shift, dtype, far),
+        stats = e_step(lambda far: terms_kernel(terms, len(runs), shift, dtype, far),
                        X, sample_weight, dtype, rows, n_threads, statistics)
     except ValueError:  # the runs one at a time find which one fails
         for run in runs:
             run.step_alone(X, sample_weight, n_iter, dtype, chunk, n_threads, statistics,
                            drop_failed)
         return
+    groups = [(owner, list(members)) for owner, members in groupby(runs, key=lambda r: r.owner)]
+    if len({type(owner) for owner, _ in groups}) == 1 and _m_steps_together(
+            groups, stats, n_iter, dtype):
+        return
     k, lo = len(means), 0
-    for owner, members in groupby(runs, key=lambda run: run.owner):
-        members = list(members)
+    for owner, members in groups:
         part = components_of(stats, lo, len(members), k, owner._covariance_model.family)
         lo += len(members)
         _m_steps(owner, members, part, n_iter, dtype, drop_failed)
 
 
+def _batch_terms(runs, models):
+    """The stacked E-step terms of ``runs``: those their last M-step together gave (the
+    components of the runs still active), else built from each run's state."""
+    made = {id(run.terms[0]) if run.terms is not None else None for run in runs}
+    if len(made) == 1 and None not in made:
+        terms = runs[0].terms[0]
+        k = len(runs[0].state[0])
+        first = [run.terms[1] for run in runs]
+        if first == list(range(0, len(terms.weights), k)):  # every run of that step, in order
+            return terms
+        return terms.take(np.concatenate([np.arange(start, start + k) for start in first]))
+    return stacked_terms(models, [run.owner._kernel_terms(run.state) for run in runs])
+
+
+def _m_steps_together(groups, stats, n_iter, dtype):
+    """The M-steps of every run of ``groups`` (``(estimator, runs)``, all estimators of one
+    class) in one pass; whether it could be done so (else nothing changed)."""
+    owner_class = type(groups[0][0])
+    try:
+        together = owner_class._m_step_side_by_side(
+            [(owner, [run.state for run in members]) for owner, members in groups], stats, dtype)
+    except ValueError:  # some run failed: the steps below say which
+        return False
+    if together is None:
+        return False
+    stepped, terms = together
+    k, at = len(groups[0][1][0].state[0]), 0
+    for (_, members), results in zip(groups, stepped):
+        for run, (state, bound) in zip(members, results):
+            run.advance(state, bound, n_iter)
+            run.terms = (terms, at)
+            at += k
+    return True
+
+
 def _m_steps(owner, runs, stats, n_iter, dtype, drop_failed):
     """The M-steps of one estimator's ``runs`` from their stacked statistics ``stats``."""
-    try:
-        stepped = owner._m_step_batch(stats, [run.state for run in runs], dtype)
-    except ValueError:  # some run failed: the one-at-a-time steps below say which
-        stepped = None
-    if stepped is not None:
-        for run, (state, bound) in zip(runs, stepped):
-            run.advance(state, bound, n_iter)
+    if _m_steps_together([(owner, runs)], stats, n_iter, dtype):
         return
     family = owner._covariance_model.family
     for run, part in zip(runs, split_groups(stats, len(runs), family)):
@@ -241,12 +276,15 @@ class _Run:
     """The progress of one EM run of a batch (what ``_iterate`` keeps for one run)."""
 
     __slots__ = ("bound", "converged", "error", "history", "max_iter", "n_iter", "owner",
-                 "state", "tol")
+                 "state", "terms", "tol")
 
     def __init__(self, owner, state, max_iter, tol, bound=-np.inf):
         self.owner, self.state, self.max_iter, self.tol = owner, state, max_iter, tol
         self.bound, self.history, self.n_iter = bound, [], 0
         self.converged, self.error = False, None
+        # (StackedTerms, first component): where the E-step terms of ``state`` stand in the
+        # terms of the last M-step this run took side by side with others, if it did
+        self.terms = None
 
     @property
     def failed(self):
@@ -258,7 +296,7 @@ class _Run:
 
     def advance(self, state, bound, n_iter):
         previous = self.bound
-        self.state, self.bound, self.n_iter = state, bound, n_iter
+        self.state, self.bound, self.n_iter, self.terms = state, bound, n_iter, None
         self.history.append(bound)
         if abs(bound - previous) < self.tol:
             self.converged = True

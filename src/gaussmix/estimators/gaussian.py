@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.em import m_step, resolution_floor
+from ..engine.em import m_step, resolution_floor, stacked_m_step
 from ..engine.estep import kernel_for, log_weights_of
 from ..engine.stats import SuffStats
 from ..engine.validation import as_float_array, check_weights, is_real
@@ -355,24 +355,31 @@ default='hierarchical'
         prec_chol = model.precision_cholesky(covariances, floor)
         return (weights, means, covariances, prec_chol), stats.loglik / stats.weight
 
-    def _m_step_batch(self, stats, states, dtype):
-        """The M-steps of a batch of runs from their stacked statistics in one pass, for a
-        ``stackable`` covariance model (else ``None``)."""
-        model = self._covariance_model
-        if not model.stackable:
+    @classmethod
+    def _m_step_side_by_side(cls, groups, stats, dtype):
+        """The M-steps of several estimators' runs from one stacked E-step
+        (:func:`gaussmix.engine.em.stacked_m_step`), for ``stackable`` covariance models (else
+        ``None``): ``groups`` holds ``(estimator, states)`` in stacking order. Returns each
+        group's ``[(state, lower_bound), ...]`` and the E-step terms of the new states."""
+        models = [owner._covariance_model for owner, _ in groups]
+        if not all(model.stackable for model in models):
             return None
-        n_runs = len(states)
-        weights, means, covariances = self._gaussian_m_step(stats, dtype, n_groups=n_runs)
-        floor = resolution_floor(weights, means, covariances, model, dtype, n_runs)
-        prec_chol = model.precision_cholesky(covariances, floor)
-        bounds = np.reshape(stats.loglik, -1) / stats.weight  # one log-likelihood per run
-        k = len(weights) // n_runs
-        owns = [slice(g * k, (g + 1) * k) for g in range(n_runs)]
-        if model.shared:  # one covariance per run
-            return [((weights[own], means[own], covariances[g], prec_chol[g]), bound)
-                    for g, (own, bound) in enumerate(zip(owns, bounds))]
-        return [((weights[own], means[own], covariances[own], prec_chol[own]), bound)
-                for own, bound in zip(owns, bounds)]
+        segments = [(model, len(states), owner.reg_covar)
+                    for model, (owner, states) in zip(models, groups)]
+        parts, terms = stacked_m_step(stats, segments, 10 * np.finfo(dtype).eps, dtype)
+        bounds = iter(np.reshape(stats.loglik, -1) / stats.weight)  # one per run
+        stepped = []
+        for model, (_, states), (weights, means, covariances, prec_chol) in zip(
+                models, groups, parts):
+            k = len(weights) // len(states)
+            runs = []
+            for g in range(len(states)):
+                own = slice(g * k, (g + 1) * k)
+                one = g if model.shared else own  # a shared covariance: one per run
+                runs.append(((weights[own], means[own], covariances[one], prec_chol[one]),
+                             next(bounds)))
+            stepped.append(runs)
+        return stepped, terms
 
     def _running_statistics(self, state):
         """Per-sample statistics around each mean whose M-step gives back ``state`` (so nothing

@@ -194,6 +194,23 @@ class CovarianceModel:
         turns a fitted model back into statistics with them)."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ batches of EM runs
+    # ``n_groups`` mixtures of ``n_components`` each, stacked component after component (a
+    # ``stackable`` model's covariances of a batch; a shared one has one matrix per mixture).
+    def stacked_dense(self, covariances, n_groups, n_components, n_features):
+        """Every stacked component's covariance, ``(n_groups * K, D, D)``."""
+        return self.dense(covariances, n_groups * n_components, n_features)
+
+    def stacked_variances(self, covariances, n_groups, n_components, n_features):
+        """Every stacked component's variance per feature, ``(n_groups * K, D)``."""
+        return self.variances(covariances, n_groups * n_components, n_features)
+
+    def precision_cholesky_from_kernel(self, factor, n_groups):
+        """The stacked mixtures' precision factors in this model's layout, from those of a
+        stacked kernel (:func:`gaussmix.engine.estep.stacked_kernel`): one ``(D, D)`` upper
+        triangular factor per component (dense), or one ``(D,)`` per component (diagonal)."""
+        raise NotImplementedError
+
     def take(self, covariances, order):
         """The covariances of the components in ``order`` (a shared one is returned whole)."""
         raise NotImplementedError
