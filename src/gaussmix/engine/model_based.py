@@ -116,24 +116,46 @@ def _determinant(entry, d):
     return total
 
 
-def _log_dets(sym, scatter, counts, prior):
-    """``n_g log det S_g`` with ``S_g = (W_g + prior) / (n_g + 1)`` (packed matrices); ``inf``
-    where ``S_g`` is not positive definite (rounding only: the prior is)."""
-    cov = (scatter + prior) / (counts + 1.0)
-    if sym.d > CLOSED_FORM_DIMENSION:
-        logdet = sym.log_det(cov)
-        return counts * np.where(np.isfinite(logdet), logdet, np.inf)
-    det = _determinant(lambda i, j: cov[sym.index[i, j]], sym.d)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(det > 0, counts * np.log(det), np.inf)
+class _Criterion:
+    """The regularised ``n log |S|`` of a criterion (see :func:`model_based_tree`) on centred
+    rows, for one tree per entry of ``n_clusters``: :meth:`matrices` gives the matrices whose
+    log-determinants it takes, :meth:`finish` the terms from them, so that the trees of several
+    criteria share one determinant pass (:meth:`terms` does both)."""
 
+    def __init__(self, sym, xc, w, criterion, n_clusters):
+        d = xc.shape[1]
+        self.sym, self.trace = sym, criterion == "trace"
+        self.n_trees = 1 if self.trace else len(n_clusters)
+        data_cov = (xc * w[:, None]).T @ xc / w.sum()
+        if self.trace:
+            self.alpha = max(np.trace(data_cov) / d, np.finfo(np.float64).eps)
+            return
+        ridge = 1e-12 * np.trace(data_cov) / d * np.eye(d)
+        self.prior = sym.pack(np.stack([data_cov / k ** (2.0 / d) + ridge
+                                        for k in n_clusters]))[..., None]
 
-def _trace_regularised(sym, scatter, counts, alpha):
-    """``n_g log(|W_g / n_g| + (tr W_g + alpha) / n_g)``, and ``n_g log((tr W_g + alpha) / n_g)``
-    for groups of at most ``d`` rows, whose scatter is singular (Fraley 1998, as mclust)."""
-    spread = (sym.trace(scatter) + alpha) / counts
-    det = np.exp(sym.log_det(scatter / counts))
-    return counts * np.log(np.where(counts > sym.d, det + spread, spread))
+    def matrices(self, scatter, counts, tree=slice(None)):
+        """Packed ``(entries, trees, groups)`` matrices: ``S_g = (W_g + Sigma_0) / (n_g + 1)``
+        (conjugate), ``W_g / n_g`` (trace); ``tree``: those of that tree alone."""
+        if self.trace:
+            return scatter / counts
+        return (scatter + self.prior[:, tree]) / (counts + 1.0)
+
+    def finish(self, log_det, scatter, counts):
+        """The terms from the :meth:`matrices`' log-determinants: ``n_g log det S_g``
+        (``inf`` where ``S_g`` is not positive definite, rounding only: the prior is), and
+        ``n_g log(|W_g / n_g| + (tr W_g + alpha) / n_g)``, or ``n_g log((tr W_g + alpha) /
+        n_g)`` for groups of at most ``d`` rows, whose scatter is singular (Fraley 1998, as
+        mclust)."""
+        if not self.trace:
+            return counts * np.where(np.isfinite(log_det), log_det, np.inf)
+        spread = (self.sym.trace(scatter) + self.alpha) / counts
+        det = np.exp(log_det)
+        return counts * np.log(np.where(counts > self.sym.d, det + spread, spread))
+
+    def terms(self, scatter, counts, tree=slice(None)):
+        return self.finish(self.sym.log_det(self.matrices(scatter, counts, tree)), scatter,
+                           counts)
 
 
 def model_based_labels(X, weights, n_clusters, n_groups=None, criterion="conjugate"):
@@ -235,28 +257,6 @@ def default_groups(n_clusters, d):
     return min(VVV_GROUPS, max(2 * n_clusters, int(2e6 / d**3)))
 
 
-def _criterion_terms(sym, xc, w, criterion, n_clusters):
-    """``terms(scatter, counts, tree=slice(None))`` of a criterion on centred rows ``xc``: the
-    regularised ``n log |S|`` of packed ``(entries, trees, groups)`` stacks of scatter matrices,
-    one tree per entry of ``n_clusters`` (or that of tree ``tree`` alone)."""
-    d = xc.shape[1]
-    data_cov = (xc * w[:, None]).T @ xc / w.sum()
-    if criterion == "trace":
-        alpha = max(np.trace(data_cov) / d, np.finfo(np.float64).eps)
-
-        def terms(scatter, counts, tree=slice(None)):
-            return _trace_regularised(sym, scatter, counts, alpha)
-
-        return terms
-    ridge = 1e-12 * np.trace(data_cov) / d * np.eye(d)
-    prior = sym.pack(np.stack([data_cov / k ** (2.0 / d) + ridge for k in n_clusters]))[..., None]
-
-    def terms(scatter, counts, tree=slice(None)):
-        return _log_dets(sym, scatter, counts, prior[:, tree])
-
-    return terms
-
-
 def _merge_side_by_side(sources, w, n_groups):
     """The trees of ``sources``, each ``(rows, criterion, n_clusters)`` with one tree per entry
     of ``n_clusters``, every merge step of all of them in one pass. All start from the first
@@ -269,20 +269,19 @@ def _merge_side_by_side(sources, w, n_groups):
     start_labels = np.arange(n) if start is None else start
     g = int(start_labels.max()) + 1
     counts = np.bincount(start_labels, weights=w, minlength=g)
-    cost, own, first_means, means, scatter, parts = [], [], [], [], [], []
+    cost, own, first_means, means, scatter, criteria = [], [], [], [], [], []
     for rows, criterion, n_clusters in sources:
         xc = rows - np.average(rows, axis=0, weights=w)
-        terms = _criterion_terms(sym, xc, w, criterion, n_clusters)
+        criteria.append(_Criterion(sym, xc, w, criterion, n_clusters))
         source_means, source_scatter = _group_moments(sym, xc, w, start_labels, counts)
-        source_own = terms(source_scatter[:, None], counts[None])
-        cost.append(_pair_costs(terms, len(n_clusters), counts, source_means, source_scatter,
-                                source_own, sym))
+        source_own = criteria[-1].terms(source_scatter[:, None], counts[None])
+        cost.append(_pair_costs(criteria[-1], len(n_clusters), counts, source_means,
+                                source_scatter, source_own, sym))
         own.append(np.broadcast_to(source_own, (len(n_clusters), g)))
         first_means += [source_means] * len(n_clusters)
         means.append(np.repeat(source_means.T[:, None], len(n_clusters), axis=1))
         scatter.append(np.repeat(source_scatter[:, None], len(n_clusters), axis=1))
-        parts.append((terms, len(n_clusters)))
-    lockstep = _Lockstep(sym, parts, np.concatenate(cost), np.concatenate(own),
+    lockstep = _Lockstep(sym, criteria, np.concatenate(cost), np.concatenate(own),
                          np.concatenate(means, axis=1), np.concatenate(scatter, axis=1), counts)
     pairs, merged_means = lockstep.run()
     return [MergeTree(first_means[t], pairs[t], merged_means[t], start)
@@ -294,8 +293,8 @@ class _Lockstep:
     holds: per tree, each slot's weight, mean (features first), packed scatter (entries first),
     criterion term, cost to every slot and cheapest partner."""
 
-    def __init__(self, sym, parts, cost, own, means, scatter, counts):
-        self.sym, self.parts = sym, parts
+    def __init__(self, sym, criteria, cost, own, means, scatter, counts):
+        self.sym, self.criteria = sym, criteria
         n_trees, g = own.shape
         self.cost, self.own, self.means, self.scatter = cost, np.array(own), means, scatter
         self.counts = np.tile(counts, (n_trees, 1))
@@ -309,14 +308,17 @@ class _Lockstep:
 
     def terms(self, scatter, counts):
         """Every tree's criterion terms of ``(entries, trees, slots)`` stacks, each tree under
-        its source's criterion."""
-        if len(self.parts) == 1:
-            return self.parts[0][0](scatter, counts)
-        out, lo = [], 0
-        for source_terms, count in self.parts:
-            out.append(source_terms(scatter[:, lo : lo + count], counts[lo : lo + count]))
-            lo += count
-        return np.concatenate(out)
+        its source's criterion, the log-determinants of all of them in one pass."""
+        if len(self.criteria) == 1:
+            return self.criteria[0].terms(scatter, counts)
+        parts, lo = [], 0
+        for criterion in self.criteria:
+            own = slice(lo, lo + criterion.n_trees)
+            parts.append((own, criterion.matrices(scatter[:, own], counts[own])))
+            lo += criterion.n_trees
+        log_det = self.sym.log_det(np.concatenate([matrices for _, matrices in parts], axis=1))
+        return np.concatenate([criterion.finish(log_det[own], scatter[:, own], counts[own])
+                               for criterion, (own, _) in zip(self.criteria, parts)])
 
     def run(self):
         """``(pairs, merged_means)`` of every tree, merged down to one group."""
@@ -413,7 +415,7 @@ def _group_moments(sym, xc, w, labels, counts):
     return means, sym.pack(scatter)
 
 
-def _pair_costs(terms, n_trees, counts, means, scatter, own, sym):
+def _pair_costs(criterion, n_trees, counts, means, scatter, own, sym):
     """``(trees, g, g)`` costs of merging every pair of groups, symmetric, ``inf`` on the
     diagonal."""
     g = len(means)
@@ -424,7 +426,8 @@ def _pair_costs(terms, n_trees, counts, means, scatter, own, sym):
         a, b = first[lo : lo + block], second[lo : lo + block]
         merged = scatter[:, a] + scatter[:, b] + (counts[a] * counts[b] / (counts[a] + counts[b])
                                                   ) * sym.outer((means[b] - means[a]).T)
-        pair = terms(merged[:, None], (counts[a] + counts[b])[None]) - own[:, a] - own[:, b]
+        pair = criterion.terms(merged[:, None], (counts[a] + counts[b])[None]) - own[:, a] - (
+            own[:, b])
         cost[:, a, b] = pair
         cost[:, b, a] = pair
     return cost
