@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from functools import partial
 from itertools import groupby
 
 import numpy as np
@@ -103,9 +104,10 @@ def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False):
     after the other). Returns, per estimator, the fitted estimator or the ``ValueError`` its
     fit raised (a collapse, bad parameters), so that one failure does not stop the others.
     Each fit equals ``estimator.fit`` up to rounding. With ``first_alone``, each entry is a
-    pair: that outcome, and a copy of the estimator with ``n_init=1`` fitted from the first
-    initialisation alone (its run of the batch, also when another run failed), or ``None``
-    where the batch did not hold it.
+    pair: that outcome, and a function returning a copy of the estimator with ``n_init=1``
+    fitted from the first initialisation alone (its run of the batch, also when another run
+    failed; made only when asked for, as a fit rarely needs it), or ``None`` where the batch
+    did not hold it.
 
     Examples
     --------
@@ -150,7 +152,7 @@ def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False):
                 results = [(init, run.result(), seconds)
                            for (init, _, _), run in zip(batched[i].runs, runs[i])]
                 if first_alone and results[0][0] == 0 and results[0][1] is not None:
-                    firsts[i] = _first_alone(estimators[i], batched[i], results[0])
+                    firsts[i] = partial(_first_alone, estimators[i], batched[i], results[0])
                 failed = [run.error for run in runs[i] if run.failed]
                 outcomes[i] = failed[0] if failed else estimators[i]._fit_finish(batched[i],
                                                                                 results)

@@ -137,15 +137,15 @@ def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, 
 
     When the ``n_init`` search ends on a degenerate or failed fit, the single first start (the
     hierarchical one by default) is tried too, and kept if it is a proper fit; the ``message``
-    column then says so. ``fitted`` and ``summary``: see :func:`_fit_scored`; ``first``: that
-    single start's fit when the search ran it side by side already.
+    column then says so. ``fitted`` and ``summary``: see :func:`_fit_scored`; ``first``: a
+    function giving that single start's fit when the search ran it side by side already.
     """
     fit = _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
                       fitted, summary)
     if fit[3] != "ok" and params.get("n_init", 1) > 1:
         single = {**params, "n_init": 1}
         retry = _fit_scored(X, sample_weight, n_components, covariance_type, single, data_cov,
-                            n_eff, first)
+                            n_eff, first() if first is not None else None)
         if retry[3] == "ok":
             what = f"loglik {fit[1]:.6g}" if fit[0] is not None else "no fit"
             note = (f"the n_init search's best ({what}) was {fit[3]}: {fit[4]}; "
