@@ -111,9 +111,10 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
 
     Returns ``(parts, terms)``: per segment ``(weights, means, covariances, prec_chol)`` in its
     model's layout (its mixtures stacked; a shared covariance one matrix per mixture), and the
-    :class:`~gaussmix.engine.estep.StackedTerms` of every component. Raises ``ValueError`` when a covariance is not
-    finite, not positive definite, or has a spread below its :func:`resolution_floor`
-    (stepping the segments one at a time then tells which, in the model's own words).
+    :class:`~gaussmix.engine.estep.StackedTerms` of every component. Raises ``ValueError``
+    when a covariance is not finite, not positive definite, or has a spread below its
+    :func:`resolution_floor` (stepping the segments one at a time then tells which, in the
+    model's own words).
     """
     layout = stats.family
     nk = stats.nk + nk_eps
@@ -124,10 +125,18 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
     per_group = nk.reshape(n_groups_all, k)
     weights = (per_group / per_group.sum(axis=1, keepdims=True)).reshape(-1)
     covariances, stacked, shared, lo = [], [], [], 0
+    own_sample = None  # every component's own sample covariance, in the statistics' layout
     for model, n_groups, reg_covar in segments:
         own = slice(lo * k, (lo + n_groups) * k)
-        part = components_of(stats, lo, n_groups, k, model.family)
-        sample = sample_covariances(part, nk[own], mc[own], n_groups if model.shared else None)
+        if model.shared:  # each mixture's pooled one
+            part = components_of(stats, lo, n_groups, k, model.family)
+            sample = sample_covariances(part, nk[own], mc[own], n_groups)
+        else:
+            if own_sample is None:
+                own_sample = sample_covariances(stats, nk, mc)
+            sample = own_sample[own]
+            if model.family != layout:  # diagonal moments from dense ones
+                sample = np.diagonal(sample, axis1=1, axis2=2).copy()
         covariances.append(model.estimate(sample, nk[own], reg_covar))
         as_layout = model.stacked_dense if layout == "dense" else model.stacked_variances
         stacked.append(as_layout(covariances[-1], n_groups, k, d))
