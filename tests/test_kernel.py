@@ -246,3 +246,29 @@ def test_far_for_the_e_step_only_keeps_shared_shift_moments(rng, monkeypatch):
     assert_allclose(stats.loglik, ref.loglik, rtol=1e-6)
     for got, want in zip(m_step(stats, "full"), m_step(ref, "full")):
         assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_resident_rows_give_the_statistics_of_the_chunked_e_step(rng, covariance_type, dtype):
+    """Small data held loaded between iterations: the same statistics as the chunk loop, for
+    weighted rows, a kernel with a far component, one that tracks the entropy, and after the
+    shift moves (the rows are loaded again)."""
+    weights, means, covariances = _random_parameters(rng)
+    X = _sample(rng, means, covariances, 40).astype(dtype)
+    w = rng.uniform(0.5, 2.0, len(X))
+    model = covariance.get(covariance_type)
+    covs = {"full": covariances, "tied": covariances[0],
+            "diag": np.diagonal(covariances, axis1=1, axis2=2).copy(),
+            "spherical": np.diagonal(covariances, axis1=1, axis2=2).mean(axis=1)}[covariance_type]
+    prec_chol = model.precision_cholesky(covs)
+    resident = estep.ResidentRows(X, w)
+    for shift, far, entropy in [(weights @ means, (), False), (weights @ means, (1,), False),
+                                (weights @ means + 0.5, (), True)]:
+        kernel = estep.kernel_for(model, estep.log_weights_of(weights), means, prec_chol, shift,
+                                  dtype, far, track_entropy=entropy)
+        held = resident.statistics(X, w, kernel)
+        chunked = estep.em_statistics(X, w, kernel, 32)  # several chunks
+        rtol = 1e-10 if dtype == np.float64 else 1e-4
+        for name in ("nk", "s1", "s2", "loglik", "entropy", "weight"):
+            assert_allclose(getattr(held, name), getattr(chunked, name), rtol=rtol, atol=rtol)

@@ -5,6 +5,10 @@
 * :func:`em_statistics` runs the E-step over a block of rows, chunk by chunk (optionally on
   several threads), and returns :class:`~gaussmix.engine.stats.SuffStats`. Any array that
   supports row slicing works: in memory, memory-mapped, or one block of a Dask array.
+* :class:`ResidentRows`: the same for rows that fit in one chunk, held loaded between EM
+  iterations (small data: no chunk loop, no threads, no allocation an iteration can spare).
+* :class:`StackedTerms`, :func:`stacked_terms` and :func:`terms_kernel`: the kernel of several
+  mixtures on the same rows, stacked component after component (EM runs side by side).
 * :func:`iter_e_step` yields responsibilities and log-densities chunk by chunk (prediction).
 * :func:`resp_statistics` turns given responsibilities (a start) into statistics.
 """
@@ -20,7 +24,8 @@ from itertools import groupby, pairwise
 
 import numpy as np
 
-from .kernel import Kernel, Layout
+from .kernel import Kernel
+from .layout import Layout
 
 
 def available_threads():
@@ -319,6 +324,81 @@ def em_statistics(X, sample_weight, kernel, chunk_size, n_threads=1):
             total += part
             held.merge(more)
         return held.added_to(total)
+
+
+class ResidentRows:
+    """The rows of one small data set held loaded in kernel workspaces between EM iterations.
+
+    :meth:`statistics` is :func:`em_statistics` for these rows (and has its signature, so that
+    it serves as a data path's ``statistics``) when they fit in one chunk: the rows are
+    centred, and their outer products (dense kernels) or squares (diagonal ones) taken, once
+    per kernel shape and shift, and every buffer is kept, so an iteration runs the kernel's
+    arithmetic and nothing else. Rows with missing values are not held (the kernel of an
+    estimator that scores them goes through :func:`em_statistics`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gaussmix as gm
+    >>> from gaussmix.engine.estep import ResidentRows, em_statistics
+    >>> X = gm.datasets.load_iris()
+    >>> model = gm.GaussianMixture(3, random_state=0).fit(X)
+    >>> kernel = model._kernel(model._fitted_state(), X.dtype)
+    >>> resident = ResidentRows(X, None)
+    >>> held = resident.statistics(X, None, kernel)
+    >>> bool(np.allclose(held.s2, em_statistics(X, None, kernel, 4096).s2))
+    True
+    """
+
+    def __init__(self, X, sample_weight):
+        self.X = X
+        self._w64 = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self._weights = {}  # the weights in each kernel dtype
+        self._spaces = {}  # a workspace per kernel shape, with the shift its rows are loaded on
+
+    def statistics(self, X=None, sample_weight=None, kernel=None, chunk_size=None, n_threads=1):
+        """Summed :class:`~gaussmix.engine.stats.SuffStats` of ``kernel`` over the held rows
+        (``X``, ``sample_weight``, ``chunk_size`` and ``n_threads`` are those of
+        :func:`em_statistics`' signature, and ignored)."""
+        if kernel.allow_missing:
+            return em_statistics(self.X, self._w64, kernel, max(1, self.X.shape[0]))
+        n = self.X.shape[0]
+        key = (kernel.family, kernel.dtype, kernel.n_components, len(kernel.far),
+               len(kernel.whitened), kernel.track_entropy)
+        held = self._spaces.get(key)
+        if held is None or not np.array_equal(held[0], kernel.shift):
+            ws = held[1] if held is not None else kernel.workspace(n)
+            kernel.load(ws, self.X, moments=True)
+            self._spaces[key] = held = (kernel.shift, ws)
+        ws = held[1]
+        resp, log_norm = kernel.e_step_loaded(ws, n)
+        acc = kernel.new_accumulator()
+        entropy = 0.0
+        if self._w64 is None:
+            weight = None
+            loglik = np.sum(log_norm, axis=-1, dtype=np.float64)  # one per mixture
+            if kernel.track_entropy:
+                entropy = -float(np.sum(ws.plogp[:n], dtype=np.float64))
+        else:
+            weight = self._weights.get(kernel.dtype)
+            if weight is None:
+                weight = self._weights[kernel.dtype] = self._w64.astype(kernel.dtype)
+            loglik = log_norm.astype(np.float64) @ self._w64
+            if kernel.track_entropy:
+                entropy = -float(np.dot(self._w64, ws.plogp[:n].astype(np.float64)))
+        kernel.accumulate(acc, ws, n, resp, weight)
+        stats = kernel.statistics(acc, loglik)
+        stats.entropy = entropy
+        return stats
+
+
+def resident_rows(X, sample_weight, statistics, chunk_size):
+    """A :class:`ResidentRows` statistics function for ``X`` when its statistics are
+    :func:`em_statistics`' (in memory or memory-mapped) and its rows fit in one chunk of
+    ``chunk_size``; else ``statistics`` itself."""
+    if statistics not in (None, em_statistics) or X.shape[0] > chunk_size:
+        return statistics
+    return ResidentRows(X, sample_weight).statistics
 
 
 def resp_statistics(X, sample_weight, resp_chunks, n_components, family, shift, dtype):

@@ -36,8 +36,13 @@ from sklearn.utils.validation import check_is_fitted
 from ..backends import data_path_for, is_dask_collection
 from ..engine import covariance
 from ..engine.em import e_step
-from ..engine.estep import available_threads, iter_e_step, single_threaded_blas
-from ..engine.kernel import chunk_rows
+from ..engine.estep import (
+    available_threads,
+    iter_e_step,
+    resident_rows,
+    single_threaded_blas,
+)
+from ..engine.layout import chunk_rows
 from ..engine.validation import (
     as_float_array,
     check_hyperparameters,
@@ -309,6 +314,8 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         history = []
         converged = False
         n_iter = 0
+        if not self._holds_missing(X):  # small data: its rows held loaded between iterations
+            statistics = resident_rows(X, sample_weight, statistics, chunk)
         for n_iter in range(1, max_iter + 1):
             previous = lower_bound
             stats = e_step(

@@ -33,8 +33,14 @@ import numpy as np
 from sklearn.base import clone
 
 from ..engine.em import e_step
-from ..engine.estep import em_statistics, single_threaded_blas, stacked_terms, terms_kernel
-from ..engine.kernel import chunk_rows
+from ..engine.estep import (
+    em_statistics,
+    resident_rows,
+    single_threaded_blas,
+    stacked_terms,
+    terms_kernel,
+)
+from ..engine.layout import chunk_rows
 from ..engine.stats import components_of, split_groups
 
 # Batched runs pay on at most this many rows (above it an iteration is arithmetic).
@@ -189,6 +195,10 @@ def _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, stati
     converged, failed or reached its ``max_iter``."""
     per_run = len(runs[0].state[1])  # components of each run
     size = max(1, BATCH_COMPONENTS // per_run)
+    if runs[0].owner.chunk_size is None:
+        chunk = chunk_rows(X.shape[1], per_run * min(size, len(runs)), "dense",
+                           np.dtype(dtype).itemsize)
+    statistics = resident_rows(X, sample_weight, statistics, chunk)
     n_iter = 0
     while True:
         n_iter += 1
@@ -205,14 +215,10 @@ def _batch_step(runs, X, sample_weight, n_iter, dtype, chunk, n_threads, statist
     """One EM iteration of ``runs`` (all active) in one stacked E-step."""
     models = [run.owner._covariance_model for run in runs]
     terms = _batch_terms(runs, models)
-    weights, means = runs[0].state[0], runs[0].state[1]
-    shift = weights @ means  # every run's mixture mean is the data's after one M-step
-    rows = chunk
-    if runs[0].owner.chunk_size is None:
-        rows = chunk_rows(X.shape[1], len(terms.weights), terms.family, np.dtype(dtype).itemsize)
+    shift = runs[0].state[0] @ runs[0].state[1]  # each run's mixture mean: the data's
     try:
         stats = e_step(lambda far: terms_kernel(terms, len(runs), shift, dtype, far),
-                       X, sample_weight, dtype, rows, n_threads, statistics)
+                       X, sample_weight, dtype, chunk, n_threads, statistics)
     except ValueError:  # the runs one at a time find which one fails
         for run in runs:
             run.step_alone(X, sample_weight, n_iter, dtype, chunk, n_threads, statistics,
@@ -222,7 +228,7 @@ def _batch_step(runs, X, sample_weight, n_iter, dtype, chunk, n_threads, statist
     if len({type(owner) for owner, _ in groups}) == 1 and _m_steps_together(
             groups, stats, n_iter, dtype):
         return
-    k, lo = len(means), 0
+    k, lo = len(runs[0].state[1]), 0
     for owner, members in groups:
         part = components_of(stats, lo, len(members), k, owner._covariance_model.family)
         lo += len(members)

@@ -18,7 +18,7 @@ from scipy.special import xlogy
 
 from ..engine import covariance
 from ..engine.estep import iter_e_step, single_threaded_blas, stacked_kernel
-from ..engine.kernel import chunk_rows
+from ..engine.layout import chunk_rows
 
 CRITERIA = ("bic", "aic", "icl")
 # A component whose variance in some direction is below this fraction of the data's variance in

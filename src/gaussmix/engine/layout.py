@@ -1,0 +1,230 @@
+"""Where a chunk's rows sit for the E-step kernels: the feature matrix ``F`` and its workspace.
+
+Each chunk of rows is centred on a ``shift`` near the data and written, feature-major (one row
+per feature, one column per data row), into ``F`` in a per-thread workspace that is reused:
+``[upper(x x^T) ; x ; 1]`` for the dense kernels, ``[x ; 1]`` for the shared one, ``[x*x ; x ;
+1]`` for the diagonal ones, so that one GEMM ``F @ R^T`` of the responsibilities gives every
+statistic of the chunk (:class:`Layout`, the base of :class:`~gaussmix.engine.kernel.Kernel`).
+Also here: how many rows a chunk holds (:func:`chunk_rows`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .stats import SuffStats
+
+# Working-set target for one chunk's buffers, in bytes: small enough to stay in cache.
+_CHUNK_BYTES = 4 * 1024 * 1024
+
+
+def _row_width(n_features, n_components, family):
+    """Numbers held per row by a chunk's workspace."""
+    d, k = n_features, n_components
+    if family == "dense":
+        return d * (d + 1) // 2 + d + 1 + k * d + k
+    if family == "shared":
+        return 2 * d + 2 + k
+    return 2 * d + 1 + k
+
+
+def chunk_rows(n_features, n_components, family, itemsize, target=_CHUNK_BYTES):
+    """Rows per chunk so that the chunk's workspace fits in about ``target`` bytes."""
+    width = _row_width(n_features, n_components, family)
+    rows = int(min(max(target // max(1, width * itemsize), 256), 4096))
+    if (rows * itemsize) % 4096 == 0:
+        # Feature rows a multiple of 4 KiB apart share cache sets: 10% slower E-step measured.
+        rows -= 64 // itemsize
+    return rows
+
+
+class _Workspace:
+    """Per-thread buffers for one chunk, feature-major (one row per feature, one column per data
+    row) so every NumPy loop runs along the long chunk axis: features ``F``, the shared
+    family's ``y = L^T x`` in ``Y``, the far components' whitened rows ``Yf`` (see :meth:`Kernel._split_far`), and
+    log-probabilities / responsibilities ``lp`` of shape ``(K, rows)``; for a kernel that
+    tracks the responsibilities' entropy, the shifted log-probabilities ``shifted`` and each
+    row's ``sum_k r log r`` in ``plogp``."""
+
+    __slots__ = ("F", "Y", "Yf", "Yr", "_outer", "lp", "lp_far", "plogp", "shifted")
+
+    def __init__(self, layout, rows):
+        d, k = layout.n_features, layout.n_components
+        self._outer = {}
+        self.F = np.empty((layout.width, rows), dtype=layout.dtype)
+        self.F[-1] = 1
+        self.Y = self.Yf = self.Yr = self.lp_far = None
+        n_far = len(layout.far)
+        if n_far:  # whitened rows of the far components, their log-densities, and the
+            # responsibility-weighted rows of those whose moments come from them
+            self.Yf = np.empty((n_far * d, rows), dtype=layout.dtype)
+            self.Yr = np.empty((len(layout.whitened) * d, rows), dtype=layout.dtype)
+            if n_far < k:
+                self.lp_far = np.empty((n_far, rows), dtype=layout.dtype)
+        if layout.family == "shared":
+            self.Y = np.empty((d + 1, rows), dtype=layout.dtype)
+            self.Y[-1] = 1
+        self.lp = np.empty((k, rows), dtype=layout.dtype)
+        self.shifted = self.plogp = None
+        if layout.track_entropy:
+            self.shifted = np.empty((k, rows), dtype=layout.dtype)
+            self.plogp = np.empty(rows, dtype=layout.dtype)
+
+    def outer_products(self, x_at, n_features, n):
+        """``(a, b, out)`` views such that ``a * b -> out`` for each diagonal fills the outer
+        products of the first ``n`` columns (see :func:`_outer_pairs`); kept, since slicing
+        them anew cost half of a small chunk's Python overhead."""
+        views = self._outer.get(n)
+        if views is None:
+            d, F = n_features, self.F[:, :n]
+            xt, views, at = F[x_at : x_at + d], [], 0
+            for offset in range(d):
+                views.append((xt[: d - offset], xt[offset:], F[at : at + d - offset]))
+                at += d - offset
+            if len(self._outer) > 1:  # the full width and one last, shorter chunk
+                self._outer.clear()
+            self._outer[n] = views
+        return views
+
+
+@functools.lru_cache(maxsize=64)
+def _pair_counts(n_features):
+    """1 for the diagonal pairs of :func:`_outer_pairs`, 2 for the others (``x_i x_j`` stands
+    for both ``(i, j)`` and ``(j, i)``)."""
+    rows, cols = _outer_pairs(n_features)
+    return np.where(rows == cols, 1.0, 2.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _outer_pairs(n_features):
+    """``(i, j)``, ``i <= j``, of the rows of ``F`` that hold ``x_i x_j``: the upper triangle of
+    ``x x^T`` diagonal by diagonal (main diagonal first), so that filling one diagonal is a
+    single product of two contiguous blocks of ``x``."""
+    rows = np.concatenate([np.arange(n_features - o) for o in range(n_features)])
+    cols = np.concatenate([np.arange(o, n_features) for o in range(n_features)])
+    return rows, cols
+
+
+class Layout:
+    """Where the centred rows, their squares or outer products, and the 1s sit in ``F``.
+
+    ``F`` has one row per feature of the statistics: for ``dense`` the upper triangle of
+    ``x x^T`` (``D (D + 1) / 2`` rows, in :func:`_outer_pairs` order), then ``x`` (``D``), then 1;
+    for ``shared`` ``x`` then 1; for ``diagonal`` ``x * x``, then ``x``, then 1. ``resp @ F.T``
+    is then every statistic of the chunk at once.
+    """
+
+    def __init__(self, n_components, n_features, family, shift, dtype):
+        self.n_components = n_components
+        self.n_features = n_features
+        self.family = family
+        self.shift = np.asarray(shift, dtype=np.float64)
+        self.dtype = np.dtype(dtype)
+        self._shift_dt = self.shift.astype(self.dtype)[:, None]
+        d = n_features
+        if family == "dense":
+            self.x_at = d * (d + 1) // 2
+        elif family == "shared":
+            self.x_at = 0
+        else:
+            self.x_at = d
+        self.width = self.x_at + d + 1
+        self.needs_outer = False  # whether the E-step reads the outer products in F
+        # Components whose E-step takes the stacked form (whitened rows in Yf), the positions
+        # among them whose moments come from those rows, around their own mean (see
+        # Kernel._split_far), and the point each component's moments are taken around.
+        self.far = np.zeros(0, dtype=np.intp)
+        self.whitened = np.zeros(0, dtype=np.intp)
+        self.centres = np.repeat(self.shift[None], n_components, axis=0)
+        # Whether the E-step also sums sum_k r log r per row (a variational lower bound needs
+        # the responsibilities' entropy; EM does not, and skips the extra pass).
+        self.track_entropy = False
+        # Whether rows holding NaN are scored on their observed values (see
+        # gaussmix.engine.missing); off, the chunks are never scanned for them.
+        self.allow_missing = False
+
+    def workspace(self, rows):
+        return _Workspace(self, rows)
+
+    def load(self, ws, rows, moments):
+        """Centre ``rows`` into the workspace; with ``moments`` also fill the second-moment part."""
+        n, d = rows.shape[0], self.n_features
+        xt = ws.F[self.x_at : self.x_at + d, :n]
+        np.subtract(rows.T, self._shift_dt, out=xt, casting="unsafe")
+        if self.family == "dense":
+            if moments or self.needs_outer:
+                for a, b, out in ws.outer_products(self.x_at, d, n):
+                    np.multiply(a, b, out=out)
+        elif self.family == "diagonal":
+            np.multiply(xt, xt, out=ws.F[:d, :n])
+        return n
+
+    def new_accumulator(self):
+        """Zeroed per-block running sums: ``F @ resp.T``, for shared ``x^T x``, and for far
+        components the whitened moments ``sum r y y^T`` and ``sum r y``."""
+        d, n_w = self.n_features, len(self.whitened)
+        xtx = np.zeros((d, d)) if self.family == "shared" else None
+        whitened = [np.zeros((n_w, d, d)), np.zeros((n_w, d))] if n_w else None
+        return [np.zeros((self.width, self.n_components)), xtx, 0.0, 0, whitened]
+
+    def accumulate(self, acc, ws, n, resp, weight):
+        """Add one chunk to ``acc``; ``resp`` ``(K, n)`` is modified in place."""
+        F = ws.F[:, :n]
+        if weight is not None:
+            resp *= weight
+        acc[0] += F @ resp.T  # this orientation is the faster GEMM for BLAS
+        if self.family == "shared":
+            xt = F[: self.n_features]
+            if len(self.whitened):  # pool the other components' rows; these come below
+                xw = xt * resp[self.near_rows].sum(axis=0)
+            else:
+                xw = xt if weight is None else xt * weight
+            acc[1] += xw @ xt.T
+        acc[2] += float(n if weight is None else np.sum(weight, dtype=np.float64))
+        acc[3] += n
+        if acc[4] is not None:
+            # y = L_k^T (x - mean_k) of the far components, left in Yf by the E-step
+            d, w = self.n_features, self.whitened
+            y = ws.Yf[:, :n].reshape(len(self.far), d, n)
+            if len(w) < len(self.far):
+                y = y[w]
+            r = resp[self.far[w]][:, :, None]  # (whitened, n, 1)
+            yr = np.multiply(y, r.transpose(0, 2, 1), out=ws.Yr[:, :n].reshape(y.shape))
+            acc[4][0] += yr @ y.transpose(0, 2, 1)
+            acc[4][1] += (y @ r)[:, :, 0]
+
+    def statistics(self, acc, loglik=0.0):
+        """Unpack an accumulator into :class:`SuffStats`."""
+        ftr, xtx, weight, n_samples, whitened = acc
+        rtf = ftr.T
+        k, d = self.n_components, self.n_features
+        if self.family == "dense":
+            rows, cols = _outer_pairs(d)
+            s2 = np.empty((k, d, d))
+            s2[:, rows, cols] = rtf[:, : self.x_at]
+            s2[:, cols, rows] = rtf[:, : self.x_at]
+        elif self.family == "shared":
+            s2 = xtx.copy()
+        else:
+            s2 = rtf[:, :d].copy()
+        stats = SuffStats.of(self.family, rtf[:, -1].copy(), rtf[:, self.x_at : self.x_at + d].copy(),
+                             s2, self.centres.copy())
+        if whitened is not None:
+            # x - mean_k = A_k y with A_k = L_k^-T: moments around the component's own mean
+            syy, sy = whitened
+            A, comps = self.far_inverse_factors, self.far[self.whitened]
+            stats.s1[comps] = np.einsum("kij,kj->ki", A, sy)
+            s2 = A @ syy @ A.transpose(0, 2, 1)
+            if self.family == "dense":
+                stats.s2[comps] = s2
+            elif self.family == "shared":
+                stats.s2 += s2.sum(axis=0)
+            else:
+                stats.s2[comps] = np.diagonal(s2, axis1=1, axis2=2)
+        # one log-likelihood per mixture of a batch (see Kernel.n_groups), else a float
+        stats.loglik = float(loglik) if np.ndim(loglik) == 0 else np.array(loglik, dtype=float)
+        stats.weight = weight
+        stats.n_samples = n_samples
+        return stats
