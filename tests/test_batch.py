@@ -82,11 +82,11 @@ def test_the_stacked_m_step_of_several_models_is_each_models_own(types, dtype):
     shift = terms[0][0] @ terms[0][1]
     stats = em_statistics(X, None, stacked_kernel(models, terms, shift, dtype), 4096)
     eps = 10 * np.finfo(dtype).eps
-    segments = [(owner._covariance_model, 2, owner.reg_covar) for owner, _ in owners]
+    segments = [(owner._covariance_model, 2, 3, owner.reg_covar) for owner, _ in owners]
     parts, stacked = stacked_m_step(stats, segments, eps, dtype)
     assert stacked.family == ("dense" if "full" in types else "diagonal")
-    for i, ((model, n_groups, reg), part) in enumerate(zip(segments, parts)):
-        own = components_of(stats, 2 * i, 2, 3, model.family)
+    for i, ((model, n_groups, _, reg), part) in enumerate(zip(segments, parts)):
+        own = components_of(stats, slice(2 * i, 2 * i + 2), slice(6 * i, 6 * i + 6), model.family)
         weights, means, covariances = m_step(own, model, reg, eps, n_groups=2)
         floor = resolution_floor(weights, means, covariances, model, dtype, 2)
         expected = (weights, means, covariances, model.precision_cholesky(covariances, floor))
@@ -96,8 +96,8 @@ def test_the_stacked_m_step_of_several_models_is_each_models_own(types, dtype):
         (w[:3], m[:3], c[0] if model[0].shared else c[:3], p[0] if model[0].shared else p[:3]),
         (w[3:], m[3:], c[1] if model[0].shared else c[3:], p[1] if model[0].shared else p[3:]))]
     rebuilt = stacked_terms(models, [(w, m, p, c) for w, m, c, p in states])
-    ours = terms_kernel(stacked, len(models), shift, dtype)
-    theirs = terms_kernel(rebuilt, len(models), shift, dtype)
+    ours = terms_kernel(stacked, shift, dtype)
+    theirs = terms_kernel(rebuilt, shift, dtype)
     np.testing.assert_allclose(ours.theta_exp if stacked.family == "dense" else ours.theta,
                                theirs.theta_exp if stacked.family == "dense" else theirs.theta,
                                rtol=1e-10, atol=1e-12)
@@ -116,7 +116,7 @@ def test_a_collapsed_covariance_fails_the_stacked_m_step():
     model = owner._covariance_model
     stats = em_statistics(X, None, stacked_kernel([model], [(w, m, p, c)], w @ m, X.dtype), 4096)
     with pytest.raises(ValueError):
-        stacked_m_step(stats, [(model, 1, 0.0)], 10 * np.finfo(float).eps, np.float64)
+        stacked_m_step(stats, [(model, 1, 3, 0.0)], 10 * np.finfo(float).eps, np.float64)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)

@@ -63,13 +63,14 @@ def test_default_search_at_least_as_good_as_sklearn_n_init_10(name):
 
 
 def test_more_initialisations_never_worse_than_one():
-    """Initialisation 0 of the search is the single hierarchical start, so n_init only adds."""
+    """Initialisation 0 of the search is the single hierarchical start, so n_init only adds
+    (beyond rounding: runs side by side sum in another order than a run alone)."""
     X = gm.datasets.load_diabetes()
     for ctype in TYPES:
         for k in (3, 5):
             one = gm.GaussianMixture(k, covariance_type=ctype, n_init=1).fit(X)
             many = gm.GaussianMixture(k, covariance_type=ctype, n_init=4, random_state=0).fit(X)
-            assert many.lower_bound_ >= one.lower_bound_
+            assert many.lower_bound_ >= one.lower_bound_ - 1e-12 * abs(one.lower_bound_)
 
 
 def test_search_is_reproducible_and_seed_dependent():

@@ -115,8 +115,12 @@ def test_parallel_table_equals_serial(faithful):
               "random_state": SEED, "progress": False}
     serial = gm.select_model(faithful, n_jobs=1, **kw)
     parallel = gm.select_model(faithful, n_jobs=2, **kw)
-    cols = ["n_components", "covariance_type", "loglik", "bic", "status"]
+    # serially every fit's runs share one batch, in parallel one number of components per
+    # worker: the same arithmetic per run, up to the order of BLAS's sums
+    cols = ["n_components", "covariance_type", "status", "converged", "n_iter"]
     assert serial.table[cols].equals(parallel.table[cols])
+    cols = ["loglik", "bic", "aic", "icl"]
+    np.testing.assert_allclose(serial.table[cols], parallel.table[cols], rtol=1e-12)
 
 
 def test_progress_bar_runs_and_can_be_switched_off(faithful, capsys):

@@ -103,10 +103,11 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
     """The M-steps of mixtures stacked component after component, from their stacked
     statistics (one E-step of a stacked kernel, ``'dense'`` or ``'diagonal'``).
 
-    ``segments`` are ``(model, n_groups, reg_covar)`` in stacking order: ``n_groups`` mixtures
-    under the ``stackable`` covariance model ``model``. Each segment's covariances are its
-    model's own :meth:`~gaussmix.engine.covariance.CovarianceModel.estimate` (as :func:`m_step`
-    with ``n_groups``); the factors of all of them come from one batched factorisation in the
+    ``segments`` are ``(model, n_groups, n_components, reg_covar)`` in stacking order:
+    ``n_groups`` mixtures of ``n_components`` each under the ``stackable`` covariance model
+    ``model``. Each segment's covariances are its model's own
+    :meth:`~gaussmix.engine.covariance.CovarianceModel.estimate` (as :func:`m_step` with
+    ``n_groups``); the factors of all of them come from one batched factorisation in the
     statistics' layout, so that on small data a batch's M-step costs about what one run's does.
 
     Returns ``(parts, terms)``: per segment ``(weights, means, covariances, prec_chol)`` in its
@@ -120,16 +121,17 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
     nk = stats.nk + nk_eps
     mc = stats.s1 / nk[:, None]
     means = mc + stats.shift
-    n_groups_all = sum(n_groups for _, n_groups, _ in segments)
-    k, d = len(nk) // n_groups_all, means.shape[1]
-    per_group = nk.reshape(n_groups_all, k)
-    weights = (per_group / per_group.sum(axis=1, keepdims=True)).reshape(-1)
-    covariances, stacked, shared, lo = [], [], [], 0
+    d = means.shape[1]
+    sizes = np.repeat([k for _, _, k, _ in segments], [g for _, g, _, _ in segments])
+    starts = np.cumsum(sizes) - sizes  # each mixture's first component
+    weights = nk / np.repeat(np.add.reduceat(nk, starts), sizes)
+    covariances, stacked, shared = [], [], []
     own_sample = None  # every component's own sample covariance, in the statistics' layout
-    for model, n_groups, reg_covar in segments:
-        own = slice(lo * k, (lo + n_groups) * k)
+    first, group = 0, 0
+    for model, n_groups, k, reg_covar in segments:
+        own = slice(first, first + n_groups * k)
         if model.shared:  # each mixture's pooled one
-            part = components_of(stats, lo, n_groups, k, model.family)
+            part = components_of(stats, slice(group, group + n_groups), own, model.family)
             sample = sample_covariances(part, nk[own], mc[own], n_groups)
         else:
             if own_sample is None:
@@ -141,33 +143,35 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
         as_layout = model.stacked_dense if layout == "dense" else model.stacked_variances
         stacked.append(as_layout(covariances[-1], n_groups, k, d))
         shared += [model.shared] * n_groups
-        lo += n_groups
+        first, group = own.stop, group + n_groups
     stacked = np.concatenate(stacked)
     if not np.all(np.isfinite(stacked)):
         raise ValueError("A covariance of the batch is not finite.")
     variances = np.diagonal(stacked, axis1=1, axis2=2) if layout == "dense" else stacked
-    floor = _stacked_floor(weights, means, variances, k, np.array(shared), dtype)
+    floor = _stacked_floor(weights, means, variances, sizes, starts, np.array(shared), dtype)
     factor, log_det = _stacked_factors(stacked, floor, layout)
-    parts, lo = [], 0
-    for (model, n_groups, _), cov in zip(segments, covariances):
-        own = slice(lo * k, (lo + n_groups) * k)
+    parts, first = [], 0
+    for (model, n_groups, k, _), cov in zip(segments, covariances):
+        own = slice(first, first + n_groups * k)
         prec_chol = model.precision_cholesky_from_kernel(factor[own], n_groups)
         parts.append((weights[own], means[own], cov, prec_chol))
-        lo += n_groups
-    return parts, StackedTerms(layout, weights, means, factor, log_det, variances)
+        first = own.stop
+    terms = StackedTerms(layout, weights, means, factor, log_det, variances, tuple(sizes))
+    return parts, terms
 
 
-def _stacked_floor(weights, means, variances, n_components, shared, dtype):
-    """:func:`resolution_floor` of every stacked mixture (``shared``: whether each has one
-    covariance, whose floor is then the largest of its components')."""
-    n_groups, d = len(shared), means.shape[1]
-    w = weights.reshape(n_groups, 1, n_components)
-    m = means.reshape(n_groups, n_components, d)
-    v = variances.reshape(n_groups, n_components, d)
-    total = (w @ (v + (m - w @ m) ** 2))[:, 0]
-    scale = np.maximum(np.abs(m).max(axis=2), np.sqrt(total.max(axis=1))[:, None])
+def _stacked_floor(weights, means, variances, sizes, starts, shared, dtype):
+    """:func:`resolution_floor` of every stacked mixture (of ``sizes`` components, the first
+    at ``starts``; ``shared``: whether each has one covariance, whose floor is then the largest
+    of its components')."""
+    mixture_mean = np.repeat(np.add.reduceat(weights[:, None] * means, starts), sizes, axis=0)
+    total = np.add.reduceat(weights[:, None] * (variances + (means - mixture_mean) ** 2), starts)
+    scale = np.maximum(np.abs(means).max(axis=1), np.repeat(np.sqrt(total.max(axis=1)), sizes))
     floor = (10.0 * np.finfo(dtype).eps * scale) ** 2
-    return np.where(shared[:, None], floor.max(axis=1, keepdims=True), floor).reshape(-1)
+    if shared.any():
+        largest = np.repeat(np.maximum.reduceat(floor, starts), sizes)
+        floor = np.where(np.repeat(shared, sizes), largest, floor)
+    return floor
 
 
 def _stacked_factors(stacked, floor, layout):

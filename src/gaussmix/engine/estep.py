@@ -60,10 +60,10 @@ def kernel_for(model, log_weights, means, prec_chol, shift, dtype, far=(), track
 @dataclass(frozen=True)
 class StackedTerms:
     """The E-step terms of mixtures stacked component after component, from which
-    :func:`terms_kernel` builds their kernel: per component the
-    weight, the mean, the precision factor in the kernel ``family``'s layout (an upper
-    triangular ``(D, D)`` matrix for ``'dense'``, ``(D,)`` for ``'diagonal'``), ``sum(log(diag
-    L))`` and the variance per feature."""
+    :func:`terms_kernel` builds their kernel: per component the weight, the mean, the precision
+    factor in the kernel ``family``'s layout (an upper triangular ``(D, D)`` matrix for
+    ``'dense'``, ``(D,)`` for ``'diagonal'``), ``sum(log(diag L))`` and the variance per
+    feature; and the number of components of each mixture, ``sizes``."""
 
     family: str
     weights: np.ndarray
@@ -71,25 +71,26 @@ class StackedTerms:
     factor: np.ndarray
     log_det: np.ndarray
     variances: np.ndarray
+    sizes: tuple
 
-    def take(self, components):
-        """The terms of the ``components`` (indices) alone."""
+    def take(self, components, sizes):
+        """The terms of the ``components`` (indices) alone, mixtures of ``sizes`` components."""
         return StackedTerms(self.family, *(part[components] for part in (
-            self.weights, self.means, self.factor, self.log_det, self.variances)))
+            self.weights, self.means, self.factor, self.log_det, self.variances)), tuple(sizes))
 
 
-def terms_kernel(terms, n_groups, shift, dtype, far=()):
-    """The E-step :class:`~gaussmix.engine.kernel.Kernel` of ``n_groups`` mixtures whose
-    components' :class:`StackedTerms` are ``terms`` (each mixture normalised on its own)."""
+def terms_kernel(terms, shift, dtype, far=()):
+    """The E-step :class:`~gaussmix.engine.kernel.Kernel` of the mixtures whose components'
+    :class:`StackedTerms` are ``terms`` (each mixture normalised on its own)."""
     return Kernel(terms.family, log_weights_of(terms.weights), terms.means, terms.factor,
-                  terms.log_det, shift, dtype, far, n_groups=n_groups, variances=terms.variances)
+                  terms.log_det, shift, dtype, far, groups=terms.sizes,
+                  variances=terms.variances)
 
 
 def stacked_terms(models, terms):
     """The :class:`StackedTerms` of a batch of mixtures on the same rows: ``terms`` holds each
-    mixture's ``(weights, means, prec_chol, covariances)`` (float64, the same number of
-    components each) under its covariance model in ``models``; their components are stacked in
-    that order.
+    mixture's ``(weights, means, prec_chol, covariances)`` (float64) under its covariance model
+    in ``models``; their components are stacked in that order.
 
     Mixtures of one kernel family other than the shared one take that family's layout; a
     shared covariance (different in each mixture) or a mix of families takes the dense one,
@@ -98,11 +99,13 @@ def stacked_terms(models, terms):
     families = {model.family for model in models}
     family = families.pop() if len(families) == 1 else "dense"
     family = "dense" if family == "shared" else family
-    k, n_features = np.shape(terms[0][1])
+    n_features = np.shape(terms[0][1])[1]
+    sizes = tuple(len(t[0]) for t in terms)
     factors, log_dets, variances = [], [], []
     for model, group in groupby(zip(models, terms), key=lambda pair: pair[0]):
         group = [t for _, t in group]
         if model.shared:  # one (D, D) factor per mixture, repeated for each of its components
+            k = [len(t[0]) for t in group]
             prec_chol = np.stack([t[2] for t in group])
             factors.append(np.repeat(prec_chol, k, axis=0))
             log_dets.append(np.repeat(np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(1), k))
@@ -119,18 +122,18 @@ def stacked_terms(models, terms):
                                          n_features))
     return StackedTerms(
         family, np.concatenate([t[0] for t in terms]), np.concatenate([t[1] for t in terms]),
-        np.concatenate(factors), np.concatenate(log_dets), np.concatenate(variances),
+        np.concatenate(factors), np.concatenate(log_dets), np.concatenate(variances), sizes,
     )
 
 
 def stacked_kernel(models, terms, shift, dtype, far=()):
     """One E-step :class:`~gaussmix.engine.kernel.Kernel` for a batch of mixtures on the same
     rows (see :func:`stacked_terms`), each mixture normalised on its own
-    (``Kernel(n_groups=...)``). :func:`~gaussmix.engine.stats.components_of` and
+    (``Kernel(groups=...)``). :func:`~gaussmix.engine.stats.components_of` and
     :func:`~gaussmix.engine.stats.split_groups` turn the moments back into each model's
     layout. ``far`` indexes the stacked components.
     """
-    return terms_kernel(stacked_terms(models, terms), len(terms), shift, dtype, far)
+    return terms_kernel(stacked_terms(models, terms), shift, dtype, far)
 
 
 def whole_data_kernel(family, shift, dtype):

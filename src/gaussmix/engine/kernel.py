@@ -47,7 +47,7 @@ import numpy as np
 
 from .layout import Layout, _outer_pairs, _pair_counts
 from .missing import IncompleteRows
-from .responsibilities import normalize_inplace
+from .responsibilities import normalize_groups, normalize_inplace
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -78,10 +78,10 @@ class Kernel(Layout):
         Components forced to the stacked form with moments around their own means.
     track_entropy : bool, default=False
         Also sum the responsibilities' ``-sum r log r`` into the statistics (``entropy``).
-    n_groups : int, default=1
-        The components are ``n_groups`` mixtures stacked one after the other (a batch of EM
-        runs, see :func:`gaussmix.engine.estep.stacked_kernel`): each is normalised on its
-        own, and the E-step gives one log-likelihood per mixture.
+    groups : sequence of int, optional
+        The components are mixtures stacked one after the other (a batch of EM runs, see
+        :func:`gaussmix.engine.estep.stacked_kernel`) of these many components each: each is
+        normalised on its own, and the E-step gives one log-likelihood per mixture.
     variances : ndarray of shape (n_components, n_features), optional
         Each component's variance per feature (else the dense family inverts the factors).
     """
@@ -92,18 +92,24 @@ class Kernel(Layout):
     expanded_error = None
 
     def __init__(self, family, log_weights, means, factor, log_det, shift, dtype, far=(),
-                 track_entropy=False, n_groups=1, variances=None):
+                 track_entropy=False, groups=None, variances=None):
         means = np.asarray(means, dtype=np.float64)
         factor = np.asarray(factor, dtype=np.float64)
         n_components, n_features = means.shape
         super().__init__(n_components, n_features, family, shift, dtype)
-        if n_groups > 1 and (track_entropy or n_components % n_groups):
-            raise ValueError(
-                f"{n_components} components do not split into {n_groups} equal mixtures, or "
-                "the entropy was asked of a batch of mixtures."
-            )
         self.track_entropy = bool(track_entropy)
-        self.n_groups = int(n_groups)
+        # where each mixture of a batch starts when their sizes differ (else they are reshaped)
+        self.n_groups, self.group_starts = 1, None
+        if groups is not None and len(groups) > 1:
+            sizes = np.asarray(groups, dtype=np.intp)
+            if sizes.sum() != n_components or track_entropy:
+                raise ValueError(
+                    f"{n_components} components do not split into mixtures of "
+                    f"{sizes.tolist()} components, or the entropy was asked of a batch."
+                )
+            self.n_groups = len(sizes)
+            if np.any(sizes != sizes[0]):
+                self.group_starts = np.cumsum(sizes) - sizes
         self._parameters = (log_weights, means, factor)
         self._incomplete = None
         mc = means - self.shift
@@ -275,7 +281,9 @@ class Kernel(Layout):
         lp = self.log_prob(ws, n)
         if self.track_entropy:
             return lp, normalize_inplace(lp, ws.shifted[:, :n], ws.plogp[:n])
-        if self.n_groups > 1:  # (n_groups, n) log-likelihoods, one mixture per row
+        if self.group_starts is not None:  # (n_groups, n) log-likelihoods, one mixture per row
+            return lp, normalize_groups(lp, self.group_starts)
+        if self.n_groups > 1:
             return lp, normalize_inplace(lp.reshape(self.n_groups, -1, n))
         return lp, normalize_inplace(lp)
 

@@ -45,6 +45,29 @@ def normalize_inplace(log_prob, shifted=None, plogp=None):
     return log_norm[..., 0, :]
 
 
+def normalize_groups(log_prob, starts):
+    """:func:`normalize_inplace` of mixtures of different numbers of components stacked one after
+    the other along the first axis of ``log_prob`` ``(K, n)``, mixture ``g`` starting at row
+    ``starts[g]``; returns ``(len(starts), n)``: each mixture normalised on its own (the same
+    arithmetic, in the same order, as mixtures of equal size reshaped to ``(S, K, n)``)."""
+    sizes = np.diff(np.append(starts, len(log_prob)))
+    top = np.maximum.reduceat(log_prob, starts, axis=0)
+    lost = None
+    if not np.isfinite(top).all():  # every component of a mixture -inf: zero density
+        lost = ~np.isfinite(top)
+        top[lost] = 0.0
+    log_prob -= np.repeat(top, sizes, axis=0)
+    np.maximum(log_prob, _exp_floor(log_prob.dtype), out=log_prob)  # see normalize_inplace
+    np.exp(log_prob, out=log_prob)
+    total = np.add.reduceat(log_prob, starts, axis=0)
+    log_prob /= np.repeat(total, sizes, axis=0)
+    log_norm = np.log(total, out=total)
+    log_norm += top
+    if lost is not None:
+        log_norm[lost] = -np.inf
+    return log_norm
+
+
 def _exp_floor(dtype):
     """Smallest argument whose exp() is a normal (not subnormal) number of ``dtype``."""
     floor = _EXP_FLOOR.get(dtype)

@@ -156,19 +156,19 @@ class SuffStats:
         return out
 
 
-def components_of(stats, first, n_groups, n_components, family):
-    """The stacked statistics of mixtures ``first .. first + n_groups - 1`` of a batch (each of
-    ``n_components``), for mixtures whose covariance model has kernel family ``family``:
-    diagonal moments from dense ones where the batch's kernel was dense; a shared family keeps
-    the dense moments (its M-step pools them per mixture, see :func:`split_groups`)."""
-    own = slice(first * n_components, (first + n_groups) * n_components)
-    s2 = stats.s2[own]
+def components_of(stats, groups, components, family):
+    """The stacked statistics of the mixtures ``groups`` (a slice) of a batch, whose components
+    are ``components`` (a slice), for mixtures whose covariance model has kernel family
+    ``family``: diagonal moments from dense ones where the batch's kernel was dense; a shared
+    family keeps the dense moments (its M-step pools them per mixture, see
+    :func:`split_groups`)."""
+    s2 = stats.s2[components]
     layout = stats.family
     if family == "diagonal" and layout == "dense":
         s2, layout = np.diagonal(s2, axis1=1, axis2=2), "diagonal"
-    loglik = np.reshape(stats.loglik, -1)[first : first + n_groups]
-    return SuffStats.of(layout, stats.nk[own], stats.s1[own], s2, stats.shift[own], loglik,
-                        stats.weight, stats.n_samples)
+    loglik = np.reshape(stats.loglik, -1)[groups]
+    return SuffStats.of(layout, stats.nk[components], stats.s1[components], s2,
+                        stats.shift[components], loglik, stats.weight, stats.n_samples)
 
 
 def split_groups(stats, n_groups, family):

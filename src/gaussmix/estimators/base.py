@@ -284,10 +284,11 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         ``seconds`` is then the batch's), else one after the other."""
         X, sample_weight, runs = plan.X, plan.sample_weight, plan.runs
         start_time = time.perf_counter()
-        if len(runs) > 1 and self._batchable(X, plan.statistics, runs[0][1]):
+        if runs and self._batchable(X, plan.statistics, runs[0][1]):
             results = self._iterate_batched(X, sample_weight, [state for _, state, _ in runs],
                                             self.max_iter, self.tol, plan.dtype, plan.chunk,
-                                            plan.n_threads, plan.statistics)
+                                            plan.n_threads, plan.statistics,
+                                            bounds=[bound for _, _, bound in runs])
             seconds = time.perf_counter() - start_time
             for (init, _, _), result in zip(runs, results):
                 if self.verbose:

@@ -87,33 +87,36 @@ class BatchedRuns:
         A run whose step raises ``ValueError`` (a collapse) raises it, or with ``drop_failed``
         gives ``None`` instead.
         """
-        if len(states) < 2 or not self._batchable(X, statistics, states[0]):
+        if not states or not self._batchable(X, statistics, states[0]):
             return [_run_alone(self, X, sample_weight, state, max_iter, tol, dtype, chunk,
                                n_threads, statistics, drop_failed) for state in states]
         return self._iterate_batched(X, sample_weight, states, max_iter, tol, dtype, chunk,
                                      n_threads, statistics, drop_failed)
 
     def _iterate_batched(self, X, sample_weight, states, max_iter, tol, dtype, chunk,
-                         n_threads=1, statistics=None, drop_failed=False):
-        """:meth:`_iterate_runs` of runs known to be batchable."""
-        runs = [_Run(self, state, max_iter, tol) for state in states]
+                         n_threads=1, statistics=None, drop_failed=False, bounds=None):
+        """:meth:`_iterate_runs` of runs known to be batchable (``bounds``: the lower bound
+        each starts from, for its first convergence test; ``-inf`` by default)."""
+        bounds = [-np.inf] * len(states) if bounds is None else bounds
+        runs = [_Run(self, state, max_iter, tol, bound) for state, bound in zip(states, bounds)]
         _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
                               drop_failed)
         return [run.result() for run in runs]
 
 
-def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False):
+def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False, on_done=None):
     """Fit each of ``estimators`` on ``X`` (as ``estimator.fit(X, sample_weight=...)`` does),
     their EM runs side by side where they can be (see the module docstring).
 
-    The estimators must have the same ``n_components`` to share a batch (others are fitted one
-    after the other). Returns, per estimator, the fitted estimator or the ``ValueError`` its
-    fit raised (a collapse, bad parameters), so that one failure does not stop the others.
-    Each fit equals ``estimator.fit`` up to rounding. With ``first_alone``, each entry is a
-    pair: that outcome, and a function returning a copy of the estimator with ``n_init=1``
-    fitted from the first initialisation alone (its run of the batch, also when another run
-    failed; made only when asked for, as a fit rarely needs it), or ``None`` where the batch
-    did not hold it.
+    Every run of the estimators whose rows come out of validation with one dtype shares a
+    batch, whatever its number of components (others are fitted one after the other).
+    Returns, per estimator, the fitted estimator or the ``ValueError`` its fit raised (a
+    collapse, bad parameters), so that one failure does not stop the others. Each fit equals
+    ``estimator.fit`` up to rounding. With ``first_alone``, each entry is a pair: that outcome,
+    and a function returning a copy of the estimator with ``n_init=1`` fitted from the first
+    initialisation alone (its run of the batch, also when another run failed; made only when
+    asked for, as a fit rarely needs it), or ``None`` where the batch did not hold it.
+    ``on_done(i)`` is called as the EM of estimator ``i`` ends (a progress bar).
 
     Examples
     --------
@@ -137,11 +140,16 @@ def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False):
                 outcomes[i] = err
         batched = {i: plan for i, plan in plans.items() if len(plan.runs) and
                    estimators[i]._batchable(plan.X, plan.statistics, plan.runs[0][1])}
-        for i in set(plans) - set(batched):
-            outcomes[i] = _finish_alone(estimators[i], plans[i])
+        done = on_done or (lambda i: None)
+        for i in range(len(estimators)):
+            if i not in batched:
+                if i in plans:
+                    outcomes[i] = _finish_alone(estimators[i], plans[i])
+                done(i)
+        index = {id(estimator): i for i, estimator in enumerate(estimators)}
 
-        def key(i):  # the runs of one batch: the same number of components and dtype
-            return estimators[i].n_components, np.dtype(batched[i].dtype).str
+        def key(i):  # the runs of one batch: the same dtype
+            return np.dtype(batched[i].dtype).str
 
         for _, members in groupby(sorted(batched, key=key), key=key):
             members = list(members)
@@ -152,7 +160,8 @@ def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False):
             start = time.perf_counter()
             _iterate_side_by_side([run for i in members for run in runs[i]], lead.X,
                                   lead.sample_weight, lead.dtype, lead.chunk,
-                                  lead.n_threads, lead.statistics, drop_failed=True)
+                                  lead.n_threads, lead.statistics, drop_failed=True,
+                                  on_done=lambda owner: done(index[id(owner)]))
             seconds = time.perf_counter() - start
             for i in members:
                 results = [(init, run.result(), seconds)
@@ -190,34 +199,62 @@ def _run_alone(owner, X, sample_weight, state, max_iter, tol, dtype, chunk, n_th
 
 
 def _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
-                          drop_failed):
-    """Iterate ``runs`` (:class:`_Run`, all with the same number of components) until each has
-    converged, failed or reached its ``max_iter``."""
-    per_run = len(runs[0].state[1])  # components of each run
-    size = max(1, BATCH_COMPONENTS // per_run)
+                          drop_failed, on_done=None):
+    """Iterate ``runs`` (:class:`_Run`) until each has converged, failed or reached its
+    ``max_iter``, those still active in batches of at most ``BATCH_COMPONENTS`` components.
+    ``on_done(owner)`` is called as the last run of each estimator stops."""
     if runs[0].owner.chunk_size is None:
-        chunk = chunk_rows(X.shape[1], per_run * min(size, len(runs)), "dense",
-                           np.dtype(dtype).itemsize)
+        components = min(BATCH_COMPONENTS, sum(len(run.state[0]) for run in runs))
+        chunk = chunk_rows(X.shape[1], components, "dense", np.dtype(dtype).itemsize)
     statistics = resident_rows(X, sample_weight, statistics, chunk)
+    # every step's rows centred on the data's mean (each run's mixture mean after one M-step):
+    # whatever the batch holds, a run's arithmetic is the same, and small data loads once
+    shift = np.average(np.asarray(X, dtype=np.float64), axis=0, weights=sample_weight)
+    left, stopped = {}, set()  # runs still active per estimator; those that stopped
+    for run in runs:
+        left[id(run.owner)] = left.get(id(run.owner), 0) + 1
     n_iter = 0
     while True:
         n_iter += 1
-        active = [run for run in runs if run.active(n_iter)]
+        active = []
+        for run in runs:
+            if run.active(n_iter):
+                active.append(run)
+            elif on_done is not None and id(run) not in stopped:
+                stopped.add(id(run))
+                left[id(run.owner)] -= 1
+                if not left[id(run.owner)]:
+                    on_done(run.owner)
         if not active:
             return
-        for lo in range(0, len(active), size):
-            _batch_step(active[lo : lo + size], X, sample_weight, n_iter, dtype, chunk,
-                        n_threads, statistics, drop_failed)
+        for batch in _batches(active):
+            _batch_step(batch, X, sample_weight, n_iter, dtype, chunk, n_threads, statistics,
+                        drop_failed, shift)
+
+
+def _batches(runs):
+    """Consecutive ``runs`` in groups of at most ``BATCH_COMPONENTS`` components (one run each
+    at least)."""
+    batch, components = [], 0
+    for run in runs:
+        k = len(run.state[0])
+        if batch and components + k > BATCH_COMPONENTS:
+            yield batch
+            batch, components = [], 0
+        batch.append(run)
+        components += k
+    if batch:
+        yield batch
 
 
 def _batch_step(runs, X, sample_weight, n_iter, dtype, chunk, n_threads, statistics,
-                drop_failed):
-    """One EM iteration of ``runs`` (all active) in one stacked E-step."""
+                drop_failed, shift):
+    """One EM iteration of ``runs`` (all active) in one stacked E-step on the rows centred on
+    ``shift``."""
     models = [run.owner._covariance_model for run in runs]
     terms = _batch_terms(runs, models)
-    shift = runs[0].state[0] @ runs[0].state[1]  # each run's mixture mean: the data's
     try:
-        stats = e_step(lambda far: terms_kernel(terms, len(runs), shift, dtype, far),
+        stats = e_step(lambda far: terms_kernel(terms, shift, dtype, far),
                        X, sample_weight, dtype, chunk, n_threads, statistics)
     except ValueError:  # the runs one at a time find which one fails
         for run in runs:
@@ -228,10 +265,12 @@ def _batch_step(runs, X, sample_weight, n_iter, dtype, chunk, n_threads, statist
     if len({type(owner) for owner, _ in groups}) == 1 and _m_steps_together(
             groups, stats, n_iter, dtype):
         return
-    k, lo = len(runs[0].state[1]), 0
+    first, group = 0, 0
     for owner, members in groups:
-        part = components_of(stats, lo, len(members), k, owner._covariance_model.family)
-        lo += len(members)
+        n, k = len(members), len(members[0].state[0])
+        part = components_of(stats, slice(group, group + n), slice(first, first + n * k),
+                             owner._covariance_model.family)
+        first, group = first + n * k, group + n
         _m_steps(owner, members, part, n_iter, dtype, drop_failed)
 
 
@@ -241,11 +280,12 @@ def _batch_terms(runs, models):
     made = {id(run.terms[0]) if run.terms is not None else None for run in runs}
     if len(made) == 1 and None not in made:
         terms = runs[0].terms[0]
-        k = len(runs[0].state[0])
+        sizes = [len(run.state[0]) for run in runs]
         first = [run.terms[1] for run in runs]
-        if first == list(range(0, len(terms.weights), k)):  # every run of that step, in order
-            return terms
-        return terms.take(np.concatenate([np.arange(start, start + k) for start in first]))
+        if first == list(np.cumsum(sizes) - sizes) and sum(sizes) == len(terms.weights):
+            return terms  # every run of that step, in order
+        components = np.concatenate([np.arange(at, at + k) for at, k in zip(first, sizes)])
+        return terms.take(components, sizes)
     return stacked_terms(models, [run.owner._kernel_terms(run.state) for run in runs])
 
 
@@ -261,12 +301,12 @@ def _m_steps_together(groups, stats, n_iter, dtype):
     if together is None:
         return False
     stepped, terms = together
-    k, at = len(groups[0][1][0].state[0]), 0
+    at = 0
     for (_, members), results in zip(groups, stepped):
         for run, (state, bound) in zip(members, results):
             run.advance(state, bound, n_iter)
             run.terms = (terms, at)
-            at += k
+            at += len(state[0])
     return True
 
 

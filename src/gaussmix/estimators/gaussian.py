@@ -66,7 +66,7 @@ class GaussianMixture(MissingValues, StepwiseEM, BaseMixture):
         Number of initialisations; the one with the highest lower bound is kept. With the default
         ``init_params='hierarchical'`` (and no ``*_init``) the initialisations form a search:
         0 is the hierarchical (Ward) start, so ``n_init > 1`` never ends lower than
-        ``n_init=1``; 1 is Ward on whitened rows (a Mahalanobis merge cost); 2 is model-based
+        ``n_init=1`` (beyond rounding); 1 is Ward on whitened rows (a Mahalanobis merge cost); 2 is model-based
         agglomeration with a covariance per group ("VVV" hierarchical clustering, from at most
         300 Ward groups); 3 is mclust's own start (the same with mclust's trace-regularised
         criterion, on the scaled SVD of the data); the others come from a screened pool
@@ -364,7 +364,7 @@ default='hierarchical'
         models = [owner._covariance_model for owner, _ in groups]
         if not all(model.stackable for model in models):
             return None
-        segments = [(model, len(states), owner.reg_covar)
+        segments = [(model, len(states), len(states[0][0]), owner.reg_covar)
                     for model, (owner, states) in zip(models, groups)]
         parts, terms = stacked_m_step(stats, segments, 10 * np.finfo(dtype).eps, dtype)
         bounds = iter(np.reshape(stats.loglik, -1) / stats.weight)  # one per run

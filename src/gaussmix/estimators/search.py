@@ -4,7 +4,8 @@ A start is the state after one M-step on starting responsibilities (a strategy o
 :mod:`gaussmix.engine.starts`), as in scikit-learn's ``_initialize``. With the default
 ``init_params='hierarchical'`` and ``n_init > 1`` the initialisations form a search:
 
-* 0: hierarchical (Ward) agglomeration, so ``n_init > 1`` never ends lower than ``n_init=1``;
+* 0: hierarchical (Ward) agglomeration, so ``n_init > 1`` never ends lower than ``n_init=1``
+  (beyond rounding);
 * 1: Ward on whitened rows (a Mahalanobis merge cost); it also screens the pool below;
 * 2: model-based (VVV) agglomeration;
 * 3: mclust's own start: VVV agglomeration with mclust's trace-regularised criterion on the

@@ -205,12 +205,13 @@ def select_model(
         convergence; their agglomerations are cut from trees built once per data set, so the
         whole grid shares them. More adds screened random starts (see ``n_init`` there).
     random_state : int, RandomState instance or None, default=None
-        Seeds every fit; with an int the table does not depend on ``n_jobs``.
+        Seeds every fit; with an int the table does not depend on ``n_jobs`` (beyond
+        rounding).
     n_jobs : int or None, default=None
         The numbers of components are fitted in parallel in this many worker processes
-        (``-1``: one per core); ``None`` or ``1`` fits them one after another, which is fastest
-        for small data where each fit takes milliseconds. Either way the covariance types of
-        one number of components are fitted together, their EM runs side by side
+        (``-1``: one per core), the covariance types of each together; ``None`` or ``1`` fits
+        the whole grid together, which is fastest for small data where each fit takes
+        milliseconds. Fits together run their EM side by side
         (:func:`gaussmix.estimators.batch.fit_side_by_side`). Workers run single-threaded
         E-steps unless ``n_threads`` is given.
     progress : bool, default=True
@@ -309,41 +310,46 @@ def polished_log_likelihood(model, X, *, tol=1e-12, max_iter=20_000):
     return float(polish.score(X) * len(X))
 
 
-def _fit_side_by_side(tasks):
-    """``[(index, row)]`` of indexed ``tasks`` of one number of components: the covariance
-    types fitted together, their EM runs side by side (one stacked E-step per iteration)."""
-    X, sample_weight, k = tasks[0][1][:3]
-    models = [GaussianMixture(k, covariance_type=task[3], **task[4]) for _, task in tasks]
+def _fit_side_by_side(tasks, on_done=None):
+    """``[(index, row)]`` of indexed ``tasks``: the fits together, their EM runs side by side
+    (one stacked E-step per iteration for all of them); ``on_done(1)`` as each fit's EM ends."""
+    X, sample_weight = tasks[0][1][:2]
+    models = [GaussianMixture(task[2], covariance_type=task[3], **task[4]) for _, task in tasks]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        outcomes = fit_side_by_side(models, X, sample_weight, first_alone=True)
-    fitted = [outcome for outcome, _ in outcomes if not isinstance(outcome, ValueError)]
-    summaries = dict(zip(map(id, fitted), fit_summaries(fitted, X, sample_weight)))
+        outcomes = fit_side_by_side(models, X, sample_weight, first_alone=True,
+                                    on_done=on_done and (lambda i: on_done(1)))
+    summaries = {}
+    for k in sorted({task[2] for _, task in tasks}):  # a stacked scoring pass per K
+        fitted = [outcome for (_, task), (outcome, _) in zip(tasks, outcomes)
+                  if task[2] == k and not isinstance(outcome, ValueError)]
+        summaries.update(zip(map(id, fitted), fit_summaries(fitted, X, sample_weight)))
     return [(i, _fit_one(*task, fitted=outcome, first=first, summary=summaries.get(id(outcome))))
             for (i, task), (outcome, first) in zip(tasks, outcomes)]
 
 
 def _run(tasks, n_jobs, progress, description):
-    """Run the fits, those of one number of components side by side (in order, or one number
-    of components per joblib task), advancing a rich progress bar per finished number of
-    components; the results are in the order of ``tasks``."""
-    by_k = {}
-    for index, task in enumerate(tasks):
-        by_k.setdefault(task[2], []).append((index, task))
-    if n_jobs == 1:
-        iterator = (_fit_side_by_side(group) for group in by_k.values())
-    else:
-        from joblib import Parallel, delayed
-
-        iterator = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_fit_side_by_side)(group) for group in by_k.values()
-        )
+    """Run the fits: serially all together, side by side (the progress bar advancing as each
+    fit's EM ends); or one number of components per joblib task (advancing as each is done).
+    The results are in the order of ``tasks``."""
+    indexed = list(enumerate(tasks))
     results = [None] * len(tasks)
     with _progress_bar(description, len(tasks), progress) as advance:
-        for done in iterator:
-            for index, result in done:
-                results[index] = result
-            advance(len(done))
+        if n_jobs == 1:
+            done = _fit_side_by_side(indexed, advance)
+        else:
+            from joblib import Parallel, delayed
+
+            by_k = {}
+            for index, task in indexed:
+                by_k.setdefault(task[2], []).append((index, task))
+            done = []
+            for part in Parallel(n_jobs=n_jobs, return_as="generator")(
+                    delayed(_fit_side_by_side)(group) for group in by_k.values()):
+                done += part
+                advance(len(part))
+        for index, result in done:
+            results[index] = result
     return results
 
 
