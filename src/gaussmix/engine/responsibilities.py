@@ -49,7 +49,8 @@ def normalize_groups(log_prob, starts):
     """:func:`normalize_inplace` of mixtures of different numbers of components stacked one after
     the other along the first axis of ``log_prob`` ``(K, n)``, mixture ``g`` starting at row
     ``starts[g]``; returns ``(len(starts), n)``: each mixture normalised on its own (the same
-    arithmetic, in the same order, as mixtures of equal size reshaped to ``(S, K, n)``)."""
+    arithmetic as mixtures of equal size reshaped to ``(S, K, n)``, up to the order of the
+    sum over components)."""
     sizes = np.diff(np.append(starts, len(log_prob)))
     top = np.maximum.reduceat(log_prob, starts, axis=0)
     lost = None
