@@ -284,7 +284,7 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         ``seconds`` is then the batch's), else one after the other."""
         X, sample_weight, runs = plan.X, plan.sample_weight, plan.runs
         start_time = time.perf_counter()
-        if runs and self._batchable(X, plan.statistics, runs[0][1]):
+        if len(runs) > 1 and self._batchable(X, plan.statistics, runs[0][1]):
             results = self._iterate_batched(X, sample_weight, [state for _, state, _ in runs],
                                             self.max_iter, self.tol, plan.dtype, plan.chunk,
                                             plan.n_threads, plan.statistics,

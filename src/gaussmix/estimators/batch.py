@@ -87,7 +87,7 @@ class BatchedRuns:
         A run whose step raises ``ValueError`` (a collapse) raises it, or with ``drop_failed``
         gives ``None`` instead.
         """
-        if not states or not self._batchable(X, statistics, states[0]):
+        if len(states) < 2 or not self._batchable(X, statistics, states[0]):
             return [_run_alone(self, X, sample_weight, state, max_iter, tol, dtype, chunk,
                                n_threads, statistics, drop_failed) for state in states]
         return self._iterate_batched(X, sample_weight, states, max_iter, tol, dtype, chunk,
