@@ -266,14 +266,20 @@ def init_hierarchical_whitened(X, sample_weight, n_components, random_state, dty
     """
     rows, w = _agglomeration_rows(X, sample_weight, random_state)
     Xs = np.asarray(X[rows], dtype=np.float64)
+    labels = _cut_cached("ward-whitened", Xs, w, n_components,
+                         lambda: ward_tree(_whitened_rows(Xs, w), w))
+    return [(rows, None, _one_hot(labels, n_components, dtype))]
+
+
+def _whitened_rows(Xs, w):
+    """The rows rotated to the principal axes of their weighted covariance, each axis scaled
+    to unit variance."""
     centre = np.average(Xs, axis=0, weights=w)
     xc = Xs - centre
     cov = (xc * w[:, None]).T @ xc / w.sum()
     values, vectors = np.linalg.eigh(cov)
     scale = np.sqrt(np.maximum(values, values.max() * 1e-12 + np.finfo(float).tiny))
-    Z = xc @ vectors / scale
-    labels = _cut_cached("ward-whitened", Xs, w, n_components, lambda: ward_tree(Z, w))
-    return [(rows, None, _one_hot(labels, n_components, dtype))]
+    return xc @ vectors / scale
 
 
 def init_model_based(X, sample_weight, n_components, random_state, dtype):
