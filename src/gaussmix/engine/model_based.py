@@ -35,6 +35,10 @@ PAIR_BLOCK_ELEMENTS = 2_000_000
 CLOSED_FORM_DIMENSION = 4
 # Steps between two looks for groups that every tree has merged away.
 COMPACT_EVERY = 8
+# The Laplace expansion of a 4 x 4 determinant: the column pairs of the minors of rows 0-1,
+# whose complements (for rows 2-3) are the same pairs in reverse order, and their signs.
+_MINOR_COLUMNS = (np.array([0, 0, 0, 1, 1, 2]), np.array([1, 2, 3, 2, 3, 3]))
+_MINOR_SIGNS = np.array([1.0, -1.0, 1.0, 1.0, -1.0, 1.0])
 
 
 class _Symmetric:
@@ -55,6 +59,12 @@ class _Symmetric:
         self.index[self.rows, self.cols] = np.arange(self.size)
         self.index[self.cols, self.rows] = np.arange(self.size)
         self.diagonal = self.index[np.arange(d), np.arange(d)]
+        if d == CLOSED_FORM_DIMENSION:  # the entries of the 2 x 2 minors, in one gather each
+            first, second = _MINOR_COLUMNS
+            self.minors = [np.concatenate([self.index[top, first], self.index[top + 1, second],
+                                           self.index[top, second], self.index[top + 1, first]])
+                           for top, first, second in ((0, first, second),
+                                                      (2, first[::-1], second[::-1]))]
 
     def pack(self, full):
         """The entries of a ``(..., d, d)`` stack, ``(entries, ...)``."""
@@ -72,6 +82,8 @@ class _Symmetric:
         d = self.d
         if d > CLOSED_FORM_DIMENSION:
             return _log_det(np.moveaxis(packed, 0, -1).reshape(*packed.shape[1:], d, d))
+        if d == CLOSED_FORM_DIMENSION:
+            return _log_positive(_laplace4(*(packed[entries] for entries in self.minors)))
         index = self.index
         return _log_positive(_determinant(lambda i, j: packed[index[i, j]], d))
 
@@ -93,8 +105,7 @@ def _log_positive(det):
 
 def _determinant(entry, d):
     """Determinants of ``d x d`` matrices (``d <= 4``) whose ``(i, j)`` entries ``entry(i, j)``
-    gives (arrays): cofactor expansion for ``d <= 3``; for ``d = 4`` the Laplace expansion in the
-    2 x 2 minors of the first two rows and of the last two."""
+    gives (arrays): cofactor expansion for ``d <= 3``, :func:`_laplace4` for ``d = 4``."""
     m = entry
     if d == 1:
         return m(0, 0)
@@ -104,16 +115,25 @@ def _determinant(entry, d):
         return (m(0, 0) * (m(1, 1) * m(2, 2) - m(1, 2) * m(2, 1))
                 - m(0, 1) * (m(1, 0) * m(2, 2) - m(1, 2) * m(2, 0))
                 + m(0, 2) * (m(1, 0) * m(2, 1) - m(1, 1) * m(2, 0)))
+    first, second = _MINOR_COLUMNS
 
-    def minor(row, a, b):
-        return m(row, a) * m(row + 1, b) - m(row, b) * m(row + 1, a)
+    def gathered(top, a, b):
+        return np.stack([m(top, i) for i in a] + [m(top + 1, j) for j in b]
+                        + [m(top, j) for j in b] + [m(top + 1, i) for i in a])
 
-    columns = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
-    signs = (1.0, -1.0, 1.0, 1.0, -1.0, 1.0)
-    total = 0.0
-    for sign, (a, b), (c, e) in zip(signs, columns, reversed(columns)):
-        total = total + sign * minor(0, a, b) * minor(2, c, e)
-    return total
+    return _laplace4(gathered(0, first, second), gathered(2, first[::-1], second[::-1]))
+
+
+def _laplace4(top, bottom):
+    """Determinants of 4 x 4 matrices by the Laplace expansion in the 2 x 2 minors of rows 0-1
+    and of rows 2-3: ``top`` stacks the entries ``(0, a)``, ``(1, b)``, ``(0, b)``, ``(1, a)``
+    of the six column pairs ``(a, b)`` of :data:`_MINOR_COLUMNS` (24 along the first axis),
+    ``bottom`` those of rows 2-3 for the complementary pairs."""
+    def minors(entries):
+        return entries[:6] * entries[6:12] - entries[12:18] * entries[18:]
+
+    signs = _MINOR_SIGNS.reshape(-1, *(1,) * (top.ndim - 1))
+    return np.sum(signs * minors(top) * minors(bottom), axis=0)
 
 
 class _Criterion:
