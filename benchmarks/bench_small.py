@@ -43,12 +43,18 @@ DATASETS = {
 }
 
 
+# Pause before each timed call: scikit-learn's OpenMP threads keep spinning for a while after
+# its k-means returns, and on two cores they would slow whatever runs next.
+SETTLE = 0.05
+
+
 def timed(fn, repeat, cold=False):
-    """``(best seconds, result of the last call)``."""
+    """``(best seconds, result of the last call)``, each call on a settled machine."""
     best, result = np.inf, None
     for _ in range(repeat):
         if cold:
             starts._TREES.clear()
+        time.sleep(SETTLE)
         start = time.perf_counter()
         result = fn()
         best = min(best, time.perf_counter() - start)
