@@ -272,3 +272,15 @@ def test_resident_rows_give_the_statistics_of_the_chunked_e_step(rng, covariance
         rtol = 1e-10 if dtype == np.float64 else 1e-4
         for name in ("nk", "s1", "s2", "loglik", "entropy", "weight"):
             assert_allclose(getattr(held, name), getattr(chunked, name), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 5, 16])
+def test_lower_triangular_inverse_is_lapacks(rng, d):
+    from gaussmix.engine.covariance.base import lower_triangular_inverse
+
+    a = rng.normal(size=(30, d, d))
+    chol = np.linalg.cholesky(a @ a.transpose(0, 2, 1) + 0.1 * np.eye(d))
+    ours = lower_triangular_inverse(chol)
+    assert np.all(np.triu(ours, 1) == 0)  # exactly triangular
+    assert_allclose(ours, np.tril(np.linalg.inv(chol)), rtol=1e-12, atol=1e-12)
+    assert_allclose(lower_triangular_inverse(chol[0]), ours[0])  # one matrix

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .covariance.base import lower_triangular_inverse
 from .estep import StackedTerms, em_statistics
 from .stats import cancelled_components, components_of, sample_covariances
 
@@ -186,8 +187,7 @@ def _stacked_factors(stacked, floor, layout):
         spread = np.diagonal(chol, axis1=1, axis2=2) ** 2
         if not np.all(spread > floor[:, None]):
             raise ValueError("A covariance of the batch has collapsed.")
-        # the inverse of a lower triangular matrix is lower triangular (noise above dropped)
-        factor = np.ascontiguousarray(np.swapaxes(np.tril(np.linalg.inv(chol)), -1, -2))
+        factor = np.ascontiguousarray(np.swapaxes(lower_triangular_inverse(chol), -1, -2))
         return factor, np.sum(np.log(np.diagonal(factor, axis1=1, axis2=2)), axis=1)
     if not np.all(stacked > floor[:, None]):
         raise ValueError("A variance of the batch is not positive or has collapsed.")

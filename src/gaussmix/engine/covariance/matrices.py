@@ -15,6 +15,7 @@ from .base import (
     cholesky_lower,
     finite_covariances,
     inverse_gram,
+    lower_triangular_inverse,
     raise_first_below,
 )
 
@@ -47,9 +48,7 @@ class _MatrixFactors(CovarianceModel):
         if floor is not None:
             spread = np.diagonal(chol, axis1=-2, axis2=-1) ** 2
             raise_first_below(spread.reshape(-1, spread.shape[-1]), floor, self)
-        # The inverse of a lower-triangular matrix is lower triangular: drop the rounding noise
-        # of the (pivoting) inverse above the diagonal so that the factor is exactly triangular.
-        inverse = np.tril(np.linalg.inv(chol))
+        inverse = lower_triangular_inverse(chol)
         return np.ascontiguousarray(np.swapaxes(inverse, -1, -2))
 
     def kernel_factor(self, prec_chol, n_features):
