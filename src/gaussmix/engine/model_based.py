@@ -29,8 +29,9 @@ from .agglomeration import MergeTree, cut, ward_labels
 # Groups the model-based (VVV) agglomeration starts from: larger data is first cut into this many
 # Ward groups; its cost is O(VVV_GROUPS**2 * n_features**3).
 VVV_GROUPS = 300
-# Elements of the temporaries of the first pair costs, per batch of pairs.
-PAIR_BLOCK_ELEMENTS = 2_000_000
+# Elements of the temporaries of the first pair costs, per batch of pairs (small enough to stay
+# in cache: at 2,000,000 they took twice as long).
+PAIR_BLOCK_ELEMENTS = 100_000
 # Largest dimension whose determinants are taken in closed form.
 CLOSED_FORM_DIMENSION = 4
 # Steps between two looks for groups that every tree has merged away.
