@@ -136,3 +136,23 @@ def test_model_based_tree_is_the_textbook_greedy_agglomeration(rng, criterion, d
     X[12:24] += 4.0
     tree = model_based_tree(X, np.ones(len(X)), 3, criterion=criterion)
     np.testing.assert_array_equal(tree.pairs, _greedy_model_based_pairs(X, 3, criterion))
+
+
+def test_an_int_seed_draws_the_stream_of_a_new_random_state():
+    """An int random_state seeds a reused RandomState; the draws are those of a new one, also
+    for fits running in several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    X = gm.datasets.load_iris()
+
+    def fit(seed):
+        return gm.GaussianMixture(3, init_params="random", n_init=3, random_state=seed).fit(X)
+
+    for seed in (0, 11):
+        ours = fit(seed)
+        theirs = fit(np.random.RandomState(seed))
+        np.testing.assert_array_equal(ours.means_, theirs.means_)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(fit, range(8)))
+    for seed, model in enumerate(together):
+        np.testing.assert_array_equal(model.means_, fit(seed).means_)
