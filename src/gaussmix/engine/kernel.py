@@ -47,7 +47,7 @@ import numpy as np
 
 from .layout import Layout, _outer_pairs, _pair_counts
 from .missing import IncompleteRows
-from .responsibilities import normalize_groups, normalize_inplace
+from .responsibilities import normalize_groups, normalize_inplace, size_blocks
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -98,18 +98,17 @@ class Kernel(Layout):
         n_components, n_features = means.shape
         super().__init__(n_components, n_features, family, shift, dtype)
         self.track_entropy = bool(track_entropy)
-        # where each mixture of a batch starts when their sizes differ (else they are reshaped)
-        self.n_groups, self.group_starts = 1, None
+        # a batch's mixtures in runs of equal size (normalize_groups), when their sizes differ
+        self.n_groups, self.group_blocks = 1, None
         if groups is not None and len(groups) > 1:
-            sizes = np.asarray(groups, dtype=np.intp)
-            if sizes.sum() != n_components or track_entropy:
+            if sum(groups) != n_components or track_entropy:
                 raise ValueError(
                     f"{n_components} components do not split into mixtures of "
-                    f"{sizes.tolist()} components, or the entropy was asked of a batch."
+                    f"{list(groups)} components, or the entropy was asked of a batch."
                 )
-            self.n_groups = len(sizes)
-            if np.any(sizes != sizes[0]):
-                self.group_starts = np.cumsum(sizes) - sizes
+            self.n_groups = len(groups)
+            blocks = size_blocks(groups)
+            self.group_blocks = blocks if len(blocks) > 1 else None
         self._parameters = (log_weights, means, factor)
         self._incomplete = None
         mc = means - self.shift
@@ -281,8 +280,8 @@ class Kernel(Layout):
         lp = self.log_prob(ws, n)
         if self.track_entropy:
             return lp, normalize_inplace(lp, ws.shifted[:, :n], ws.plogp[:n])
-        if self.group_starts is not None:  # (n_groups, n) log-likelihoods, one mixture per row
-            return lp, normalize_groups(lp, self.group_starts)
+        if self.group_blocks is not None:  # (n_groups, n) log-likelihoods, one mixture per row
+            return lp, normalize_groups(lp, self.group_blocks)
         if self.n_groups > 1:
             return lp, normalize_inplace(lp.reshape(self.n_groups, -1, n))
         return lp, normalize_inplace(lp)

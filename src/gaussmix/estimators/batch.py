@@ -203,6 +203,9 @@ def _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, stati
     """Iterate ``runs`` (:class:`_Run`) until each has converged, failed or reached its
     ``max_iter``, those still active in batches of at most ``BATCH_COMPONENTS`` components.
     ``on_done(owner)`` is called as the last run of each estimator stops."""
+    # runs of one number of components next to each other: the kernel normalises each such
+    # block of mixtures in one pass (responsibilities.normalize_groups)
+    runs = sorted(runs, key=lambda run: len(run.state[0]))
     if runs[0].owner.chunk_size is None:
         components = min(BATCH_COMPONENTS, sum(len(run.state[0]) for run in runs))
         chunk = chunk_rows(X.shape[1], components, "dense", np.dtype(dtype).itemsize)
