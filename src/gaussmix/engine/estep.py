@@ -395,13 +395,24 @@ class ResidentRows:
         return stats
 
 
-def resident_rows(X, sample_weight, statistics, chunk_size):
+def resident_rows(X, sample_weight, statistics, chunk_size, n_components=1):
     """A :class:`ResidentRows` statistics function for ``X`` when its statistics are
     :func:`em_statistics`' (in memory or memory-mapped) and its rows fit in one chunk of
-    ``chunk_size``; else ``statistics`` itself."""
-    if statistics not in (None, em_statistics) or X.shape[0] > chunk_size:
+    ``chunk_size`` or, with their outer products and the log-probabilities of
+    ``n_components``, in ``RESIDENT_BYTES``; else ``statistics`` itself."""
+    if statistics not in (None, em_statistics):
+        return statistics
+    d = X.shape[1]
+    held = X.shape[0] * (d * (d + 1) // 2 + d + 1 + n_components) * X.dtype.itemsize
+    if X.shape[0] > chunk_size and held > RESIDENT_BYTES:
         return statistics
     return ResidentRows(X, sample_weight).statistics
+
+
+# Rows held with their kernel buffers in at most this many bytes stay loaded (ResidentRows)
+# even when they span more than one cache-sized chunk (a batch of hundreds of EM runs on a few
+# hundred rows); the bound keeps a fit's memory independent of the number of rows.
+RESIDENT_BYTES = 8 * 1024 * 1024
 
 
 def resp_statistics(X, sample_weight, resp_chunks, n_components, family, shift, dtype):

@@ -319,7 +319,7 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         converged = False
         n_iter = 0
         if not self._holds_missing(X):  # small data: its rows held loaded between iterations
-            statistics = resident_rows(X, sample_weight, statistics, chunk)
+            statistics = resident_rows(X, sample_weight, statistics, chunk, self.n_components)
         for n_iter in range(1, max_iter + 1):
             previous = lower_bound
             stats = e_step(

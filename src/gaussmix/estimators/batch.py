@@ -46,7 +46,8 @@ from ..engine.stats import components_of, split_groups
 # Batched runs pay on at most this many rows (above it an iteration is arithmetic).
 BATCH_ROWS = 50_000
 # Components of one stacked kernel at most (bounds a chunk's buffers); more runs form more batches.
-BATCH_COMPONENTS = 256
+# A selection grid's runs (every covariance type, K = 1..9, four starts each) fit in one.
+BATCH_COMPONENTS = 2048
 
 
 class BatchedRuns:
@@ -206,10 +207,10 @@ def _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, stati
     # runs of one number of components next to each other: the kernel normalises each such
     # block of mixtures in one pass (responsibilities.normalize_groups)
     runs = sorted(runs, key=lambda run: len(run.state[0]))
+    components = min(BATCH_COMPONENTS, sum(len(run.state[0]) for run in runs))
     if runs[0].owner.chunk_size is None:
-        components = min(BATCH_COMPONENTS, sum(len(run.state[0]) for run in runs))
         chunk = chunk_rows(X.shape[1], components, "dense", np.dtype(dtype).itemsize)
-    statistics = resident_rows(X, sample_weight, statistics, chunk)
+    statistics = resident_rows(X, sample_weight, statistics, chunk, components)
     # every step's rows centred on the data's mean (each run's mixture mean after one M-step):
     # whatever the batch holds, a run's arithmetic is the same, and small data loads once
     shift = np.average(np.asarray(X, dtype=np.float64), axis=0, weights=sample_weight)
