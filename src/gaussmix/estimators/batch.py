@@ -62,11 +62,13 @@ class BatchedRuns:
     @classmethod
     def _m_step_side_by_side(cls, groups, stats, dtype):
         """The M-steps of the runs of several estimators of this class in one pass over their
-        stacked statistics: ``groups`` holds ``(estimator, states)`` in stacking order.
-        Returns ``(stepped, terms)``, ``stepped`` holding each group's ``[(state,
-        lower_bound), ...]`` and ``terms`` the :class:`~gaussmix.engine.estep.StackedTerms`
-        of the new states (the next stacked E-step's), or ``None`` (the default) to step each
-        run on its own. May raise ``ValueError`` (the runs are then stepped one at a time)."""
+        stacked statistics: ``groups`` holds ``(estimator, runs, components each)`` in
+        stacking order. Returns ``(stepped, terms)``: ``stepped`` holds each group's
+        ``(lower_bounds, state_of)``, ``state_of(g)`` giving the new state of its run ``g``
+        (made only when asked for), and ``terms`` the
+        :class:`~gaussmix.engine.estep.StackedTerms` of the new states (the next stacked
+        E-step's); or ``None`` (the default) to step each run on its own. May raise
+        ``ValueError`` (the runs are then stepped one at a time)."""
         return
 
     def _holds_missing(self, X):
@@ -206,8 +208,8 @@ def _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, stati
     ``on_done(owner)`` is called as the last run of each estimator stops."""
     # runs of one number of components next to each other: the kernel normalises each such
     # block of mixtures in one pass (responsibilities.normalize_groups)
-    runs = sorted(runs, key=lambda run: len(run.state[0]))
-    components = min(BATCH_COMPONENTS, sum(len(run.state[0]) for run in runs))
+    runs = sorted(runs, key=lambda run: run.k)
+    components = min(BATCH_COMPONENTS, sum(run.k for run in runs))
     if runs[0].owner.chunk_size is None:
         chunk = chunk_rows(X.shape[1], components, "dense", np.dtype(dtype).itemsize)
     statistics = resident_rows(X, sample_weight, statistics, chunk, components)
@@ -241,7 +243,7 @@ def _batches(runs):
     at least)."""
     batch, components = [], 0
     for run in runs:
-        k = len(run.state[0])
+        k = run.k
         if batch and components + k > BATCH_COMPONENTS:
             yield batch
             batch, components = [], 0
@@ -255,8 +257,7 @@ def _batch_step(runs, X, sample_weight, n_iter, dtype, chunk, n_threads, statist
                 drop_failed, shift):
     """One EM iteration of ``runs`` (all active) in one stacked E-step on the rows centred on
     ``shift``."""
-    models = [run.owner._covariance_model for run in runs]
-    terms = _batch_terms(runs, models)
+    terms = _batch_terms(runs)
     try:
         stats = e_step(lambda far: terms_kernel(terms, shift, dtype, far),
                        X, sample_weight, dtype, chunk, n_threads, statistics)
@@ -271,25 +272,26 @@ def _batch_step(runs, X, sample_weight, n_iter, dtype, chunk, n_threads, statist
         return
     first, group = 0, 0
     for owner, members in groups:
-        n, k = len(members), len(members[0].state[0])
+        n, k = len(members), members[0].k
         part = components_of(stats, slice(group, group + n), slice(first, first + n * k),
                              owner._covariance_model.family)
         first, group = first + n * k, group + n
         _m_steps(owner, members, part, n_iter, dtype, drop_failed)
 
 
-def _batch_terms(runs, models):
+def _batch_terms(runs):
     """The stacked E-step terms of ``runs``: those their last M-step together gave (the
     components of the runs still active), else built from each run's state."""
-    made = {id(run.terms[0]) if run.terms is not None else None for run in runs}
-    if len(made) == 1 and None not in made:
-        terms = runs[0].terms[0]
-        sizes = [len(run.state[0]) for run in runs]
-        first = [run.terms[1] for run in runs]
-        if first == list(np.cumsum(sizes) - sizes) and sum(sizes) == len(terms.weights):
-            return terms  # every run of that step, in order
-        components = np.concatenate([np.arange(at, at + k) for at, k in zip(first, sizes)])
-        return terms.take(components, sizes)
+    terms = runs[0].terms[0] if runs[0].terms is not None else None
+    if terms is not None and all(run.terms is not None and run.terms[0] is terms
+                                 for run in runs):
+        if len(runs) == len(terms.sizes):  # every run of that step (runs keep their order)
+            return terms
+        sizes = [run.k for run in runs]
+        first = np.repeat([run.terms[1] for run in runs], sizes)
+        return terms.take(first + np.arange(len(first)) - np.repeat(np.cumsum(sizes) - sizes,
+                                                                     sizes), sizes)
+    models = [run.owner._covariance_model for run in runs]
     return stacked_terms(models, [run.owner._kernel_terms(run.state) for run in runs])
 
 
@@ -299,18 +301,18 @@ def _m_steps_together(groups, stats, n_iter, dtype):
     owner_class = type(groups[0][0])
     try:
         together = owner_class._m_step_side_by_side(
-            [(owner, [run.state for run in members]) for owner, members in groups], stats, dtype)
+            [(owner, len(members), members[0].k) for owner, members in groups], stats, dtype)
     except ValueError:  # some run failed: the steps below say which
         return False
     if together is None:
         return False
     stepped, terms = together
     at = 0
-    for (_, members), results in zip(groups, stepped):
-        for run, (state, bound) in zip(members, results):
-            run.advance(state, bound, n_iter)
+    for (_, members), (bounds, state_of) in zip(groups, stepped):
+        for g, (run, bound) in enumerate(zip(members, bounds.tolist())):
+            run.advance_to(state_of, g, bound, n_iter)
             run.terms = (terms, at)
-            at += len(state[0])
+            at += run.k
     return True
 
 
@@ -327,16 +329,25 @@ def _m_steps(owner, runs, stats, n_iter, dtype, drop_failed):
 class _Run:
     """The progress of one EM run of a batch (what ``_iterate`` keeps for one run)."""
 
-    __slots__ = ("bound", "converged", "error", "history", "max_iter", "n_iter", "owner",
-                 "state", "terms", "tol")
+    __slots__ = ("_state", "_state_of", "bound", "converged", "error", "history", "k",
+                 "max_iter", "n_iter", "owner", "terms", "tol")
 
     def __init__(self, owner, state, max_iter, tol, bound=-np.inf):
-        self.owner, self.state, self.max_iter, self.tol = owner, state, max_iter, tol
-        self.bound, self.history, self.n_iter = bound, [], 0
+        self.owner, self.max_iter, self.tol = owner, max_iter, float(tol)
+        self._state, self._state_of, self.k = state, None, len(state[0])
+        self.bound, self.history, self.n_iter = float(bound), [], 0
         self.converged, self.error = False, None
         # (StackedTerms, first component): where the E-step terms of ``state`` stand in the
         # terms of the last M-step this run took side by side with others, if it did
         self.terms = None
+
+    @property
+    def state(self):
+        """The run's state (made from its batch's M-step the first time it is asked for)."""
+        if self._state is None:
+            state_of, g = self._state_of
+            self._state = state_of(g)
+        return self._state
 
     @property
     def failed(self):
@@ -344,11 +355,20 @@ class _Run:
 
     def active(self, n_iter):
         """Whether the run takes iteration ``n_iter``."""
-        return not (self.converged or self.failed) and n_iter <= self.max_iter
+        return not (self.converged or self.error is not None) and n_iter <= self.max_iter
 
     def advance(self, state, bound, n_iter):
+        self._state = state
+        self._advance(float(bound), n_iter)
+
+    def advance_to(self, state_of, g, bound, n_iter):
+        """:meth:`advance` to the state ``state_of(g)``, made only when asked for."""
+        self._state, self._state_of = None, (state_of, g)
+        self._advance(bound, n_iter)
+
+    def _advance(self, bound, n_iter):
         previous = self.bound
-        self.state, self.bound, self.n_iter, self.terms = state, bound, n_iter, None
+        self.bound, self.n_iter, self.terms = bound, n_iter, None
         self.history.append(bound)
         if abs(bound - previous) < self.tol:
             self.converged = True

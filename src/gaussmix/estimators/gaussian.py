@@ -9,6 +9,8 @@ followed by the collapse check; the loop, the data paths and prediction are the 
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..engine.em import m_step, resolution_floor, stacked_m_step
@@ -29,6 +31,15 @@ _PARAMETER_RULES = {
         lambda v: is_real(v) and np.isfinite(v) and v >= 0, "a finite number >= 0"
     ),
 }
+
+
+def _run_state(part, k, shared, g):
+    """Run ``g``'s state from its batch's stacked ``(weights, means, covariances, prec_chol)``
+    (a shared covariance has one matrix per run)."""
+    weights, means, covariances, prec_chol = part
+    own = slice(g * k, (g + 1) * k)
+    one = g if shared else own
+    return weights[own], means[own], covariances[one], prec_chol[one]
 
 
 class GaussianMixture(MissingValues, StepwiseEM, BaseMixture):
@@ -359,26 +370,21 @@ default='hierarchical'
     def _m_step_side_by_side(cls, groups, stats, dtype):
         """The M-steps of several estimators' runs from one stacked E-step
         (:func:`gaussmix.engine.em.stacked_m_step`), for ``stackable`` covariance models (else
-        ``None``): ``groups`` holds ``(estimator, states)`` in stacking order. Returns each
-        group's ``[(state, lower_bound), ...]`` and the E-step terms of the new states."""
-        models = [owner._covariance_model for owner, _ in groups]
+        ``None``): ``groups`` holds ``(estimator, runs, components each)`` in stacking order.
+        Returns each group's ``(lower bounds, state_of)`` (``state_of(g)``: run ``g``'s new
+        state) and the E-step terms of the new states."""
+        models = [owner._covariance_model for owner, _, _ in groups]
         if not all(model.stackable for model in models):
             return None
-        segments = [(model, len(states), len(states[0][0]), owner.reg_covar)
-                    for model, (owner, states) in zip(models, groups)]
+        segments = [(model, n_runs, k, owner.reg_covar)
+                    for model, (owner, n_runs, k) in zip(models, groups)]
         parts, terms = stacked_m_step(stats, segments, 10 * np.finfo(dtype).eps, dtype)
-        bounds = iter(np.reshape(stats.loglik, -1) / stats.weight)  # one per run
-        stepped = []
-        for model, (_, states), (weights, means, covariances, prec_chol) in zip(
-                models, groups, parts):
-            k = len(weights) // len(states)
-            runs = []
-            for g in range(len(states)):
-                own = slice(g * k, (g + 1) * k)
-                one = g if model.shared else own  # a shared covariance: one per run
-                runs.append(((weights[own], means[own], covariances[one], prec_chol[one]),
-                             next(bounds)))
-            stepped.append(runs)
+        bounds = np.reshape(stats.loglik, -1) / stats.weight  # one per run
+        stepped, first = [], 0
+        for (model, n_runs, k, _), part in zip(segments, parts):
+            stepped.append((bounds[first : first + n_runs], partial(_run_state, part, k,
+                                                                    model.shared)))
+            first += n_runs
         return stepped, terms
 
     def _running_statistics(self, state):
