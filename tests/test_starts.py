@@ -156,3 +156,36 @@ def test_an_int_seed_draws_the_stream_of_a_new_random_state():
         together = list(pool.map(fit, range(8)))
     for seed, model in enumerate(together):
         np.testing.assert_array_equal(model.means_, fit(seed).means_)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_clusters", [2, 3, 7])
+def test_kmeans_side_by_side_is_scikit_learns_kmeans(rng, weighted, n_clusters):
+    """The screened k-means starts run side by side: each run's labels are those of
+    scikit-learn's KMeans(n_init=1) given the same random numbers (its k-means++ draws)."""
+    from sklearn.cluster import KMeans
+
+    from gaussmix.engine.kmeans import kmeans_draws, kmeans_side_by_side
+
+    X = np.vstack([rng.normal(size=(60, 3)) + c for c in rng.normal(scale=3, size=(4, 3))])
+    X = np.vstack([X, X[:5]])  # ties
+    w = rng.uniform(0.5, 2.0, len(X)) if weighted else None
+    draws = [np.random.RandomState(seed).random_sample(kmeans_draws(n_clusters))
+             for seed in range(12)]
+    ours = kmeans_side_by_side(X, w, n_clusters, draws)
+    for seed, labels in enumerate(ours):
+        theirs = KMeans(n_clusters, n_init=1, random_state=seed).fit(X, sample_weight=w)
+        np.testing.assert_array_equal(labels, theirs.labels_)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 distinct rows
+def test_an_empty_cluster_takes_the_farthest_row_as_scikit_learn_does():
+    from sklearn.cluster import KMeans
+
+    from gaussmix.engine.kmeans import kmeans_draws, kmeans_side_by_side
+
+    X = np.array([[0.0], [0.0], [0.0], [0.0], [1.0], [10.0]])  # 4 copies: seeds collide
+    for seed in range(30):
+        draws = np.random.RandomState(seed).random_sample(kmeans_draws(4))
+        theirs = KMeans(4, n_init=1, random_state=seed).fit(X).labels_
+        np.testing.assert_array_equal(kmeans_side_by_side(X, None, 4, [draws])[0], theirs)

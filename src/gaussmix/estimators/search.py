@@ -26,12 +26,15 @@ import numpy as np
 
 from ..engine.em import m_step
 from ..engine.estep import resp_statistics
+from ..engine.kmeans import kmeans_draws, kmeans_side_by_side
 from ..engine.starts import (
     INITIALIZERS,
     INITIALIZERS_ALL,
+    KMEANS_SIDE_BY_SIDE_ROWS,
     MCLUST_START,
     MODEL_BASED_START,
     WHITENED_START,
+    labelled,
     pick_screened,
     screen_plan,
     screening_rows,
@@ -55,21 +58,23 @@ class StartSearch:
     """Mixin of :class:`~gaussmix.estimators.base.BaseMixture`: starts and the start search."""
 
     def _start_statistics(self, strategy, X, sample_weight, random_state):
-        """Statistics of the starting responsibilities of ``strategy`` (one pass over ``X``)."""
+        """Statistics of the starting responsibilities of ``strategy`` (a name of
+        :data:`~gaussmix.engine.starts.INITIALIZERS_ALL`, or such a function) in one pass
+        over ``X``."""
         k, dtype = self.n_components, X.dtype.type
         family = self._covariance_model.family
         shift = np.asarray(X[: min(len(X), 4096)], dtype=np.float64).mean(axis=0)
         # a second pass needs the same responsibilities: kept when small, else drawn again
         kept = X.shape[0] * k <= KEPT_RESPONSIBILITIES
         saved = None if kept else _saved_stream(random_state)
-        resp_chunks = INITIALIZERS_ALL[strategy](X, sample_weight, k, random_state, dtype)
+        initializer = strategy if callable(strategy) else INITIALIZERS_ALL[strategy]
+        resp_chunks = initializer(X, sample_weight, k, random_state, dtype)
         if kept:
             resp_chunks = list(resp_chunks)
         stats = resp_statistics(X, sample_weight, resp_chunks, k, family, shift, dtype)
         cancelled = cancelled_components(stats, dtype)
         if cancelled.size:  # a tight cluster far from the shift: its moments around its mean
-            replay = resp_chunks if kept else INITIALIZERS_ALL[strategy](
-                X, sample_weight, k, saved(), dtype)
+            replay = resp_chunks if kept else initializer(X, sample_weight, k, saved(), dtype)
             stats = recentre_from_responsibilities(stats, X, sample_weight, replay, cancelled)
         return stats
 
@@ -149,13 +154,31 @@ class StartSearch:
             X = np.asarray(X[rows])
             sample_weight = None if sample_weight is None else sample_weight[rows]
         plan, n_iter = screen_plan(self.n_init - 1)
-        strategies, states = [], []
+        # small data: the k-means starts run side by side after the loop, from the random
+        # numbers their seeding draws where it stands in the plan (engine.kmeans)
+        side_by_side = X.shape[0] <= KMEANS_SIDE_BY_SIDE_ROWS
+        strategies, states, kmeans = [], [], []
         for strategy in plan:
-            try:
-                states.append(self._start_from(strategy, X, sample_weight, random_state))
-            except ValueError:  # a collapsed start is simply not a candidate
-                continue
+            if side_by_side and strategy == "kmeans":
+                kmeans.append((len(states), random_state.random_sample(
+                    kmeans_draws(self.n_components))))
+                states.append(None)
+            else:
+                try:
+                    states.append(self._start_from(strategy, X, sample_weight, random_state))
+                except ValueError:  # a collapsed start is simply not a candidate
+                    continue
             strategies.append(strategy)
+        if kmeans:
+            labels = kmeans_side_by_side(X, sample_weight, self.n_components,
+                                         [draws for _, draws in kmeans])
+            for (at, _), run in zip(kmeans, labels):
+                try:
+                    states[at] = self._start_from(labelled(run), X, sample_weight, random_state)
+                except ValueError:
+                    pass
+        strategies = [s for s, state in zip(strategies, states) if state is not None]
+        states = [state for state in states if state is not None]
         results = self._iterate_runs(X, sample_weight, states, n_iter, self.tol, X.dtype.type,
                                      chunk, drop_failed=True)
         found = [(result[1], strategy, result[0]) for strategy, result in zip(strategies, results)
