@@ -4,7 +4,8 @@
     python benchmarks/bench_small.py --repeat 5
 
 Cases (times are the best of ``--repeat`` runs, scikit-learn's and gaussmix's taking turns so
-that a slow spell of the machine slows both; every gaussmix run starts cold, with its cache of
+that a slow spell of the machine slows both, each call after a short pause so that it does not
+run among the other's spinning OpenMP threads; every gaussmix run starts cold, with its cache of
 agglomeration trees emptied, as a new process would):
 
 * ``gm.select_model`` with its defaults on Old Faithful, iris and diabetes, four covariance

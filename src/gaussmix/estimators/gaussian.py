@@ -85,8 +85,10 @@ class GaussianMixture(MissingValues, StepwiseEM, BaseMixture):
         each run 20 EM steps (on a random 20,000 rows of larger data) and
         ``n_init - 4`` distinct leaders, the start kinds taking turns, are run to convergence.
         The agglomerations are computed once per data set and kept (a refit or another K cuts
-        the same tree). On small data a fit with ``n_init=10`` costs about 3.5 times
-        scikit-learn's ``n_init=10`` (see ``benchmarks/bench_small.py``). With any other
+        the same tree). On small data the starts and runs go side by side, and a full-
+        covariance fit with ``n_init=10`` takes about half of scikit-learn's ``n_init=10``
+        (``benchmarks/bench_small.py``); a diagonal or spherical one costs more than
+        scikit-learn's the first time a data set is seen, for its trees. With any other
         ``init_params`` every initialisation draws a new start of that kind, as in
         scikit-learn.
     init_params : {'hierarchical', 'kmeans', 'k-means++', 'random', 'random_from_data'}, \
