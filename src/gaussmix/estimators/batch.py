@@ -1,20 +1,21 @@
 """EM runs side by side: the starts of a fit (or of several fits) iterated together, one E-step
-pass for all.
+pass and one M-step pass for all.
 
 On small data an EM iteration costs the Python and NumPy call overhead of its few dozen array
 operations, not arithmetic: iris at K=3 spends ~0.2 ms per iteration whatever the rows hold. The
 default search runs several starts to convergence (and screens many more for a few steps), and a
-model selection grid fits every covariance type at each number of components, so runs are
-iterated as one kernel of ``S x K`` components (:func:`gaussmix.engine.estep.stacked_kernel`,
-each mixture normalised on its own) while each keeps its own M-step (one pass for all the runs
-of one estimator), convergence test and history. A run's result is the one it reaches iterated
-alone, up to rounding; a run that converges leaves the batch.
+model selection grid fits every covariance type at every number of components, so runs are
+iterated as one kernel of all their components, mixtures of any sizes
+(:func:`gaussmix.engine.estep.terms_kernel`, each mixture normalised on its own), with one
+M-step pass for the runs of all the estimators of one class (their ``_m_step_side_by_side``,
+:func:`gaussmix.engine.em.stacked_m_step`) whose result gives the next kernel's terms, while
+each run keeps its own convergence test and history. A run's result is the one it reaches
+iterated alone, up to the order of BLAS's sums; a run that converges leaves the batch.
 
 * :meth:`BatchedRuns._iterate_runs`: the runs of one estimator (its ``n_init`` starts, the
   screened pool);
-* :func:`fit_side_by_side`: whole fits of several estimators with the same number of
-  components on the same rows (``select_model`` fits the covariance types of each number of
-  components this way).
+* :func:`fit_side_by_side`: whole fits of several estimators on the same rows
+  (``select_model`` fits its whole grid this way).
 
 Runs are batched on data held in memory or memory-mapped of at most ``BATCH_ROWS`` rows (above
 that an iteration is arithmetic, and batching saves nothing), for estimators that supply
@@ -213,8 +214,8 @@ def _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, stati
     if runs[0].owner.chunk_size is None:
         chunk = chunk_rows(X.shape[1], components, "dense", np.dtype(dtype).itemsize)
     statistics = resident_rows(X, sample_weight, statistics, chunk, components)
-    # every step's rows centred on the data's mean (each run's mixture mean after one M-step):
-    # whatever the batch holds, a run's arithmetic is the same, and small data loads once
+    # every step's rows centred on the data's mean (each run's mixture mean after one M-step),
+    # whatever the batch holds, so that small data is loaded once
     shift = np.average(np.asarray(X, dtype=np.float64), axis=0, weights=sample_weight)
     left, stopped = {}, set()  # runs still active per estimator; those that stopped
     for run in runs:
