@@ -49,8 +49,8 @@ def _fit_summary(model, X, sample_weight):
 
 
 def fit_summaries(models, X, sample_weight):
-    """:func:`_fit_summary` of each fitted model (all with the same number of components), in
-    one pass of a stacked E-step over ``X`` (each mixture normalised on its own; see
+    """:func:`_fit_summary` of each fitted model, in one pass of a stacked E-step over ``X``
+    (each mixture normalised on its own, whatever its number of components; see
     :func:`gaussmix.engine.estep.stacked_kernel`): on small data a pass costs its call
     overhead, whatever the number of mixtures. Models that score rows with missing values are
     summarised one at a time."""
@@ -60,22 +60,23 @@ def fit_summaries(models, X, sample_weight):
     states = [model._fitted_state() for model in models]
     terms = [model._kernel_terms(state) for model, state in zip(models, states)]
     shift = states[0][0] @ states[0][1]
-    n_runs, (k, d) = len(models), states[0][1].shape
+    sizes = [len(state[0]) for state in states]
+    first = np.cumsum(sizes) - sizes  # each mixture's first component
     with single_threaded_blas():
         kernel = stacked_kernel([model._covariance_model for model in models], terms, shift,
                                 dtype)
-        loglik, entropy = np.zeros(n_runs), np.zeros(n_runs)
-        chunk = chunk_rows(d, n_runs * k, kernel.family, np.dtype(dtype).itemsize)
+        loglik, entropy = np.zeros(len(models)), np.zeros(sum(sizes))
+        chunk = chunk_rows(X.shape[1], sum(sizes), kernel.family, np.dtype(dtype).itemsize)
         for start, stop, resp, log_norm in iter_e_step(kernel, X, chunk):
-            row_entropy = -np.sum(xlogy(resp, resp).reshape(-1, n_runs, k), axis=2,
-                                  dtype=np.float64)
+            plogp = xlogy(resp, resp)
             if sample_weight is None:
                 loglik += np.sum(log_norm, axis=1, dtype=np.float64)
-                entropy += np.sum(row_entropy, axis=0)
+                entropy -= np.sum(plogp, axis=0, dtype=np.float64)
             else:
                 w = sample_weight[start:stop]
                 loglik += log_norm.astype(np.float64) @ w
-                entropy += w @ row_entropy
+                entropy -= w @ plogp.astype(np.float64)
+    entropy = np.add.reduceat(entropy, first)  # per mixture
     return [(float(ll), float(e)) for ll, e in zip(loglik, entropy)]
 
 

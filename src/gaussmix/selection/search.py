@@ -319,11 +319,8 @@ def _fit_side_by_side(tasks, on_done=None):
         warnings.simplefilter("ignore", ConvergenceWarning)
         outcomes = fit_side_by_side(models, X, sample_weight, first_alone=True,
                                     on_done=on_done and (lambda i: on_done(1)))
-    summaries = {}
-    for k in sorted({task[2] for _, task in tasks}):  # a stacked scoring pass per K
-        fitted = [outcome for (_, task), (outcome, _) in zip(tasks, outcomes)
-                  if task[2] == k and not isinstance(outcome, ValueError)]
-        summaries.update(zip(map(id, fitted), fit_summaries(fitted, X, sample_weight)))
+    fitted = [outcome for outcome, _ in outcomes if not isinstance(outcome, ValueError)]
+    summaries = dict(zip(map(id, fitted), fit_summaries(fitted, X, sample_weight)))
     return [(i, _fit_one(*task, fitted=outcome, first=first, summary=summaries.get(id(outcome))))
             for (i, task), (outcome, first) in zip(tasks, outcomes)]
 
