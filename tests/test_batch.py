@@ -20,7 +20,7 @@ from gaussmix.engine.responsibilities import normalize_inplace
 from gaussmix.engine.stats import components_of, split_groups
 from gaussmix.estimators import batch
 
-TYPES = ("full", "tied", "diag", "spherical", "VEV", "EVI")
+TYPES = ("full", "tied", "diag", "spherical", "VEV", "EVI", "EVE", "VVE", "EII")
 
 
 def _starts(X, k, covariance_type, n_runs, seed=0):
@@ -100,10 +100,10 @@ def test_the_stacked_m_step_of_several_models_is_each_models_own(types, dtype):
     shift = terms[0][0] @ terms[0][1]
     stats = em_statistics(X, None, stacked_kernel(models, terms, shift, dtype), 4096)
     eps = 10 * np.finfo(dtype).eps
-    segments = [(owner._covariance_model, 2, 3, owner.reg_covar) for owner, _ in owners]
+    segments = [(owner._covariance_model, 2, 3, owner.reg_covar, None) for owner, _ in owners]
     parts, stacked = stacked_m_step(stats, segments, eps, dtype)
     assert stacked.family == ("dense" if "full" in types else "diagonal")
-    for i, ((model, n_groups, _, reg), part) in enumerate(zip(segments, parts)):
+    for i, ((model, n_groups, _, reg, _), part) in enumerate(zip(segments, parts)):
         own = components_of(stats, slice(2 * i, 2 * i + 2), slice(6 * i, 6 * i + 6), model.family)
         weights, means, covariances = m_step(own, model, reg, eps, n_groups=2)
         floor = resolution_floor(weights, means, covariances, model, dtype, 2)
@@ -134,7 +134,7 @@ def test_a_collapsed_covariance_fails_the_stacked_m_step():
     model = owner._covariance_model
     stats = em_statistics(X, None, stacked_kernel([model], [(w, m, p, c)], w @ m, X.dtype), 4096)
     with pytest.raises(ValueError):
-        stacked_m_step(stats, [(model, 1, 3, 0.0)], 10 * np.finfo(float).eps, np.float64)
+        stacked_m_step(stats, [(model, 1, 3, 0.0, None)], 10 * np.finfo(float).eps, np.float64)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)

@@ -185,3 +185,36 @@ def test_select_model_all_is_mclusts_grid_with_its_plot():
     assert len(styles) == 14
     assert [t.get_text() for t in ax.get_legend().get_texts()][:14] == list(MCLUST)
     assert any(label.startswith("best") for label in lines)
+
+
+@pytest.mark.parametrize("model", ["EVE", "VVE", "VEV", "EII", "EEE", "VEE"])
+def test_the_m_step_of_stacked_mixtures_is_each_mixtures_own(rng, model):
+    """A batch of EM runs takes its M-steps together (estimate_groups; EVE and VVE iterate their
+    common orientations side by side, each until it stops): each mixture gets what its own
+    M-step gives, from its own previous covariances."""
+    cov_model = covariance.get(model)
+    X = _three_blobs(rng)
+    samples, nks, previous = [], [], []
+    for _ in range(4):
+        resp = rng.dirichlet(np.ones(3), len(X))
+        nk = resp.sum(axis=0)
+        means = resp.T @ X / nk[:, None]
+        dense = np.stack([(resp[:, k] * (X - means[k]).T) @ (X - means[k]) / nk[k]
+                          for k in range(3)])
+        if cov_model.shared:
+            sample = np.einsum("k,kij->ij", nk, dense) / nk.sum()
+        elif cov_model.family == "dense":
+            sample = dense
+        else:
+            sample = np.diagonal(dense, axis1=1, axis2=2).copy()
+        samples.append(sample)
+        nks.append(nk)
+        previous.append(cov_model.estimate(sample.copy(), nk, 1e-6))
+    joined = np.stack if cov_model.shared else np.concatenate
+    for start in (None, previous):
+        together = cov_model.estimate_groups(
+            joined([s.copy() for s in samples]), np.concatenate(nks), 1e-6,
+            None if start is None else joined(start), 4)
+        alone = [cov_model.estimate(s.copy(), nk, 1e-6, None if start is None else p)
+                 for s, nk, p in zip(samples, nks, previous)]
+        assert_allclose(together, joined(alone), rtol=1e-9, atol=1e-12)

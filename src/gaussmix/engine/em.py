@@ -104,12 +104,14 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
     """The M-steps of mixtures stacked component after component, from their stacked
     statistics (one E-step of a stacked kernel, ``'dense'`` or ``'diagonal'``).
 
-    ``segments`` are ``(model, n_groups, n_components, reg_covar)`` in stacking order:
-    ``n_groups`` mixtures of ``n_components`` each under the ``stackable`` covariance model
-    ``model``. Each segment's covariances are its model's own
-    :meth:`~gaussmix.engine.covariance.CovarianceModel.estimate` (as :func:`m_step` with
-    ``n_groups``); the factors of all of them come from one batched factorisation in the
-    statistics' layout, so that on small data a batch's M-step costs about what one run's does.
+    ``segments`` are ``(model, n_groups, n_components, reg_covar, previous)`` in stacking
+    order: ``n_groups`` mixtures of ``n_components`` each under the covariance model
+    ``model``, whose covariances before the step are ``previous`` (stacked; ``None`` for a
+    ``stackable`` model, which does not need them). Each segment's covariances are its model's
+    own M-step (:meth:`~gaussmix.engine.covariance.CovarianceModel.estimate_groups`, as
+    :func:`m_step` takes it); the factors of all of them come from one batched factorisation
+    in the statistics' layout, so that on small data a batch's M-step costs about what one
+    run's does.
 
     Returns ``(parts, terms)``: per segment ``(weights, means, covariances, prec_chol)`` in its
     model's layout (its mixtures stacked; a shared covariance one matrix per mixture), and the
@@ -123,13 +125,13 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
     mc = stats.s1 / nk[:, None]
     means = mc + stats.shift
     d = means.shape[1]
-    sizes = np.repeat([k for _, _, k, _ in segments], [g for _, g, _, _ in segments])
+    sizes = np.repeat([segment[2] for segment in segments], [segment[1] for segment in segments])
     starts = np.cumsum(sizes) - sizes  # each mixture's first component
     weights = nk / np.repeat(np.add.reduceat(nk, starts), sizes)
     covariances, stacked, shared = [], [], []
     own_sample = None  # every component's own sample covariance, in the statistics' layout
     first, group = 0, 0
-    for model, n_groups, k, reg_covar in segments:
+    for model, n_groups, k, reg_covar, previous in segments:
         own = slice(first, first + n_groups * k)
         if model.shared:  # each mixture's pooled one
             part = components_of(stats, slice(group, group + n_groups), own, model.family)
@@ -140,7 +142,7 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
             sample = own_sample[own]
             if model.family != layout:  # diagonal moments from dense ones
                 sample = np.diagonal(sample, axis1=1, axis2=2).copy()
-        covariances.append(model.estimate(sample, nk[own], reg_covar))
+        covariances.append(model.estimate_groups(sample, nk[own], reg_covar, previous, n_groups))
         as_layout = model.stacked_dense if layout == "dense" else model.stacked_variances
         stacked.append(as_layout(covariances[-1], n_groups, k, d))
         shared += [model.shared] * n_groups
@@ -152,7 +154,7 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
     floor = _stacked_floor(weights, means, variances, sizes, starts, np.array(shared), dtype)
     factor, log_det = _stacked_factors(stacked, floor, layout)
     parts, first = [], 0
-    for (model, n_groups, k, _), cov in zip(segments, covariances):
+    for (model, n_groups, k, _, _), cov in zip(segments, covariances):
         own = slice(first, first + n_groups * k)
         prec_chol = model.precision_cholesky_from_kernel(factor[own], n_groups)
         parts.append((weights[own], means[own], cov, prec_chol))

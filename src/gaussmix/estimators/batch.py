@@ -63,8 +63,9 @@ class BatchedRuns:
     @classmethod
     def _m_step_side_by_side(cls, groups, stats, dtype):
         """The M-steps of the runs of several estimators of this class in one pass over their
-        stacked statistics: ``groups`` holds ``(estimator, runs, components each)`` in
-        stacking order. Returns ``(stepped, terms)``: ``stepped`` holds each group's
+        stacked statistics: ``groups`` holds ``(estimator, runs, components each, states)``
+        in stacking order, ``states()`` giving the runs' states. Returns ``(stepped, terms)``:
+        ``stepped`` holds each group's
         ``(lower_bounds, state_of)``, ``state_of(g)`` giving the new state of its run ``g``
         (made only when asked for), and ``terms`` the
         :class:`~gaussmix.engine.estep.StackedTerms` of the new states (the next stacked
@@ -302,7 +303,9 @@ def _m_steps_together(groups, stats, n_iter, dtype):
     owner_class = type(groups[0][0])
     try:
         together = owner_class._m_step_side_by_side(
-            [(owner, len(members), members[0].k) for owner, members in groups], stats, dtype)
+            [(owner, len(members), members[0].k,
+              lambda members=members: [run.state for run in members])
+             for owner, members in groups], stats, dtype)
     except ValueError:  # some run failed: the steps below say which
         return False
     if together is None:

@@ -371,19 +371,23 @@ default='hierarchical'
     @classmethod
     def _m_step_side_by_side(cls, groups, stats, dtype):
         """The M-steps of several estimators' runs from one stacked E-step
-        (:func:`gaussmix.engine.em.stacked_m_step`), for ``stackable`` covariance models (else
-        ``None``): ``groups`` holds ``(estimator, runs, components each)`` in stacking order.
-        Returns each group's ``(lower bounds, state_of)`` (``state_of(g)``: run ``g``'s new
-        state) and the E-step terms of the new states."""
-        models = [owner._covariance_model for owner, _, _ in groups]
-        if not all(model.stackable for model in models):
-            return None
-        segments = [(model, n_runs, k, owner.reg_covar)
-                    for model, (owner, n_runs, k) in zip(models, groups)]
+        (:func:`gaussmix.engine.em.stacked_m_step`): ``groups`` holds ``(estimator, runs,
+        components each, states)`` in stacking order (``states()`` gives the runs' states,
+        whose covariances start an iterative M-step). Returns each group's ``(lower bounds,
+        state_of)`` (``state_of(g)``: run ``g``'s new state) and the E-step terms of the new
+        states."""
+        segments = []
+        for owner, n_runs, k, states in groups:
+            model = owner._covariance_model
+            previous = None
+            if not model.stackable:
+                joined = np.stack if model.shared else np.concatenate
+                previous = joined([state[2] for state in states()])
+            segments.append((model, n_runs, k, owner.reg_covar, previous))
         parts, terms = stacked_m_step(stats, segments, 10 * np.finfo(dtype).eps, dtype)
         bounds = np.reshape(stats.loglik, -1) / stats.weight  # one per run
         stepped, first = [], 0
-        for (model, n_runs, k, _), part in zip(segments, parts):
+        for (model, n_runs, k, _, _), part in zip(segments, parts):
             stepped.append((bounds[first : first + n_runs], partial(_run_state, part, k,
                                                                     model.shared)))
             first += n_runs

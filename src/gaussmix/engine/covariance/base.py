@@ -196,7 +196,24 @@ class CovarianceModel:
 
     # ------------------------------------------------------------------ batches of EM runs
     # ``n_groups`` mixtures of ``n_components`` each, stacked component after component (a
-    # ``stackable`` model's covariances of a batch; a shared one has one matrix per mixture).
+    # batch's covariances; a shared model's have one matrix per mixture).
+    def estimate_groups(self, sample_covariances, nk, reg_covar, previous, n_groups):
+        """:meth:`estimate` of ``n_groups`` mixtures stacked component after component (their
+        own sample covariances, or pooled ones for a shared model; ``previous``: their
+        covariances before the step, stacked, or ``None``): at once for a ``stackable`` model,
+        else one mixture after the other; a model whose iterations run faster side by side
+        overrides it."""
+        if self.stackable:
+            return self.estimate(sample_covariances, nk, reg_covar, previous)
+        k = len(nk) // n_groups
+        parts = []
+        for g in range(n_groups):
+            own = slice(g * k, (g + 1) * k)
+            mine = g if self.shared else own  # a shared model: one matrix per mixture
+            parts.append(self.estimate(sample_covariances[mine], nk[own], reg_covar,
+                                       None if previous is None else previous[mine]))
+        return np.stack(parts) if self.shared else np.concatenate(parts)
+
     def stacked_dense(self, covariances, n_groups, n_components, n_features):
         """Every stacked component's covariance, ``(n_groups * K, D, D)``."""
         return self.dense(covariances, n_groups * n_components, n_features)

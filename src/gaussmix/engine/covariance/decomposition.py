@@ -19,7 +19,8 @@ import numpy as np
 from .base import random_rotation
 
 # Inner iterations of an iterative M-step stop when no parameter moves by more than this,
-# relative to its size, or after MAX_INNER rounds.
+# relative to its size, or after MAX_INNER rounds. (mclust's sqrt(eps) leaves the slowly
+# converging majorise-minimise orientation 1e-6 from its fixed point.)
 INNER_TOL = 1e-10
 MAX_INNER = 1000
 # MM steps for a common orientation per round of an iterative M-step.
@@ -63,11 +64,19 @@ def compose(orientations, variances):
     return np.einsum("kij,kj,klj->kil", orientations, variances, orientations)
 
 
+def compose_groups(orientations, variances):
+    """:func:`compose` of stacked mixtures: one orientation each ``(G, D, D)``, variances
+    ``(G, K, D)``; covariances ``(G, K, D, D)``."""
+    return np.einsum("gij,gkj,glj->gkil", orientations, variances, orientations)
+
+
 def equal_volume_shapes(values, nk):
     """EVI, EVE: per-component eigenvalues ``Omega_k`` ``(K, D)`` of the scatter along the
-    model's axes give ``lambda A_k = Omega_k / |Omega_k|^(1/d) * sum_j |Omega_j|^(1/d) / n``."""
+    model's axes give ``lambda A_k = Omega_k / |Omega_k|^(1/d) * sum_j |Omega_j|^(1/d) / n``
+    (mixtures stacked along leading axes, ``(..., K, D)``, each on its own)."""
     roots = det_root(values)
-    return values / roots[:, None] * (roots.sum() / nk.sum())
+    scale = roots.sum(axis=-1, keepdims=True) / nk.sum(axis=-1, keepdims=True)
+    return values / roots[..., None] * scale[..., None]
 
 
 def variable_volumes(values, nk, previous_volumes=None):
@@ -88,41 +97,59 @@ def variable_volumes(values, nk, previous_volumes=None):
 
 def common_orientation(scatters, variances_of, orientation, nk):
     """EVE, VVE: the common orientation ``D`` and the variances along it, alternating
-    ``variances_of(Omega)`` (the model's variances from ``Omega_k = diag(D^T W_k D)``) with
-    majorise-minimise steps for ``D`` (Browne & McNicholas 2014), from ``orientation``.
+    ``variances_of(Omega, mixtures)`` (the model's variances from ``Omega_k = diag(D^T W_k
+    D)``) with majorise-minimise steps for ``D`` (Browne & McNicholas 2014), from
+    ``orientation``.
 
     Each MM step minimises a majoriser of ``sum_k tr(W_k D B_k D^T)`` (``B_k`` the inverse
     variances) that touches it at the current ``D``, so the objective never increases; the two
     majorisers (by the largest eigenvalue of ``W_k``, and of ``B_k``) take turns. Stops when
     the variances no longer move (``INNER_TOL``).
+
+    Mixtures are stacked along the first axis (scatters ``(G, K, D, D)``, orientations
+    ``(G, D, D)``, ``nk`` ``(G, K)``; ``variances_of`` is given the indices of the mixtures
+    still iterating), each iterating until it stops: a batch of EM runs takes every step of
+    all of them in one pass of array operations. Returns orientations and variances
+    ``(G, K, D)``.
     """
-    largest = np.linalg.eigvalsh(scatters)[:, -1]
-    variances = None
+    largest = np.linalg.eigvalsh(scatters)[..., -1]
+    orientation = np.array(orientation, dtype=np.float64)
+    variances = np.empty(scatters.shape[:3])
+    previous = None
+    active = np.arange(len(scatters))
     for _ in range(MAX_INNER):
-        values = np.einsum("ji,kjl,li->ki", orientation, scatters, orientation)
-        previous, variances = variances, variances_of(np.maximum(values, np.finfo(float).tiny))
-        if previous is not None and np.max(np.abs(variances - previous)) <= INNER_TOL * np.max(
-            variances
-        ):
-            break
-        inverse = 1.0 / variances
+        W, D = scatters[active], orientation[active]
+        values = np.einsum("gji,gkjl,gli->gki", D, W, D)
+        current = variances_of(np.maximum(values, np.finfo(float).tiny), active)
+        variances[active] = current
+        if previous is not None:
+            moved = np.max(np.abs(current - previous), axis=(1, 2))
+            going = moved > INNER_TOL * np.max(current, axis=(1, 2))
+            if not going.any():
+                break
+            active, W, D, current = active[going], W[going], D[going], current[going]
+        previous = current
+        inverse = 1.0 / current
         for step in range(MM_STEPS):
             if step % 2 == 0:  # W_k <= omega_k I
-                moved = largest[:, None, None] * orientation[None] - scatters @ orientation
-                target = np.einsum("kij,kj->ij", moved, inverse)
+                shifted = largest[active][:, :, None, None] * D[:, None] - W @ D[:, None]
+                target = np.einsum("gkij,gkj->gij", shifted, inverse)
             else:  # B_k <= beta_k I
-                beta = inverse.max(axis=1)
-                target = np.einsum("kij,kj->ij", scatters @ orientation, beta[:, None] - inverse)
+                beta = inverse.max(axis=2)
+                target = np.einsum("gkij,gkj->gij", W @ D[:, None], beta[:, :, None] - inverse)
             left, _, right = np.linalg.svd(target)
-            orientation = left @ right
+            D = left @ right
+        orientation[active] = D
     return orientation, variances
 
 
 def orientation_of(previous):
-    """A common orientation of previous covariances ``(K, D, D)`` that share one: the
-    eigenvectors of a generic positive combination of them (all share them)."""
-    weights = 1.0 + np.arange(len(previous)) / len(previous)
-    return eigh_descending(np.tensordot(weights, previous, axes=1))[1]
+    """A common orientation of previous covariances ``(..., K, D, D)`` that share one (each
+    stacked mixture's): the eigenvectors of a generic positive combination of them (all share
+    them)."""
+    k = previous.shape[-3]
+    weights = 1.0 + np.arange(k) / k
+    return eigh_descending(np.einsum("k,...kij->...ij", weights, previous))[1]
 
 
 def random_decomposed(rng, sizes, n_features, log_ratio, code):

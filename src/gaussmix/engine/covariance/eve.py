@@ -7,7 +7,7 @@ from .decomposition import (
     RTOL,
     common_axes,
     common_orientation,
-    compose,
+    compose_groups,
     det_root_matrix,
     eigh_descending,
     equal_volume_shapes,
@@ -28,12 +28,20 @@ class EVE(Matrices):
         return 1 + n_components * (n_features - 1) + n_features * (n_features - 1) // 2
 
     def estimate(self, sample_covariances, nk, reg_covar, previous=None):
-        W = scatter(sample_covariances, nk, reg_covar)
-        start = eigh_descending(W.sum(axis=0))[1] if previous is None else orientation_of(previous)
+        return self.estimate_groups(sample_covariances, nk, reg_covar, previous, 1)
+
+    def estimate_groups(self, sample_covariances, nk, reg_covar, previous, n_groups):
+        """The M-step of every stacked mixture, their majorise-minimise iterations side by
+        side (:func:`~gaussmix.engine.covariance.decomposition.common_orientation`)."""
+        d = sample_covariances.shape[-1]
+        W = scatter(sample_covariances, nk, reg_covar).reshape(n_groups, -1, d, d)
+        nk = nk.reshape(n_groups, -1)
+        start = eigh_descending(W.sum(axis=1))[1] if previous is None else orientation_of(
+            previous.reshape(W.shape))
         axes, variances = common_orientation(
-            W, lambda values: equal_volume_shapes(values, nk), start, nk
+            W, lambda values, mixtures: equal_volume_shapes(values, nk[mixtures]), start, nk
         )
-        return compose(axes, variances)
+        return compose_groups(axes, variances).reshape(-1, d, d)
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         return random_decomposed(rng, sizes, n_features, log_ratio, self.code)
