@@ -143,6 +143,23 @@ def common_orientation(scatters, variances_of, orientation, nk):
     return orientation, variances
 
 
+def common_orientation_estimate(sample_covariances, nk, reg_covar, previous, n_groups,
+                                variances_of):
+    """The M-step of ``n_groups`` stacked mixtures of a common-orientation model (EVE, VVE):
+    :func:`common_orientation` of their regularised scatters, from their previous orientation
+    (or that of their pooled scatter), ``variances_of(Omega, nk)`` giving the model's variances
+    of mixtures' eigenvalues ``(G, K, D)`` and weight sums ``(G, K)``. Returns the covariances,
+    stacked ``(n_groups * K, D, D)``."""
+    d = sample_covariances.shape[-1]
+    W = scatter(sample_covariances, nk, reg_covar).reshape(n_groups, -1, d, d)
+    nk = nk.reshape(n_groups, -1)
+    start = eigh_descending(W.sum(axis=1))[1] if previous is None else orientation_of(
+        previous.reshape(W.shape))
+    axes, variances = common_orientation(
+        W, lambda values, mixtures: variances_of(values, nk[mixtures]), start, nk)
+    return compose_groups(axes, variances).reshape(-1, d, d)
+
+
 def orientation_of(previous):
     """A common orientation of previous covariances ``(..., K, D, D)`` that share one (each
     stacked mixture's): the eigenvectors of a generic positive combination of them (all share

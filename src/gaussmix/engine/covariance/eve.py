@@ -6,14 +6,10 @@ from __future__ import annotations
 from .decomposition import (
     RTOL,
     common_axes,
-    common_orientation,
-    compose_groups,
+    common_orientation_estimate,
     det_root_matrix,
-    eigh_descending,
     equal_volume_shapes,
-    orientation_of,
     random_decomposed,
-    scatter,
     shares,
 )
 from .matrices import Matrices
@@ -33,15 +29,8 @@ class EVE(Matrices):
     def estimate_groups(self, sample_covariances, nk, reg_covar, previous, n_groups):
         """The M-step of every stacked mixture, their majorise-minimise iterations side by
         side (:func:`~gaussmix.engine.covariance.decomposition.common_orientation`)."""
-        d = sample_covariances.shape[-1]
-        W = scatter(sample_covariances, nk, reg_covar).reshape(n_groups, -1, d, d)
-        nk = nk.reshape(n_groups, -1)
-        start = eigh_descending(W.sum(axis=1))[1] if previous is None else orientation_of(
-            previous.reshape(W.shape))
-        axes, variances = common_orientation(
-            W, lambda values, mixtures: equal_volume_shapes(values, nk[mixtures]), start, nk
-        )
-        return compose_groups(axes, variances).reshape(-1, d, d)
+        return common_orientation_estimate(sample_covariances, nk, reg_covar, previous,
+                                           n_groups, equal_volume_shapes)
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         return random_decomposed(rng, sizes, n_features, log_ratio, self.code)
