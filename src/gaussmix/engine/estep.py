@@ -183,6 +183,24 @@ def _incomplete_rows(kernel, x):
     return incomplete if incomplete.any() else None
 
 
+def _accumulate_chunk(kernel, acc, ws, n, resp, log_norm, w64, weight):
+    """Add a chunk's E-step (its ``n`` rows in ``ws``, responsibilities ``resp`` and
+    log-densities ``log_norm``) to ``acc``; returns its log-likelihood (one per mixture of a
+    batch) and its responsibilities' entropy (0 unless the kernel tracks it). ``w64`` and
+    ``weight``: the rows' weights in float64 and in the kernel's dtype, or ``None``."""
+    entropy = 0.0
+    if w64 is None:
+        loglik = np.sum(log_norm, axis=-1, dtype=np.float64)
+        if kernel.track_entropy:
+            entropy = -float(np.sum(ws.plogp[:n], dtype=np.float64))
+    else:
+        loglik = log_norm.astype(np.float64) @ w64
+        if kernel.track_entropy:
+            entropy = -float(np.dot(w64, ws.plogp[:n].astype(np.float64)))
+    kernel.accumulate(acc, ws, n, resp, weight)
+    return loglik, entropy
+
+
 def _em_block(X, sample_weight, kernel, chunk_size, start, stop, defer=False):
     """Statistics of rows ``start:stop``; with ``defer``, ``(statistics, held)`` where ``held``
     (a :class:`_HeldRows`) still holds the rows with missing values for the caller to merge."""
@@ -204,18 +222,10 @@ def _em_block(X, sample_weight, kernel, chunk_size, start, stop, defer=False):
                 continue
         n = len(x)
         resp, log_norm = kernel.e_step(ws, x, moments=True)
-        if w is None:
-            weight = None
-            loglik = loglik + np.sum(log_norm, axis=-1, dtype=np.float64)  # one per mixture
-            if kernel.track_entropy:
-                entropy -= float(np.sum(ws.plogp[:n], dtype=np.float64))
-        else:
-            w64 = np.asarray(w, dtype=np.float64)
-            loglik = loglik + log_norm.astype(np.float64) @ w64
-            if kernel.track_entropy:
-                entropy -= float(np.dot(w64, ws.plogp[:n].astype(np.float64)))
-            weight = w64.astype(kernel.dtype)
-        kernel.accumulate(acc, ws, n, resp, weight)
+        w64 = None if w is None else np.asarray(w, dtype=np.float64)
+        chunk_loglik, chunk_entropy = _accumulate_chunk(
+            kernel, acc, ws, n, resp, log_norm, w64, None if w is None else w64.astype(kernel.dtype))
+        loglik, entropy = loglik + chunk_loglik, entropy + chunk_entropy
     stats = kernel.statistics(acc, loglik)
     stats.entropy = entropy
     if defer:
@@ -375,21 +385,14 @@ class ResidentRows:
             self._spaces[key] = held = (kernel.shift, ws)
         ws = held[1]
         resp, log_norm = kernel.e_step_loaded(ws, n)
-        acc = kernel.new_accumulator()
-        entropy = 0.0
-        if self._w64 is None:
-            weight = None
-            loglik = np.sum(log_norm, axis=-1, dtype=np.float64)  # one per mixture
-            if kernel.track_entropy:
-                entropy = -float(np.sum(ws.plogp[:n], dtype=np.float64))
-        else:
+        weight = None
+        if self._w64 is not None:
             weight = self._weights.get(kernel.dtype)
             if weight is None:
                 weight = self._weights[kernel.dtype] = self._w64.astype(kernel.dtype)
-            loglik = log_norm.astype(np.float64) @ self._w64
-            if kernel.track_entropy:
-                entropy = -float(np.dot(self._w64, ws.plogp[:n].astype(np.float64)))
-        kernel.accumulate(acc, ws, n, resp, weight)
+        acc = kernel.new_accumulator()
+        loglik, entropy = _accumulate_chunk(kernel, acc, ws, n, resp, log_norm, self._w64,
+                                            weight)
         stats = kernel.statistics(acc, loglik)
         stats.entropy = entropy
         return stats
