@@ -105,11 +105,15 @@ def test_the_stacked_m_step_of_several_models_is_each_models_own(types, dtype):
     assert stacked.family == ("dense" if "full" in types else "diagonal")
     for i, ((model, n_groups, _, reg, _), part) in enumerate(zip(segments, parts)):
         own = components_of(stats, slice(2 * i, 2 * i + 2), slice(6 * i, 6 * i + 6), model.family)
-        weights, means, covariances = m_step(own, model, reg, eps, n_groups=2)
-        floor = resolution_floor(weights, means, covariances, model, dtype, 2)
-        expected = (weights, means, covariances, model.precision_cholesky(covariances, floor))
-        for ours, theirs in zip(part, expected):
-            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+        for g, alone in enumerate(split_groups(own, 2, model.family)):  # each run's own M-step
+            weights, means, covariances = m_step(alone, model, reg, eps)
+            floor = resolution_floor(weights, means, covariances, model, dtype)
+            expected = (weights, means, covariances, model.precision_cholesky(covariances, floor))
+            mine = g if model.shared else slice(3 * g, 3 * g + 3)
+            ours = (part[0][3 * g : 3 * g + 3], part[1][3 * g : 3 * g + 3], part[2][mine],
+                    part[3][mine])
+            for got, want in zip(ours, expected):
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
     states = [state for model, (w, m, c, p) in zip(segments, parts) for state in (
         (w[:3], m[:3], c[0] if model[0].shared else c[:3], p[0] if model[0].shared else p[:3]),
         (w[3:], m[3:], c[1] if model[0].shared else c[3:], p[1] if model[0].shared else p[3:]))]

@@ -339,9 +339,9 @@ default='hierarchical'
             return self._default_start(X, sample_weight, random_state, chunk, init)
         return self._gaussian_start(X, sample_weight, random_state)
 
-    def _gaussian_m_step(self, stats, dtype, previous=None, n_groups=None):
+    def _gaussian_m_step(self, stats, dtype, previous=None):
         return m_step(stats, self._covariance_model, self.reg_covar, 10 * np.finfo(dtype).eps,
-                      previous, n_groups)
+                      previous)
 
     def _state_from_statistics(self, stats, dtype):
         weights, means, covariances = self._gaussian_m_step(stats, dtype)
