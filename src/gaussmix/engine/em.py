@@ -76,13 +76,9 @@ def resolution_floor(weights, means, covariances, model, dtype):
     floors of a batch of EM runs: :func:`stacked_m_step`.)
     """
     k_all, d = means.shape
-    variances = model.variances(covariances, k_all, d)[None]
-    weights, means = weights.reshape(1, 1, -1), means[None]
-    mixture_mean = weights @ means  # (1, 1, D)
-    total = (weights @ (variances + (means - mixture_mean) ** 2))[:, 0]
-    scale = np.maximum(np.abs(means).max(axis=2), np.sqrt(total.max(axis=1))[:, None])
-    floor = (10.0 * np.finfo(dtype).eps * scale) ** 2
-    return floor.max() if model.shared else floor.reshape(-1)
+    floor = _stacked_floor(weights, means, model.variances(covariances, k_all, d),
+                           np.array([k_all]), np.array([0]), np.array([model.shared]), dtype)
+    return floor.max() if model.shared else floor
 
 
 def stacked_m_step(stats, segments, nk_eps, dtype):
@@ -151,7 +147,7 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
 def _stacked_floor(weights, means, variances, sizes, starts, shared, dtype):
     """:func:`resolution_floor` of every stacked mixture (of ``sizes`` components, the first
     at ``starts``; ``shared``: whether each has one covariance, whose floor is then the largest
-    of its components')."""
+    of its components'), one value per component."""
     mixture_mean = np.repeat(np.add.reduceat(weights[:, None] * means, starts), sizes, axis=0)
     total = np.add.reduceat(weights[:, None] * (variances + (means - mixture_mean) ** 2), starts)
     scale = np.maximum(np.abs(means).max(axis=1), np.repeat(np.sqrt(total.max(axis=1)), sizes))
