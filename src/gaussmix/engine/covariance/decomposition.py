@@ -18,11 +18,17 @@ import numpy as np
 
 from .base import random_rotation
 
-# Inner iterations of an iterative M-step stop when no parameter moves by more than this,
-# relative to its size, or after MAX_INNER rounds. (mclust's sqrt(eps) leaves the slowly
-# converging majorise-minimise orientation 1e-6 from its fixed point.)
+# Inner iterations of an iterative M-step stop when no parameter moves by more than INNER_TOL,
+# relative to its size, or after INNER_ROUNDS rounds. Each round raises the expected
+# complete-data log-likelihood, so EM stays monotone and keeps its fixed points with any number
+# of rounds (a generalised EM, the ECM of Meng & Rubin 1993), and the M-step starts from the
+# previous EM iteration's covariances: the EM iterations finish what the inner ones leave.
+# Iterating every M-step to INNER_TOL cost up to 1000 rounds of five SVDs per EM iteration where
+# a component is nearly singular (the majorise-minimise orientation then converges very
+# slowly), for nothing EM could not do alongside its own iterations. (mclust iterates to
+# sqrt(eps), which leaves the slowly converging orientation 1e-6 from its fixed point.)
 INNER_TOL = 1e-10
-MAX_INNER = 1000
+INNER_ROUNDS = 3
 # MM steps for a common orientation per round of an iterative M-step.
 MM_STEPS = 5
 # Relative tolerance of the constraint checks on user-given or stored covariances (float32 files
@@ -86,7 +92,7 @@ def variable_volumes(values, nk, previous_volumes=None):
     volumes (or each component's own). Returns the variances ``lambda_k A`` ``(K, D)``."""
     d = values.shape[1]
     volumes = det_root(values / nk[:, None]) if previous_volumes is None else previous_volumes
-    for _ in range(MAX_INNER):
+    for _ in range(INNER_ROUNDS):
         shape = np.sum(values / volumes[:, None], axis=0)
         shape = shape / det_root(shape)
         previous, volumes = volumes, np.sum(values / shape, axis=1) / (d * nk)
@@ -104,7 +110,7 @@ def common_orientation(scatters, variances_of, orientation, nk):
     Each MM step minimises a majoriser of ``sum_k tr(W_k D B_k D^T)`` (``B_k`` the inverse
     variances) that touches it at the current ``D``, so the objective never increases; the two
     majorisers (by the largest eigenvalue of ``W_k``, and of ``B_k``) take turns. Stops when
-    the variances no longer move (``INNER_TOL``).
+    the variances no longer move (``INNER_TOL``), or after ``INNER_ROUNDS`` rounds.
 
     Mixtures are stacked along the first axis (scatters ``(G, K, D, D)``, orientations
     ``(G, D, D)``, ``nk`` ``(G, K)``; ``variances_of`` is given the indices of the mixtures
@@ -117,7 +123,7 @@ def common_orientation(scatters, variances_of, orientation, nk):
     variances = np.empty(scatters.shape[:3])
     previous = None
     active = np.arange(len(scatters))
-    for _ in range(MAX_INNER):
+    for _ in range(INNER_ROUNDS):
         W, D = scatters[active], orientation[active]
         values = np.einsum("gji,gkjl,gli->gki", D, W, D)
         current = variances_of(np.maximum(values, np.finfo(float).tiny), active)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from .decomposition import (
+    INNER_ROUNDS,
     INNER_TOL,
-    MAX_INNER,
     RTOL,
     det_root_matrix,
     random_decomposed,
@@ -29,7 +29,7 @@ class VEE(Matrices):
         W = scatter(sample_covariances, nk, reg_covar)
         d = W.shape[-1]
         volumes = det_root_matrix(W / nk[:, None, None] if previous is None else previous)
-        for _ in range(MAX_INNER):
+        for _ in range(INNER_ROUNDS):
             pooled = np.tensordot(1.0 / volumes, W, axes=1)
             shape = pooled / det_root_matrix(pooled)
             traces = np.einsum("ij,kji->k", np.linalg.inv(shape), W)  # tr(C^-1 W_k)
