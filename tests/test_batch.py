@@ -323,13 +323,17 @@ def test_the_trace_tree_built_beside_the_conjugate_ones_is_the_tree_built_alone(
             np.testing.assert_array_equal(tree.pairs, model_based_tree(X, w, k, n_groups).pairs)
 
 
-def test_the_first_start_alone_comes_with_the_search():
+def test_each_start_alone_comes_with_the_search():
     X = gm.datasets.load_diabetes()
     models = [gm.GaussianMixture(4, covariance_type=t, n_init=4, random_state=0)
               for t in ("full", "diag")]
-    for model, (outcome, first) in zip(models, batch.fit_side_by_side(models, X,
-                                                                       first_alone=True)):
-        first = first()
+    for model, (outcome, alone) in zip(models, batch.fit_side_by_side(models, X,
+                                                                       each_alone=True)):
+        assert len(alone) == 4
+        fits = [run() for run in alone]
+        assert max(fit.lower_bound_ for fit in fits) == pytest.approx(model.lower_bound_,
+                                                                      rel=1e-12)
+        first = fits[0]
         assert outcome is model and first is not model and first.n_init == 1
         single = gm.GaussianMixture(**{**model.get_params(), "n_init": 1}).fit(X)
         np.testing.assert_allclose(first.lower_bound_, single.lower_bound_, rtol=1e-12)
@@ -337,9 +341,10 @@ def test_the_first_start_alone_comes_with_the_search():
         assert first.n_iter_ == single.n_iter_
 
 
-def test_a_subsample_builds_no_trees_ahead(monkeypatch, rng):
-    """Above HIERARCHICAL_SUBSAMPLE rows each start agglomerates its own random subsample, so
-    trees built ahead for other starts would never be cut."""
+def test_a_subsample_is_one_per_data_set_and_its_trees_are_built_once(monkeypatch, rng):
+    """Above HIERARCHICAL_SUBSAMPLE rows the agglomerative starts work on one subsample of the
+    data set, whatever the fit's random_state (as mclust agglomerates one subset per data
+    set): a grid's trees are built once, ahead, and cut by every later fit."""
     X = rng.normal(size=(300, 2))
     calls = []
     build = starts.model_based_trees
@@ -348,10 +353,10 @@ def test_a_subsample_builds_no_trees_ahead(monkeypatch, rng):
     monkeypatch.setattr(starts, "HIERARCHICAL_SUBSAMPLE", 200)
     starts._TREES.clear()
     with starts.planned_components(range(1, 5)):
-        gm.GaussianMixture(3, n_init=4, random_state=0).fit(X)
-    assert not calls
-    monkeypatch.setattr(starts, "HIERARCHICAL_SUBSAMPLE", 2000)
-    starts._TREES.clear()
-    with starts.planned_components(range(1, 5)):
-        gm.GaussianMixture(3, n_init=4, random_state=0).fit(X)
-    assert calls
+        first = gm.GaussianMixture(3, n_init=4, random_state=0).fit(X)
+        assert calls == [1]
+        for k, seed in ((2, 1), (4, 2), (3, 3)):
+            gm.GaussianMixture(k, n_init=4, random_state=seed).fit(X)
+        again = gm.GaussianMixture(3, n_init=4, random_state=5).fit(X)
+    assert calls == [1]
+    np.testing.assert_allclose(again.means_, first.means_)

@@ -99,7 +99,7 @@ def test_more_components_than_samples_raises(X, covariance_type):
 BAD_HYPERPARAMETERS = {
     "n_components": [0, -1, 1.5, "2", True, None, np.nan],
     "covariance_type": ["Full", "diagonal", "", None, 1],
-    "tol": [-1e-3, np.nan, np.inf, "0.1", None, True],
+    "tol": [-1e-3, np.nan, np.inf, "0.1", True],
     "reg_covar": [-1e-6, np.nan, np.inf, "1e-6", None],
     "max_iter": [-1, 1.5, "10", None, False],
     "n_init": [0, -1, 2.0, "3", None],

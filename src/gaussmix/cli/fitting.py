@@ -86,10 +86,12 @@ def _fit_options(func):
         click.option("--n-init", type=click.IntRange(1),
                      help="EM starts per model; the best is kept (default 1 for a single fit, "
                      "5 per candidate when selecting)."),
-        click.option("--max-iter", default=100, show_default=True, type=click.IntRange(1),
+        click.option("--max-iter", default=1000, show_default=True, type=click.IntRange(1),
                      help="EM iterations per start."),
-        click.option("--tol", default=1e-3, show_default=True, type=click.FloatRange(0),
-                     help="Stop when the mean log-likelihood improves by less than this."),
+        click.option("--tol", type=click.FloatRange(0),
+                     help="Stop when the mean log-likelihood per row changes by less than this "
+                     "(default: stop when the gain still to come is below 1e-5 of the "
+                     "log-likelihood's size, so slow EM is not stopped early)."),
         click.option("--reg-covar", default=1e-6, show_default=True, type=click.FloatRange(0),
                      help="Added to covariance diagonals."),
         click.option("--seed", default=0, show_default=True, type=int, help="Random seed."),

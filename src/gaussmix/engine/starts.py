@@ -239,26 +239,30 @@ def _cut_cached(kind, rows, weights, n_components, build):
     return cuts[n_components]
 
 
-def _agglomeration_rows(X, sample_weight, random_state):
+def _agglomeration_rows(X, sample_weight, random_state=None):
     """Rows (and their weights) the agglomerative starts work on.
 
-    Every row of positive weight when there are at most ``HIERARCHICAL_SUBSAMPLE`` of them (no
-    random numbers drawn), else a random subsample of that many.
+    Every row of positive weight when there are at most ``HIERARCHICAL_SUBSAMPLE`` of them, else
+    one subsample of that many for the data set, whatever ``random_state``: a pseudo-random
+    draw seeded by the number of rows, so that every start, number of components and covariance
+    model of a grid cuts the same trees (mclust likewise agglomerates one subset per data set).
     """
+    n_rows = X.shape[0] if sample_weight is None else int(np.sum(sample_weight > 0))
+    subsample = np.random.RandomState(n_rows % (2**32))
     if sample_weight is None:
-        rows = sample_rows(X.shape[0], HIERARCHICAL_SUBSAMPLE, random_state)
+        rows = sample_rows(X.shape[0], HIERARCHICAL_SUBSAMPLE, subsample)
         return rows, np.ones(len(rows))
     rows = np.flatnonzero(sample_weight > 0)
     if len(rows) > HIERARCHICAL_SUBSAMPLE:
-        rows = rows[sample_rows(len(rows), HIERARCHICAL_SUBSAMPLE, random_state)]
+        rows = rows[sample_rows(len(rows), HIERARCHICAL_SUBSAMPLE, subsample)]
     return rows, sample_weight[rows]
 
 
 def init_hierarchical(X, sample_weight, n_components, random_state, dtype):
     """Model-based hierarchical agglomeration (Ward) on at most 2,000 rows; the default start.
 
-    Deterministic for data of at most ``HIERARCHICAL_SUBSAMPLE`` rows; above that, on a random
-    subsample drawn from ``random_state``. Rows of zero weight take no part.
+    Deterministic: above ``HIERARCHICAL_SUBSAMPLE`` rows, on one subsample per data set (see
+    :func:`_agglomeration_rows`). Rows of zero weight take no part.
     """
     rows, w = _agglomeration_rows(X, sample_weight, random_state)
     Xs = np.asarray(X[rows], dtype=np.float64)
@@ -272,8 +276,8 @@ def init_hierarchical_whitened(X, sample_weight, n_components, random_state, dty
     The rows (the same ones as :func:`init_hierarchical` uses) are rotated to the principal axes
     of their weighted covariance and each axis is scaled to unit variance, so that Ward's
     spherical merge cost becomes a Mahalanobis one: elongated, correlated groups are then merged
-    as a common-covariance ('tied') model would. Deterministic for at most
-    ``HIERARCHICAL_SUBSAMPLE`` rows.
+    as a common-covariance ('tied') model would. Deterministic (see
+    :func:`_agglomeration_rows`).
     """
     rows, w = _agglomeration_rows(X, sample_weight, random_state)
     Xs = np.asarray(X[rows], dtype=np.float64)
@@ -298,21 +302,17 @@ def init_model_based(X, sample_weight, n_components, random_state, dtype):
     rows, w = _agglomeration_rows(X, sample_weight, random_state)
     Xs = np.asarray(X[rows], dtype=np.float64)
     # the conjugate prior's scale depends on the number of components: one tree per K, those
-    # of a planned grid built side by side; a random subsample is the next fit's no more
-    every_row = len(rows) == (X.shape[0] if sample_weight is None else np.sum(sample_weight > 0))
+    # of a planned grid built side by side (the next fit agglomerates the same rows)
     labels = _cut_cached(("vvv", n_components), Xs, w, n_components,
-                         lambda: _model_based_trees(Xs, w, n_components, every_row))
+                         lambda: _model_based_trees(Xs, w, n_components))
     return [(rows, None, _one_hot(labels, n_components, dtype))]
 
 
-def _model_based_trees(Xs, w, n_components, ahead=True):
-    """The conjugate tree of ``n_components``; with ``ahead`` (the rows are no random sample,
-    so later starts agglomerate them too), built beside (and caching) those of the other
+def _model_based_trees(Xs, w, n_components):
+    """The conjugate tree of ``n_components``, built beside (and caching) those of the other
     planned numbers of components that ``Xs`` has rows for and that are not cached yet, and
     beside mclust's trace tree (:func:`init_model_based_svd`, the search's next start) when that
-    is not cached either."""
-    if not ahead:
-        return model_based_tree(Xs, w, n_components)
+    is not cached either (later starts agglomerate the same rows)."""
     planned = _PLANNED[-1] if _PLANNED else ()
     others = [k for k in sorted(planned) if 1 < k <= len(Xs) and k != n_components
               and _tree_key(("vvv", k), Xs, w) not in _TREES]

@@ -37,6 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..backends import data_path_for, is_dask_collection
 from ..engine import covariance
+from ..engine.convergence import StoppingRule, tol_text, weight_total
 from ..engine.em import e_step
 from ..engine.estep import (
     available_threads,
@@ -66,7 +67,8 @@ MIXTURE_RULES = {
         lambda v: isinstance(v, str) and v in covariance.names(),
         lambda: "one of " + ", ".join(repr(t) for t in covariance.names()),
     ),
-    "tol": (lambda v: is_real(v) and np.isfinite(v) and v >= 0, "a finite number >= 0"),
+    "tol": (lambda v: v is None or (is_real(v) and np.isfinite(v) and v >= 0),
+            "None (the relative rule) or a finite number >= 0"),
     "reg_covar": (lambda v: is_real(v) and np.isfinite(v) and v >= 0, "a finite number >= 0"),
     "max_iter": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),
     "n_init": (lambda v: is_int(v) and v >= 1, "an integer >= 1"),
@@ -136,6 +138,7 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
 
     def _check_initial_parameters(self, n_features):
         """Validate ``weights_init``, ``means_init`` and ``precisions_init`` against the data."""
+        covariance.check_dimensions(self.covariance_type, n_features)
         k = self.n_components
         if self.weights_init is not None:
             check_weights(as_float_array(self.weights_init, "weights_init"), k, "weights_init")
@@ -256,8 +259,8 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         if not converged and self.max_iter > 0:
             warnings.warn(
                 f"Best of {plan.n_init} initialisation(s) did not converge in {self.max_iter} "
-                f"iterations (tol={self.tol}). Try a larger max_iter, a larger tol, or check the "
-                "data (scaling, duplicated points).",
+                f"iterations ({tol_text(self.tol)}). Try a larger max_iter, a larger tol, or "
+                "check the data (scaling, duplicated points).",
                 ConvergenceWarning,
                 stacklevel=4,
             )
@@ -309,8 +312,9 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
 
     def _iterate(self, X, sample_weight, state, lower_bound, max_iter, tol, dtype, chunk,
                  n_threads=1, statistics=None, start_time=None):
-        """At most ``max_iter`` EM iterations from ``state``; stops once the lower bound changes
-        by less than ``tol``. Returns ``(state, lower_bound, n_iter, converged, history)``.
+        """At most ``max_iter`` EM iterations from ``state``; stops by the
+        :class:`~gaussmix.engine.convergence.StoppingRule` of ``tol`` (``None``: the relative
+        rule; ``-inf``: never). Returns ``(state, lower_bound, n_iter, converged, history)``.
 
         With ``start_time`` (a ``perf_counter`` value), ``verbose >= 2`` logs every
         ``verbose_interval`` iterations.
@@ -318,10 +322,12 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         history = []
         converged = False
         n_iter = 0
+        rule = StoppingRule(tol, weight_total(X, sample_weight))
+        before = previous = -np.inf
         if not self._holds_missing(X):  # small data: its rows held loaded between iterations
             statistics = resident_rows(X, sample_weight, statistics, chunk, self.n_components)
         for n_iter in range(1, max_iter + 1):
-            previous = lower_bound
+            before, previous = previous, lower_bound
             stats = e_step(
                 lambda far, state=state: self._kernel(state, dtype, far, fitting=True),
                 X, sample_weight, dtype, chunk, n_threads, statistics,
@@ -335,7 +341,7 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
                     "  Iteration %d  time %.3fs  lower bound %.8g  change %.3g",
                     n_iter, time.perf_counter() - start_time, lower_bound, change,
                 )
-            if abs(change) < tol:
+            if rule.converged(before, previous, lower_bound):
                 converged = True
                 break
         return state, lower_bound, n_iter, converged, history

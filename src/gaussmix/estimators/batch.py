@@ -33,6 +33,7 @@ from itertools import groupby
 import numpy as np
 from sklearn.base import clone
 
+from ..engine.convergence import StoppingRule, weight_total
 from ..engine.em import e_step
 from ..engine.estep import (
     em_statistics,
@@ -103,13 +104,14 @@ class BatchedRuns:
         """:meth:`_iterate_runs` of runs known to be batchable (``bounds``: the lower bound
         each starts from, for its first convergence test; ``-inf`` by default)."""
         bounds = [-np.inf] * len(states) if bounds is None else bounds
-        runs = [_Run(self, state, max_iter, tol, bound) for state, bound in zip(states, bounds)]
+        rule = StoppingRule(tol, weight_total(X, sample_weight))
+        runs = [_Run(self, state, max_iter, rule, bound) for state, bound in zip(states, bounds)]
         _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
                               drop_failed)
         return [run.result() for run in runs]
 
 
-def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False, on_done=None):
+def fit_side_by_side(estimators, X, sample_weight=None, each_alone=False, on_done=None):
     """Fit each of ``estimators`` on ``X`` (as ``estimator.fit(X, sample_weight=...)`` does),
     their EM runs side by side where they can be (see the module docstring).
 
@@ -117,10 +119,11 @@ def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False, on_do
     batch, whatever its number of components (others are fitted one after the other).
     Returns, per estimator, the fitted estimator or the ``ValueError`` its fit raised (a
     collapse, bad parameters), so that one failure does not stop the others. Each fit equals
-    ``estimator.fit`` up to rounding. With ``first_alone``, each entry is a pair: that outcome,
-    and a function returning a copy of the estimator with ``n_init=1`` fitted from the first
-    initialisation alone (its run of the batch, also when another run failed; made only when
-    asked for, as a fit rarely needs it), or ``None`` where the batch did not hold it.
+    ``estimator.fit`` up to rounding. With ``each_alone``, each entry is a pair: that outcome,
+    and one function per run of the batch that did not fail (in the order of the
+    initialisations), each returning a copy of the estimator with ``n_init=1`` fitted from that
+    run alone (made only when asked for, as a fit rarely needs it), or ``None`` where the batch
+    did not hold the estimator's runs.
     ``on_done(i)`` is called as the EM of estimator ``i`` ends (a progress bar).
 
     Examples
@@ -132,10 +135,10 @@ def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False, on_do
     ...           for t in ("full", "tied", "diag", "spherical")]
     >>> fitted = fit_side_by_side(models, X)
     >>> [round(m.score(X), 3) for m in fitted]
-    [-1.201, -1.712, -2.046, -2.562]
+    [-1.201, -1.709, -2.046, -2.562]
     """
     outcomes = [None] * len(estimators)
-    firsts = [None] * len(estimators)
+    alone = [None] * len(estimators)
     with single_threaded_blas():
         plans = {}
         for i, estimator in enumerate(estimators):
@@ -158,7 +161,9 @@ def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False, on_do
 
         for _, members in groupby(sorted(batched, key=key), key=key):
             members = list(members)
-            runs = {i: [_Run(estimators[i], state, estimators[i].max_iter, estimators[i].tol,
+            runs = {i: [_Run(estimators[i], state, estimators[i].max_iter,
+                             StoppingRule(estimators[i].tol,
+                                          weight_total(batched[i].X, batched[i].sample_weight)),
                              lower_bound) for _, state, lower_bound in batched[i].runs]
                     for i in members}
             lead = batched[members[0]]  # the rows, as its validation left them
@@ -171,18 +176,20 @@ def fit_side_by_side(estimators, X, sample_weight=None, first_alone=False, on_do
             for i in members:
                 results = [(init, run.result(), seconds)
                            for (init, _, _), run in zip(batched[i].runs, runs[i])]
-                if first_alone and results[0][0] == 0 and results[0][1] is not None:
-                    firsts[i] = partial(_first_alone, estimators[i], batched[i], results[0])
+                if each_alone:
+                    alone[i] = [partial(_one_alone, estimators[i], batched[i], j, result)
+                                for j, result in enumerate(results) if result[1] is not None]
                 failed = [run.error for run in runs[i] if run.failed]
                 outcomes[i] = failed[0] if failed else estimators[i]._fit_finish(batched[i],
                                                                                 results)
-    return list(zip(outcomes, firsts)) if first_alone else outcomes
+    return list(zip(outcomes, alone)) if each_alone else outcomes
 
 
-def _first_alone(estimator, plan, result):
-    """A copy of ``estimator`` with ``n_init=1``, fitted from the first initialisation's run."""
-    first = clone(estimator).set_params(n_init=1)
-    return first._fit_finish(replace(plan, runs=plan.runs[:1], n_init=1), [result])
+def _one_alone(estimator, plan, index, result):
+    """A copy of ``estimator`` with ``n_init=1``, fitted from run ``index`` of its batch."""
+    alone = clone(estimator).set_params(n_init=1)
+    return alone._fit_finish(replace(plan, runs=plan.runs[index:index + 1], n_init=1),
+                             [result])
 
 
 def _finish_alone(estimator, plan):
@@ -333,11 +340,12 @@ def _m_steps(owner, runs, stats, n_iter, dtype, drop_failed):
 class _Run:
     """The progress of one EM run of a batch (what ``_iterate`` keeps for one run)."""
 
-    __slots__ = ("_state", "_state_of", "bound", "converged", "error", "history", "k",
-                 "max_iter", "n_iter", "owner", "terms", "tol")
+    __slots__ = ("_state", "_state_of", "before", "bound", "converged", "error", "history",
+                 "k", "max_iter", "n_iter", "owner", "rule", "terms")
 
-    def __init__(self, owner, state, max_iter, tol, bound=-np.inf):
-        self.owner, self.max_iter, self.tol = owner, max_iter, float(tol)
+    def __init__(self, owner, state, max_iter, rule, bound=-np.inf):
+        self.owner, self.max_iter, self.rule = owner, max_iter, rule
+        self.before = -np.inf
         self._state, self._state_of, self.k = state, None, len(state[0])
         self.bound, self.history, self.n_iter = float(bound), [], 0
         self.converged, self.error = False, None
@@ -372,10 +380,11 @@ class _Run:
 
     def _advance(self, bound, n_iter):
         previous = self.bound
+        if self.rule.converged(self.before, previous, bound):
+            self.converged = True
+        self.before = previous
         self.bound, self.n_iter, self.terms = bound, n_iter, None
         self.history.append(bound)
-        if abs(bound - previous) < self.tol:
-            self.converged = True
 
     def attempt(self, step, n_iter, drop_failed):
         """Advance to iteration ``n_iter`` by ``step()`` -> ``(state, lower_bound)``; its

@@ -66,13 +66,19 @@ class GaussianMixture(MissingValues, StepwiseEM, BaseMixture):
     covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
         ``'full'``: each component has its own general covariance matrix; ``'tied'``: all share
         one; ``'diag'``: each has its own diagonal matrix; ``'spherical'``: each has one variance.
-    tol : float, default=1e-3
-        EM stops when the mean log-likelihood per sample (the lower bound) improves by less than
-        ``tol``; independent of ``n_samples``.
+    tol : float or None, default=None
+        ``None``: EM stops when the gain still to come (Aitken's estimate from the last two
+        steps) is below ``1e-5`` of ``1 + |log-likelihood|``, mclust's relative scale, so slow
+        EM is not stopped far from its optimum on any number of rows
+        (:mod:`gaussmix.engine.convergence`). A number keeps scikit-learn's meaning: EM stops
+        when the mean log-likelihood per sample (the lower bound) changes by less than ``tol``.
     reg_covar : float, default=1e-6
         Added to the diagonal of every covariance, keeping them positive definite.
-    max_iter : int, default=100
-        EM iterations per initialisation. ``0`` returns the initialisation itself.
+    max_iter : int, default=1000
+        EM iterations per initialisation. ``0`` returns the initialisation itself. (scikit-learn
+        stops at 100; with the default stopping rule slow EM, overlapping components on
+        structureless data, can need a few hundred, and stopping it short leaves the fit far
+        from its optimum.)
     n_init : int, default=1
         Number of initialisations; the one with the highest lower bound is kept. With the default
         ``init_params='hierarchical'`` (and no ``*_init``) the initialisations form a search:
@@ -185,9 +191,9 @@ default='hierarchical'
         n_components=1,
         *,
         covariance_type="full",
-        tol=1e-3,
+        tol=None,
         reg_covar=1e-6,
-        max_iter=100,
+        max_iter=1000,
         n_init=1,
         init_params="hierarchical",
         weights_init=None,

@@ -42,13 +42,19 @@ class ModelSelection:
         Row of ``best_`` in ``table``.
     models_ : dict
         ``(n_components, covariance_type) -> GaussianMixture`` for every fit that did not fail.
+    set_aside : pandas.DataFrame
+        The degenerate or spurious fits, listed apart, that a grid point's search found above
+        the proper fit its row reports (the table's columns; never chosen).
     """
 
     def __init__(self, results, criterion, allow_degenerate=False):
         import pandas as pd
 
-        rows = [row for row, _ in results]
+        rows = [result.row for result in results]
         self.table = pd.DataFrame(rows, columns=COLUMNS)
+        self.set_aside = pd.DataFrame(
+            [result.set_aside for result in results if result.set_aside is not None],
+            columns=COLUMNS)
         self.table["n_components"] = self.table["n_components"].astype(int)
         self.table["n_parameters"] = self.table["n_parameters"].astype(int)
         self.table["n_iter"] = self.table["n_iter"].astype(int)
@@ -56,8 +62,9 @@ class ModelSelection:
         self.criterion = criterion
         self.allow_degenerate = bool(allow_degenerate)
         self.models_ = {
-            (row["n_components"], row["covariance_type"]): model
-            for row, model in results if model is not None and row["status"] != "failed"
+            (result.row["n_components"], result.row["covariance_type"]): result.model
+            for result in results
+            if result.model is not None and result.row["status"] != "failed"
         }
         eligible = self.table["status"].eq("ok")
         if allow_degenerate:

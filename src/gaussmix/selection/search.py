@@ -9,15 +9,16 @@ The criteria (BIC, AIC, ICL, all lower is better) are defined in
 overlapping components, so it prefers well-separated clusters where BIC counts a skewed cluster
 as two components.
 
-Spurious fits. A Gaussian mixture likelihood is unbounded: a component that sits on a few rows
-(fewer than the dimension plus one, or rows sharing a value, as in rounded data) shrinks its
-covariance to ``reg_covar`` and gains an arbitrarily large likelihood. Such *degenerate* fits
-(a component with a variance below ``DEGENERATE_VARIANCE`` times the data's variance in that
-direction, or an effective size below ``n_features + 1`` rows) say nothing about the data; they are
-reported with status ``"degenerate"`` and are not chosen as ``best_`` unless ``allow_degenerate``.
-When the ``n_init`` search of a grid point ends on such a fit, its first start alone (the
-deterministic hierarchical start by default) is fitted too and reported instead if it is proper;
-the ``message`` column says so.
+Spurious and degenerate fits. A Gaussian mixture likelihood is unbounded, and it has local
+maxima where a component explains a handful of rows rather than the data. A fit is
+*degenerate* when a component's variance in some direction is below ``DEGENERATE_VARIANCE``
+times the data's, and *spurious* when a component holds fewer rows than the parameters it fits
+on its own, plus one (:func:`~gaussmix.selection.criteria.degenerate_reason` gives the reasons
+for both rules). Such fits say nothing about the data: they have status ``"degenerate"`` and
+are not chosen as ``best_`` unless ``allow_degenerate``. When the ``n_init`` search of a grid
+point ends on such a fit, the fit of each of its starts alone is judged too, and the best
+proper one is reported instead (the ``message`` column says so); the search's higher fit is
+then listed apart, in :attr:`ModelSelection.set_aside`.
 Fits that fail outright (a component collapsing so far that its covariance cannot be factorised)
 are reported with status ``"failed"`` and the engine's message.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -53,7 +55,7 @@ __all__ = ["polished_log_likelihood", "select_model"]
 
 
 # ---------------------------------------------------------------------- validation
-def _check_grid(n_components, covariance_types, criterion, n_samples):
+def _check_grid(n_components, covariance_types, criterion, n_samples, n_features):
     if isinstance(n_components, numbers.Integral) and not isinstance(n_components, bool):
         n_components = [n_components]
     try:
@@ -78,7 +80,7 @@ def _check_grid(n_components, covariance_types, criterion, n_samples):
         covariance_types = [covariance_types]
     try:
         ctypes = [name for ctype in covariance_types for name in (
-            covariance.expand(ctype) if isinstance(ctype, str) else (ctype,))]
+            covariance.expand(ctype, n_features) if isinstance(ctype, str) else (ctype,))]
     except TypeError:
         raise TypeError(
             f"covariance_types must be a string or an iterable of strings, got {covariance_types!r}."
@@ -94,6 +96,11 @@ def _check_grid(n_components, covariance_types, criterion, n_samples):
                 f"Unknown covariance type {ctype!r}; use any of "
                 + ", ".join(repr(t) for t in covariance.names()) + "."
             )
+    if n_features == 1:  # every model is mclust's E or V there: fit each once, by that name
+        ctypes = [covariance.one_dimensional(ctype) for ctype in ctypes]
+    else:
+        for ctype in ctypes:
+            covariance.check_dimensions(ctype, n_features)
     ctypes = list(dict.fromkeys(ctypes))
     if not isinstance(criterion, str) or criterion.lower() not in CRITERIA:
         raise ValueError(
@@ -131,37 +138,60 @@ def _fit_scored(X, sample_weight, n_components, covariance_type, params, data_co
     return model, loglik, entropy, "ok", ""
 
 
+class GridFit(NamedTuple):
+    """One grid point's outcome: its table ``row``, its fitted ``model`` (``None`` if every fit
+    failed) and, when the search's best fit was degenerate or spurious and a proper one was
+    kept instead, the row of that higher fit (listed apart, never chosen), else ``None``."""
+
+    row: dict
+    model: object
+    set_aside: dict | None
+
+
 def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
-             fitted=None, first=None, summary=None):
+             fitted=None, alone=None, summary=None):
     """Fit one grid point; never raises for a collapsing fit (returns a failed row instead).
 
-    When the ``n_init`` search ends on a degenerate or failed fit, the single first start (the
-    hierarchical one by default) is tried too, and kept if it is a proper fit; the ``message``
-    column then says so. ``fitted`` and ``summary``: see :func:`_fit_scored`; ``first``: a
-    function giving that single start's fit when the search ran it side by side already.
+    When the ``n_init`` search ends on a degenerate, spurious or failed fit, the fit from each
+    of its starts alone is judged too, and the best proper one is kept (the ``message`` column
+    says so); the search's best is then listed apart. ``fitted`` and ``summary``: see
+    :func:`_fit_scored`; ``alone``: functions giving each start's fit alone, when the search ran
+    them side by side already (else the first start is refitted alone).
     """
     fit = _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
                       fitted, summary)
+    set_aside = None
     if fit[3] != "ok" and params.get("n_init", 1) > 1:
         single = {**params, "n_init": 1}
-        retry = _fit_scored(X, sample_weight, n_components, covariance_type, single, data_cov,
-                            n_eff, first() if first is not None else None)
-        if retry[3] == "ok":
+        runs = alone if alone is not None else [None]
+        tries = [_fit_scored(X, sample_weight, n_components, covariance_type, single, data_cov,
+                             n_eff, run() if run is not None else None) for run in runs]
+        proper = [t for t in tries if t[3] == "ok"]
+        if proper:
+            retry = max(proper, key=lambda t: t[1])
+            if fit[0] is not None and fit[3] == "degenerate":
+                set_aside = _row(fit, n_components, covariance_type, X.shape[1], n_eff)
             what = f"loglik {fit[1]:.6g}" if fit[0] is not None else "no fit"
             note = (f"the n_init search's best ({what}) was {fit[3]}: {fit[4]}; "
-                    "this row is the first start's proper fit")
+                    "this row is the best proper fit of its starts")
             fit = (*retry[:4], note)
+    return GridFit(_row(fit, n_components, covariance_type, X.shape[1], n_eff), fit[0],
+                   set_aside)
+
+
+def _row(fit, n_components, covariance_type, n_features, n_eff):
+    """The table row of ``fit`` (``(model, loglik, entropy, status, reason)``)."""
     model, loglik, entropy, status, reason = fit
     row = dict.fromkeys(COLUMNS, np.nan)
     row.update(n_components=n_components, covariance_type=covariance_type,
-               n_parameters=model_n_parameters(covariance_type, n_components, X.shape[1]),
+               n_parameters=model_n_parameters(covariance_type, n_components, n_features),
                converged=False, n_iter=0, status=status, message=reason)
     if model is None:
-        return row, None
+        return row
     bic, aic, icl = information_criteria(loglik, row["n_parameters"], n_eff, entropy)
     row.update(loglik=loglik, bic=bic, aic=aic, icl=icl, converged=bool(model.converged_),
                n_iter=int(model.n_iter_))
-    return row, model
+    return row
 
 
 def model_n_parameters(covariance_type, n_components, n_features):
@@ -195,7 +225,10 @@ def select_model(
         Numbers of components to try; each must be between 1 and ``n_samples``.
     covariance_types : str or iterable of str, default=("full", "tied", "diag", "spherical")
         Covariance types to try (those four are mclust's VVV, EEE, VVI and VII); ``"all"`` means
-        mclust's fourteen models (``EII`` ... ``VVV``, see ``docs/design.md``).
+        mclust's fourteen models (``EII`` ... ``VVV``, see ``docs/design.md``). On
+        one-dimensional data every model is mclust's ``E`` (one variance) or ``V`` (a variance
+        per component), and the grid fits each of the two once under that name, as mclust
+        does.
     criterion : {'bic', 'aic', 'icl'}, default='bic'
         Criterion that chooses ``best_``; lower is better (see the module docstring).
     n_init : int, default=4
@@ -250,8 +283,9 @@ def select_model(
                     input_name="X", ensure_all_finite="allow-nan" if missing else True)
     if missing:
         check_no_empty_rows(X)
-    n_samples, _n_features = X.shape
-    ks, ctypes, criterion = _check_grid(n_components, covariance_types, criterion, n_samples)
+    n_samples, n_features = X.shape
+    ks, ctypes, criterion = _check_grid(n_components, covariance_types, criterion, n_samples,
+                                        n_features)
     sample_weight = check_sample_weight(sample_weight, n_samples)
     n_eff = float(n_samples if sample_weight is None else sample_weight.sum())
     for name in ("n_components", "covariance_type", "random_state", "n_init"):
@@ -317,12 +351,12 @@ def _fit_side_by_side(tasks, on_done=None):
     models = [GaussianMixture(task[2], covariance_type=task[3], **task[4]) for _, task in tasks]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        outcomes = fit_side_by_side(models, X, sample_weight, first_alone=True,
+        outcomes = fit_side_by_side(models, X, sample_weight, each_alone=True,
                                     on_done=on_done and (lambda i: on_done(1)))
     fitted = [outcome for outcome, _ in outcomes if not isinstance(outcome, ValueError)]
     summaries = dict(zip(map(id, fitted), fit_summaries(fitted, X, sample_weight)))
-    return [(i, _fit_one(*task, fitted=outcome, first=first, summary=summaries.get(id(outcome))))
-            for (i, task), (outcome, first) in zip(tasks, outcomes)]
+    return [(i, _fit_one(*task, fitted=outcome, alone=alone, summary=summaries.get(id(outcome))))
+            for (i, task), (outcome, alone) in zip(tasks, outcomes)]
 
 
 def _run(tasks, n_jobs, progress, description):

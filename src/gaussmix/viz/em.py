@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.convergence import StoppingRule, tol_text
 from ..estimators import GaussianMixture
 from . import base
 
@@ -30,6 +31,13 @@ class EMStep:
     means: np.ndarray
     covariances: np.ndarray
     lower_bound: float
+
+
+def _weight_of(X, sample_weight):
+    """The number of rows of ``X``, or the sum of their weights."""
+    if sample_weight is not None:
+        return float(np.sum(sample_weight, dtype=np.float64))
+    return float(len(X))
 
 
 def em_trajectory(estimator, X, sample_weight=None):
@@ -71,19 +79,23 @@ def em_trajectory(estimator, X, sample_weight=None):
     model.set_params(max_iter=1, warm_start=True)
     history = []
     converged = False
+    # the fit's own stopping rule, judged over the whole run (each 1-iteration fit sees one step)
+    rule = StoppingRule(estimator.tol, _weight_of(X, sample_weight))
+    bounds = [-np.inf, -np.inf]  # as a fit starts
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # each 1-iteration fit "stops early"
         for iteration in range(1, max_iter + 1):
             model.fit(X, sample_weight=sample_weight)
             history.append(model.lower_bound_)
             steps.append(_snapshot(model, iteration, model.lower_bound_))
-            if model.converged_:
+            bounds.append(float(model.lower_bound_))
+            if rule.converged(*bounds[-3:]):
                 converged = True
                 break
     if not converged and max_iter > 0:
         warnings.warn(
-            f"EM did not converge in {max_iter} iterations (tol={estimator.tol}); the animation "
-            "shows them all. Try a larger max_iter or tol.",
+            f"EM did not converge in {max_iter} iterations ({tol_text(estimator.tol)}); the "
+            "animation shows them all. Try a larger max_iter or tol.",
             ConvergenceWarning,
             stacklevel=2,
         )

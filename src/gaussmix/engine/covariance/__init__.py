@@ -15,9 +15,9 @@ from .diagonals import Diagonals, Variances
 from .matrices import Matrices, Shared
 
 __all__ = [
-    "ALIASES", "COLLAPSE_ADVICE", "MCLUST", "CovarianceModel", "Diagonals", "Matrices", "Shared",
-    "Variances", "cholesky_lower", "expand", "get", "names", "random_rotation", "register",
-    "unregister",
+    "ALIASES", "COLLAPSE_ADVICE", "MCLUST", "ONE_DIMENSIONAL", "CovarianceModel", "Diagonals",
+    "Matrices", "Shared", "Variances", "check_dimensions", "cholesky_lower", "expand", "get", "names",
+    "one_dimensional", "random_rotation", "register", "unregister",
 ]
 
 # The models gaussmix ships: scikit-learn's four, then mclust's other ten.
@@ -31,6 +31,9 @@ ALIASES = {"VVV": "full", "EEE": "tied", "VVI": "diag", "VII": "spherical"}
 # mclust's fourteen models, in mclust's order (covariance_types="all" in select_model).
 MCLUST = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV",
           "EVV", "VVV")
+# mclust's two models of one-dimensional data, by the model each is: in one dimension there is
+# only a variance per component, equal ("E") or variable ("V"), so every model is one of the two.
+ONE_DIMENSIONAL = {"E": "EII", "V": "spherical"}
 
 _REGISTRY = {}
 
@@ -57,21 +60,42 @@ def register(model):
 
 def unregister(name):
     """Remove a registered model (the built-in ones cannot be removed)."""
-    if any(model.name == name for model in BUILTIN) or name in ALIASES:
+    if any(model.name == name for model in BUILTIN) or name in {**ALIASES, **ONE_DIMENSIONAL}:
         raise ValueError(f"The built-in covariance model {name!r} cannot be removed.")
     _REGISTRY.pop(name, None)
 
 
 def names():
     """Every accepted ``covariance_type``: scikit-learn's four names, mclust's fourteen codes
-    (four of them other names of the first four), then registered plug-ins."""
-    first = ("full", "tied", "diag", "spherical") + MCLUST
+    (four of them other names of the first four), mclust's two one-dimensional names ``E`` and
+    ``V``, then registered plug-ins."""
+    first = ("full", "tied", "diag", "spherical") + MCLUST + tuple(ONE_DIMENSIONAL)
     return first + tuple(name for name in _REGISTRY if name not in first)
 
 
-def expand(name):
-    """``"all"``: mclust's fourteen codes; any other name: itself."""
-    return MCLUST if name == "all" else (name,)
+def expand(name, n_features=None):
+    """``"all"``: mclust's fourteen codes (``E`` and ``V`` for one-dimensional data, as mclust
+    fits them); any other name: itself."""
+    if name != "all":
+        return (name,)
+    return tuple(ONE_DIMENSIONAL) if n_features == 1 else MCLUST
+
+
+def one_dimensional(name):
+    """The name in one dimension of model ``name``: ``"E"`` for an equal variance, ``"V"`` for
+    a variable one (every model is one of these there)."""
+    return "V" if get(name).variable_volume else "E"
+
+
+def check_dimensions(name, n_features):
+    """``ValueError`` for mclust's one-dimensional names ``E`` and ``V`` on data of several
+    features."""
+    if name in ONE_DIMENSIONAL and n_features != 1:
+        raise ValueError(
+            f"covariance_type={name!r} is mclust's name for one-dimensional data, and X has "
+            f"{n_features} features; use {ONE_DIMENSIONAL[name]!r} (the same model in any "
+            "dimension) or one of mclust's three-letter names."
+        )
 
 
 def get(name):
@@ -87,6 +111,6 @@ def get(name):
 
 for _model in BUILTIN:
     register(_model)
-for _alias, _name in ALIASES.items():
+for _alias, _name in (*ALIASES.items(), *ONE_DIMENSIONAL.items()):
     _REGISTRY[_alias] = _REGISTRY[_name]
 del _model, _alias, _name

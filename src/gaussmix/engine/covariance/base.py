@@ -69,7 +69,7 @@ class CovarianceModel:
     Subclass a representation (:class:`~.matrices.Matrices`, :class:`~.matrices.Shared`,
     :class:`~.diagonals.Diagonals`, :class:`~.diagonals.Variances`), set the class attributes
     and define :meth:`n_parameters`, :meth:`estimate` and :meth:`random_covariances` (and
-    :meth:`rows_needed`, :meth:`check_constraint` where they apply); then register an instance
+    :meth:`check_constraint` where it applies); then register an instance
     with :func:`gaussmix.engine.covariance.register`. The representation provides the rest of
     the interface, listed below; every method is a pure function of its arguments.
 
@@ -130,8 +130,12 @@ class CovarianceModel:
         """
         raise NotImplementedError
 
-    def rows_needed(self, n_features):
-        """Rows one component needs to estimate its own covariance (``None`` when pooled)."""
+    def own_parameters(self, n_features):
+        """Parameters one component fits from its own rows alone: its mean and the covariance
+        parameters it shares with no other component (what one more component adds to the
+        mixture, less its weight)."""
+        return int(self.mixture_parameters(2, n_features)
+                   - self.mixture_parameters(1, n_features) - 1)
 
     def check_constraint(self, covariances):
         """Raise ``ValueError`` when covariances (or precisions) of this model's shape break

@@ -24,8 +24,5 @@ class Diag(Diagonals):
         stds = sizes[:, None] * np.exp(rng.uniform(0, log_ratio, (len(sizes), n_features)))
         return stds**2
 
-    def rows_needed(self, n_features):
-        return 2
-
 
 DIAG = Diag()

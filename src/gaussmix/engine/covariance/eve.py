@@ -45,8 +45,5 @@ class EVE(Matrices):
         """Unequal scales turn the common axes: the volumes stay equal (EVV)."""
         return "EVV", covariances * (scale[:, None] * scale[None, :])
 
-    def rows_needed(self, n_features):
-        return 2
-
 
 MODEL = EVE()

@@ -28,8 +28,5 @@ class EVI(Diagonals):
             raise ValueError("covariance_type='EVI' needs one volume (equal products of the "
                              "variances) for every component.")
 
-    def rows_needed(self, n_features):
-        return 2
-
 
 MODEL = EVI()

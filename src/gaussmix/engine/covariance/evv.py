@@ -28,8 +28,5 @@ class EVV(Matrices):
             raise ValueError("covariance_type='EVV' needs one volume (equal determinants) for "
                              "every component.")
 
-    def rows_needed(self, n_features):
-        return n_features + 1
-
 
 MODEL = EVV()

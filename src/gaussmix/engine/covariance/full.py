@@ -31,8 +31,5 @@ class Full(Matrices):
             out[k] = (q * stds**2) @ q.T
         return out
 
-    def rows_needed(self, n_features):
-        return n_features + 1
-
 
 FULL = Full()

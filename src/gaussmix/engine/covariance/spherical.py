@@ -21,8 +21,5 @@ class Spherical(Variances):
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         return sizes**2
 
-    def rows_needed(self, n_features):
-        return 2
-
 
 SPHERICAL = Spherical()

@@ -46,8 +46,5 @@ class VVE(Matrices):
         """Unequal scales turn the common axes (VVV)."""
         return "full", covariances * (scale[:, None] * scale[None, :])
 
-    def rows_needed(self, n_features):
-        return 2
-
 
 MODEL = VVE()

@@ -1,0 +1,96 @@
+"""When EM stops (issue 25): the default rule is relative to the log-likelihood's own size and
+judges the gain still to come, so slow EM is not stopped far from its optimum on any number of
+rows; a ``tol`` the user sets keeps scikit-learn's meaning; one-dimensional data has mclust's
+two models."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+import gaussmix as gm
+from gaussmix.engine.convergence import RTOL, StoppingRule
+
+
+def _gap_to_optimum(model, X):
+    """Total log-likelihood still to gain from ``model``'s parameters (EM run on to 1e-12)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        polished = gm.polished_log_likelihood(model, X)
+    return polished - model.score(X) * len(X)
+
+
+def test_slow_em_stops_close_to_its_optimum():
+    """Old Faithful with three full components is a slow EM (scikit-learn's tol=1e-3 stops it
+    far from its optimum); the default stops where less than about RTOL of the log-likelihood
+    is left."""
+    X = gm.datasets.load_old_faithful()
+    model = gm.GaussianMixture(3, random_state=0).fit(X)
+    total = abs(model.score(X) * len(X))
+    assert model.converged_
+    assert 0 <= _gap_to_optimum(model, X) <= 2 * RTOL * (1 + total)
+    loose = gm.GaussianMixture(3, random_state=0, tol=1e-3).fit(X)
+    assert _gap_to_optimum(loose, X) > 10 * _gap_to_optimum(model, X)
+
+
+def test_the_rule_means_the_same_on_any_number_of_rows():
+    """The same rows 100 times over, from the same start, take the same EM path per row: the
+    default stops at the same iteration (scikit-learn's per-row tol does too, but mclust's
+    absolute scale of the total would not)."""
+    X = gm.datasets.load_old_faithful()
+    small = gm.GaussianMixture(3, random_state=0).fit(X)
+    start = gm.GaussianMixture(3, random_state=0, max_iter=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start.fit(X)
+    big = gm.GaussianMixture(3, weights_init=start.weights_, means_init=start.means_,
+                             precisions_init=start.precisions_).fit(np.tile(X, (100, 1)))
+    assert big.n_iter_ == small.n_iter_
+    np.testing.assert_allclose(big.lower_bounds_, small.lower_bounds_, rtol=1e-9)
+
+
+def test_a_set_tol_keeps_scikit_learns_meaning():
+    X = gm.datasets.load_old_faithful()
+    model = gm.GaussianMixture(3, random_state=0, tol=1e-3).fit(X)
+    assert abs(model.lower_bounds_[-1] - model.lower_bounds_[-2]) < 1e-3
+    assert all(abs(b - a) >= 1e-3 for a, b in zip(model.lower_bounds_[:-2],
+                                                   model.lower_bounds_[1:-1]))
+
+
+def test_the_rule_is_relative_to_the_log_likelihoods_size():
+    """Steps that shrink fast stop EM once the last is below RTOL of the bound; steps that
+    crawl do not (the steps to come add up); and the verdicts scale with the bound."""
+    rule = StoppingRule(None, n_rows=1000)
+    for scale in (1.0, 10.0, 1000.0):
+        assert rule.converged(*(scale * np.array([-10.0, -9.99, -9.98999])))
+        assert not rule.converged(*(scale * np.array([-10.0, -9.999, -9.99801])))
+        assert not rule.converged(*(scale * np.array([-10.0, -9.99, -9.98])))
+    assert not rule.converged(-np.inf, -np.inf, 3.0)  # no step yet
+    assert not rule.converged(-np.inf, -3.0, -2.0)  # one big step
+
+
+def test_one_dimensional_data_fits_mclusts_e_and_v():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, 150), rng.normal(6, 2, 150)])[:, None]
+    sel = gm.select_model(x, range(1, 4), covariance_types="all", random_state=0,
+                          progress=False)
+    assert list(dict.fromkeys(sel.table.covariance_type)) == ["E", "V"]
+    assert sel.best_params_ == {"n_components": 2, "covariance_type": "V"}
+    default = gm.select_model(x, range(1, 4), random_state=0, progress=False)
+    assert sorted(set(default.table.covariance_type)) == ["E", "V"]
+    e = gm.GaussianMixture(2, covariance_type="E", random_state=0).fit(x)
+    assert e.covariances_.shape == (2,) and e.covariances_[0] == e.covariances_[1]
+    v = gm.GaussianMixture(2, covariance_type="V", random_state=0).fit(x)
+    full = gm.GaussianMixture(2, covariance_type="full", random_state=0).fit(x)
+    assert v.score(x) == pytest.approx(full.score(x), rel=1e-9)
+
+
+def test_one_dimensional_names_on_several_features_say_what_to_use():
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with pytest.raises(ValueError, match="one-dimensional data.*'EII'"):
+        gm.GaussianMixture(2, covariance_type="E").fit(X)
+    with pytest.raises(ValueError, match="one-dimensional data.*'spherical'"):
+        gm.select_model(X, [1, 2], covariance_types=["V"], progress=False)
