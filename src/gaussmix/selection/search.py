@@ -167,14 +167,18 @@ def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, 
         tries = [_fit_scored(X, sample_weight, n_components, covariance_type, single, data_cov,
                              n_eff, run() if run is not None else None) for run in runs]
         proper = [t for t in tries if t[3] == "ok"]
+        fitted_at_all = [t for t in tries if t[3] == "degenerate"]
+        what = f"loglik {fit[1]:.6g}" if fit[0] is not None else "no fit"
         if proper:
             retry = max(proper, key=lambda t: t[1])
             if fit[0] is not None and fit[3] == "degenerate":
                 set_aside = _row(fit, n_components, covariance_type, X.shape[1], n_eff)
-            what = f"loglik {fit[1]:.6g}" if fit[0] is not None else "no fit"
             note = (f"the n_init search's best ({what}) was {fit[3]}: {fit[4]}; "
                     "this row is the best proper fit of its starts")
             fit = (*retry[:4], note)
+        elif fit[3] == "failed" and fitted_at_all:  # no proper fit: the best that is a fit
+            retry = max(fitted_at_all, key=lambda t: t[1])
+            fit = (*retry[:4], f"{retry[4]} (the n_init search's best failed: {fit[4]})")
     return GridFit(_row(fit, n_components, covariance_type, X.shape[1], n_eff), fit[0],
                    set_aside)
 
