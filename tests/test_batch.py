@@ -15,7 +15,7 @@ import pytest
 import gaussmix as gm
 from gaussmix.engine import covariance, starts
 from gaussmix.engine.estep import em_statistics, kernel_for, log_weights_of, stacked_kernel
-from gaussmix.engine.model_based import model_based_tree, model_based_trees
+from gaussmix.engine.model_based import model_based_tree, model_based_trees, trace_groups
 from gaussmix.engine.responsibilities import normalize_inplace
 from gaussmix.engine.stats import components_of, split_groups
 from gaussmix.estimators import batch
@@ -316,7 +316,8 @@ def test_the_trace_tree_built_beside_the_conjugate_ones_is_the_tree_built_alone(
     w = np.ones(len(X))
     for n_groups in (None, 40):  # from single rows (one pass), and from Ward groups (two)
         trees = model_based_trees(X, w, [2, 4], n_groups, trace_rows=Z)
-        alone = model_based_tree(Z, w, 4, n_groups, criterion="trace")
+        # mclust's tree starts from its own groups (single rows, as mclust's hc, here)
+        alone = model_based_tree(Z, w, 4, trace_groups(len(Z), 4, 2), criterion="trace")
         np.testing.assert_array_equal(trees[-1].pairs, alone.pairs)
         np.testing.assert_array_equal(trees[-1].means, alone.means)
         for k, tree in zip([2, 4], trees):

@@ -90,10 +90,12 @@ def _fit_options(func):
                      help="EM iterations per start."),
         click.option("--tol", type=click.FloatRange(0),
                      help="Stop when the mean log-likelihood per row changes by less than this "
-                     "(default: stop when the gain still to come is below 1e-5 of the "
-                     "log-likelihood's size, so slow EM is not stopped early)."),
-        click.option("--reg-covar", default=1e-6, show_default=True, type=click.FloatRange(0),
-                     help="Added to covariance diagonals."),
+                     "(default: mclust's relative rule, a step below 1e-5 of the "
+                     "log-likelihood's size, with the gain still to come below 1e-4 of it, so "
+                     "slow EM is not stopped early)."),
+        click.option("--reg-covar", type=click.FloatRange(0),
+                     help="Added to covariance diagonals (default 1e-6; when selecting a "
+                     "model, 1e-6 of the smallest column variance, whatever the units)."),
         click.option("--seed", default=0, show_default=True, type=int, help="Random seed."),
         columns_option,
         click.option("--missing", default="error", show_default=True,
@@ -111,8 +113,11 @@ def _fit_options(func):
 
 
 def _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing):
-    return {"n_init": n_init, "max_iter": max_iter, "tol": tol, "reg_covar": reg_covar,
-            "random_state": seed, "missing": missing}
+    settings = {"n_init": n_init, "max_iter": max_iter, "tol": tol, "random_state": seed,
+                "missing": missing}
+    if reg_covar is not None:  # else each estimator's own default
+        settings["reg_covar"] = reg_covar
+    return settings
 
 
 def _prepare(data, columns, standardize, n_components, outputs=(), missing="error"):

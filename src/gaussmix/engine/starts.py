@@ -22,7 +22,7 @@ from sklearn.cluster import KMeans, kmeans_plusplus
 from threadpoolctl import ThreadpoolController
 
 from .agglomeration import cut, ward_tree
-from .model_based import default_groups, model_based_tree, model_based_trees
+from .model_based import model_based_tree, model_based_trees, trace_groups
 
 # Rows used by the hierarchical start: its cost is O(HIERARCHICAL_SUBSAMPLE**2) in time and memory.
 HIERARCHICAL_SUBSAMPLE = 2000
@@ -316,7 +316,8 @@ def _model_based_trees(Xs, w, n_components):
     planned = _PLANNED[-1] if _PLANNED else ()
     others = [k for k in sorted(planned) if 1 < k <= len(Xs) and k != n_components
               and _tree_key(("vvv", k), Xs, w) not in _TREES]
-    trace_key = _tree_key(("vvv-trace", default_groups(n_components, Xs.shape[1])), Xs, w)
+    trace_key = _tree_key(("vvv-trace", trace_groups(len(Xs), n_components, Xs.shape[1])), Xs,
+                          w)
     trace_rows = None if trace_key in _TREES else _mclust_rows(Xs, w)
     trees = model_based_trees(Xs, w, [n_components, *others], trace_rows=trace_rows)
     if trace_rows is not None:
@@ -344,7 +345,7 @@ def init_model_based_svd(X, sample_weight, n_components, random_state, dtype):
     rows, w = _agglomeration_rows(X, sample_weight, random_state)
     Xs = np.asarray(X[rows], dtype=np.float64)
     # the tree does not depend on K, only on how many Ward groups it starts from
-    n_groups = default_groups(n_components, Xs.shape[1])
+    n_groups = trace_groups(len(Xs), n_components, Xs.shape[1])
     labels = _cut_cached(("vvv-trace", n_groups), Xs, w, n_components, lambda: model_based_tree(
         _mclust_rows(Xs, w), w, n_components, n_groups, criterion="trace"))
     return [(rows, None, _one_hot(labels, n_components, dtype))]

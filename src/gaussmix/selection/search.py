@@ -260,7 +260,9 @@ def select_model(
         Whether a degenerate (spurious) fit may be chosen as ``best_``.
     **params
         Further :class:`GaussianMixture` parameters (``tol``, ``max_iter``, ``reg_covar``,
-        ``init_params``...), the same for every fit.
+        ``init_params``...), the same for every fit. Without ``reg_covar``, the ridge is
+        ``1e-6`` times the smallest column variance (:func:`relative_reg_covar`), so that
+        the grid's likelihoods do not depend on the units of the columns.
 
     Returns
     -------
@@ -305,6 +307,8 @@ def select_model(
     probe = GaussianMixture(n_init=n_init, **params)
     probe._check_hyperparameters()
     data_cov = _data_covariance(fill_for_start(X, sample_weight) if missing else X, sample_weight)
+    if "reg_covar" not in params:
+        params = {**params, "reg_covar": relative_reg_covar(np.diag(data_cov))}
 
     grid = [(k, ctype) for ctype in ctypes for k in ks]
     seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=len(grid))
@@ -320,6 +324,19 @@ def select_model(
         results = _run(tasks, n_jobs if parallel else 1, progress,
                        f"Fitting {len(grid)} mixtures ({n_samples} rows)")
     return ModelSelection(results, criterion, allow_degenerate)
+
+
+# select_model's ridge, relative to the data's smallest column variance.
+RELATIVE_REG_COVAR = 1e-6
+
+
+def relative_reg_covar(variances):
+    """select_model's default ``reg_covar``: ``RELATIVE_REG_COVAR`` times the smallest positive
+    column variance, so that no column, whatever its units, is regularised by more than a
+    millionth of its variance (scikit-learn's absolute 1e-6 is a tenth of the variance of a
+    column measured in small units, and changes every likelihood of the grid)."""
+    positive = variances[variances > 0]
+    return float(RELATIVE_REG_COVAR * (positive.min() if positive.size else 1.0))
 
 
 def polished_log_likelihood(model, X, *, tol=1e-12, max_iter=20_000):
