@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import click
-import numpy as np
 
 from ..io.formats import parse_columns
-from ..io.tables import read_table
-from ..io.writing import write_table
 from .options import (
     COVARIANCE_GRID_CHOICES,
+    COVARIANCE_HELP,
     ComponentsType,
     columns_option,
     consoles,
@@ -48,7 +46,7 @@ def _contamination(ctx, param, value):
               type=ComponentsType(), help="Numbers of components tried by BIC (auto: 1-5).")
 @click.option("--covariance", "covariance_types", multiple=True, type=COVARIANCE_GRID_CHOICES,
               help="Covariance types tried by BIC (repeatable; default full, tied, diag, "
-              "spherical).")
+              "spherical; " + COVARIANCE_HELP + ").")
 @click.option("--pca", "n_pca", default=5, show_default=True, type=click.IntRange(1),
               help="Principal components the mixture is fitted on (fewer if there are fewer "
               "columns).")
@@ -65,7 +63,11 @@ def outliers(data, contamination, output, components, covariance_types, n_pca, n
     Writes one row per input row: 'score' (higher is more normal), 'decision' (score minus the
     threshold; negative for outliers) and 'outlier' (1 for flagged rows, else 0).
     """
+    import numpy as np
+
     from ..apps.anomaly import MixtureOutlierDetector
+    from ..io.tables import read_table
+    from ..io.writing import write_table
 
     table = read_table(data, parse_columns(columns))
     detector = MixtureOutlierDetector(

@@ -6,14 +6,12 @@ import os
 import sys
 
 import click
-import numpy as np
 
 from ..io.formats import DataError, data_format, parse_columns
-from ..io.tables import read_table
-from ..io.writing import no_scratch_space, scratch_array, write_table
 from . import options
 from .options import (
     COVARIANCE_GRID_CHOICES,
+    COVARIANCE_HELP,
     CliError,
     ComponentsType,
     check_rows,
@@ -42,6 +40,10 @@ def _standardized(table, scratch_dirs=()):
     block by block and gone when the process ends, so a file larger than memory can be fitted
     standardized.
     """
+    import numpy as np
+
+    from ..io.writing import no_scratch_space, scratch_array
+
     X = table.X
     chunk = options.BLOCK_ROWS  # two passes over blocks of rows: no full-size temporary for big files
     center = np.zeros(X.shape[1])  # of the observed cells (missing ones are NaN)
@@ -82,7 +84,7 @@ def _fit_options(func):
                      type=COVARIANCE_GRID_CHOICES,
                      help="Covariance type (repeat to compare several when selecting; 'all': "
                      "mclust's 14 models; default full for one K, full/tied/diag/spherical for "
-                     "a range or auto)."),
+                     "a range or auto; " + COVARIANCE_HELP + ")."),
         click.option("--n-init", type=click.IntRange(1),
                      help="EM starts per model; the best is kept (default 1 for a single fit, "
                      "5 per candidate when selecting)."),
@@ -116,6 +118,8 @@ def _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing):
 def _prepare(data, columns, standardize, n_components, outputs=(), missing="error"):
     """Read DATA; with ``standardize``, also its standardized copy (memory-mapped for a
     memory-mapped file, in the folder of the first writable path in ``outputs`` or DATA's)."""
+    from ..io.tables import read_table
+
     table = read_table(data, parse_columns(columns), allow_missing=missing == "em")
     check_rows(table, n_components)
     center = scale = None
@@ -144,6 +148,8 @@ def _run_selection(table, Z, ks, covariance_types, criterion, settings, quiet):
 
 def _selection_frame(selection, Z, scale):
     """The selection table with log-likelihoods and criteria in the units of the raw columns."""
+    import numpy as np
+
     frame = selection.table.copy()
     if scale is not None:  # log p(x) = log p(z) - sum(log scale) for every row
         shift = Z.shape[0] * float(np.sum(np.log(scale)))
@@ -218,6 +224,7 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
 
 
 def _print_summary(console, model, table, Z, center, scale, output, selection, criterion):
+    import numpy as np
     from rich.table import Table as RichTable
 
     n_rows = Z.shape[0]
@@ -300,6 +307,8 @@ def select(data, components, criterion, output, plot_path, save_best, covariance
                                settings, quiet)
     frame = _selection_frame(selection, Z, scale)
     if output is not None:
+        from ..io.writing import write_table
+
         write_table(output, {name: frame[name].to_numpy() for name in frame.columns})
     if plot_path is not None:
         if scale is not None:  # draw the raw-unit criteria

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 
 import click
-import numpy as np
 
-from ..apps.image_features import COLOR_SPACES
 from .options import (
     COVARIANCE_CHOICES,
+    COVARIANCE_HELP,
     CliError,
     ComponentsType,
+    LazyChoice,
     consoles,
     examples,
     existing_directory,
@@ -23,6 +23,12 @@ from .options import (
     reported_warnings,
     save_figure,
 )
+
+
+def _color_spaces():
+    from ..apps.image_features import COLOR_SPACES
+
+    return list(COLOR_SPACES)
 
 
 def _pillow_format(path):
@@ -53,6 +59,7 @@ def read_image(path):
     greyscale stays uint16, 32-bit integer and float greyscale is clipped to 8 bits); anything
     Pillow cannot read gives a ``ValueError``.
     """
+    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     if not os.path.exists(path):
@@ -78,6 +85,7 @@ def read_image(path):
 
 
 def _write_image(path, rgb):
+    import numpy as np
     from PIL import Image
 
     from ..io.writing import atomic_write
@@ -87,6 +95,8 @@ def _write_image(path, rgb):
 
 
 def _write_labels(path, labels):
+    import numpy as np
+
     from ..io.writing import atomic_write
 
     atomic_write(path, lambda f: np.save(f, labels))
@@ -134,9 +144,9 @@ def _write_all(output, labels_path, plot_path, result):
               help="Above 0, also fit pixel positions: crossing the image counts as much as "
               "this many black-to-white ranges (try 0.1-1).")
 @click.option("--color-space", default="lab", show_default=True,
-              type=click.Choice(list(COLOR_SPACES)), help="Colour features (scikit-image).")
+              type=LazyChoice(_color_spaces), help="Colour features (scikit-image).")
 @click.option("--covariance", "covariance_type", default="full", show_default=True,
-              type=COVARIANCE_CHOICES, help="Covariance model.")
+              type=COVARIANCE_CHOICES, help="Covariance model (" + COVARIANCE_HELP + ").")
 @click.option("--max-pixels", default=100_000, show_default=True, type=click.IntRange(2),
               help="Fit on a random subsample of this many pixels; all are then assigned.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")

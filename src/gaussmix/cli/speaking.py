@@ -15,6 +15,7 @@ import click
 
 from .options import (
     COVARIANCE_CHOICES,
+    COVARIANCE_HELP,
     CliError,
     consoles,
     examples,
@@ -145,7 +146,7 @@ def speaker():
 @click.option("-k", "--n-components", "n_components", default=64, show_default=True,
               type=click.IntRange(1), help="Components of the background model.")
 @click.option("--covariance", "covariance_type", default="diag", show_default=True,
-              type=COVARIANCE_CHOICES, help="Covariance model.")
+              type=COVARIANCE_CHOICES, help="Covariance model (" + COVARIANCE_HELP + ").")
 @click.option("--sample-rate", default=8000, show_default=True, type=click.IntRange(4000),
               help="Rate (Hz) every file is resampled to before its features are taken.")
 @click.option("--mfcc", "n_mfcc", default=13, show_default=True, type=click.IntRange(1, 40),

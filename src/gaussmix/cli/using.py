@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import click
-import numpy as np
 
 from ..io.formats import DataError, parse_columns
-from ..io.tables import peek_columns, read_table
-from ..io.writing import write_table, write_table_chunks
 from .options import (
     CliError,
     columns_option,
@@ -34,6 +31,8 @@ def _read_model_file(path):
 
 def _read_for_model(data, model_path, model_file, columns):
     """Read ``data`` with the columns the model was fitted on; check the number of features."""
+    from ..io.tables import peek_columns, read_table
+
     wanted = parse_columns(columns)
     names = model_file.feature_names
     n_features = model_file.model.n_features_in_
@@ -81,6 +80,10 @@ def predict(data, model_path, output, columns, quiet):
     Writes one row per input row: 'label' (the most probable component), 'probability' (its
     posterior probability) and 'p_0', 'p_1', ... (every component's probability).
     """
+    import numpy as np
+
+    from ..io.writing import write_table_chunks
+
     model_file = _read_model_file(model_path)
     table = _read_for_model(data, model_path, model_file, columns)
     n_rows, n_components = table.X.shape[0], model_file.model.n_components
@@ -122,6 +125,10 @@ def score(data, model_path, output, contamination, threshold, columns, quiet):
     Writes 'log_density' (natural log, in the units of the data columns) per row, and with
     --contamination or --threshold also 'anomaly' (1 for flagged rows, else 0).
     """
+    import numpy as np
+
+    from ..io.writing import write_table
+
     if contamination is not None and threshold is not None:
         raise click.UsageError("Give --contamination or --threshold, not both.")
     model_file = _read_model_file(model_path)
@@ -170,6 +177,8 @@ def score(data, model_path, output, contamination, threshold, columns, quiet):
 @fail_cleanly
 def plot(data, model_path, output, title, pca, columns, quiet):
     """Draw DATA coloured by component, with MODEL's ellipses, in the units of the data."""
+    import numpy as np
+
     from ..viz import plot_mixture
 
     model_file = _read_model_file(model_path)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # the command line reads this module for --help: no NumPy import at run time
+    import numpy as np
 
 FORMATS = {
     ".csv": "csv",
