@@ -7,6 +7,7 @@ import socket
 
 import click
 
+from .extras import needs_extra
 from .options import (
     COVARIANCE_CHOICES,
     COVARIANCE_HELP,
@@ -122,6 +123,7 @@ def _session(data, columns, n_components, covariance_type, start, seed, groups, 
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(1, 1000),
               help="--html: at most this many EM iterations recorded.")
 @fail_cleanly
+@needs_extra
 def explore(port, host, no_browser, html_path, data, columns, n_components, covariance_type,
             start, seed, groups, overlap, n_samples, max_iter):
     """Watch EM think: an interactive explorer of Gaussian mixtures in the browser.

@@ -41,6 +41,25 @@ def one_line(text):
     return " ".join(str(text).split())
 
 
+# The library's advice names Python arguments; the command line's user needs its options.
+_CLI_TERMS = (
+    ("reg_covar=", "--reg-covar "), ("reg_covar", "--reg-covar"), ("max_iter", "--max-iter"),
+    ("n_init", "--n-init"), ("a larger tol", "a larger --tol"),
+    ("standardize the data", "use --standardize"), ("n_components", "-k"),
+)
+
+
+def cli_terms(text):
+    """A library message with its Python arguments named as the command line's options.
+
+    >>> cli_terms("Increase reg_covar (e.g. reg_covar=1e-4), use fewer components.")
+    'Increase --reg-covar (e.g. --reg-covar 1e-4), use fewer components.'
+    """
+    for python, option in _CLI_TERMS:
+        text = text.replace(python, option)
+    return text
+
+
 def fail_cleanly(func):
     """Turn data, model and file errors into one line on stderr (exit 1), never a traceback."""
 
@@ -196,7 +215,7 @@ def reported_warnings():
         yield
     seen = set()
     for item in caught:
-        text = one_line(item.message)
+        text = cli_terms(one_line(item.message))
         if text not in seen:
             seen.add(text)
             click.echo(f"gaussmix: warning: {text}", err=True)

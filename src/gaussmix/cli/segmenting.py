@@ -6,6 +6,7 @@ import os
 
 import click
 
+from .extras import needs_extra
 from .options import (
     COVARIANCE_CHOICES,
     COVARIANCE_HELP,
@@ -152,6 +153,7 @@ def _write_all(output, labels_path, plot_path, result):
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @quiet_option
 @fail_cleanly
+@needs_extra
 def segment(image, components, output, labels_path, plot_path, spatial_weight, color_space,
             covariance_type, max_pixels, seed, quiet):
     """Segment IMAGE by colour (and position) with a Gaussian mixture on its pixels.

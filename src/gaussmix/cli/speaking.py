@@ -13,6 +13,7 @@ import re
 
 import click
 
+from .extras import needs_extra
 from .options import (
     COVARIANCE_CHOICES,
     COVARIANCE_HELP,
@@ -156,6 +157,7 @@ def speaker():
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @quiet_option
 @fail_cleanly
+@needs_extra
 def ubm(audio, output, n_components, covariance_type, sample_rate, n_mfcc, deltas, seed,
         quiet):
     """Train the universal background model on the speech of many speakers (AUDIO...)."""
@@ -193,6 +195,7 @@ def ubm(audio, output, n_components, covariance_type, sample_rate, n_mfcc, delta
               help="What to adapt (repeat the option for several).")
 @quiet_option
 @fail_cleanly
+@needs_extra
 def enroll(name, audio, ubm_path, folder, relevance_factor, adapt, quiet):
     """Enrol speaker NAME from AUDIO...: the UBM MAP-adapted to their speech."""
     from ..io import save
@@ -232,6 +235,7 @@ def _scoring_options(func):
               "'identified' and one column 'score_NAME' per speaker.")
 @quiet_option
 @fail_cleanly
+@needs_extra
 def identify(audio, ubm_path, folder, top_c, output, quiet):
     """Say which enrolled speaker spoke each of AUDIO...
 
@@ -270,6 +274,7 @@ def identify(audio, ubm_path, folder, top_c, output, quiet):
               "equal error rate).")
 @quiet_option
 @fail_cleanly
+@needs_extra
 def verify(name, audio, ubm_path, folder, top_c, threshold, quiet):
     """Accept or reject the claim that NAME spoke each of AUDIO...
 
