@@ -46,6 +46,8 @@ _CLI_TERMS = (
     ("reg_covar=", "--reg-covar "), ("reg_covar", "--reg-covar"), ("max_iter", "--max-iter"),
     ("n_init", "--n-init"), ("a larger tol", "a larger --tol"),
     ("standardize the data", "use --standardize"), ("n_components", "-k"),
+    ("scale the input data", "scale the columns (--standardize)"),
+    ("standardized columns", "--standardize"), ("number of components", "number of components (-k)"),
 )
 
 

@@ -142,9 +142,9 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         if self.means_init is not None:
             means = as_float_array(self.means_init, "means_init")
             if means.shape != (k, n_features):
-                raise ValueError(
-                    f"means_init must have shape (n_components, n_features) = {(k, n_features)}, "
-                    f"got {means.shape}."
+                raise ValueError(  # scikit-learn's wording (its tests match it)
+                    f"The parameter 'means' should have the shape of {(k, n_features)}, but got "
+                    f"{means.shape} (means_init: one row of n_features per component)."
                 )
             if not np.all(np.isfinite(means)):
                 raise ValueError("means_init contains NaN or infinite values.")
@@ -255,9 +255,12 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         lower_bound, state, n_iter, converged, history = best
         if not converged and self.max_iter > 0:
             warnings.warn(
-                f"Best of {plan.n_init} initialisation(s) did not converge in {self.max_iter} "
-                f"iterations (tol={self.tol}). Try a larger max_iter, a larger tol, or check the "
-                "data (scaling, duplicated points).",
+                # scikit-learn's sentence (its tests match it), then what happened
+                "Best performing initialization did not converge. Try different init "
+                "parameters, or increase max_iter, tol, or check for degenerate data. "
+                f"(Best of {plan.n_init} initialisation(s); did not converge in {self.max_iter} "
+                f"iterations at tol={self.tol}: try a larger max_iter or tol, or check the data's "
+                "scaling and duplicated points.)",
                 ConvergenceWarning,
                 stacklevel=4,
             )
