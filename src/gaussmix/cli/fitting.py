@@ -201,7 +201,7 @@ def _selection_ks(table, ks):
 @click.command(epilog=examples(
     "gaussmix fit data.csv -k 3 -o model.npz",
     "gaussmix fit data.csv -k 2-6 --covariance full --covariance diag -o model.npz",
-    "gaussmix fit people.csv -k auto --columns height,weight --standardize -o model.npz",
+    "gaussmix fit people.csv -k auto --columns height,weight --standardize -o people.npz",
 ))
 @click.argument("data", metavar="DATA")
 @click.option("-k", "--n-components", "components", default="auto", show_default=True,

@@ -114,8 +114,8 @@ def plot_density(
 def plot_lower_bound(model, ax=None, *, title=None):
     """The lower bound (mean log-likelihood per point) after each EM iteration.
 
-    A second axis shows the change per iteration on a log scale with the model's ``tol``, the
-    threshold under which EM stops.
+    A second axis (right, grey) shows the change per iteration on a log scale with the model's
+    ``tol``, the threshold under which EM stops, drawn and labelled on that axis.
 
     Parameters
     ----------
@@ -157,13 +157,20 @@ def plot_lower_bound(model, ax=None, *, title=None):
         change = np.abs(np.diff(history))
         right = ax.twinx()
         right.semilogy(iterations[1:], np.maximum(change, 1e-16), color="0.45", linestyle="--",
-                       linewidth=1.2, label="change from previous iteration")  # fmt: skip
+                       linewidth=1.2, label="change per iteration (right axis)")  # fmt: skip
         tol = getattr(model, "tol", None)
-        if tol:
-            right.axhline(
-                tol, color="#d62728", linewidth=1.0, linestyle=":", label=f"tol = {tol:g}"
-            )
-        right.set_ylabel("|change| (log scale)", color="0.35")
+        if tol:  # on the change axis, where EM compares it, and said so where it is drawn
+            right.axhline(tol, color="#d62728", linewidth=1.0, linestyle=":",
+                          label=f"tol = {tol:g} (right axis)")
+            right.annotate(f"tol {tol:g}", xy=(1.0, tol), xycoords=("axes fraction", "data"),
+                           xytext=(-4, 3), textcoords="offset points", ha="right",
+                           fontsize="small", color="#d62728")
+            low, high = right.get_ylim()
+            right.set_ylim(min(low, tol / 3), max(high, tol * 3))
+        right.set_ylabel("|change| of the lower bound (log scale)", color="0.35")
+        right.tick_params(axis="y", colors="0.35")
+        right.spines["right"].set_color("0.45")
+        ax.tick_params(axis="y", colors="#1f77b4")
         handles = handles + right.get_lines()
         ax.right_ax = right
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,

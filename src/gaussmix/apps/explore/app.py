@@ -206,6 +206,8 @@ class Explorer:
         if limits:
             figures.set_limits(self.figs, frames.view_limits(self.session.X, frame))
             self.figs.points.glyph.size = figures.point_size(len(self.session.X))
+        else:  # ellipses that grew during EM stay whole
+            figures.cover_limits(self.figs, frames.view_limits(self.session.X, frame))
         self.status.object = frames.status_html(frame, self.session.n_components)
         self.caption.object = frames.caption_html(frame)
 

@@ -110,7 +110,7 @@ def _record(session, max_iter):
     bounds = [float(b) for b in recorded[-1].lower_bounds]
     run["iteration"] = list(range(1, len(bounds) + 1))
     run["lower_bound"] = bounds
-    run["limits"] = frames.view_limits(X, recorded[-1])
+    run["limits"] = frames.view_limits(X, *recorded)
     return run, recorded
 
 
