@@ -222,3 +222,19 @@ def test_a_missing_extra_is_named_not_an_internal_error(runner, monkeypatch):
     assert result.exit_code == 1
     assert 'pip install "gaussmix[explore]"' in result.output
     assert "internal error" not in result.output
+
+
+@pytest.mark.parametrize("columns", ["80", "60"])
+def test_select_table_is_readable_on_a_narrow_terminal_numbers_never_cut(runner, monkeypatch,
+                                                                        columns):
+    """Regression: at 80 columns Rich cut every number (``-9.978…``) and the header names."""
+    monkeypatch.setenv("COLUMNS", columns)
+    with open("five.csv", "w") as f:
+        f.write("a,b\n1,2\n2,3.5\n3,3\n4,6\n5,4\n")
+    text = _invoke(runner, "select", "five.csv", "-k", "1-3").output
+    assert "…" not in text
+    rows = json.loads(_invoke(runner, "select", "five.csv", "-k", "1-3", "--format", "json",
+                              "-q").stdout)
+    for row in rows:  # every BIC is printed whole
+        assert f"{row['bic']:.6g}" in text
+    assert max(len(line) for line in text.splitlines()) <= int(columns)

@@ -9,6 +9,7 @@ import click
 
 from ..io.formats import DataError, data_format, parse_columns
 from . import options
+from .layout import readable_table
 from .options import (
     COVARIANCE_GRID_CHOICES,
     COVARIANCE_HELP,
@@ -297,7 +298,6 @@ def _warn_if_degenerate(model, Z, data):
 
 def _print_summary(console, model, table, Z, center, scale, output, selection, criterion):
     import numpy as np
-    from rich.table import Table as RichTable
 
     n_rows = Z.shape[0]
     shift = 0.0 if scale is None else _log_scale_total(table.X, scale) / n_rows
@@ -312,18 +312,15 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
         f"{n_rows} rows of {table.path}"
     )
     console.print(title, highlight=False, soft_wrap=True)
-    summary = RichTable()
-    summary.add_column("component", justify="right")
-    summary.add_column("weight", justify="right")
     show = table.names if len(table.names) <= 8 else None
-    for name in show or ["mean"]:
-        summary.add_column(f"mean {name}" if show else name, justify="right")
+    keys = ["component", "weight", *([f"mean {name}" for name in show] if show else ["mean"])]
+    rows = []
     for k in range(model.n_components):
         cells = [f"{v:.4g}" for v in means[k]] if show else [
             np.array2string(means[k][:8], precision=3) + (" ..." if means.shape[1] > 8 else "")
         ]
-        summary.add_row(str(k), f"{model.weights_[k]:.4f}", *cells)
-    console.print(summary)
+        rows.append([str(k), f"{model.weights_[k]:.4f}", *cells])
+    console.print(readable_table(keys, rows, wrap=() if show else ("mean",)))
     lines = [
         f"BIC {bic:.6g}  (log-likelihood per row {loglik:.6g}, {n_params} parameters"
         + (", means in the original units; fitted on standardized columns)" if center is not None
@@ -428,25 +425,26 @@ def _print_machine(ranked, output_format):
 
 
 def _print_selection(console, frame, selection, criterion, table):
-    from rich.table import Table as RichTable
-
     best = selection.best_params_
     console.print(
         f"Model selection by {criterion.upper()} on {table.path}: best K={best['n_components']}, "
         f"{best['covariance_type']}", highlight=False, soft_wrap=True,
     )
-    view = RichTable()
-    keys = ["n_components", "covariance_type", "loglik", "n_parameters", "bic", "aic", "icl",
-            "status"]
+    criteria = ["bic", "aic", "icl"] if console.width >= 100 else [criterion]  # narrow: one
+    keys = ["n_components", "covariance_type", "loglik", "n_parameters", *criteria, "status"]
     keys = [key for key in keys if key in frame.columns]
-    for key in keys:
-        view.add_column(key, justify="left" if key in ("covariance_type", "status") else "right")
+    rows, styles = [], []
     for index, row in frame.iterrows():
         cells = [
             f"{row[k]:.6g}" if isinstance(row[k], float) else str(row[k]) for k in keys
         ]
-        if row.get("status") not in (None, "ok") and isinstance(row.get("message"), str) and row["message"]:
-            cells[-1] = f"{row['status']}: {row['message']}"
-        is_best = index == selection.best_index_
-        view.add_row(*cells, style="bold" if is_best else None)
+        message = row.get("message")
+        if row.get("status") not in (None, "ok") and isinstance(message, str) and message:
+            cells[-1] = f"{row['status']}: {message}"
+        rows.append(cells)
+        styles.append("bold" if index == selection.best_index_ else None)
+    headers = {"n_components": "K", "covariance_type": "covariance", "n_parameters": "params",
+               "bic": "BIC", "aic": "AIC", "icl": "ICL"}
+    view = readable_table([headers.get(k, k) for k in keys], rows, wrap=("status",),
+                          left=("covariance",), styles=styles)
     console.print(view)
