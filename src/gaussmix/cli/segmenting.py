@@ -132,8 +132,11 @@ def _write_all(output, labels_path, plot_path, result):
     "gaussmix segment scan.tif -k 3 --spatial-weight 0.3 -o segments.png",
 ))
 @click.argument("image", metavar="IMAGE")
-@click.option("-k", "--n-components", "components", required=True, type=ComponentsType(),
-              help="Number of segments, or 'auto' (1-8) / a range (2-6) to choose by BIC.")
+@click.option("-k", "--n-components", "components", default="4", show_default=True,
+              type=ComponentsType(),
+              help="Number of segments: what you want to see (3-6 suits most photos; compare a "
+              "few with --plot). 'auto' (1-8) or a range (2-6) choose by BIC, which on "
+              "photographs of smooth shading usually picks the most segments offered.")
 @click.option("-o", "--output", required=True, callback=_segmented_output, metavar="OUT",
               help="Segmented image to write, every pixel its segment's mean colour "
               "(.png, .jpg, .tif, ...; same size as IMAGE).")
@@ -183,6 +186,12 @@ def segment(image, components, output, labels_path, plot_path, spatial_weight, c
     _, err = consoles(quiet)
     height, width = result.labels.shape
     chosen = " (chosen by BIC)" if result.selection is not None else ""
+    offered = None if result.selection is None else result.selection.table["n_components"].max()
+    if offered is not None and result.n_components == offered and offered > 2:
+        err.print(f"gaussmix: note: BIC chose the most segments offered ({offered}): on a photo "
+                  "shading keeps adding detail, so BIC rarely finds a best K. Choose K by eye: "
+                  "try -k 3, 4 and 6 with --plot and keep the one that looks right.",
+                  highlight=False, soft_wrap=True)
     written = ", ".join(paths)
     err.print(f"{image}: {width} x {height} pixels in {result.n_components} segments{chosen}, "
               f"pixels per segment {', '.join(map(str, result.sizes))}; wrote {written}",
