@@ -69,3 +69,15 @@ def test_public_names_still_resolve_lazily():
     )
     assert "sklearn" in loaded  # the estimators came when asked for
     assert "matplotlib" not in loaded
+
+
+def test_a_small_fit_imports_only_what_fitting_needs(tmp_path):
+    """``gaussmix fit`` needs scikit-learn (the estimators subclass its BaseEstimator) and what
+    it brings, but no pictures, clusters or browsers."""
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n" + "".join(f"{i % 7},{(i * 3) % 11}\n" for i in range(60)))
+    argv = ["fit", str(data), "-k", "2", "-q", "-o", str(tmp_path / "m.npz")]
+    loaded = _top_level_modules(_CLI.format(argv=argv))
+    assert "sklearn" in loaded
+    assert sorted({"matplotlib", "dask", "distributed", "bokeh", "panel", "torch", "skimage",
+                   "librosa"} & loaded) == []
