@@ -31,10 +31,6 @@ DIFFERENCES = {
         "scikit-learn's message for weights outside [0, 1] calls the minimum 'max value' and the "
         "maximum 'min value'; gaussmix names them the right way round (the shape and "
         "normalisation messages match; test_weights_messages_are_scikit_learns)"),
-    "test_multiple_init": (
-        "n_init=5 runs its starts side by side in one stacked kernel, so the start that n_init=1 "
-        "runs alone reaches the same optimum with sums in another order: the scores differ by "
-        "one unit in the last place"),
     "test_gaussian_mixture_setting_best_params": (
         "with reg_covar=0 a component that collapses below the resolution of the data raises "
         "the reg_covar advice instead of returning a singular fit (README: How it works)"),

@@ -289,18 +289,27 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         from each of the plan's runs, side by side when they are batched (:mod:`.batch`;
         ``seconds`` is then the batch's), else one after the other."""
         X, sample_weight, runs = plan.X, plan.sample_weight, plan.runs
-        start_time = time.perf_counter()
-        if len(runs) > 1 and self._batchable(X, plan.statistics, runs[0][1]):
-            results = self._iterate_batched(X, sample_weight, [state for _, state, _ in runs],
+        # The first start runs alone, exactly as with n_init=1, and the others side by side:
+        # batched sums come in another order, and n_init > 1 must never return a fit (by one
+        # unit in the last place) worse than n_init=1's (scikit-learn's test_multiple_init).
+        alone, batched = runs[:1], runs[1:]
+        if len(batched) > 1 and self._batchable(X, plan.statistics, batched[0][1]):
+            yield from self._run_one_by_one(plan, alone)
+            start_time = time.perf_counter()
+            results = self._iterate_batched(X, sample_weight, [state for _, state, _ in batched],
                                             self.max_iter, self.tol, plan.dtype, plan.chunk,
                                             plan.n_threads, plan.statistics,
-                                            bounds=[bound for _, _, bound in runs])
+                                            bounds=[bound for _, _, bound in batched])
             seconds = time.perf_counter() - start_time
-            for (init, _, _), result in zip(runs, results):
+            for (init, _, _), result in zip(batched, results):
                 if self.verbose:
                     logger.info("Initialization %d", init)
                 yield init, result, seconds
             return
+        yield from self._run_one_by_one(plan, runs)
+
+    def _run_one_by_one(self, plan, runs):
+        X, sample_weight = plan.X, plan.sample_weight
         for init, state, lower_bound in runs:
             if self.verbose:
                 logger.info("Initialization %d", init)
