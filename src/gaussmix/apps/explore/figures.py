@@ -104,20 +104,6 @@ def set_limits(figs, limits):
     figs.scatter.y_range.update(start=y0, end=y1)
 
 
-def cover_limits(figs, limits):
-    """Widen the scatter's axes, never narrow them, so that ``limits`` is inside: ellipses that
-    grow during EM stay whole without the view jumping back and forth."""
-    (x0, x1), (y0, y1) = limits
-    x, y = figs.scatter.x_range, figs.scatter.y_range
-    if None in (x.start, x.end, y.start, y.end):
-        set_limits(figs, limits)
-        return
-    if x0 < x.start or x1 > x.end:
-        x.update(start=min(x0, x.start), end=max(x1, x.end))
-    if y0 < y.start or y1 > y.end:
-        y.update(start=min(y0, y.start), end=max(y1, y.end))
-
-
 def show_frame(figs, frame, X, *, points=True):
     """Put ``frame`` into the figures' sources (``points=False`` keeps the point colours)."""
     if points:
