@@ -43,6 +43,7 @@ means.data = Object.assign({}, run.means[f.e]);
 curve.data = {iteration: run.iteration.slice(0, f.n), lower_bound: run.lower_bound.slice(0, f.n)};
 status.text = f.status;
 caption.text = f.caption;
+hint.visible = f.n === 0;
 xr.start = f.limits[0][0]; xr.end = f.limits[0][1];
 yr.start = f.limits[1][0]; yr.end = f.limits[1][1];
 """
@@ -142,7 +143,9 @@ def page_html(session, *, max_iter=100, title=None):
     phases = [frame["phase"] for frame in run["frames"]]
     render = CustomJS(args={"run_json": json.dumps(run, separators=(",", ":")), "slider": slider,
                             "status": status, "caption": caption, "xr": figs.scatter.x_range,
-                            "yr": figs.scatter.y_range, **figs.sources},
+                            "yr": figs.scatter.y_range,
+                            "hint": figs.curve.select_one({"name": "gm-curve-hint"}),
+                            **figs.sources},
                       code=_RENDER_JS)
     slider.js_on_change("value", render)
     step.js_on_event("button_click", CustomJS(
