@@ -171,7 +171,7 @@ def test_pictures_work_on_it_and_leave_out_the_switched_off_components():
         ({"weight_concentration_prior_type": "dirichlet"}, "weight_concentration_prior_type"),
         ({"weight_concentration_prior": 0.0}, "weight_concentration_prior"),
         ({"mean_precision_prior": -1.0}, "mean_precision_prior"),
-        ({"degrees_of_freedom_prior": 1.5}, "greater than n_features - 1 = 2"),
+        ({"degrees_of_freedom_prior": 1.5}, r"should be greater than 2, but got 1.500 \(it must exceed n_features - 1\)"),
         ({"mean_prior": [0.0, 1.0]}, r"mean_prior must have shape \(3,\)"),
         ({"covariance_prior": np.eye(2)}, r"covariance_prior must have shape \(3, 3\)"),
         ({"covariance_prior": -np.eye(3)}, "covariance_prior .* must be positive definite"),

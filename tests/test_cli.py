@@ -148,7 +148,7 @@ BAD_CASES = {
     ),
     "NaN cells": (
         lambda d: _write(d / "nan.csv", "a,b\n1,2\n3,\n5,6\nnan,8\n9,10\n"),
-        ["predict", "{data}", "-m", "model.npz", "-o", "out.csv"],
+        ["fit", "{data}", "-k", 2, "-o", "out.npz"],
         "nan.csv: empty or NaN cells in columns 'a', 'b' at lines 3, 5",
     ),
     "ragged rows": (
@@ -252,9 +252,12 @@ def test_bad_usage_exits_with_2(runner, tmp_path, args, complaint):
 
 def test_columns_pick_numeric_ones_and_predict_finds_them_by_name(runner, tmp_path, mixed_csv):
     path, X = mixed_csv
-    refused = runner.invoke(cli, ["fit", str(path), "-k", "2", "-o", "m.npz"])
-    assert refused.exit_code == 1
-    assert "column 'name' is not numeric" in refused.output
+    # the text column is skipped, the id column identifies rows: neither is fitted
+    auto = runner.invoke(cli, ["fit", str(path), "-k", "2", "-o", "m.npz"])
+    assert auto.exit_code == 0, auto.output
+    assert "skipped text column 'name'" in auto.output
+    assert "identified by column 'id'" in auto.output
+    assert read_model("m.npz").feature_names == ["height", "weight"]
     fitted = runner.invoke(
         cli, ["fit", str(path), "-k", "2", "--columns", "height,weight", "-o", "m.npz"]
     )
@@ -290,8 +293,10 @@ def test_score_threshold_and_stdout_output(runner, tmp_path, mixed_csv):
                                  "--threshold", "-4"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
-    assert lines[0] == "log_density,anomaly" and len(lines) == 201
-    values = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    # the file's unique 'id' column leads, so the scores join back to the rows
+    assert lines[0] == "id,log_density,anomaly" and len(lines) == 201
+    assert [int(line.split(",")[0]) for line in lines[1:]] == list(range(200))
+    values = np.array([[float(v) for v in line.split(",")[1:]] for line in lines[1:]])
     np.testing.assert_allclose(values[:, 0], gm.load("m.npz").score_samples(X), rtol=1e-12)
     np.testing.assert_array_equal(values[:, 1], values[:, 0] < -4)
 

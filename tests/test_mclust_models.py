@@ -45,6 +45,7 @@ def test_parameter_counts_are_mclusts_df():
         assert covariance.get(row.model).mixture_parameters(row.G, d) == row.df, row
 
 
+@pytest.mark.slow  # G in {2, 3, 5} by default; GAUSSMIX_SLOW=1 for G = 1..6
 @pytest.mark.parametrize("dataset", ["iris", "old_faithful", "diabetes"])
 @pytest.mark.parametrize("model", MCLUST)
 def test_n_init_10_reaches_mclusts_log_likelihood(dataset, model):

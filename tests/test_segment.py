@@ -419,3 +419,19 @@ def test_cli_leaves_nothing_when_a_later_write_fails(tmp_path, photo, monkeypatc
     assert result.exit_code == 1
     assert "No space left on device" in result.output
     assert set(os.listdir(tmp_path)) == before
+
+
+def test_cli_says_how_to_choose_k_when_bic_takes_the_most_segments(tmp_path):
+    """On an ordinary photo BIC keeps adding segments (issue 27): the CLI says so and how to
+    choose K instead; without -k it segments into a small default number."""
+    from skimage import data
+
+    Image.fromarray(data.coffee()).resize((120, 80)).save(tmp_path / "coffee.png")
+    auto = _invoke(tmp_path, "coffee.png", "-k", "2-5", "-o", "a.png")
+    assert auto.exit_code == 0, auto.output
+    assert "in 5 segments (chosen by BIC)" in auto.output
+    assert "BIC chose the most segments offered (5)" in auto.output
+    assert "Choose K by eye" in auto.output
+    default = _invoke(tmp_path, "coffee.png", "-o", "d.png")
+    assert default.exit_code == 0, default.output
+    assert "in 4 segments" in default.output and "BIC" not in default.output

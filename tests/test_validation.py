@@ -148,10 +148,10 @@ def test_from_parameters_checks_hyperparameters(name, value):
 @pytest.mark.parametrize(
     ("weights", "message"),
     [
-        ([1.0], r"weights_init must have shape \(n_components,\) = \(2,\), got \(1,\)"),
-        ([[0.5, 0.5]], r"weights_init must have shape"),
-        ([0.3, 0.3], "weights_init must sum to 1, but they sum to 0.6"),
-        ([1.5, -0.5], r"weights_init must be finite and in \[0, 1\]"),
+        ([1.0], r"'weights' should have the shape of \(2,\), but got \(1,\) \(weights_init"),
+        ([[0.5, 0.5]], r"'weights' should have the shape of"),
+        ([0.3, 0.3], r"should be normalized, but got sum\(weights\) = 0.60000 \(weights_init"),
+        ([1.5, -0.5], r"'weights' should be in the range \[0, 1\], but got min value -0.50000"),
         ([np.nan, 0.5], r"weights_init must be finite"),
         ([np.inf, 0.0], r"weights_init must be finite"),
         (["a", "b"], "weights_init must be a real numeric array"),
@@ -165,9 +165,9 @@ def test_bad_weights_init_raises(X, weights, message):
 @pytest.mark.parametrize(
     ("means", "message"),
     [
-        (np.zeros((3, 2)), r"means_init must have shape \(n_components, n_features\) = \(2, 2\)"),
-        (np.zeros((2, 3)), r"means_init must have shape .* got \(2, 3\)"),
-        (np.zeros(2), r"means_init must have shape"),
+        (np.zeros((3, 2)), r"'means' should have the shape of \(2, 2\), but got \(3, 2\) \(means_init"),
+        (np.zeros((2, 3)), r"'means' should have the shape of .* got \(2, 3\)"),
+        (np.zeros(2), r"'means' should have the shape of"),
         ([[np.nan, 0.0], [0.0, 0.0]], "means_init contains NaN or infinite values"),
         ([[np.inf, 0.0], [0.0, 0.0]], "means_init contains NaN or infinite values"),
         ([[0.0, 0.0], [0.0]], "means_init must be a numeric array"),
@@ -189,8 +189,8 @@ GOOD_PRECISIONS = {
 
 def _precision_cases():
     for ctype, good in GOOD_PRECISIONS.items():
-        yield pytest.param(ctype, np.ones(5), "must have shape", id=f"{ctype}-shape")
-        yield pytest.param(ctype, good[None], "must have shape", id=f"{ctype}-extra-axis")
+        yield pytest.param(ctype, np.ones(5), "should have the shape of", id=f"{ctype}-shape")
+        yield pytest.param(ctype, good[None], "should have the shape of", id=f"{ctype}-extra-axis")
         nan = good.copy()
         nan.flat[0] = np.nan
         yield pytest.param(ctype, nan, "contains NaN or infinite", id=f"{ctype}-nan")
@@ -198,25 +198,30 @@ def _precision_cases():
         inf.flat[0] = np.inf
         yield pytest.param(ctype, inf, "contains NaN or infinite", id=f"{ctype}-inf")
         if ctype in ("full", "tied"):
-            yield pytest.param(ctype, -good, "must be positive definite", id=f"{ctype}-negative")
+            yield pytest.param(ctype, -good, "should be symmetric, positive-definite",
+                               id=f"{ctype}-negative")
             asym = good.copy()
             asym[..., 0, 1] = 0.5
-            yield pytest.param(ctype, asym, "must be symmetric", id=f"{ctype}-asymmetric")
+            yield pytest.param(ctype, asym, "should be symmetric, positive-definite",
+                               id=f"{ctype}-asymmetric")
             indefinite = good.copy()
             indefinite[..., 0, 1] = indefinite[..., 1, 0] = 3.0
-            yield pytest.param(ctype, indefinite, "must be positive definite", id=f"{ctype}-indef")
+            yield pytest.param(ctype, indefinite, "should be symmetric, positive-definite",
+                               id=f"{ctype}-indef")
         else:
-            yield pytest.param(ctype, -good, "must be positive", id=f"{ctype}-negative")
+            yield pytest.param(ctype, -good, "should be positive", id=f"{ctype}-negative")
             zero = good.copy()
             zero.flat[0] = 0.0
-            yield pytest.param(ctype, zero, "must be positive", id=f"{ctype}-zero")
+            yield pytest.param(ctype, zero, "should be positive", id=f"{ctype}-zero")
         yield pytest.param(ctype, np.full(good.shape, "a"), "numeric array", id=f"{ctype}-str")
 
 
 @pytest.mark.parametrize(("covariance_type", "precisions", "message"), list(_precision_cases()))
 def test_bad_precisions_init_raises(X, covariance_type, precisions, message):
     model = GM(2, covariance_type=covariance_type, precisions_init=precisions)
-    with pytest.raises(ValueError, match=rf"precisions_init.*{message}"):
+    # scikit-learn's wording first, then which argument
+    pattern = rf"(?s)'{covariance_type} precision' {message}.*precisions_init|precisions_init.*{message}"
+    with pytest.raises(ValueError, match=pattern):
         model.fit(X)
 
 
@@ -331,7 +336,7 @@ def test_fewer_positive_weights_than_components_raises_like_too_few_rows(X, init
 def _from_parameters_cases():
     ok = {"weights": [0.5, 0.5], "means": [[0.0], [1.0]], "covariances": [[[1.0]], [[1.0]]]}
     yield pytest.param(dict(ok, weights=[0.5, 0.6]), "weights must sum to 1", id="weights-sum")
-    yield pytest.param(dict(ok, weights=[1.5, -0.5]), "weights must be finite and in", id="neg")
+    yield pytest.param(dict(ok, weights=[1.5, -0.5]), r"should be in the range \[0, 1\]", id="neg")
     yield pytest.param(dict(ok, means=[0.0, 1.0]), "means must be 2-D", id="means-1d")
     yield pytest.param(dict(ok, means=[[0.0], [np.nan]]), "must be finite", id="means-nan")
     yield pytest.param(dict(ok, covariances=[[[1.0]]]), r"must have shape \(2, 1, 1\)", id="shape")

@@ -1,7 +1,8 @@
 """gaussmix: Gaussian Mixture Models you can generate, learn, see and scale.
 
-Public names are imported lazily, so ``import gaussmix`` does not pull in matplotlib, pandas or
-dask until a function that needs them is used.
+Public names are imported lazily, so ``import gaussmix`` costs milliseconds: the estimators
+(and with them scikit-learn and SciPy), matplotlib, pandas and dask are imported when a name that
+needs them is first used (``tests/test_imports.py`` checks it).
 
 The package is layered; each layer imports only the ones below it (``docs/design.md``):
 ``engine`` (EM arithmetic), ``backends`` (where the rows live), ``estimators``, then
@@ -11,10 +12,11 @@ The package is layered; each layer imports only the ones below it (``docs/design
 from importlib import import_module
 
 from ._version import __version__
-from .estimators import BayesianGaussianMixture, GaussianMixture
 
 # public name -> module that defines it
 _LAZY = {
+    "GaussianMixture": "estimators",
+    "BayesianGaussianMixture": "estimators",
     "make_mixture": "datasets.generate",
     "pairwise_overlap": "datasets.overlap",
     "plot_mixture": "viz",
@@ -37,7 +39,7 @@ _LAZY = {
     "MixtureOutlierDetector": "apps.anomaly",
 }
 
-__all__ = ["BayesianGaussianMixture", "GaussianMixture", "__version__"] + list(_LAZY)
+__all__ = ["__version__"] + list(_LAZY)
 
 
 def __getattr__(name):

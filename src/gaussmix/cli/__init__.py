@@ -22,8 +22,9 @@ __all__ = ["cli", "main"]
 def cli():
     """Gaussian mixture models: generate data, fit, predict, score and see them.
 
-    Data files are .csv/.tsv (header detected), .parquet or .npy. Exit status: 0 on success,
-    1 for bad data or model files, 2 for bad usage.
+    Data files are .csv/.tsv (header, separator and decimal comma detected), .parquet or
+    .npy; text columns are skipped and an ID column is carried into per-row outputs (--id).
+    Exit status: 0 on success, 1 for bad data or model files, 2 for bad usage.
 
     \b
     Examples:

@@ -136,7 +136,7 @@ def run_demo(
         from ..viz import animate_em
 
         gif_path = os.path.join(out_dir, GIF_NAME)
-        model = animate_em(estimator, X, gif_path)
+        model = animate_em(estimator, X, gif_path, reference=truth)  # the PNG's colours
     else:
         model = estimator.fit(X)
     order = _match_components(truth.means_, model.means_)
@@ -194,7 +194,7 @@ def _write_picture(truth, fitted, X, path):
     fig, axes = plt.subplots(1, 2, figsize=(13.5, 5.6), layout="constrained", sharex=True,
                              sharey=True)  # fmt: skip
     try:
-        plot_mixture(truth, X, ax=axes[0], legend=None,
+        plot_mixture(truth, X, ax=axes[0], legend="inside",
                      title=f"truth (average pairwise overlap {truth.overlap_:.3f})")  # fmt: skip
         plot_mixture(fitted, X, ax=axes[1], legend="outside",
                      title=f"learned by EM ({fitted.covariance_type} covariances)")  # fmt: skip

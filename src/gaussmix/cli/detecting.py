@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import click
-import numpy as np
 
 from ..io.formats import parse_columns
-from ..io.tables import read_table
-from ..io.writing import write_table
 from .options import (
     COVARIANCE_GRID_CHOICES,
+    COVARIANCE_HELP,
     ComponentsType,
     columns_option,
     consoles,
@@ -21,6 +19,7 @@ from .options import (
     reported_warnings,
     table_output_option,
 )
+from .reading import read_data, table_options, with_ids
 
 
 def _contamination(ctx, param, value):
@@ -48,41 +47,54 @@ def _contamination(ctx, param, value):
               type=ComponentsType(), help="Numbers of components tried by BIC (auto: 1-5).")
 @click.option("--covariance", "covariance_types", multiple=True, type=COVARIANCE_GRID_CHOICES,
               help="Covariance types tried by BIC (repeatable; default full, tied, diag, "
-              "spherical).")
+              "spherical; " + COVARIANCE_HELP + ").")
 @click.option("--pca", "n_pca", default=5, show_default=True, type=click.IntRange(1),
               help="Principal components the mixture is fitted on (fewer if there are fewer "
               "columns).")
 @click.option("--no-standardize", is_flag=True,
               help="Do not scale the columns to unit variance (columns in the same units).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--missing", default="error", show_default=True, type=click.Choice(["error", "em"]),
+              help="Empty and NaN cells: 'error' refuses them; 'em' fits the mixture on the "
+              "standardized columns by missing-value EM (no --pca projection) and scores each "
+              "row on its observed cells.")
 @columns_option
+@table_options
 @quiet_option
 @fail_cleanly
 def outliers(data, contamination, output, components, covariance_types, n_pca, no_standardize,
-             seed, columns, quiet):
+             seed, missing, columns, id_column, sep, decimal, quiet):
     """Flag the outlying rows of DATA with a trimmed, BIC-chosen Gaussian mixture.
 
     Writes one row per input row: 'score' (higher is more normal), 'decision' (score minus the
-    threshold; negative for outliers) and 'outlier' (1 for flagged rows, else 0).
+    threshold; negative for outliers) and 'outlier' (1 for flagged rows, else 0), after the
+    ID column if the file has one.
     """
-    from ..apps.anomaly import MixtureOutlierDetector
+    import numpy as np
 
-    table = read_table(data, parse_columns(columns))
+    from ..apps.anomaly import MixtureOutlierDetector
+    from ..io.writing import write_table
+
+    quiet_notes = quiet or output == "-"
+    table = read_data(data, parse_columns(columns), quiet_notes, allow_missing=missing == "em",
+                      id_column=id_column, sep=sep, decimal=decimal)
     detector = MixtureOutlierDetector(
         n_components="auto" if components == "auto" else components,
         covariance_type=covariance_grid(covariance_types), contamination=contamination,
-        n_pca=n_pca, standardize=not no_standardize, random_state=seed,
+        n_pca=n_pca, standardize=not no_standardize, random_state=seed, missing=missing,
     )
     with progress(f"Screening {data}", quiet), reported_warnings():
         detector.fit(table.X)
     score = detector.score_samples(table.X)
     flagged = score < detector.offset_
-    write_table(output, {"score": score, "decision": score - detector.offset_,
-                         "outlier": flagged.astype(np.int8)})
+    write_table(output, with_ids(table, {"score": score, "decision": score - detector.offset_,
+                                         "outlier": flagged.astype(np.int8)}, output))
     params = detector.selection_.best_params_
     _, err = consoles(quiet or output == "-")
+    projection = ("the standardized columns" if detector.pca_ is None
+                  else f"{detector.pca_.n_components_} principal component(s)")
     err.print(f"{data}: {int(flagged.sum())} of {len(score)} rows flagged (score < "
               f"{detector.offset_:.6g}; mixture of {params['n_components']} "
-              f"{params['covariance_type']} on {detector.pca_.n_components_} principal "
-              f"component(s), {int(detector.support_.sum())} rows kept); wrote {output}",
+              f"{params['covariance_type']} on {projection}, {int(detector.support_.sum())} "
+              f"rows kept); wrote {output}",
               highlight=False, soft_wrap=True)

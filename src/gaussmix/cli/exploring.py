@@ -7,7 +7,15 @@ import socket
 
 import click
 
-from .options import COVARIANCE_CHOICES, CliError, examples, fail_cleanly, one_line
+from .extras import needs_extra
+from .options import (
+    COVARIANCE_CHOICES,
+    COVARIANCE_HELP,
+    CliError,
+    examples,
+    fail_cleanly,
+    one_line,
+)
 
 _LOOPBACK = ("127.0.0.1", "localhost")
 
@@ -99,7 +107,7 @@ def _session(data, columns, n_components, covariance_type, start, seed, groups, 
 @click.option("-k", "--n-components", default=3, show_default=True,
               type=click.IntRange(1, 10), help="K, the number of groups EM looks for.")
 @click.option("--covariance", "covariance_type", default="full", show_default=True,
-              type=COVARIANCE_CHOICES, help="Covariance type of the model.")
+              type=COVARIANCE_CHOICES, help="Covariance type of the model (" + COVARIANCE_HELP + ").")
 @click.option("--start", default="random", show_default=True,
               type=click.Choice(["random", "k-means", "hierarchical"]),
               help="How EM makes its first guess.")
@@ -115,6 +123,7 @@ def _session(data, columns, n_components, covariance_type, start, seed, groups, 
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(1, 1000),
               help="--html: at most this many EM iterations recorded.")
 @fail_cleanly
+@needs_extra
 def explore(port, host, no_browser, html_path, data, columns, n_components, covariance_type,
             start, seed, groups, overlap, n_samples, max_iter):
     """Watch EM think: an interactive explorer of Gaussian mixtures in the browser.

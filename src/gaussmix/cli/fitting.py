@@ -6,14 +6,13 @@ import os
 import sys
 
 import click
-import numpy as np
 
 from ..io.formats import DataError, data_format, parse_columns
-from ..io.tables import read_table
-from ..io.writing import no_scratch_space, scratch_array, write_table
 from . import options
+from .layout import readable_table
 from .options import (
     COVARIANCE_GRID_CHOICES,
+    COVARIANCE_HELP,
     CliError,
     ComponentsType,
     check_rows,
@@ -32,6 +31,7 @@ from .options import (
     save_figure,
     table_output,
 )
+from .reading import cli_terms, read_data, table_options
 
 
 def _standardized(table, scratch_dirs=()):
@@ -42,6 +42,10 @@ def _standardized(table, scratch_dirs=()):
     block by block and gone when the process ends, so a file larger than memory can be fitted
     standardized.
     """
+    import numpy as np
+
+    from ..io.writing import no_scratch_space, scratch_array
+
     X = table.X
     chunk = options.BLOCK_ROWS  # two passes over blocks of rows: no full-size temporary for big files
     center = np.zeros(X.shape[1])  # of the observed cells (missing ones are NaN)
@@ -82,7 +86,7 @@ def _fit_options(func):
                      type=COVARIANCE_GRID_CHOICES,
                      help="Covariance type (repeat to compare several when selecting; 'all': "
                      "mclust's 14 models; default full for one K, full/tied/diag/spherical for "
-                     "a range or auto)."),
+                     "a range or auto; " + COVARIANCE_HELP + ")."),
         click.option("--n-init", type=click.IntRange(1),
                      help="EM starts per model; the best is kept (default 1 for a single fit, "
                      "5 per candidate when selecting)."),
@@ -102,6 +106,7 @@ def _fit_options(func):
                      type=click.Choice(["error", "em"]),
                      help="Empty and NaN cells: 'error' refuses them; 'em' treats them as "
                      "missing values, which EM fits from the observed cells of each row."),
+        table_options,
         click.option("--standardize", is_flag=True,
                      help="Fit on columns scaled to mean 0 and variance 1; the scaling is stored "
                      "in the model and applied by predict, score and plot."),
@@ -120,10 +125,14 @@ def _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing):
     return settings
 
 
-def _prepare(data, columns, standardize, n_components, outputs=(), missing="error"):
+def _prepare(data, columns, standardize, n_components, outputs=(), missing="error", quiet=False,
+             reading=None):
     """Read DATA; with ``standardize``, also its standardized copy (memory-mapped for a
     memory-mapped file, in the folder of the first writable path in ``outputs`` or DATA's)."""
-    table = read_table(data, parse_columns(columns), allow_missing=missing == "em")
+    table = read_data(data, parse_columns(columns), quiet,
+                      allow_missing="rows" if missing == "em" else False, **(reading or {}))
+    if missing == "em":
+        _drop_empty_rows(table, quiet)
     check_rows(table, n_components)
     center = scale = None
     Z = table.X
@@ -132,6 +141,22 @@ def _prepare(data, columns, standardize, n_components, outputs=(), missing="erro
                    if p and p != "-"]
         Z, center, scale = _standardized(table, folders)
     return table, Z, center, scale
+
+
+def _drop_empty_rows(table, quiet):
+    """Leave rows with no observed cell out of a missing-value fit (they carry nothing), and
+    say how many."""
+    import numpy as np
+
+    empty = np.zeros(table.X.shape[0], dtype=bool)
+    for start in range(0, len(empty), options.BLOCK_ROWS):
+        empty[start : start + options.BLOCK_ROWS] = np.isnan(
+            table.X[start : start + options.BLOCK_ROWS]).all(axis=1)
+    if empty.any():
+        table.X = np.asarray(table.X)[~empty]
+        if not quiet:
+            click.echo(f"gaussmix: note: {table.path}: {int(empty.sum())} row(s) with every cell "
+                       "empty are left out of the fit.", err=True)
 
 
 def _run_selection(table, Z, ks, covariance_types, criterion, settings, quiet):
@@ -146,14 +171,28 @@ def _run_selection(table, Z, ks, covariance_types, criterion, settings, quiet):
                 criterion=criterion, progress=not quiet and sys.stderr.isatty(), **settings,
             )
     except ValueError as exc:
-        raise CliError(one_line(f"{table.path}: model selection failed: {exc}")) from None
+        raise CliError(cli_terms(one_line(f"{table.path}: model selection failed: {exc}"))) \
+            from None
 
 
-def _selection_frame(selection, Z, scale):
+def _log_scale_total(X, scale):
+    """``sum over rows of sum(log scale)`` over each row's *observed* columns: the log-Jacobian
+    of the standardisation for the whole table (a missing cell's column does not enter its
+    row's marginal density, so its scale must not enter the row's shift either)."""
+    import numpy as np
+
+    log_scale = np.log(np.asarray(scale, dtype=np.float64))
+    observed = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], options.BLOCK_ROWS):
+        observed += np.sum(~np.isnan(X[start : start + options.BLOCK_ROWS]), axis=0)
+    return float(observed @ log_scale)
+
+
+def _selection_frame(selection, table, scale):
     """The selection table with log-likelihoods and criteria in the units of the raw columns."""
     frame = selection.table.copy()
-    if scale is not None:  # log p(x) = log p(z) - sum(log scale) for every row
-        shift = Z.shape[0] * float(np.sum(np.log(scale)))
+    if scale is not None:  # log p(x) = log p(z) - sum(log scale) over each row's observed cells
+        shift = _log_scale_total(table.X, scale)
         frame["loglik"] = frame["loglik"] - shift
         for key in ("bic", "aic", "icl"):
             frame[key] = frame[key] + 2.0 * shift
@@ -170,7 +209,7 @@ def _selection_ks(table, ks):
 @click.command(epilog=examples(
     "gaussmix fit data.csv -k 3 -o model.npz",
     "gaussmix fit data.csv -k 2-6 --covariance full --covariance diag -o model.npz",
-    "gaussmix fit people.csv -k auto --columns height,weight --standardize -o model.npz",
+    "gaussmix fit people.csv -k auto --columns height,weight --standardize -o people.npz",
 ))
 @click.argument("data", metavar="DATA")
 @click.option("-k", "--n-components", "components", default="auto", show_default=True,
@@ -183,7 +222,7 @@ def _selection_ks(table, ks):
 @_fit_options
 @fail_cleanly
 def fit(data, components, output, criterion, covariance_types, n_init, max_iter, tol, reg_covar,
-        seed, columns, missing, standardize, quiet):
+        seed, columns, missing, id_column, sep, decimal, standardize, quiet):
     """Fit a Gaussian mixture to the numeric columns of DATA and save it.
 
     DATA is a .csv/.tsv (header detected), .parquet or .npy file. Prints the weights and means
@@ -197,7 +236,9 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
     single = (components != "auto" and len(components) == 1
               and len(covariance_grid(covariance_types or ("full",))) == 1)
     smallest = 1 if components == "auto" else components[0]
-    table, Z, center, scale = _prepare(data, columns, standardize, smallest, (output,), missing)
+    table, Z, center, scale = _prepare(data, columns, standardize, smallest, (output,), missing,
+                                       quiet, {"id_column": id_column, "sep": sep,
+                                               "decimal": decimal})
     selection = None
     if single:
         k = components[0]
@@ -210,7 +251,9 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
                     reported_warnings():
                 model.fit(Z)
         except ValueError as exc:
-            raise CliError(one_line(f"{data}: fitting {k} component(s) failed: {exc}")) from None
+            raise CliError(cli_terms(one_line(f"{data}: fitting {k} component(s) failed: {exc}"))) \
+                from None
+        _warn_if_degenerate(model, Z, data)
     else:
         ks = _selection_ks(table, components)
         if max(ks) > Z.shape[0]:
@@ -224,11 +267,47 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
     _print_summary(out, model, table, Z, center, scale, output, selection, criterion)
 
 
+def _warn_if_degenerate(model, Z, data):
+    """A fit whose component rests on too few rows (or collapsed) gets a warning in the
+    command line's terms: ``select`` marks such fits degenerate and never picks them."""
+    import numpy as np
+
+    from ..selection.criteria import degenerate_reason
+
+    # the covariance of the complete rows, block by block (a memory-mapped file stays on disk)
+    n_features = Z.shape[1]
+    count, shift = 0, None
+    first, second = np.zeros(n_features), np.zeros((n_features, n_features))
+    for start in range(0, Z.shape[0], options.BLOCK_ROWS):
+        block = np.asarray(Z[start : start + options.BLOCK_ROWS], dtype=np.float64)
+        block = block[~np.isnan(block).any(axis=1)]
+        if not len(block):
+            continue
+        shift = block[0].copy() if shift is None else shift
+        block = block - shift
+        count += len(block)
+        first += block.sum(axis=0)
+        second += block.T @ block
+    if count < 2:
+        return
+    mean = first / count
+    data_cov = second / count - np.outer(mean, mean)
+    data_cov += 1e-12 * max(np.trace(data_cov) / n_features, np.finfo(float).tiny) * np.eye(
+        n_features)
+    reason = degenerate_reason(model, data_cov, float(Z.shape[0]))
+    if reason is not None:
+        click.echo(
+            f"gaussmix: warning: {data}: the fit is degenerate: {reason}. Its likelihood means "
+            "little; use fewer components (-k), a simpler --covariance (tied, diag or "
+            "spherical), more rows, or let 'gaussmix select' compare fits.", err=True,
+        )
+
+
 def _print_summary(console, model, table, Z, center, scale, output, selection, criterion):
-    from rich.table import Table as RichTable
+    import numpy as np
 
     n_rows = Z.shape[0]
-    shift = 0.0 if scale is None else float(np.sum(np.log(scale)))
+    shift = 0.0 if scale is None else _log_scale_total(table.X, scale) / n_rows
     loglik = model.score(Z) - shift
     n_params = model._n_parameters()
     bic = -2 * loglik * n_rows + n_params * np.log(n_rows)
@@ -240,18 +319,15 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
         f"{n_rows} rows of {table.path}"
     )
     console.print(title, highlight=False, soft_wrap=True)
-    summary = RichTable()
-    summary.add_column("component", justify="right")
-    summary.add_column("weight", justify="right")
     show = table.names if len(table.names) <= 8 else None
-    for name in show or ["mean"]:
-        summary.add_column(f"mean {name}" if show else name, justify="right")
+    keys = ["component", "weight", *([f"mean {name}" for name in show] if show else ["mean"])]
+    rows = []
     for k in range(model.n_components):
         cells = [f"{v:.4g}" for v in means[k]] if show else [
             np.array2string(means[k][:8], precision=3) + (" ..." if means.shape[1] > 8 else "")
         ]
-        summary.add_row(str(k), f"{model.weights_[k]:.4f}", *cells)
-    console.print(summary)
+        rows.append([str(k), f"{model.weights_[k]:.4f}", *cells])
+    console.print(readable_table(keys, rows, wrap=() if show else ("mean",)))
     lines = [
         f"BIC {bic:.6g}  (log-likelihood per row {loglik:.6g}, {n_params} parameters"
         + (", means in the original units; fitted on standardized columns)" if center is not None
@@ -273,9 +349,9 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
     "gaussmix select data.csv -k 1-8 --covariance full --plot bic.png --save-best model.npz",
 ))
 @click.argument("data", metavar="DATA")
-@click.option("-k", "--n-components", "components", default="1-10", show_default=True,
+@click.option("-k", "--n-components", "components", default="auto", show_default=True,
               type=ComponentsType(), help="Numbers of components to try: a range (1-8, 2:6), a "
-              "list (2,4,8) or a number.")
+              "list (2,4,8), a number, or 'auto' (1-10, at most one per row).")
 @click.option("--criterion", default="bic", show_default=True, type=click.Choice(["bic", "aic", "icl"]),
               help="Criterion that picks the best model (lower is better; ICL also penalises "
               "overlapping components).")
@@ -285,10 +361,15 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
               help="Also draw the criterion against K (.png, .pdf, .svg).")
 @click.option("--save-best", callback=existing_directory, metavar="MODEL",
               help="Save the best model to this model file.")
+@click.option("--format", "output_format", default="table", show_default=True,
+              type=click.Choice(["table", "csv", "json"]),
+              help="How the ranking is printed: a table for people, CSV or JSON (one object per "
+              "fit) for programs; every fit's full row, whatever the terminal's width.")
 @_fit_options
 @fail_cleanly
-def select(data, components, criterion, output, plot_path, save_best, covariance_types, n_init,
-           max_iter, tol, reg_covar, seed, columns, missing, standardize, quiet):
+def select(data, components, criterion, output, plot_path, save_best, output_format,
+           covariance_types, n_init, max_iter, tol, reg_covar, seed, columns, missing, id_column,
+           sep, decimal, standardize, quiet):
     """Compare mixtures over K and covariance types by BIC, AIC or ICL.
 
     Prints one row per fit, best first (criteria in the units of the data columns, lower is
@@ -300,13 +381,16 @@ def select(data, components, criterion, output, plot_path, save_best, covariance
                                  param_hint="'-o' / '--output'")
     settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing)
     table, Z, center, scale = _prepare(data, columns, standardize, 1, (save_best, output),
-                                       missing)
+                                       missing, quiet, {"id_column": id_column, "sep": sep,
+                                                        "decimal": decimal})
     ks = _selection_ks(table, components)
     check_rows(table, max(ks))
     selection = _run_selection(table, Z, ks, covariance_grid(covariance_types), criterion,
                                settings, quiet)
-    frame = _selection_frame(selection, Z, scale)
+    frame = _selection_frame(selection, table, scale)
     if output is not None:
+        from ..io.writing import write_table
+
         write_table(output, {name: frame[name].to_numpy() for name in frame.columns})
     if plot_path is not None:
         if scale is not None:  # draw the raw-unit criteria
@@ -318,36 +402,56 @@ def select(data, components, criterion, output, plot_path, save_best, covariance
         names = table.names if table.has_header else None
         save(selection.best_, save_best, feature_names=names, center=center, scale=scale)
     out, _ = consoles(quiet)
-    _print_selection(out, frame, selection, criterion, table)
+    ranked = _ranked(frame, criterion)
+    if output_format != "table":
+        _print_machine(ranked, output_format)
+        return
+    _print_selection(out, ranked, selection, criterion, table)
     extras = [f"table to {output}" if output else "", f"plot to {plot_path}" if plot_path else "",
               f"best model to {save_best}" if save_best else ""]
     if any(extras):
         out.print("wrote " + ", ".join(e for e in extras if e), highlight=False, soft_wrap=True)
 
 
-def _print_selection(console, frame, selection, criterion, table):
-    from rich.table import Table as RichTable
+def _ranked(frame, criterion):
+    """Best first: usable fits by the criterion, then degenerate ones, then failed ones."""
+    rank = {"ok": 0, "degenerate": 1}
+    status = frame["status"] if "status" in frame.columns else None
+    key = (status.map(lambda s: rank.get(s, 2)) if status is not None else 0)
+    return frame.assign(_rank=key, _failed=frame[criterion].isna()).sort_values(
+        ["_rank", "_failed", criterion], kind="stable"
+    ).drop(columns=["_rank", "_failed"])
 
+
+def _print_machine(ranked, output_format):
+    """The ranking as CSV or JSON on stdout (asked for, so printed even with --quiet)."""
+    if output_format == "csv":
+        click.echo(ranked.to_csv(index=False), nl=False)
+    else:
+        click.echo(ranked.to_json(orient="records", indent=1))
+
+
+def _print_selection(console, frame, selection, criterion, table):
     best = selection.best_params_
     console.print(
         f"Model selection by {criterion.upper()} on {table.path}: best K={best['n_components']}, "
         f"{best['covariance_type']}", highlight=False, soft_wrap=True,
     )
-    view = RichTable()
-    keys = ["n_components", "covariance_type", "loglik", "n_parameters", "bic", "aic", "icl",
-            "status"]
+    criteria = ["bic", "aic", "icl"] if console.width >= 100 else [criterion]  # narrow: one
+    keys = ["n_components", "covariance_type", "loglik", "n_parameters", *criteria, "status"]
     keys = [key for key in keys if key in frame.columns]
-    for key in keys:
-        view.add_column(key, justify="left" if key in ("covariance_type", "status") else "right")
-    order = frame.assign(_failed=frame[criterion].isna()).sort_values(
-        ["_failed", criterion], kind="stable"
-    )
-    for index, row in order.iterrows():
+    rows, styles = [], []
+    for index, row in frame.iterrows():
         cells = [
             f"{row[k]:.6g}" if isinstance(row[k], float) else str(row[k]) for k in keys
         ]
-        if row.get("status") not in (None, "ok") and isinstance(row.get("error"), str):
-            cells[-1] = f"{row['status']}: {row['error']}"[:60]
-        is_best = index == selection.best_index_
-        view.add_row(*cells, style="bold" if is_best else None)
+        message = row.get("message")
+        if row.get("status") not in (None, "ok") and isinstance(message, str) and message:
+            cells[-1] = f"{row['status']}: {message}"
+        rows.append(cells)
+        styles.append("bold" if index == selection.best_index_ else None)
+    headers = {"n_components": "K", "covariance_type": "covariance", "n_parameters": "params",
+               "bic": "BIC", "aic": "AIC", "icl": "ICL"}
+    view = readable_table([headers.get(k, k) for k in keys], rows, wrap=("status",),
+                          left=("covariance",), styles=styles)
     console.print(view)

@@ -6,9 +6,9 @@ import os
 
 import click
 
-from ..io.writing import write_table
 from .options import (
     COVARIANCE_CHOICES,
+    COVARIANCE_HELP,
     consoles,
     examples,
     existing_directory,
@@ -28,7 +28,7 @@ from .options import (
               help="Average pairwise overlap of the true components (0.001 well separated, "
               "0.2 heavily overlapping).")
 @click.option("--covariance", "covariance_type", default="full", show_default=True,
-              type=COVARIANCE_CHOICES, help="Covariance type of the truth and of the fit.")
+              type=COVARIANCE_CHOICES, help="Covariance type of the truth and of the fit (" + COVARIANCE_HELP + ").")
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same pictures.")
 @click.option("-o", "--output-dir", default=".", show_default=True,
               type=click.Path(file_okay=False), help="Folder for gmm_demo.png and gmm_demo_em.gif.")
@@ -76,7 +76,7 @@ def _labels_path(path):
               help="Average pairwise overlap of the components (default 0.05; 0.001 well "
               "separated, 0.2 heavily overlapping).")
 @click.option("--covariance", "covariance_type", default="full", show_default=True,
-              type=COVARIANCE_CHOICES, help="Shape of the true covariances.")
+              type=COVARIANCE_CHOICES, help="Shape of the true covariances (" + COVARIANCE_HELP + ").")
 @click.option("--random-weights", is_flag=True, help="Unequal component weights (default equal).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @click.option("--labels", "labels_path", callback=table_output, metavar="PATH",
@@ -91,6 +91,7 @@ def generate(output, n_samples, n_components, n_features, overlap, covariance_ty
              random_weights, seed, labels_path, no_labels, truth_path, quiet):
     """Draw data from a random Gaussian mixture and write it with its labels."""
     from ..datasets.generate import make_mixture
+    from ..io.writing import write_table
 
     X, y, truth = make_mixture(
         n_samples, n_components, n_features, overlap=overlap, covariance_type=covariance_type,

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 
 import click
 
-from ..engine import covariance
 from ..io.formats import DataError, data_format
 
 
@@ -40,6 +39,27 @@ class CliError(click.ClickException):
 def one_line(text):
     """Collapse a message onto one line (errors and warnings are printed one line each)."""
     return " ".join(str(text).split())
+
+
+# The library's advice names Python arguments; the command line's user needs its options.
+_CLI_TERMS = (
+    ("reg_covar=", "--reg-covar "), ("reg_covar", "--reg-covar"), ("max_iter", "--max-iter"),
+    ("n_init", "--n-init"), ("a larger tol", "a larger --tol"),
+    ("standardize the data", "use --standardize"), ("n_components", "-k"),
+    ("scale the input data", "scale the columns (--standardize)"),
+    ("standardized columns", "--standardize"), ("number of components", "number of components (-k)"),
+)
+
+
+def cli_terms(text):
+    """A library message with its Python arguments named as the command line's options.
+
+    >>> cli_terms("Increase reg_covar (e.g. reg_covar=1e-4), use fewer components.")
+    'Increase --reg-covar (e.g. --reg-covar 1e-4), use fewer components.'
+    """
+    for python, option in _CLI_TERMS:
+        text = text.replace(python, option)
+    return text
 
 
 def fail_cleanly(func):
@@ -197,7 +217,7 @@ def reported_warnings():
         yield
     seen = set()
     for item in caught:
-        text = one_line(item.message)
+        text = cli_terms(one_line(item.message))
         if text not in seen:
             seen.add(text)
             click.echo(f"gaussmix: warning: {text}", err=True)
@@ -236,14 +256,50 @@ def save_figure(path, draw):
 
 
 # ---------------------------------------------------------------------- shared options
-#: Every registered covariance model, for ``--covariance``.
-COVARIANCE_CHOICES = click.Choice(list(covariance.names()))
+class LazyChoice(click.Choice):
+    """A ``click.Choice`` whose choices come from ``source()`` when first needed (a value to
+    check, a help page), so that importing the command line imports nothing heavy: the
+    covariance registry needs NumPy and SciPy, which ``gaussmix --help`` must not wait for."""
+
+    def __init__(self, source, case_sensitive=True, metavar=None):
+        self._source = source
+        self._choices = None
+        self._metavar = metavar
+        self.case_sensitive = case_sensitive
+
+    def get_metavar(self, param, ctx):
+        """``metavar`` when given (help pages then import nothing), else the choices."""
+        return self._metavar or super().get_metavar(param, ctx)
+
+    @property
+    def choices(self):
+        if self._choices is None:
+            self._choices = tuple(self._source())
+        return self._choices
+
+    @choices.setter
+    def choices(self, value):
+        self._choices = tuple(value)
+
+
+def _covariance_names():
+    from ..engine import covariance
+
+    return covariance.names()
+
+
+#: Every registered covariance model, for ``--covariance`` (help: ``COVARIANCE_HELP``).
+COVARIANCE_CHOICES = LazyChoice(_covariance_names, metavar="TYPE")
 #: The same and ``all`` (mclust's fourteen models), where several types are compared.
-COVARIANCE_GRID_CHOICES = click.Choice([*covariance.names(), "all"])
+COVARIANCE_GRID_CHOICES = LazyChoice(lambda: [*_covariance_names(), "all"], metavar="TYPE")
+#: What TYPE may be, for the help pages (a wrong value lists every registered name).
+COVARIANCE_HELP = "TYPE: full, tied, diag, spherical or an mclust model (EII, VII, ..., VVV)"
 
 
 def covariance_grid(covariance_types):
     """``--covariance`` values given (``all`` expanded), in order, or the default four."""
+    from ..engine import covariance
+
     names = [name for ctype in covariance_types for name in covariance.expand(ctype)]
     return list(dict.fromkeys(names)) or ["full", "tied", "diag", "spherical"]
 # Rows per block when a command streams through a file.

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 
 import click
-import numpy as np
 
-from ..apps.image_features import COLOR_SPACES
+from .extras import needs_extra
 from .options import (
     COVARIANCE_CHOICES,
+    COVARIANCE_HELP,
     CliError,
     ComponentsType,
+    LazyChoice,
     consoles,
     examples,
     existing_directory,
@@ -23,6 +24,12 @@ from .options import (
     reported_warnings,
     save_figure,
 )
+
+
+def _color_spaces():
+    from ..apps.image_features import COLOR_SPACES
+
+    return list(COLOR_SPACES)
 
 
 def _pillow_format(path):
@@ -53,6 +60,7 @@ def read_image(path):
     greyscale stays uint16, 32-bit integer and float greyscale is clipped to 8 bits); anything
     Pillow cannot read gives a ``ValueError``.
     """
+    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     if not os.path.exists(path):
@@ -78,6 +86,7 @@ def read_image(path):
 
 
 def _write_image(path, rgb):
+    import numpy as np
     from PIL import Image
 
     from ..io.writing import atomic_write
@@ -87,6 +96,8 @@ def _write_image(path, rgb):
 
 
 def _write_labels(path, labels):
+    import numpy as np
+
     from ..io.writing import atomic_write
 
     atomic_write(path, lambda f: np.save(f, labels))
@@ -121,8 +132,11 @@ def _write_all(output, labels_path, plot_path, result):
     "gaussmix segment scan.tif -k 3 --spatial-weight 0.3 -o segments.png",
 ))
 @click.argument("image", metavar="IMAGE")
-@click.option("-k", "--n-components", "components", required=True, type=ComponentsType(),
-              help="Number of segments, or 'auto' (1-8) / a range (2-6) to choose by BIC.")
+@click.option("-k", "--n-components", "components", default="4", show_default=True,
+              type=ComponentsType(),
+              help="Number of segments: what you want to see (3-6 suits most photos; compare a "
+              "few with --plot). 'auto' (1-8) or a range (2-6) choose by BIC, which on "
+              "photographs of smooth shading usually picks the most segments offered.")
 @click.option("-o", "--output", required=True, callback=_segmented_output, metavar="OUT",
               help="Segmented image to write, every pixel its segment's mean colour "
               "(.png, .jpg, .tif, ...; same size as IMAGE).")
@@ -134,14 +148,15 @@ def _write_all(output, labels_path, plot_path, result):
               help="Above 0, also fit pixel positions: crossing the image counts as much as "
               "this many black-to-white ranges (try 0.1-1).")
 @click.option("--color-space", default="lab", show_default=True,
-              type=click.Choice(list(COLOR_SPACES)), help="Colour features (scikit-image).")
+              type=LazyChoice(_color_spaces), help="Colour features (scikit-image).")
 @click.option("--covariance", "covariance_type", default="full", show_default=True,
-              type=COVARIANCE_CHOICES, help="Covariance model.")
+              type=COVARIANCE_CHOICES, help="Covariance model (" + COVARIANCE_HELP + ").")
 @click.option("--max-pixels", default=100_000, show_default=True, type=click.IntRange(2),
               help="Fit on a random subsample of this many pixels; all are then assigned.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @quiet_option
 @fail_cleanly
+@needs_extra
 def segment(image, components, output, labels_path, plot_path, spatial_weight, color_space,
             covariance_type, max_pixels, seed, quiet):
     """Segment IMAGE by colour (and position) with a Gaussian mixture on its pixels.
@@ -171,6 +186,12 @@ def segment(image, components, output, labels_path, plot_path, spatial_weight, c
     _, err = consoles(quiet)
     height, width = result.labels.shape
     chosen = " (chosen by BIC)" if result.selection is not None else ""
+    offered = None if result.selection is None else result.selection.table["n_components"].max()
+    if offered is not None and result.n_components == offered and offered > 2:
+        err.print(f"gaussmix: note: BIC chose the most segments offered ({offered}): on a photo "
+                  "shading keeps adding detail, so BIC rarely finds a best K. Choose K by eye: "
+                  "try -k 3, 4 and 6 with --plot and keep the one that looks right.",
+                  highlight=False, soft_wrap=True)
     written = ", ".join(paths)
     err.print(f"{image}: {width} x {height} pixels in {result.n_components} segments{chosen}, "
               f"pixels per segment {', '.join(map(str, result.sizes))}; wrote {written}",

@@ -13,8 +13,10 @@ import re
 
 import click
 
+from .extras import needs_extra
 from .options import (
     COVARIANCE_CHOICES,
+    COVARIANCE_HELP,
     CliError,
     consoles,
     examples,
@@ -145,7 +147,7 @@ def speaker():
 @click.option("-k", "--n-components", "n_components", default=64, show_default=True,
               type=click.IntRange(1), help="Components of the background model.")
 @click.option("--covariance", "covariance_type", default="diag", show_default=True,
-              type=COVARIANCE_CHOICES, help="Covariance model.")
+              type=COVARIANCE_CHOICES, help="Covariance model (" + COVARIANCE_HELP + ").")
 @click.option("--sample-rate", default=8000, show_default=True, type=click.IntRange(4000),
               help="Rate (Hz) every file is resampled to before its features are taken.")
 @click.option("--mfcc", "n_mfcc", default=13, show_default=True, type=click.IntRange(1, 40),
@@ -155,6 +157,7 @@ def speaker():
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @quiet_option
 @fail_cleanly
+@needs_extra
 def ubm(audio, output, n_components, covariance_type, sample_rate, n_mfcc, deltas, seed,
         quiet):
     """Train the universal background model on the speech of many speakers (AUDIO...)."""
@@ -192,6 +195,7 @@ def ubm(audio, output, n_components, covariance_type, sample_rate, n_mfcc, delta
               help="What to adapt (repeat the option for several).")
 @quiet_option
 @fail_cleanly
+@needs_extra
 def enroll(name, audio, ubm_path, folder, relevance_factor, adapt, quiet):
     """Enrol speaker NAME from AUDIO...: the UBM MAP-adapted to their speech."""
     from ..io import save
@@ -231,6 +235,7 @@ def _scoring_options(func):
               "'identified' and one column 'score_NAME' per speaker.")
 @quiet_option
 @fail_cleanly
+@needs_extra
 def identify(audio, ubm_path, folder, top_c, output, quiet):
     """Say which enrolled speaker spoke each of AUDIO...
 
@@ -269,6 +274,7 @@ def identify(audio, ubm_path, folder, top_c, output, quiet):
               "equal error rate).")
 @quiet_option
 @fail_cleanly
+@needs_extra
 def verify(name, audio, ubm_path, folder, top_c, threshold, quiet):
     """Accept or reject the claim that NAME spoke each of AUDIO...
 

@@ -18,7 +18,6 @@ from collections import OrderedDict
 from contextlib import contextmanager
 
 import numpy as np
-from sklearn.cluster import KMeans, kmeans_plusplus
 from threadpoolctl import ThreadpoolController
 
 from .agglomeration import cut, ward_tree
@@ -102,6 +101,8 @@ def _openmp_controller():
 
 
 def init_kmeans(X, sample_weight, n_components, random_state, dtype):
+    from sklearn.cluster import KMeans  # here: the default start never needs it
+
     n_samples = X.shape[0]
     if n_samples <= KMEANS_SUBSAMPLE:
         rows = slice(None)
@@ -155,6 +156,8 @@ def init_random_from_data(X, sample_weight, n_components, random_state, dtype):
 
 
 def init_kmeans_plusplus(X, sample_weight, n_components, random_state, dtype):
+    from sklearn.cluster import kmeans_plusplus
+
     n_samples = X.shape[0]
     if n_samples <= KMEANS_SUBSAMPLE:
         _, indices = kmeans_plusplus(

@@ -43,6 +43,22 @@ def allows_missing(estimator):
     return bool(getattr(estimator, "_allows_missing", lambda: False)())
 
 
+def check_array_api_dispatch(X):
+    """Refuse arrays of other array-API namespaces (PyTorch, CuPy, array-api-strict, ...) under
+    ``sklearn.set_config(array_api_dispatch=True)``: gaussmix computes with NumPy, and those
+    would otherwise fail deep inside validation. NumPy arrays (and lists) pass."""
+    from sklearn import get_config
+
+    if (get_config().get("array_api_dispatch") and not isinstance(X, np.ndarray)
+            and hasattr(X, "__array_namespace__")
+            and not type(X).__module__.startswith("dask")):
+        raise NotImplementedError(
+            f"gaussmix does not support scikit-learn's array API dispatch yet "
+            f"(array_api_dispatch=True with a {type(X).__module__}.{type(X).__name__} input). "
+            "Pass NumPy arrays, or set sklearn.set_config(array_api_dispatch=False)."
+        )
+
+
 def validate_numeric(estimator, X, **kwargs):
     """``validate_data`` to float32/float64, with messages that say X must hold real numbers.
 
@@ -51,6 +67,7 @@ def validate_numeric(estimator, X, **kwargs):
     """
     if X is None:
         raise TypeError("X must be an array-like of shape (n_samples, n_features), got None.")
+    check_array_api_dispatch(X)
     missing = allows_missing(estimator)
     if missing:
         kwargs["ensure_all_finite"] = "allow-nan"
@@ -113,12 +130,18 @@ def as_float_array(value, name):
 
 def check_weights(weights, n_components, name):
     """Mixture weights: shape ``(n_components,)``, finite, in ``[0, 1]``, summing to one."""
+    # scikit-learn's wording (its tests match it), with the name of the argument
     if weights.shape != (n_components,):
-        raise ValueError(f"{name} must have shape (n_components,) = ({n_components},), got {weights.shape}.")
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or np.any(weights > 1):
-        raise ValueError(f"{name} must be finite and in [0, 1], got {weights}.")
+        raise ValueError(f"The parameter 'weights' should have the shape of ({n_components},), "
+                         f"but got {weights.shape} ({name}: one weight per component).")
+    if not np.all(np.isfinite(weights)):
+        raise ValueError(f"{name} must be finite, got {weights}.")
+    if np.any(weights < 0) or np.any(weights > 1):
+        raise ValueError(f"The parameter 'weights' should be in the range [0, 1], but got min "
+                         f"value {np.min(weights):.5f}, max value {np.max(weights):.5f} ({name}).")
     if not np.isclose(np.sum(weights, dtype=np.float64), 1.0, rtol=0, atol=1e-6):
-        raise ValueError(f"{name} must sum to 1, but they sum to {np.sum(weights):.8g}.")
+        raise ValueError(f"The parameter 'weights' should be normalized, but got sum(weights) = "
+                         f"{np.sum(weights):.5f} ({name} must sum to 1).")
     return weights
 
 

@@ -145,9 +145,9 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         if self.means_init is not None:
             means = as_float_array(self.means_init, "means_init")
             if means.shape != (k, n_features):
-                raise ValueError(
-                    f"means_init must have shape (n_components, n_features) = {(k, n_features)}, "
-                    f"got {means.shape}."
+                raise ValueError(  # scikit-learn's wording (its tests match it)
+                    f"The parameter 'means' should have the shape of {(k, n_features)}, but got "
+                    f"{means.shape} (means_init: one row of n_features per component)."
                 )
             if not np.all(np.isfinite(means)):
                 raise ValueError("means_init contains NaN or infinite values.")
@@ -258,9 +258,12 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         lower_bound, state, n_iter, converged, history = best
         if not converged and self.max_iter > 0:
             warnings.warn(
-                f"Best of {plan.n_init} initialisation(s) did not converge in {self.max_iter} "
-                f"iterations ({tol_text(self.tol)}). Try a larger max_iter, a larger tol, or "
-                "check the data (scaling, duplicated points).",
+                # scikit-learn's sentence (its tests match it), then what happened
+                "Best performing initialization did not converge. Try different init "
+                "parameters, or increase max_iter, tol, or check for degenerate data. "
+                f"(Best of {plan.n_init} initialisation(s); did not converge in {self.max_iter} "
+                f"iterations ({tol_text(self.tol)}): try a larger max_iter or tol, or check the "
+                "data's scaling and duplicated points.)",
                 ConvergenceWarning,
                 stacklevel=4,
             )
@@ -289,18 +292,27 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         from each of the plan's runs, side by side when they are batched (:mod:`.batch`;
         ``seconds`` is then the batch's), else one after the other."""
         X, sample_weight, runs = plan.X, plan.sample_weight, plan.runs
-        start_time = time.perf_counter()
-        if len(runs) > 1 and self._batchable(X, plan.statistics, runs[0][1]):
-            results = self._iterate_batched(X, sample_weight, [state for _, state, _ in runs],
+        # The first start runs alone, exactly as with n_init=1, and the others side by side:
+        # batched sums come in another order, and n_init > 1 must never return a fit (by one
+        # unit in the last place) worse than n_init=1's (scikit-learn's test_multiple_init).
+        alone, batched = runs[:1], runs[1:]
+        if len(batched) > 1 and self._batchable(X, plan.statistics, batched[0][1]):
+            yield from self._run_one_by_one(plan, alone)
+            start_time = time.perf_counter()
+            results = self._iterate_batched(X, sample_weight, [state for _, state, _ in batched],
                                             self.max_iter, self.tol, plan.dtype, plan.chunk,
                                             plan.n_threads, plan.statistics,
-                                            bounds=[bound for _, _, bound in runs])
+                                            bounds=[bound for _, _, bound in batched])
             seconds = time.perf_counter() - start_time
-            for (init, _, _), result in zip(runs, results):
+            for (init, _, _), result in zip(batched, results):
                 if self.verbose:
                     logger.info("Initialization %d", init)
                 yield init, result, seconds
             return
+        yield from self._run_one_by_one(plan, runs)
+
+    def _run_one_by_one(self, plan, runs):
+        X, sample_weight = plan.X, plan.sample_weight
         for init, state, lower_bound in runs:
             if self.verbose:
                 logger.info("Initialization %d", init)

@@ -214,9 +214,10 @@ covariance_prior_ :
         elif self.degrees_of_freedom_prior > n_features - 1.0:
             self.degrees_of_freedom_prior_ = float(self.degrees_of_freedom_prior)
         else:
-            raise ValueError(
-                f"degrees_of_freedom_prior must be greater than n_features - 1 = "
-                f"{n_features - 1}; got {self.degrees_of_freedom_prior!r}."
+            raise ValueError(  # scikit-learn's wording (its tests match it)
+                f"The parameter 'degrees_of_freedom_prior' should be greater than "
+                f"{n_features - 1}, but got {float(self.degrees_of_freedom_prior):.3f} (it must "
+                "exceed n_features - 1)."
             )
         stats = None
         if self.mean_prior is None or self.covariance_prior is None:

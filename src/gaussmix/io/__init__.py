@@ -43,11 +43,30 @@ validating), :mod:`~gaussmix.io.tables` (CSV/TSV, Parquet and ``.npy`` data) and
 :mod:`~gaussmix.io.writing` (atomic writes, streamed tables, scratch space).
 """
 
-from .model_file import FORMAT_NAME, FORMAT_VERSION, ModelFile, save
-from .model_read import load, read_model
-from .writing import atomic_write, atomic_write_path
+from importlib import import_module
+
+# public name -> module that defines it; imported when first used, so that reading a data table
+# (``io.tables``) does not import the estimators (and scikit-learn) behind the model files
+_LAZY = {
+    "FORMAT_NAME": "model_file", "FORMAT_VERSION": "model_file", "ModelFile": "model_file",
+    "save": "model_file", "load": "model_read", "read_model": "model_read",
+    "atomic_write": "writing", "atomic_write_path": "writing",
+}
 
 __all__ = [
     "FORMAT_NAME", "FORMAT_VERSION", "ModelFile", "atomic_write", "atomic_write_path", "load",
     "read_model", "save",
 ]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gaussmix.io' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

@@ -7,9 +7,11 @@ file name and says what is wrong and where, so the command line can print it as 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # the command line reads this module for --help: no NumPy import at run time
+    import numpy as np
 
 FORMATS = {
     ".csv": "csv",
@@ -38,12 +40,37 @@ class Table:
     path : str
     has_header : bool
         Whether the names came from the file (a CSV header or Parquet schema).
+    ids : ndarray of shape (n_rows,) or None
+        The ID column's values (``--id``, or a detected ID column), to carry into every per-row
+        output so that results join back to the input; ``None`` without one.
+    id_name : str or None
+        The ID column's name.
+    skipped : list of str
+        Text columns left out because they are not numbers (and are not the ID).
+    notes : list of str
+        What was assumed when reading (a CSV dialect), in words, for the user.
     """
 
     X: np.ndarray
     names: list
     path: str
     has_header: bool
+    ids: np.ndarray | None = None
+    id_name: str | None = None
+    skipped: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    def messages(self):
+        """One line per thing the user should know about how the file was read."""
+        lines = [f"{self.path}: {note}" for note in self.notes]
+        if self.skipped:
+            shown = ", ".join(map(repr, self.skipped[:8])) + (" ..." if len(self.skipped) > 8 else "")
+            lines.append(f"{self.path}: skipped text column{'s' if len(self.skipped) > 1 else ''} "
+                         f"{shown} (choose columns with --columns)")
+        if self.id_name is not None:
+            lines.append(f"{self.path}: rows are identified by column {self.id_name!r}, carried "
+                         "into per-row outputs (choose another with --id)")
+        return lines
 
 
 def data_format(path):

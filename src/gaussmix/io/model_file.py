@@ -64,11 +64,20 @@ class ModelFile:
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         return ((X - self.center) / self.scale).astype(dtype, copy=False)
 
-    def log_jacobian(self):
-        """``-sum(log(scale))``: add to a log-density of transformed rows to get raw-unit density."""
+    def log_jacobian(self, X=None):
+        """``-sum(log(scale))``: add to a log-density of transformed rows to get raw-unit density.
+
+        With raw rows ``X``, one value per row that sums over the row's *observed* columns only:
+        a row with missing cells has the density of its observed marginal, whose Jacobian
+        leaves the missing columns' scales out.
+        """
         if self.scale is None:
-            return 0.0
-        return -float(np.sum(np.log(self.scale)))
+            return 0.0 if X is None else np.zeros(len(X))
+        log_scale = np.log(self.scale)
+        if X is None:
+            return -float(np.sum(log_scale))
+        observed = ~np.isnan(np.asarray(X, dtype=np.float64))
+        return -(observed @ log_scale)
 
     def raw_model(self):
         """The same mixture expressed in the raw (unstandardised) feature units.

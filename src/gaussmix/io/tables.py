@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import columns as _columns
+from .dialect import detect, is_number
 from .formats import DataError, Table, _default_names, data_format
 from .writing import no_scratch_space, scratch_array
 
@@ -54,11 +56,11 @@ def _check_file(path):
     return path, fmt
 
 
-def peek_columns(path):
+def peek_columns(path, sep=None, decimal=None):
     """``(names, has_header)`` of a data file without reading its data."""
     path, fmt = _check_file(path)
     if fmt == "csv":
-        layout = _csv_layout(path)
+        layout = _csv_layout(path, sep, decimal)
         return layout.names, layout.has_header
     if fmt == "parquet":
         schema = _parquet_file(path).schema_arrow
@@ -67,29 +69,44 @@ def peek_columns(path):
     return _default_names(1 if arr.ndim == 1 else arr.shape[1]), False
 
 
-def read_table(path, columns=None, allow_missing=False):
+def read_table(path, columns=None, allow_missing=False, id_column=None, sep=None, decimal=None):
     """Read the numeric columns of a data file, checking every cell.
+
+    Text columns are skipped (``Table.skipped``) unless named in ``columns``; an ID column is
+    kept aside (``Table.ids``) for per-row outputs: see :mod:`gaussmix.io.columns`.
 
     Parameters
     ----------
     path : str
         A ``.csv``/``.tsv``/``.txt`` (header detected), ``.parquet`` or ``.npy`` file.
     columns : list of str, optional
-        Column names or 0-based positions to keep, in this order; default all. Columns left out
-        are never parsed, so they may hold text.
-    allow_missing : bool, default=False
+        Column names or 0-based positions to keep, in this order; default every numeric column
+        but the ID.
+    allow_missing : bool or "rows", default=False
         Keep empty and NaN cells as NaN (missing values) instead of refusing them; infinite
-        values and rows with every chosen cell missing are still refused.
+        values and rows with every chosen cell missing are still refused. ``"rows"`` keeps those
+        rows too (a per-row output marks them instead).
+    id_column : str, None or False
+        The column that identifies rows (name or position); ``None`` detects one (a unique
+        column named like an ID, else a unique text column); ``False``: none.
+    sep, decimal : str, optional
+        CSV field separator and decimal mark; detected when not given (``Table.notes`` says
+        what was assumed).
 
     Raises
     ------
     DataError
-        Missing, empty or unreadable file; ragged CSV rows (with the line number); a non-numeric
-        column (named); empty, NaN or infinite cells (with the first few lines/rows).
+        Missing, empty or unreadable file; ragged CSV rows (with the line number); a chosen
+        column that is not numeric, or a numeric one with text cells (named, with the first
+        line); empty, NaN or infinite cells (with the first few lines/rows).
     """
     path, fmt = _check_file(path)
-    reader = {"csv": _read_csv, "parquet": _read_parquet, "npy": _read_npy}[fmt]
-    table, where = reader(path, columns)
+    if fmt == "csv":
+        table, where = _read_csv(path, columns, id_column, sep, decimal)
+    elif fmt == "parquet":
+        table, where = _read_parquet(path, columns, id_column)
+    else:
+        table, where = _read_npy(path, columns)
     if table.X.shape[0] == 0:
         raise DataError(f"{path}: no data rows.")
     _check_finite(table, where, allow_missing)
@@ -102,18 +119,12 @@ class _CsvLayout:
     names: list
     has_header: bool
     delimiter: str
+    decimal: str = "."
+    notes: list = field(default_factory=list)
 
 
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _csv_layout(path):
-    """Delimiter, header detection and column names from the first lines of a CSV file."""
+def _csv_layout(path, sep=None, decimal=None):
+    """Dialect, header detection and column names from the first lines of a CSV file."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
             sample = f.read(_SNIFF_BYTES)
@@ -127,19 +138,14 @@ def _csv_layout(path):
     lines = [line for line in lines if line.strip()]
     if not lines:
         raise DataError(f"{path}: the file is empty (no data rows).")
-    if path.lower().endswith(".tsv"):
-        delimiter = "\t"
-    else:
-        try:
-            delimiter = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",;\t|").delimiter
-        except csv.Error:
-            delimiter = ","
+    dialect = detect(lines, os.path.splitext(path)[1].lower(), sep, decimal)
+    delimiter = dialect.delimiter
     rows = list(csv.reader(lines[:2], delimiter=delimiter))
     first = [cell.strip() for cell in rows[0]]
     second = [cell.strip() for cell in rows[1]] if len(rows) > 1 else []
-    text_cells = [bool(c) and not _is_number(c) for c in first]
+    text_cells = [bool(c) and not is_number(c, dialect.decimal) for c in first]
     has_header = all(text_cells) or any(
-        is_text and i < len(second) and _is_number(second[i])
+        is_text and i < len(second) and is_number(second[i], dialect.decimal)
         for i, is_text in enumerate(text_cells)
     )
     if has_header:
@@ -149,44 +155,83 @@ def _csv_layout(path):
             raise DataError(f"{path}: duplicate column name(s) in the header: {', '.join(dupes)}.")
     else:
         names = _default_names(len(first))
-    return _CsvLayout(names, has_header, delimiter)
+    notes = [dialect.note] if dialect.note else []
+    return _CsvLayout(names, has_header, delimiter, dialect.decimal, notes)
 
 
-def _read_csv(path, columns):
+def _is_numeric_type(kind):
+    import pyarrow as pa
+
+    return (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+            or pa.types.is_null(kind))
+
+
+def _unique(column):
+    import pyarrow.compute as pc
+
+    return column.null_count == 0 and pc.count_distinct(column).as_py() == len(column)
+
+
+def _mostly_numbers(column, decimal):
+    cells = [str(v).strip() for v in column.to_pylist() if v is not None and str(v).strip()]
+    return bool(cells) and 2 * sum(is_number(c, decimal) for c in cells) >= len(cells)
+
+
+def _id_values(column):
+    values = column.to_numpy(zero_copy_only=False)
+    return values.astype(object) if values.dtype.kind in "OUS" else values
+
+
+def _numeric_matrix(table, chosen, dtype=np.float64):
+    import pyarrow as pa
+
+    X = np.empty((table.num_rows, len(chosen)), dtype=dtype)
+    for j, i in enumerate(chosen):
+        column = table.column(i)
+        if not pa.types.is_floating(column.type):
+            column = column.cast(pa.float64())
+        X[:, j] = column.to_numpy(zero_copy_only=False)
+    return X
+
+
+def _read_csv(path, columns, id_column=None, sep=None, decimal=None):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    layout = _csv_layout(path)
-    chosen = _select(layout.names, columns, path)
-    names = [layout.names[i] for i in chosen]
-    # Read the header ourselves (names may be blank or repeated in other columns).
+    layout = _csv_layout(path, sep, decimal)
+    # Read the header ourselves (names may be blank or repeated in other columns); every column
+    # is read with its type inferred, so text columns can be skipped and an ID kept.
     read_options = pacsv.ReadOptions(
         column_names=[f"c{i}" for i in range(len(layout.names))],
         skip_rows=1 if layout.has_header else 0,
         encoding="utf8",
     )
-    keep = [f"c{i}" for i in chosen]
     parse_options = pacsv.ParseOptions(delimiter=layout.delimiter)
     try:
         table = pacsv.read_csv(
-            path,
-            read_options=read_options,
-            parse_options=parse_options,
-            convert_options=pacsv.ConvertOptions(
-                include_columns=keep, column_types={c: pa.float64() for c in keep}
-            ),
+            path, read_options=read_options, parse_options=parse_options,
+            convert_options=pacsv.ConvertOptions(decimal_point=layout.decimal),
         )
     except pa.ArrowInvalid as exc:
         message = str(exc)
         if "Expected" in message and "columns, got" in message:
             raise DataError(_ragged_message(path, layout)) from None
-        if "conversion error" in message or "invalid value" in message:
-            raise DataError(_not_numeric_message(path, layout, chosen)) from None
         raise DataError(f"{path}: cannot parse as CSV ({message.splitlines()[0]}).") from None
-    X = np.empty((table.num_rows, len(keep)), dtype=np.float64)
-    for j, name in enumerate(keep):
-        X[:, j] = table.column(name).to_numpy(zero_copy_only=False)
-    return Table(X, names, path, layout.has_header), ("csv", layout)
+    numeric = [_is_numeric_type(table.column(i).type) for i in range(table.num_columns)]
+    choice = _columns.choose(
+        layout.names, numeric, columns, id_column, lambda i: _unique(table.column(i)),
+        lambda i: _mostly_numbers(table.column(i), layout.decimal), path, _select,
+    )
+    text = [i for i in choice.features if not numeric[i]]
+    if text:
+        raise DataError(_not_numeric_message(path, layout, text))
+    return Table(
+        _numeric_matrix(table, choice.features), [layout.names[i] for i in choice.features],
+        path, layout.has_header,
+        ids=None if choice.id is None else _id_values(table.column(choice.id)),
+        id_name=None if choice.id is None else layout.names[choice.id],
+        skipped=[layout.names[i] for i in choice.skipped], notes=list(layout.notes),
+    ), ("csv", layout)
 
 
 def _csv_records(path, layout):
@@ -218,7 +263,7 @@ def _not_numeric_message(path, layout, chosen):
     for line, cells in _csv_records(path, layout):
         for i in chosen:
             cell = cells[i].strip() if i < len(cells) else ""
-            if cell and not _is_number(cell):
+            if cell and not is_number(cell, layout.decimal):
                 shown = cell if len(cell) <= 30 else cell[:27] + "..."
                 return (
                     f"{path}: column {layout.names[i]!r} is not numeric (line {line}: "
@@ -239,33 +284,47 @@ def _parquet_file(path):
         raise DataError(f"{path}: not a readable Parquet file ({first}).") from None
 
 
-def _read_parquet(path, columns):
+def _read_parquet(path, columns, id_column=None):
     import pyarrow as pa
 
     pf = _parquet_file(path)
     schema = pf.schema_arrow
     names = list(schema.names)
-    chosen = _select(names, columns, path)
-    for i in chosen:
-        kind = schema.field(i).type
-        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
+    numeric = [_is_numeric_type(schema.field(i).type) for i in range(len(names))]
+    cache = {}
+
+    def column(i):  # read a column's data only when its uniqueness is asked
+        if i not in cache:
+            cache[i] = _read_parquet_columns(pf, path, [names[i]]).column(0)
+        return cache[i]
+
+    choice = _columns.choose(names, numeric, columns, id_column, lambda i: _unique(column(i)),
+                             lambda i: False, path, _select)
+    for i in choice.features:
+        if not numeric[i]:
             raise DataError(
-                f"{path}: column {names[i]!r} is not numeric (type {kind}); leave it out with "
-                "--columns."
+                f"{path}: column {names[i]!r} is not numeric (type {schema.field(i).type}); leave "
+                "it out with --columns."
             )
+    table = _read_parquet_columns(pf, path, [names[i] for i in choice.features])
+    all_f32 = all(pa.types.is_float32(schema.field(i).type) for i in choice.features)
+    X = _numeric_matrix(table, range(len(choice.features)),
+                        np.float32 if all_f32 else np.float64)
+    return Table(
+        X, [names[i] for i in choice.features], path, True,
+        ids=None if choice.id is None else _id_values(column(choice.id)),
+        id_name=None if choice.id is None else names[choice.id],
+        skipped=[names[i] for i in choice.skipped],
+    ), ("rows", None)
+
+
+def _read_parquet_columns(pf, path, wanted):
+    import pyarrow as pa
+
     try:
-        table = pf.read(columns=[names[i] for i in chosen])
+        return pf.read(columns=wanted)
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{path}: cannot read the Parquet data ({str(exc).splitlines()[0]}).") from None
-    all_f32 = all(pa.types.is_float32(schema.field(i).type) for i in chosen)
-    dtype = np.float32 if all_f32 else np.float64
-    X = np.empty((table.num_rows, len(chosen)), dtype=dtype)
-    for j in range(len(chosen)):
-        column = table.column(j)
-        if pa.types.is_decimal(column.type):
-            column = column.cast(pa.float64())
-        X[:, j] = column.to_numpy(zero_copy_only=False)
-    return Table(X, [names[i] for i in chosen], path, True), ("rows", None)
 
 
 # NPY ---------------------------------------------------------------------------------------
@@ -335,7 +394,9 @@ def _check_finite(table, where, allow_missing=False):
         finite = np.isfinite(block)
         if finite.all():
             continue
-        if allow_missing:  # NaN cells are missing values, unless a whole row is
+        if allow_missing == "rows":  # NaN cells are missing values, whole rows too
+            finite |= np.isnan(block)
+        elif allow_missing:  # NaN cells are missing values, unless a whole row is
             finite |= np.isnan(block) & ~np.isnan(block).all(axis=1, keepdims=True)
             if finite.all():
                 continue

@@ -36,6 +36,29 @@ def component_colors(n_components):
     return cmap(np.linspace(0.0, 0.95, n_components))
 
 
+def matched_colors(model, reference):
+    """Colours of ``model``'s components that match ``reference`` (another mixture, e.g. the
+    truth, or ``None``): each component takes the colour of the reference component it is
+    matched to (Hungarian matching of the means, ``scipy.optimize.linear_sum_assignment``), so
+    the same group keeps one colour in every picture of either model. Components left over
+    (more than the reference has) take the next colours."""
+    n_components = len(model.weights_)
+    if reference is None:
+        return component_colors(n_components)
+    from scipy.optimize import linear_sum_assignment
+
+    ref_means = np.asarray(reference.means_, dtype=np.float64)
+    means = np.asarray(model.means_, dtype=np.float64)
+    palette = component_colors(max(n_components, len(ref_means)))
+    cost = ((ref_means[:, None, :] - means[None, :, :]) ** 2).sum(axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    colors = np.empty((n_components, 4))
+    colors[cols] = palette[rows]
+    rest = np.setdiff1d(np.arange(n_components), cols)
+    colors[rest] = palette[len(ref_means):][: len(rest)]
+    return colors
+
+
 def check_model(model):
     """A fitted mixture (ours or scikit-learn's), or a clear error."""
     needed = ("weights_", "means_", "covariances_", "covariance_type")
@@ -236,19 +259,29 @@ def default_point_size(n_samples):
     return float(np.clip(6000.0 / max(n_samples, 1), 2.0, 30.0))
 
 
-def limits(points2, means2, covs2, margin=0.06):
-    """Axis limits covering the points (or the 3-sigma ellipses when there are none)."""
+def ellipse_bounds(means2, covs2, n_std):
+    """``(lo, hi)``: the exact bounding box of every component's ``n_std`` ellipse (its half-width
+    along an axis is ``n_std * sqrt`` of the variance along that axis)."""
+    means2 = np.asarray(means2, dtype=np.float64).reshape(-1, 2)
+    covs2 = np.asarray(covs2, dtype=np.float64).reshape(-1, 2, 2)
+    spread = n_std * np.sqrt(np.clip(np.diagonal(covs2, axis1=1, axis2=2), 0.0, None))
+    return (means2 - spread).min(axis=0), (means2 + spread).max(axis=0)
+
+
+def limits(points2, means2, covs2, n_std=3.0, margin=0.06):
+    """Axis limits ``[[x0, x1], [y0, y1]]`` that show the points and cover every drawn ellipse.
+
+    ``n_std``: the largest ellipse drawn (a number or the sequence given to the picture);
+    ``means2``/``covs2`` may stack several frames' components (an animation's limits cover
+    them all). The points' 0.2-99.8 percentiles set the box, so one far point does not
+    shrink the rest; the ellipses are always inside.
+    """
+    n_std = float(np.max(n_std)) if np.size(n_std) else 0.0
+    lo, hi = ellipse_bounds(means2, covs2, n_std) if len(np.atleast_1d(means2)) else (
+        np.full(2, np.inf), np.full(2, -np.inf))
     if points2 is not None and len(points2):
-        lo = np.percentile(points2, 0.2, axis=0)
-        hi = np.percentile(points2, 99.8, axis=0)
-        # ... and the 2-sigma ellipses, which must not be cut off
-        spread = 2.0 * np.sqrt(np.stack([np.diag(c) for c in covs2]))
-        lo = np.minimum(lo, (means2 - spread).min(axis=0))
-        hi = np.maximum(hi, (means2 + spread).max(axis=0))
-    else:
-        spread = 3.0 * np.sqrt(np.stack([np.diag(c) for c in covs2]))
-        lo = (means2 - spread).min(axis=0)
-        hi = (means2 + spread).max(axis=0)
+        lo = np.minimum(lo, np.percentile(points2, 0.2, axis=0))
+        hi = np.maximum(hi, np.percentile(points2, 99.8, axis=0))
     pad = margin * np.maximum(hi - lo, 1e-9)
     return np.column_stack([lo - pad, hi + pad])
 

@@ -114,8 +114,8 @@ def plot_density(
 def plot_lower_bound(model, ax=None, *, title=None):
     """The lower bound (mean log-likelihood per point) after each EM iteration.
 
-    A second axis shows the change per iteration on a log scale with the model's ``tol``, the
-    threshold under which EM stops.
+    A second panel below (a twin axis at the right when ``ax`` is given) shows the change per
+    iteration on a log scale with the model's ``tol``, the threshold under which EM stops.
 
     Parameters
     ----------
@@ -127,7 +127,7 @@ def plot_lower_bound(model, ax=None, *, title=None):
     Returns
     -------
     matplotlib.axes.Axes
-        The main axes (the change axis is ``ax.right_ax``).
+        The main axes (the change axes is ``ax.right_ax``).
     """
     history = getattr(model, "lower_bounds_", None)
     if history is None:
@@ -140,11 +140,21 @@ def plot_lower_bound(model, ax=None, *, title=None):
         raise ValueError(
             "This model has no EM history (lower_bounds_ is empty): fit it with max_iter >= 1."
         )
-    ax = _axes(ax, figsize=(7.0, 4.2))
     iterations = np.arange(1, history.size + 1)
+    show_change = history.size > 1
+    twin = ax is not None
+    if not twin and show_change:  # two panels: the change and tol get an axis of their own
+        import matplotlib.pyplot as plt
+
+        _, (ax, below) = plt.subplots(2, 1, figsize=(7.0, 5.2), sharex=True,
+                                      layout="constrained", height_ratios=(2, 1))
+    else:  # a given Axes: the change on a twin axis at the right, labelled as such
+        ax = _axes(ax, figsize=(7.0, 4.2))
+        below = ax.twinx() if show_change else None
+    where = " (right axis)" if twin else ""
     ax.plot(iterations, history, marker="o", markersize=3.5, color="#1f77b4", linewidth=1.6,
             label="lower bound (mean log-likelihood)")  # fmt: skip
-    ax.set_xlabel("EM iteration")
+    ax.set_xlabel("" if show_change and not twin else "EM iteration")
     ax.set_ylabel("mean log-likelihood per point", color="#1f77b4")
     ax.grid(True, color="0.92")
     converged = bool(getattr(model, "converged_", False))
@@ -153,20 +163,26 @@ def plot_lower_bound(model, ax=None, *, title=None):
         title if title is not None else f"EM progress: {status} after {history.size} iterations"
     )
     handles = ax.get_lines()[:1]
-    if history.size > 1:
+    if show_change:
         change = np.abs(np.diff(history))
-        right = ax.twinx()
-        right.semilogy(iterations[1:], np.maximum(change, 1e-16), color="0.45", linestyle="--",
-                       linewidth=1.2, label="change from previous iteration")  # fmt: skip
+        below.semilogy(iterations[1:], np.maximum(change, 1e-16), color="0.45", linestyle="--",
+                       linewidth=1.2, label=f"change per iteration{where}")  # fmt: skip
         tol = getattr(model, "tol", None)
-        if tol:
-            right.axhline(
-                tol, color="#d62728", linewidth=1.0, linestyle=":", label=f"tol = {tol:g}"
-            )
-        right.set_ylabel("|change| (log scale)", color="0.35")
-        handles = handles + right.get_lines()
-        ax.right_ax = right
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
-              fontsize="small", frameon=False)  # fmt: skip
+        if tol:  # on the change axis, where EM compares it
+            below.axhline(tol, color="#d62728", linewidth=1.0, linestyle=":",
+                          label=f"tol = {tol:g}{where}: EM stops below it")
+            low, high = below.get_ylim()
+            below.set_ylim(min(low, tol / 3), max(high, tol * 3))
+        below.set_ylabel("|change| (log scale)", color="0.35")
+        below.tick_params(axis="y", colors="0.35")
+        if twin:
+            handles = handles + below.get_lines()
+            ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
+                      fontsize="small", frameon=False)  # fmt: skip
+        else:
+            below.set_xlabel("EM iteration")
+            below.grid(True, color="0.92")
+            below.legend(loc="lower left", fontsize="small", frameon=False)
+        ax.right_ax = below
     ax.xaxis.get_major_locator().set_params(integer=True)
     return ax

@@ -137,6 +137,7 @@ def animate_em(
     dpi=80,
     max_points=2000,
     random_state=0,
+    reference=None,
 ):
     """Save a GIF of EM at work: ellipses moving from the initialisation to convergence.
 
@@ -162,6 +163,9 @@ def animate_em(
         At most this many points are drawn (a random subset; the fit uses all of ``X``).
     random_state : int, default=0
         Seed of that subset.
+    reference : fitted Gaussian mixture, default=None
+        As in :func:`gaussmix.plot_mixture`: the fitted components take the colours of the
+        reference components they match (every frame keeps the final fit's colours).
 
     Returns
     -------
@@ -193,9 +197,12 @@ def animate_em(
         rng = np.random.default_rng(random_state)
         shown = X[np.sort(rng.choice(len(X), max_points, replace=False))]
     points2 = shown @ P.T
-    colors = base.component_colors(model.n_components)
-    final_means2, final_covs2 = base.projected_parameters(model, P)
-    lims = base.limits(points2, final_means2, final_covs2)
+    colors = base.matched_colors(model, reference)
+    frame_models = [_step_model(step, model.covariance_type) for step in steps]
+    drawn = [base.projected_parameters(m, P) for m in frame_models]
+    # one view for the whole GIF, covering every frame's largest ellipse
+    lims = base.limits(points2, np.concatenate([d[0] for d in drawn]),
+                       np.concatenate([d[1] for d in drawn]), n_std)
     size = base.default_point_size(len(shown))
 
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
@@ -203,10 +210,10 @@ def animate_em(
     def draw(index):
         ax.clear()
         step = steps[index]
-        frame_model = _step_model(step, model.covariance_type)
+        frame_model = frame_models[index]
         rgba = base.soft_colors(frame_model.predict_proba(shown), colors)
         ax.scatter(points2[:, 0], points2[:, 1], c=rgba, s=size, linewidths=0, zorder=3)
-        means2, covs2 = base.projected_parameters(frame_model, P)
+        means2, covs2 = drawn[index]
         base.draw_ellipses(ax, means2, covs2, colors, n_std)
         base.draw_means(ax, means2, size=90)
         ax.set_xlim(*lims[0])

@@ -66,6 +66,7 @@ def plot_mixture(
     legend="outside",
     title=None,
     min_weight=0.01,
+    reference=None,
 ):
     """Scatter plot of the data with the mixture's components drawn on top.
 
@@ -101,6 +102,10 @@ def plot_mixture(
         Figure title (a description of the model when None).
     min_weight : float, default=0.01
         Components lighter than this are not drawn (``0`` draws every one).
+    reference : fitted Gaussian mixture, default=None
+        Another mixture of the same data (the truth, another fit): each component takes the
+        colour of the reference component it matches (Hungarian matching of the means), so the
+        two pictures colour the same groups alike.
 
     Returns
     -------
@@ -117,7 +122,7 @@ def plot_mixture(
     """
     base.check_model(model)
     means = np.asarray(model.means_, dtype=np.float64)
-    n_components, n_features = means.shape
+    n_features = means.shape[1]
     if n_features == 1:
         return plot_1d(model, X, ax=ax, feature_names=feature_names, legend=legend, title=title)
     X = base.check_data(X, n_features)
@@ -125,7 +130,7 @@ def plot_mixture(
     names = base.feature_names(feature_names, n_features)
     P, (xlabel, ylabel) = base.projection_matrix(model, X, features, projection, names)
     means2, covs2 = base.projected_parameters(model, P)
-    colors = base.component_colors(n_components)
+    colors = base.matched_colors(model, reference)
     shown = base.shown_components(model, min_weight)
     ax = _axes(ax)
 
@@ -138,7 +143,7 @@ def plot_mixture(
     means2, covs2 = means2[shown], covs2[shown]
     base.draw_ellipses(ax, means2, covs2, colors[shown], n_std)
     base.draw_means(ax, means2)
-    lims = base.limits(points2, means2, covs2)
+    lims = base.limits(points2, means2, covs2, n_std)
     ax.set_xlim(*lims[0])
     ax.set_ylim(*lims[1])
     ax.set_xlabel(xlabel)
@@ -336,7 +341,7 @@ def plot_pairs(
                     ax.scatter(pts[:, 0], pts[:, 1], c=rgba, s=psize, linewidths=0, zorder=3)
                 base.draw_ellipses(ax, means2, covs2, colors, n_std)
                 base.draw_means(ax, means2, size=50)
-                lims = base.limits(pts, means2, covs2)
+                lims = base.limits(pts, means2, covs2, n_std)
                 ax.set_xlim(*lims[0])
                 ax.set_ylim(*lims[1])
             if r == n - 1:

@@ -80,6 +80,11 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         Starts per fit (see :func:`gaussmix.select_model`).
     random_state : int, RandomState instance or None, default=None
         Seeds the fits and the draws of ``contamination="auto"``.
+    missing : {"error", "em"}, default="error"
+        ``"em"``: rows may have missing cells (NaN). No principal components are taken then (a
+        row with missing cells has no projection): the mixture is fitted on the standardised
+        columns by missing-value EM (:class:`~gaussmix.GaussianMixture`'s ``missing="em"``), and
+        each row is scored on its observed cells. ``n_pca`` is ignored.
 
     Attributes
     ----------
@@ -89,8 +94,8 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         The final BIC comparison.
     scaler_ : sklearn.preprocessing.StandardScaler
         Centring (and scaling) fitted on the kept rows.
-    pca_ : sklearn.decomposition.PCA
-        The projection fitted on the kept rows.
+    pca_ : sklearn.decomposition.PCA or None
+        The projection fitted on the kept rows (``None`` with ``missing="em"``).
     support_ : ndarray of shape (n_samples,), dtype bool
         Rows of the training data used by the final fit.
     offset_ : float
@@ -124,7 +129,8 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
 
     def __init__(self, n_components="auto", covariance_type="auto", contamination=0.1, *,
                  n_pca="auto", standardize=True, trim="auto", n_trim_steps=3,
-                 min_component_weight=0.1, reg_covar=1e-3, n_init=1, random_state=None):
+                 min_component_weight=0.1, reg_covar=1e-3, n_init=1, random_state=None,
+                 missing="error"):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.contamination = contamination
@@ -136,6 +142,10 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         self.reg_covar = reg_covar
         self.n_init = n_init
         self.random_state = random_state
+        self.missing = missing
+
+    def _allows_missing(self):
+        return self.missing == "em"
 
     # ------------------------------------------------------------------ checks
     def _settings(self, n_samples, n_features):
@@ -159,6 +169,8 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
             raise ValueError(f"trim must be a fraction in [0, 0.5) or 'auto', got {trim!r}.")
         _check_int(self.n_trim_steps, "n_trim_steps", 0)
         _check_int(self.n_init, "n_init", 1)
+        if self.missing not in ("error", "em"):
+            raise ValueError(f"missing must be 'error' or 'em', got {self.missing!r}.")
         weight = self.min_component_weight
         if (isinstance(weight, (bool, np.bool_)) or not isinstance(weight, numbers.Real)
                 or not 0.0 <= weight < 1.0):
@@ -217,7 +229,8 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
 
     def _score(self, X, parts):
         scaler, pca, _, mixture = parts
-        return self._score_projected(pca.transform(scaler.transform(X)), mixture)
+        Z = scaler.transform(X)
+        return self._score_projected(Z if pca is None else pca.transform(Z), mixture)
 
     def score_samples(self, X):
         """Score of each row: higher is more normal (see Notes for the exact formula).
@@ -291,16 +304,20 @@ def _fit_pipeline(X, ks, types, n_pca, params, seed):
 
     from ...selection import select_model
 
-    scaler = StandardScaler(with_std=bool(params.standardize)).fit(X)
+    scaler = StandardScaler(with_std=bool(params.standardize)).fit(X)  # NaN-aware
     Z = scaler.transform(X)
-    pca = PCA(n_pca, svd_solver="full").fit(Z)
-    P = pca.transform(Z)
+    extra = {}
+    if params.missing == "em":  # rows with missing cells have no projection: fit the columns
+        pca, P, extra = None, Z, {"missing": "em"}
+    else:
+        pca = PCA(n_pca, svd_solver="full").fit(Z)
+        P = pca.transform(Z)
     n_rows = len(P)
     tried = [k for k in ks if k * ROWS_PER_COMPONENT <= n_rows] or [1]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(converge|degenerate).*")
         selection = select_model(P, tried, types, random_state=seed, progress=False,
-                                 n_init=params.n_init, reg_covar=params.reg_covar)
+                                 n_init=params.n_init, reg_covar=params.reg_covar, **extra)
     return scaler, pca, selection, selection.best_
 
 

@@ -203,8 +203,10 @@ class Explorer:
         """Put the session's current frame on the page."""
         frame = self.session.frame()
         figures.show_frame(self.figs, frame, self.session.X, points=points)
+        # the view follows the frame: the points and every ellipse drawn, whole (a random
+        # start's wide ellipses zoom out; the view tightens as EM finds the groups)
+        figures.set_limits(self.figs, frames.view_limits(self.session.X, frame))
         if limits:
-            figures.set_limits(self.figs, frames.view_limits(self.session.X, frame))
             self.figs.points.glyph.size = figures.point_size(len(self.session.X))
         self.status.object = frames.status_html(frame, self.session.n_components)
         self.caption.object = frames.caption_html(frame)

@@ -53,7 +53,7 @@ def point_size(n_samples):
 def explorer_figures(frame, X, names=("x", "y"), *, width=560, height=500, limits=None):
     """The scatter and the lower-bound curve, showing ``frame`` of the data ``X``."""
     bokeh()
-    from bokeh.models import ColumnDataSource, HoverTool, Range1d
+    from bokeh.models import ColumnDataSource, HoverTool, Label, Range1d
     from bokeh.plotting import figure
 
     (x0, x1), (y0, y1) = limits or frames.view_limits(X, frame)
@@ -91,6 +91,11 @@ def explorer_figures(frame, X, names=("x", "y"), *, width=560, height=500, limit
     )  # fmt: skip
     curve.line("iteration", "lower_bound", source=sources["curve"], line_width=2, color="#333")
     curve.scatter("iteration", "lower_bound", source=sources["curve"], size=6, color="#333")
+    # before the first M-step there is no lower bound yet: say so instead of an empty box
+    curve.add_layout(Label(x=0.5 * 360 - 20, y=110, x_units="screen", y_units="screen",
+                           text="appears after the first M-step", text_align="center",
+                           text_color="#777", text_font_size="12px", name="gm-curve-hint",
+                           visible=not frame.lower_bounds if frame is not None else True))
     curve.xaxis.ticker.desired_num_ticks = 6
     curve.xaxis.ticker.min_interval = 1
     curve.grid.grid_line_color = "#ebebeb"
@@ -112,6 +117,8 @@ def show_frame(figs, frame, X, *, points=True):
     figs.sources["ellipses"].data = frames.ellipse_columns(frame)
     figs.sources["means"].data = frames.mean_columns(frame)
     figs.sources["curve"].data = frames.curve_columns(frame)
+    for hint in figs.curve.select(name="gm-curve-hint"):
+        hint.visible = not frame.lower_bounds
 
 
 def bic_figure(ks, bic, best_k, *, covariance_type="", width=360, height=240):

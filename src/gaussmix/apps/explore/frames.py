@@ -170,13 +170,16 @@ def caption_html(frame):
     return text
 
 
-def view_limits(X, frame=None):
-    """``((x0, x1), (y0, y1))`` showing the points (or, without any, the frame's ellipses)."""
+def view_limits(X, *frames):
+    """``((x0, x1), (y0, y1))`` showing the points and the 3-sd ellipses of every frame given
+    (a recorded run's limits cover all its frames) whole."""
     X = np.asarray(X, dtype=np.float64).reshape(-1, 2)
-    if len(X):
+    drawn = [f for f in frames if f is not None and n_components(f)]
+    if drawn:
+        lims = base.limits(X, np.concatenate([f.means for f in drawn]),
+                           np.concatenate([f.covariances for f in drawn]), 3.0, margin=0.08)
+    elif len(X):
         lims = base.limits(X, X.mean(axis=0, keepdims=True), np.zeros((1, 2, 2)), margin=0.08)
-    elif frame is not None and n_components(frame):
-        lims = base.limits(None, frame.means, frame.covariances)
     else:
         return (0.0, 10.0), (0.0, 10.0)
     out = []

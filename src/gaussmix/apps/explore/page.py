@@ -43,6 +43,9 @@ means.data = Object.assign({}, run.means[f.e]);
 curve.data = {iteration: run.iteration.slice(0, f.n), lower_bound: run.lower_bound.slice(0, f.n)};
 status.text = f.status;
 caption.text = f.caption;
+hint.visible = f.n === 0;
+xr.start = f.limits[0][0]; xr.end = f.limits[0][1];
+yr.start = f.limits[1][0]; yr.end = f.limits[1][1];
 """
 
 _STEP_JS = """
@@ -106,11 +109,13 @@ def _record(session, max_iter):
             "p": len(run["points"]) - 1, "e": len(run["ellipses"]) - 1,
             "n": len(frame.lower_bounds), "status": frames.status_html(frame),
             "caption": frames.caption_html(frame),
+            # the view follows the frame, as in the live app: points and ellipses whole
+            "limits": [[round(v, 6) for v in axis] for axis in frames.view_limits(X, frame)],
         })
     bounds = [float(b) for b in recorded[-1].lower_bounds]
     run["iteration"] = list(range(1, len(bounds) + 1))
     run["lower_bound"] = bounds
-    run["limits"] = frames.view_limits(X, recorded[-1])
+    run["limits"] = frames.view_limits(X, recorded[0])
     return run, recorded
 
 
@@ -137,7 +142,10 @@ def page_html(session, *, max_iter=100, title=None):
     reset = Button(label="Reset", width=90, name="gm-reset")
     phases = [frame["phase"] for frame in run["frames"]]
     render = CustomJS(args={"run_json": json.dumps(run, separators=(",", ":")), "slider": slider,
-                            "status": status, "caption": caption, **figs.sources},
+                            "status": status, "caption": caption, "xr": figs.scatter.x_range,
+                            "yr": figs.scatter.y_range,
+                            "hint": figs.curve.select_one({"name": "gm-curve-hint"}),
+                            **figs.sources},
                       code=_RENDER_JS)
     slider.js_on_change("value", render)
     step.js_on_event("button_click", CustomJS(

@@ -36,9 +36,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+# scikit-learn's sentences (its tests match them), then a value to try
 COLLAPSE_ADVICE = (
-    "This happens when a component collapses onto too few (or duplicated) points. "
-    "Increase reg_covar (e.g. reg_covar=1e-4), use fewer components, or standardize the data."
+    "Fitting the mixture model failed because some components have ill-defined empirical "
+    "covariance (for instance caused by singleton or collapsed samples). Try to decrease the "
+    "number of components, increase reg_covar, or scale the input data. For example: "
+    "reg_covar=1e-4, or standardized columns."
 )
 
 
@@ -61,6 +64,13 @@ def cholesky_lower(matrix, what):
             f"{what} is not positive definite, so the mixture cannot be evaluated. "
             + COLLAPSE_ADVICE
         ) from None
+
+
+def precision_factor(precision, what):
+    """scikit-learn's factor of a given precision matrix: the upper-triangular ``U`` with
+    ``precision = U @ U.T`` (the lower Cholesky factor of the reversed matrix, reversed), the
+    same triangle as the factors ``inv(chol(C)).T`` of fitted covariances."""
+    return np.ascontiguousarray(cholesky_lower(precision[::-1, ::-1], what)[::-1, ::-1])
 
 
 class CovarianceModel:
@@ -282,9 +292,9 @@ class CovarianceModel:
         except (TypeError, ValueError):
             raise ValueError("precisions_init must be a numeric array.") from None
         if precisions.shape != expected:
-            raise ValueError(
-                f"precisions_init for covariance_type={self.name!r} must have shape "
-                f"{expected}, got {precisions.shape}."
+            raise ValueError(  # scikit-learn's wording (its tests match it)
+                f"The parameter '{self.name} precision' should have the shape of {expected}, but "
+                f"got {precisions.shape} (precisions_init for covariance_type={self.name!r})."
             )
         if not np.all(np.isfinite(precisions)):
             raise ValueError("precisions_init contains NaN or infinite values.")

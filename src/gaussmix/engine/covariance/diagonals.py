@@ -48,7 +48,7 @@ class _DiagonalFactors(CovarianceModel):
 
     def _check_positive_precisions(self, precisions):
         if np.any(precisions <= 0):
-            raise ValueError(f"precisions_init for {self.name!r} must be positive.")
+            raise ValueError(f"'{self.name} precision' should be positive (precisions_init).")
 
     def check_stored(self, covariances, prec_chol, dtype, names=STORED_NAMES):
         """As for matrices: positive variances and factors ``1 / sqrt(variance)``."""

@@ -16,6 +16,7 @@ from .base import (
     finite_covariances,
     inverse_gram,
     lower_triangular_inverse,
+    precision_factor,
     raise_first_below,
 )
 
@@ -59,12 +60,10 @@ class _MatrixFactors(CovarianceModel):
 
     def _check_positive_precisions(self, precisions):
         for k, matrix in enumerate(self._stack(precisions)):
-            if not np.allclose(matrix, matrix.T):
-                raise ValueError(f"precisions_init[{k}] for {self.name!r} must be symmetric.")
-            if np.any(linalg.eigvalsh(matrix) <= 0.0):
-                raise ValueError(
-                    f"precisions_init[{k}] for {self.name!r} must be positive definite."
-                )
+            # scikit-learn's wording (its tests match it), then which matrix
+            if not np.allclose(matrix, matrix.T) or np.any(linalg.eigvalsh(matrix) <= 0.0):
+                raise ValueError(f"'{self.name} precision' should be symmetric, "
+                                 f"positive-definite (precisions_init[{k}] is not).")
 
     def rescaled(self, covariances, scale):
         return self.name, covariances * np.outer(scale, scale)
@@ -123,7 +122,7 @@ class Matrices(_MatrixFactors):
 
     def cholesky_from_precisions(self, precisions):
         return np.stack(
-            [cholesky_lower(p, f"precisions_init[{k}]") for k, p in enumerate(precisions)]
+            [precision_factor(p, f"precisions_init[{k}]") for k, p in enumerate(precisions)]
         )
 
     def covariances_from_cholesky(self, prec_chol):
@@ -176,7 +175,7 @@ class Shared(_MatrixFactors):
         return prec_chol @ prec_chol.T
 
     def cholesky_from_precisions(self, precisions):
-        return cholesky_lower(precisions, "precisions_init")
+        return precision_factor(precisions, "precisions_init")
 
     def covariances_from_cholesky(self, prec_chol):
         return inverse_gram(prec_chol)
