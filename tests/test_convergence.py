@@ -133,3 +133,13 @@ def test_the_grid_does_not_depend_on_the_units_of_the_columns():
     # |log-likelihood|, mclust's scale, which moves with the units)
     np.testing.assert_allclose(tiny["loglik"] + shift, big["loglik"], rtol=AITKEN_SLACK * RTOL)
     assert list(tiny["status"]) == list(big["status"])
+
+
+def test_a_spurious_mixture_stops_on_the_last_step_alone():
+    """A component with fewer rows than its own parameters has no optimum to crawl towards
+    (its likelihood grows as it narrows): the gain-to-come guard does not hold it back."""
+    rule = StoppingRule(None, n_rows=40, min_rows=10)
+    crawling = (-10.0, -9.99995, -9.9999005)  # a tenth of a step a step, steps below RTOL
+    assert not rule.converged(*crawling, weights=np.array([0.5, 0.5]))  # 20 rows each
+    assert rule.converged(*crawling, weights=np.array([0.9, 0.1]))  # one of 4 rows
+    assert not rule.converged(-10.0, -9.9, -9.85, weights=np.array([0.9, 0.1]))  # big steps

@@ -50,6 +50,8 @@ class StoppingRule:
         changes by less than ``tol`` (scikit-learn's rule); ``-inf``: never stop.
     n_rows : float
         The number (or weight) of rows the bounds are averaged over.
+    min_rows : float
+        The rows a component needs for its mixture not to be spurious (see :meth:`converged`).
 
     Examples
     --------
@@ -66,10 +68,18 @@ class StoppingRule:
 
     tol: float | None = None
     n_rows: float = 1.0
+    min_rows: float = 0.0
 
-    def converged(self, before: float, previous: float, bound: float) -> bool:
+    def converged(self, before: float, previous: float, bound: float, weights=None) -> bool:
         """After a step from ``previous`` to ``bound`` (and before that from ``before``, or
-        ``-inf`` if the run has taken one step or none)."""
+        ``-inf`` if the run has taken one step or none); ``weights``: the mixture's weights
+        after the step, if known.
+
+        A mixture with a component of fewer than ``min_rows`` rows (weight times ``n_rows``:
+        fewer than the parameters it fits on its own, plus one) is spurious: its likelihood
+        grows without bound as that component narrows onto its rows, so there is no optimum
+        whose distance Aitken's estimate could measure, and the last step alone decides (mclust
+        gives up on such fits as singular)."""
         change = bound - previous
         if self.tol is not None:
             return bool(abs(change) < self.tol)
@@ -82,6 +92,8 @@ class StoppingRule:
             return bool(-change <= RTOL * scale)
         if change > RTOL * scale:
             return False
+        if weights is not None and np.min(weights) * self.n_rows < self.min_rows:
+            return True
         last = previous - before
         rate = change / last if np.isfinite(last) and last > 0 else 0.0
         if rate >= 1:  # the steps are growing: EM is still speeding up

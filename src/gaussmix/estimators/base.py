@@ -334,7 +334,7 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         history = []
         converged = False
         n_iter = 0
-        rule = StoppingRule(tol, weight_total(X, sample_weight))
+        rule = self._stopping_rule(X, sample_weight, tol)
         before = previous = -np.inf
         if not self._holds_missing(X):  # small data: its rows held loaded between iterations
             statistics = resident_rows(X, sample_weight, statistics, chunk, self.n_components)
@@ -353,10 +353,15 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
                     "  Iteration %d  time %.3fs  lower bound %.8g  change %.3g",
                     n_iter, time.perf_counter() - start_time, lower_bound, change,
                 )
-            if rule.converged(before, previous, lower_bound):
+            if rule.converged(before, previous, lower_bound, state[0]):
                 converged = True
                 break
         return state, lower_bound, n_iter, converged, history
+
+    def _stopping_rule(self, X, sample_weight, tol):
+        """The :class:`~gaussmix.engine.convergence.StoppingRule` of EM on ``X`` with ``tol``."""
+        min_rows = self._covariance_model.own_parameters(X.shape[1]) + 1
+        return StoppingRule(tol, weight_total(X, sample_weight), min_rows)
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then label ``X``; always equal to ``fit(X).predict(X)``."""

@@ -33,7 +33,6 @@ from itertools import groupby
 import numpy as np
 from sklearn.base import clone
 
-from ..engine.convergence import StoppingRule, weight_total
 from ..engine.em import e_step
 from ..engine.estep import (
     em_statistics,
@@ -104,7 +103,7 @@ class BatchedRuns:
         """:meth:`_iterate_runs` of runs known to be batchable (``bounds``: the lower bound
         each starts from, for its first convergence test; ``-inf`` by default)."""
         bounds = [-np.inf] * len(states) if bounds is None else bounds
-        rule = StoppingRule(tol, weight_total(X, sample_weight))
+        rule = self._stopping_rule(X, sample_weight, tol)
         runs = [_Run(self, state, max_iter, rule, bound) for state, bound in zip(states, bounds)]
         _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
                               drop_failed)
@@ -162,8 +161,8 @@ def fit_side_by_side(estimators, X, sample_weight=None, each_alone=False, on_don
         for _, members in groupby(sorted(batched, key=key), key=key):
             members = list(members)
             runs = {i: [_Run(estimators[i], state, estimators[i].max_iter,
-                             StoppingRule(estimators[i].tol,
-                                          weight_total(batched[i].X, batched[i].sample_weight)),
+                             estimators[i]._stopping_rule(batched[i].X, batched[i].sample_weight,
+                                                          estimators[i].tol),
                              lower_bound) for _, state, lower_bound in batched[i].runs]
                     for i in members}
             lead = batched[members[0]]  # the rows, as its validation left them
@@ -321,7 +320,7 @@ def _m_steps_together(groups, stats, n_iter, dtype):
     at = 0
     for (_, members), (bounds, state_of) in zip(groups, stepped):
         for g, (run, bound) in enumerate(zip(members, bounds.tolist())):
-            run.advance_to(state_of, g, bound, n_iter)
+            run.advance_to(state_of, g, bound, n_iter, terms.weights[at:at + run.k])
             run.terms = (terms, at)
             at += run.k
     return True
@@ -371,16 +370,17 @@ class _Run:
 
     def advance(self, state, bound, n_iter):
         self._state = state
-        self._advance(float(bound), n_iter)
+        self._advance(float(bound), n_iter, state[0])
 
-    def advance_to(self, state_of, g, bound, n_iter):
-        """:meth:`advance` to the state ``state_of(g)``, made only when asked for."""
+    def advance_to(self, state_of, g, bound, n_iter, weights):
+        """:meth:`advance` to the state ``state_of(g)``, made only when asked for (its
+        ``weights`` known already)."""
         self._state, self._state_of = None, (state_of, g)
-        self._advance(bound, n_iter)
+        self._advance(bound, n_iter, weights)
 
-    def _advance(self, bound, n_iter):
+    def _advance(self, bound, n_iter, weights):
         previous = self.bound
-        if self.rule.converged(self.before, previous, bound):
+        if self.rule.converged(self.before, previous, bound, weights):
             self.converged = True
         self.before = previous
         self.bound, self.n_iter, self.terms = bound, n_iter, None

@@ -80,7 +80,8 @@ def em_trajectory(estimator, X, sample_weight=None):
     history = []
     converged = False
     # the fit's own stopping rule, judged over the whole run (each 1-iteration fit sees one step)
-    rule = StoppingRule(estimator.tol, _weight_of(X, sample_weight))
+    rule = StoppingRule(estimator.tol, _weight_of(X, sample_weight),
+                        model._covariance_model.own_parameters(model.means_.shape[1]) + 1)
     bounds = [-np.inf, -np.inf]  # as a fit starts
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # each 1-iteration fit "stops early"
@@ -89,7 +90,7 @@ def em_trajectory(estimator, X, sample_weight=None):
             history.append(model.lower_bound_)
             steps.append(_snapshot(model, iteration, model.lower_bound_))
             bounds.append(float(model.lower_bound_))
-            if rule.converged(*bounds[-3:]):
+            if rule.converged(*bounds[-3:], model.weights_):
                 converged = True
                 break
     if not converged and max_iter > 0:
