@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import mclust_panel as panel  # noqa: E402
+import mclust_panel as panel
 
 SLOW = os.environ.get("GAUSSMIX_SLOW") == "1"
 # Small sets that take a few seconds each: one-dimensional, two-dimensional clusters, and a

@@ -94,9 +94,9 @@ def _fit_options(func):
                      help="EM iterations per start."),
         click.option("--tol", type=click.FloatRange(0),
                      help="Stop when the mean log-likelihood per row changes by less than this "
-                     "(default: mclust's relative rule, a step below 1e-5 of the "
-                     "log-likelihood's size, with the gain still to come below 1e-4 of it, so "
-                     "slow EM is not stopped early)."),
+                     "(default: when the gain still to come is below 1e-5 of the "
+                     "log-likelihood's size, mclust's relative scale, so slow EM is not "
+                     "stopped early)."),
         click.option("--reg-covar", type=click.FloatRange(0),
                      help="Added to covariance diagonals (default 1e-6; when selecting a "
                      "model, 1e-6 of the smallest column variance, whatever the units)."),

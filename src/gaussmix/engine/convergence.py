@@ -1,20 +1,20 @@
 """When EM stops: one rule for every estimator and every way of running EM.
 
-The default rule is mclust's, relative to the log-likelihood's own size, with a guard against
-crawling:
+The default rule is relative to the log-likelihood's own size, as mclust's is, but judges the
+gain *still to come* rather than the last step: with a linear rate ``r = d_t / d_{t-1}`` the
+steps that remain add up to ``d_t / (1 - r)`` (Aitken's acceleration; Böhning et al. 1994;
+McNicholas et al. 2010), and EM stops when that is below ``RTOL`` of ``1 + |L|`` (``L`` the
+total log-likelihood; mclust's relative tolerance, 1e-5). Being relative, the rule means the
+same on 100 rows and on 10 million; and it is the same for a single fit, runs side by side and
+a model-selection grid.
 
-* the last step gained less than ``RTOL`` of ``1 + |L|`` (``L`` the total log-likelihood; mclust's
-  relative tolerance, 1e-5), so the rule means the same on 100 rows and on 10 million; and
-* the gain *still to come*, estimated by Aitken's acceleration from the last two steps
-  (Böhning et al. 1994; McNicholas et al. 2010), is below ``AITKEN_SLACK * RTOL`` of it: with a
-  linear rate ``r = d_t / d_{t-1}`` the steps that remain add up to ``d_t / (1 - r)``.
+The last step alone says little where EM crawls: mclust's rule stops Old Faithful with three
+full components 0.1 nats short of its optimum, and scikit-learn's ``tol=1e-3`` 4.4 nats short.
 
-The last step alone says little where EM crawls: on Old Faithful with three full components it
-stops 0.1 nats short of the optimum, and a stricter step only moves the problem. The gain to
-come alone, held to ``RTOL``, keeps over-fitted mixtures (nine components on four clusters,
-which no criterion will choose) crawling for hundreds of iterations; ten times ``RTOL`` lets
-them stop while bounding how far any stop is from its optimum. The rule is the same for a
-single fit, runs side by side and a model-selection grid.
+A spurious mixture (a component with fewer rows than the parameters it fits on its own, plus
+one) has no optimum: its likelihood grows as that component narrows onto its rows, and the
+gain to come never shrinks. For it the last step alone decides, as in mclust (which gives up
+on such fits as singular); no criterion chooses it.
 
 A ``tol`` the user sets keeps scikit-learn's meaning: EM stops when the mean log-likelihood
 per row (the lower bound) changes by less than ``tol``.
@@ -29,12 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["AITKEN_SLACK", "RTOL", "StoppingRule", "tol_text", "weight_total"]
+__all__ = ["RTOL", "StoppingRule", "tol_text", "weight_total"]
 
-# The last step, relative to 1 + |total log-likelihood|, below which EM may stop (mclust's).
+# The gain still to come, relative to 1 + |total log-likelihood|, below which EM stops (mclust's
+# relative tolerance, which mclust applies to the last step).
 RTOL = 1e-5
-# ... and the gain still to come, in units of RTOL, below which it does.
-AITKEN_SLACK = 10.0
 # A change this small relative to the bound is rounding: EM has nothing left to gain.
 ROUNDING = 1e-13
 
@@ -60,7 +59,7 @@ class StoppingRule:
     False
     >>> rule.converged(-1.9, -1.5, -1.49999)  # steps shrinking fast, the last one tiny
     True
-    >>> rule.converged(-1.5, -1.499998, -1.49999602)  # crawling: 2e-4 still to come
+    >>> rule.converged(-1.5, -1.499998, -1.4999962)  # crawling: 2e-5 still to come
     False
     >>> StoppingRule(1e-3).converged(-1.9, -1.5, -1.4995)  # scikit-learn's tol
     True
@@ -98,7 +97,7 @@ class StoppingRule:
         rate = change / last if np.isfinite(last) and last > 0 else 0.0
         if rate >= 1:  # the steps are growing: EM is still speeding up
             return False
-        return bool(change / (1.0 - rate) <= AITKEN_SLACK * RTOL * scale)
+        return bool(change / (1.0 - rate) <= RTOL * scale)
 
 
 def weight_total(X, sample_weight) -> float:

@@ -67,10 +67,9 @@ class GaussianMixture(MissingValues, StepwiseEM, BaseMixture):
         ``'full'``: each component has its own general covariance matrix; ``'tied'``: all share
         one; ``'diag'``: each has its own diagonal matrix; ``'spherical'``: each has one variance.
     tol : float or None, default=None
-        ``None``: EM stops when its last step gained less than ``1e-5`` of ``1 +
-        |log-likelihood|`` (mclust's relative rule, the same on any number of rows) and the
-        gain still to come (Aitken's estimate from the last two steps) is below ``1e-4`` of it,
-        so that slow EM is not stopped far from its optimum
+        ``None``: EM stops when the gain still to come (Aitken's estimate from the last two
+        steps) is below ``1e-5`` of ``1 + |log-likelihood|`` (mclust's relative scale, the same
+        on any number of rows), so that slow EM is not stopped far from its optimum
         (:mod:`gaussmix.engine.convergence`). A number keeps scikit-learn's meaning: EM stops
         when the mean log-likelihood per sample (the lower bound) changes by less than ``tol``.
     reg_covar : float, default=1e-6
