@@ -7,20 +7,27 @@ import socket
 
 import click
 
-from .options import COVARIANCE_CHOICES, CliError, examples, fail_cleanly, one_line
+from .options import (
+    COVARIANCE_CHOICES,
+    CliError,
+    examples,
+    existing_directory,
+    fail_cleanly,
+    one_line,
+)
 
 _LOOPBACK = ("127.0.0.1", "localhost")
 
 
 def _port(ctx, param, value):
-    """``--port``: a whole number 0-65535 (0: any free port), else the one-line error (exit 1)."""
+    """``--port``: a whole number 0-65535 (0: any free port), else a usage error (exit 2)."""
     try:
         port = int(str(value).strip())
     except ValueError:
         port = -1
     if not 0 <= port <= 65535:
-        raise CliError(f"--port must be a whole number from 0 to 65535 (0: any free port); "
-                       f"got {value!r}.")
+        raise click.BadParameter(f"must be a whole number from 0 to 65535 (0: any free port); "
+                                 f"got {value!r}.")
     return port
 
 
@@ -37,19 +44,20 @@ def _listening_port(host, port):
         hint = "; choose another --port" if port else ""
         raise CliError(f"cannot listen on {host}:{port} ({reason}){hint}.") from None
     except (UnicodeError, ValueError):
-        raise CliError(f"--host {host!r} is not an address of this machine.") from None
+        raise click.UsageError(f"--host {host!r} is not an address of this machine.") from None
 
 
-def _check_page_path(path):
+def _page_path(ctx, param, path):
+    """``--html``: a writable .html file path, else a usage error (exit 2)."""
+    if path is None:
+        return path
     if not path.lower().endswith((".html", ".htm")):
-        raise CliError(f"--html {path}: the offline page must end in .html.")
+        raise click.BadParameter(f"{path}: the offline page must end in .html.")
+    path = existing_directory(ctx, param, path)
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CliError(f"--html {path}: the folder {folder} does not exist.")
-    if os.path.isdir(path):
-        raise CliError(f"--html {path}: is a folder.")
     if not os.access(folder, os.W_OK):
-        raise CliError(f"--html {path}: the folder {folder} is not writable.")
+        raise click.BadParameter(f"{path}: the folder {folder} is not writable.")
+    return path
 
 
 def _session(data, columns, n_components, covariance_type, start, seed, groups, overlap,
@@ -62,14 +70,14 @@ def _session(data, columns, n_components, covariance_type, start, seed, groups, 
         return session.generate(groups, overlap, n_samples, seed=seed)
     if data.lower().replace("_", "-") == "old-faithful":
         if columns:
-            raise CliError("--columns chooses columns of a CSV file, not of old-faithful.")
+            raise click.UsageError("--columns chooses columns of a CSV file, not of old-faithful.")
         return session.load_old_faithful()
     x = y = None
     if columns:
         parts = [part.strip() for part in columns.split(",")]
         if len(parts) != 2 or not all(parts):
-            raise CliError(f"--columns takes two columns, e.g. --columns height,weight; got "
-                           f"{columns!r}.")
+            raise click.UsageError(f"--columns takes two columns, e.g. --columns height,weight; "
+                                   f"got {columns!r}.")
         x, y = (int(p) if p.isdigit() else p for p in parts)
     if not os.path.isfile(data):
         raise CliError(f"{data}: no such file (give a CSV file or old-faithful).")
@@ -88,7 +96,7 @@ def _session(data, columns, n_components, covariance_type, start, seed, groups, 
               help="Address to listen on; the default is this machine only. Another address "
               "(e.g. 0.0.0.0) lets other machines in, without any password.")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
-@click.option("--html", "html_path", metavar="PAGE",
+@click.option("--html", "html_path", metavar="PAGE", callback=_page_path,
               help="Instead of serving, write a self-contained offline page (all JavaScript "
               "inline, a recorded EM run to step and play) to PAGE.html.")
 @click.option("--data", metavar="CSV|old-faithful",
@@ -126,8 +134,6 @@ def explore(port, host, no_browser, html_path, data, columns, n_components, cova
     """
     from .._optional import require
 
-    if html_path is not None:
-        _check_page_path(html_path)
     require("panel", "explore", "gaussmix explore")
     session = _session(data, columns, n_components, covariance_type, start, seed, groups,
                        overlap, n_samples)

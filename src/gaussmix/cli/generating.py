@@ -45,11 +45,14 @@ def demo(n_components, n_samples, overlap, covariance_type, seed, output_dir, no
       gaussmix demo
       gaussmix demo -k 4 --overlap 0.1 --covariance diag -o pictures
     """
+    from ..io.writing import all_or_nothing, remove_temporaries_on_signals
     from .demo import run_demo
 
+    remove_temporaries_on_signals()
     try:
-        run_demo(n_components, n_samples, covariance_type, seed, overlap=overlap,
-                 out_dir=output_dir, animate=not no_animation)  # fmt: skip
+        with all_or_nothing():  # both pictures or neither
+            run_demo(n_components, n_samples, covariance_type, seed, overlap=overlap,
+                     out_dir=output_dir, animate=not no_animation)  # fmt: skip
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 

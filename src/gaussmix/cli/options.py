@@ -43,25 +43,42 @@ def one_line(text):
 
 
 def fail_cleanly(func):
-    """Turn data, model and file errors into one line on stderr (exit 1), never a traceback."""
+    """Run a command safely: its outputs are checked against its inputs before any work (an
+    output that is one of the input files is a usage error, exit 2), written all or nothing
+    (:func:`gaussmix.io.writing.all_or_nothing`; temporaries removed on Ctrl-C and SIGTERM),
+    and data, model and file errors become one line on stderr (exit 1), never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        from ..io.writing import (
+            OutputError,
+            all_or_nothing,
+            protect_inputs,
+            remove_temporaries_on_signals,
+        )
+
         try:
-            return func(*args, **kwargs)
+            inputs = _check_outputs_against_inputs(click.get_current_context(silent=True))
+            remove_temporaries_on_signals()
+            with protect_inputs(inputs), all_or_nothing(), quiet_numpy_warnings():
+                return func(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except BrokenPipeError:  # e.g. `gaussmix predict ... -o - | head`: stop quietly
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(1)
-        except ValueError as exc:
+        except OutputError as exc:
+            raise click.UsageError(one_line(exc)) from None
+        except (ValueError, ArithmeticError) as exc:
             raise CliError(one_line(exc)) from None
         except OSError as exc:
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             raise CliError(one_line(f"{where}{exc.strerror or exc}")) from None
         except MemoryError:
             raise CliError("out of memory; use fewer rows, columns or components.") from None
+        except RecursionError:
+            raise CliError("input nested too deeply to read.") from None
         except Exception as exc:
             if os.environ.get("GAUSSMIX_DEBUG"):
                 raise
@@ -73,6 +90,58 @@ def fail_cleanly(func):
             ) from None
 
     return wrapper
+
+
+_OUTPUTS = "gaussmix.outputs"
+
+
+def _check_outputs_against_inputs(ctx):
+    """The command's input files (every other path argument naming an existing regular file);
+    a usage error if an output (recorded by :func:`existing_directory`) is one of them or two
+    outputs are the same file."""
+    from ..io.writing import same_file
+
+    if ctx is None:
+        return []
+    outputs = ctx.meta.get(_OUTPUTS, {})
+    inputs = []
+    for name, value in ctx.params.items():
+        if name in outputs:
+            continue
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, str) and item != "-" and os.path.isfile(item):
+                inputs.append((name, item))
+    seen = []
+    for name, out in outputs.items():
+        for in_name, path in inputs:
+            if same_file(out, path):
+                raise click.UsageError(
+                    f"the output {out} is the input {path} ({in_name.upper()}); refusing to "
+                    "overwrite it: choose another output file."
+                )
+        for other_name, other in seen:
+            if os.path.abspath(out) == os.path.abspath(other) or same_file(out, other):
+                raise click.UsageError(
+                    f"{other} and {out} are the same file; outputs must be different files.")
+        seen.append((name, out))
+    return [path for _, path in inputs]
+
+
+@contextmanager
+def quiet_numpy_warnings():
+    """NumPy's and SciPy's RuntimeWarnings (overflow, invalid value, ...) are not shown: our
+    own checks report what matters, as one ``gaussmix: warning:`` line."""
+    with warnings.catch_warnings():
+        for module in ("numpy", "scipy", "sklearn", "pandas"):
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module=module)
+        with np_errstate():
+            yield
+
+
+def np_errstate():
+    import numpy as np
+
+    return np.errstate(all="ignore")
 
 
 class ComponentsType(click.ParamType):
@@ -113,13 +182,21 @@ def table_output(ctx, param, value):
 
 
 def existing_directory(ctx, param, value):
-    if value is None:
+    """Check an output file path: its directory exists, and it is absent or a regular file
+    (not a directory, FIFO or device). Records it for :func:`fail_cleanly`'s input check."""
+    from ..io.writing import OutputError, check_output
+
+    if value is None or value == "-":
         return value
     directory = os.path.dirname(os.path.abspath(value))
     if not os.path.isdir(directory):
         raise click.BadParameter(f"{value}: directory {directory} does not exist.")
-    if os.path.isdir(value):
-        raise click.BadParameter(f"{value}: is a directory.")
+    try:
+        check_output(value)
+    except OutputError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if ctx is not None:
+        ctx.meta.setdefault(_OUTPUTS, {})[param.name if param else value] = value
     return value
 
 

@@ -93,26 +93,12 @@ def _write_labels(path, labels):
 
 
 def _write_all(output, labels_path, plot_path, result):
-    """Write every output, or none: files created here are removed if a later write fails."""
-    writes = [(output, lambda: _write_image(output, result.segmented))]
+    """Write every output (the command runs all or nothing: see ``fail_cleanly``)."""
+    _write_image(output, result.segmented)
     if labels_path is not None:
-        writes.append((labels_path, lambda: _write_labels(labels_path, result.labels)))
+        _write_labels(labels_path, result.labels)
     if plot_path is not None:
-        writes.append((plot_path, lambda: save_figure(plot_path, result.plot)))
-    created = []
-    try:
-        for path, write in writes:
-            existed = os.path.exists(path)
-            write()
-            if not existed:
-                created.append(path)
-    except BaseException:
-        for path in created:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-        raise
+        save_figure(plot_path, result.plot)
 
 
 @click.command(epilog=examples(
@@ -150,8 +136,6 @@ def segment(image, components, output, labels_path, plot_path, spatial_weight, c
     segmented image, and optionally the labels and a four-panel picture.
     """
     paths = [p for p in (output, labels_path, plot_path) if p is not None]
-    if len({os.path.abspath(p) for p in paths}) < len(paths):
-        raise click.UsageError("-o, --labels and --plot must be different files.")
     pixels = read_image(image)
     from ..apps.segmentation import segment_image
 
