@@ -12,6 +12,39 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 FLOAT_DTYPES = (np.float64, np.float32)
+#: Largest magnitude accepted in data and model parameters, per dtype: beyond it squares and
+#: sums of squares overflow (float64 near 1e154, float32 near 1e19), so densities and
+#: probabilities could not be trusted. Larger data is refused with a message saying so.
+MAX_ABS_VALUE = {np.dtype(np.float64): 1e150, np.dtype(np.float32): 1e16}
+
+
+#: Largest sample_weight accepted: weighted sums of squares must stay finite.
+MAX_SAMPLE_WEIGHT = 1e100
+
+
+def max_abs_value(dtype):
+    """:data:`MAX_ABS_VALUE` for ``dtype`` (float64's for any other dtype)."""
+    return MAX_ABS_VALUE.get(np.dtype(dtype), MAX_ABS_VALUE[np.dtype(np.float64)])
+
+
+def check_magnitude(X, name="X"):
+    """Refuse values beyond :func:`max_abs_value` (NaN is left to the other checks)."""
+    if X.size == 0:
+        return X
+    limit = max_abs_value(X.dtype)
+    with np.errstate(invalid="ignore"):
+        high, low = np.nanmax(X), np.nanmin(X)
+    if high <= limit and low >= -limit or np.isnan(high):
+        return X
+    row = int(np.flatnonzero((np.abs(np.nan_to_num(X)) > limit).any(axis=-1))[0]) \
+        if X.ndim == 2 else 0
+    raise ValueError(
+        f"{name} holds values up to {max(abs(high), abs(low)):.3g} in magnitude (first in row "
+        f"{row}); gaussmix works with |values| up to {limit:.0e} for {X.dtype.name} data. "
+        "Rescale the data (e.g. divide it by a power of ten) or standardize it."
+    )
+
+
 # Rows per block when scanning an array that is not in memory for non-finite values.
 SCAN_ROWS = 65_536
 
@@ -71,6 +104,7 @@ def validate_numeric(estimator, X, **kwargs):
         raise
     if missing:
         check_no_empty_rows(X)
+    check_magnitude(X)
     return X
 
 
@@ -79,13 +113,15 @@ def nonfinite_row_message(estimator, row, kind):
     (memory-mapped, Dask) that is validated without being read whole."""
     if allows_missing(estimator):
         return (
-            f"Row {row} of the {kind} X holds infinity or has every value missing; with "
-            "missing='em' NaN marks a missing value, but each row needs at least one observed "
-            "value and no infinity. Drop or fix that row."
+            f"Row {row} of the {kind} X holds infinity (or a value beyond "
+            f"{max_abs_value(np.float64):.0e}) or has every value missing; with missing='em' "
+            "NaN marks a missing value, but each row needs at least one observed value and no "
+            "infinity. Drop or fix that row."
         )
     return (
-        f"X contains NaN or infinity in row {row}; remove or impute such rows before fitting, "
-        "or pass missing='em' to fit on the observed values of rows with NaN."
+        f"X contains NaN or infinity (or a value beyond {max_abs_value(np.float64):.0e}) in row "
+        f"{row}; remove or impute such rows before fitting, or pass missing='em' to fit on the "
+        "observed values of rows with NaN."
     )
 
 
@@ -152,6 +188,11 @@ def check_sample_weight(sample_weight, n_samples, n_components=None):
         raise ValueError("sample_weight contains NaN or infinite values.")
     if np.any(w < 0):
         raise ValueError("sample_weight must be non-negative.")
+    if w.size and w.max() > MAX_SAMPLE_WEIGHT:
+        raise ValueError(
+            f"sample_weight holds {w.max():.3g}; weights up to {MAX_SAMPLE_WEIGHT:.0e} are "
+            "accepted (only their ratios matter to EM: divide them by their maximum)."
+        )
     if not w.sum() > 0:
         raise ValueError("sample_weight sums to zero; at least one row must have positive weight.")
     if n_components is not None:
@@ -167,16 +208,20 @@ def first_nonfinite_row(X, start=0, stop=None, block=SCAN_ROWS, missing=False):
     every value missing.
     """
     stop = X.shape[0] if stop is None else stop
+    limit = max_abs_value(X.dtype)
     for a in range(start, stop, block):
         b = min(a + block, stop)
         part = X[a:b]
-        if np.isfinite(np.sum(part, dtype=np.float64)):
-            continue  # the common case: one pass, no temporary array
+        if part.size and np.isfinite(np.sum(part, dtype=np.float64)) and \
+                -limit <= np.min(part) and np.max(part) <= limit:
+            continue  # the common case: no temporary array
+        with np.errstate(invalid="ignore"):
+            huge = (np.abs(part) > limit) & np.isfinite(part)
         if missing:
             nan = np.isnan(part)
-            bad = np.flatnonzero(np.isinf(part).any(axis=1) | nan.all(axis=1))
+            bad = np.flatnonzero(np.isinf(part).any(axis=1) | nan.all(axis=1) | huge.any(axis=1))
         else:
-            bad = np.flatnonzero(~np.isfinite(part).all(axis=1))
+            bad = np.flatnonzero(~np.isfinite(part).all(axis=1) | huge.any(axis=1))
         if len(bad):
             return a + int(bad[0])
     return -1
