@@ -113,15 +113,15 @@ def nonfinite_row_message(estimator, row, kind):
     (memory-mapped, Dask) that is validated without being read whole."""
     if allows_missing(estimator):
         return (
-            f"Row {row} of the {kind} X holds infinity (or a value beyond "
-            f"{max_abs_value(np.float64):.0e}) or has every value missing; with missing='em' "
-            "NaN marks a missing value, but each row needs at least one observed value and no "
-            "infinity. Drop or fix that row."
+            f"Row {row} of the {kind} X holds infinity or has every value missing (or holds a "
+            f"value beyond {max_abs_value(np.float64):.0e}); with missing='em' NaN marks a "
+            "missing value, but each row needs at least one observed value and no infinity. "
+            "Drop or fix that row."
         )
     return (
-        f"X contains NaN or infinity (or a value beyond {max_abs_value(np.float64):.0e}) in row "
-        f"{row}; remove or impute such rows before fitting, or pass missing='em' to fit on the "
-        "observed values of rows with NaN."
+        f"X contains NaN or infinity in row {row}; remove or impute such rows before fitting, "
+        "or pass missing='em' to fit on the observed values of rows with NaN (values beyond "
+        f"{max_abs_value(np.float64):.0e} are refused too)."
     )
 
 
