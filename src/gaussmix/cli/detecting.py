@@ -10,6 +10,7 @@ from ..io.tables import read_table
 from ..io.writing import write_table
 from .options import (
     COVARIANCE_GRID_CHOICES,
+    SEED_TYPE,
     ComponentsType,
     columns_option,
     consoles,
@@ -54,7 +55,7 @@ def _contamination(ctx, param, value):
               "columns).")
 @click.option("--no-standardize", is_flag=True,
               help="Do not scale the columns to unit variance (columns in the same units).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED_TYPE, help="Random seed.")
 @columns_option
 @quiet_option
 @fail_cleanly

@@ -9,11 +9,14 @@ import click
 
 from .options import (
     COVARIANCE_CHOICES,
+    SEED_TYPE,
     CliError,
+    FiniteFloatRange,
     examples,
     existing_directory,
     fail_cleanly,
     one_line,
+    printable,
 )
 
 _LOOPBACK = ("127.0.0.1", "localhost")
@@ -111,12 +114,12 @@ def _session(data, columns, n_components, covariance_type, start, seed, groups, 
 @click.option("--start", default="random", show_default=True,
               type=click.Choice(["random", "k-means", "hierarchical"]),
               help="How EM makes its first guess.")
-@click.option("--seed", default=0, show_default=True, type=int,
+@click.option("--seed", default=0, show_default=True, type=SEED_TYPE,
               help="Seeds the data and the start.")
 @click.option("--groups", default=3, show_default=True, type=click.IntRange(1, 8),
               help="Generated data: number of true groups.")
 @click.option("--overlap", default=0.05, show_default=True,
-              type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              type=FiniteFloatRange(0, 1, min_open=True, max_open=True),
               help="Generated data: average pairwise overlap of the groups.")
 @click.option("-n", "--n-samples", default=500, show_default=True,
               type=click.IntRange(2, 20000), help="Generated data: number of points.")
@@ -141,7 +144,7 @@ def explore(port, host, no_browser, html_path, data, columns, n_components, cova
         from ..apps.explore.page import write_page
 
         write_page(html_path, session, max_iter=max_iter)
-        click.echo(f"wrote the explorer page to {os.path.abspath(html_path)} "
+        click.echo(f"wrote the explorer page to {printable(os.path.abspath(html_path))} "
                    f"({session.iteration} EM iterations recorded; open it in any browser)",
                    err=True)
         return

@@ -14,8 +14,10 @@ from ..io.writing import no_scratch_space, scratch_array, write_table
 from . import options
 from .options import (
     COVARIANCE_GRID_CHOICES,
+    SEED_TYPE,
     CliError,
     ComponentsType,
+    FiniteFloatRange,
     check_rows,
     columns_option,
     consoles,
@@ -26,6 +28,7 @@ from .options import (
     fail_cleanly,
     image_output,
     one_line,
+    printable,
     progress,
     quiet_option,
     reported_warnings,
@@ -88,11 +91,11 @@ def _fit_options(func):
                      "5 per candidate when selecting)."),
         click.option("--max-iter", default=100, show_default=True, type=click.IntRange(1),
                      help="EM iterations per start."),
-        click.option("--tol", default=1e-3, show_default=True, type=click.FloatRange(0),
+        click.option("--tol", default=1e-3, show_default=True, type=FiniteFloatRange(0),
                      help="Stop when the mean log-likelihood improves by less than this."),
-        click.option("--reg-covar", default=1e-6, show_default=True, type=click.FloatRange(0),
+        click.option("--reg-covar", default=1e-6, show_default=True, type=FiniteFloatRange(0),
                      help="Added to covariance diagonals."),
-        click.option("--seed", default=0, show_default=True, type=int, help="Random seed."),
+        click.option("--seed", default=0, show_default=True, type=SEED_TYPE, help="Random seed."),
         columns_option,
         click.option("--missing", default="error", show_default=True,
                      type=click.Choice(["error", "em"]),
@@ -236,7 +239,7 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
     summary = RichTable()
     summary.add_column("component", justify="right")
     summary.add_column("weight", justify="right")
-    show = table.names if len(table.names) <= 8 else None
+    show = [printable(name) for name in table.names] if len(table.names) <= 8 else None
     for name in show or ["mean"]:
         summary.add_column(f"mean {name}" if show else name, justify="right")
     for k in range(model.n_components):
@@ -341,6 +344,7 @@ def _print_selection(console, frame, selection, criterion, table):
         ]
         if row.get("status") not in (None, "ok") and isinstance(row.get("error"), str):
             cells[-1] = f"{row['status']}: {row['error']}"[:60]
+        cells = [printable(cell) for cell in cells]
         is_best = index == selection.best_index_
         view.add_row(*cells, style="bold" if is_best else None)
     console.print(view)

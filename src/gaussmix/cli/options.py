@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
+import re
 import sys
 import threading
 import warnings
@@ -34,12 +36,22 @@ class CliError(click.ClickException):
     exit_code = 1
 
     def show(self, file=None):
-        click.echo(f"gaussmix: error: {self.format_message()}", err=True)
+        click.echo(f"gaussmix: error: {one_line(self.format_message())}", err=True)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text):
+    """``text`` with control characters (ANSI escape sequences, bells, carriage returns...)
+    shown as ``\\xNN``: names from data files and paths never drive the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def one_line(text):
-    """Collapse a message onto one line (errors and warnings are printed one line each)."""
-    return " ".join(str(text).split())
+    """Collapse a message onto one line (errors and warnings are printed one line each), its
+    control characters made visible (:func:`printable`)."""
+    return printable(" ".join(str(text).split()))
 
 
 def fail_cleanly(func):
@@ -144,10 +156,28 @@ def np_errstate():
     return np.errstate(all="ignore")
 
 
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``nan`` and infinities (a usage error, exit 2):
+    every number option of the command line is finite."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+#: ``--seed``: what NumPy's seeding accepts, checked as a usage error.
+SEED_TYPE = click.IntRange(0, 2**32 - 1)
+
+
 class ComponentsType(click.ParamType):
     """``-k``: a number, a range (``1-8`` or ``2:6``, inclusive), a list (``2,4,8``) or ``auto``."""
 
     name = "K"
+    #: Most values one range may hold, and the largest K (the data must have as many rows).
+    MAX_VALUES = 1000
+    MAX_COMPONENTS = 1_000_000
 
     def convert(self, value, param, ctx):
         if isinstance(value, list):
@@ -159,6 +189,9 @@ class ComponentsType(click.ParamType):
             for sep in ("-", ":"):
                 if sep in text:
                     low, high = (int(part) for part in text.split(sep))
+                    if high - low >= self.MAX_VALUES:
+                        self.fail(f"{value!r}: at most {self.MAX_VALUES} numbers of components "
+                                  "at once.", param, ctx)
                     values = list(range(low, high + 1))
                     break
             else:
@@ -167,6 +200,9 @@ class ComponentsType(click.ParamType):
             self.fail(f"{value!r} is not a number, a range like 1-8 or 2:6, or 'auto'.", param, ctx)
         if not values or min(values) < 1:
             self.fail(f"{value!r}: numbers of components must be >= 1 (and low <= high).", param, ctx)
+        if max(values) > self.MAX_COMPONENTS:
+            self.fail(f"{value!r}: at most {self.MAX_COMPONENTS} components (and no more than the "
+                      "data has rows).", param, ctx)
         return sorted(set(values))
 
 
@@ -223,17 +259,18 @@ def progress(message, quiet, delay=0.5):
 
     progress = Progress(
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
     )
+    message = printable(message)
     task = progress.add_task(message, total=None)
     timer = threading.Timer(delay, progress.start)
     timer.daemon = True
     timer.start()
     try:
-        yield lambda text: progress.update(task, description=f"{message}: {text}")
+        yield lambda text: progress.update(task, description=f"{message}: {printable(text)}")
     finally:
         timer.cancel()
         timer.join()
@@ -283,13 +320,24 @@ def reported_warnings():
 def consoles(quiet):
     """Rich consoles for results (stdout) and status lines (stderr).
 
-    When stdout is not a terminal (a pipe, a log file) tables get 160 columns instead of rich's
-    default 80, so that numbers are not cut; ``COLUMNS`` still wins when set.
+    They print text as it is: no markup (a column named ``a[/]`` or ``[cm]`` is shown as
+    such), no emoji codes, no highlighting, and control characters made visible
+    (:func:`printable`), since column names and paths come from data. When stdout is not a
+    terminal (a pipe, a log file) tables get 160 columns instead of rich's default 80, so that
+    numbers are not cut; ``COLUMNS`` still wins when set.
     """
     from rich.console import Console
 
+    class PlainConsole(Console):
+        def print(self, *objects, **kwargs):
+            kwargs.setdefault("soft_wrap", True)
+            super().print(*(printable(o) if isinstance(o, str) else o for o in objects),
+                          **kwargs)
+
     width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-    return Console(quiet=quiet, width=width), Console(stderr=True, quiet=quiet)
+    plain = {"markup": False, "emoji": False, "highlight": False}
+    return (PlainConsole(quiet=quiet, width=width, **plain),
+            PlainConsole(stderr=True, quiet=quiet, **plain))
 
 def save_figure(path, draw):
     """Draw with matplotlib (Agg) and save atomically; the figure is always closed."""

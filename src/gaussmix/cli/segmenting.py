@@ -10,8 +10,10 @@ import numpy as np
 from ..apps.image_features import COLOR_SPACES
 from .options import (
     COVARIANCE_CHOICES,
+    SEED_TYPE,
     CliError,
     ComponentsType,
+    FiniteFloatRange,
     consoles,
     examples,
     existing_directory,
@@ -116,7 +118,7 @@ def _write_all(output, labels_path, plot_path, result):
               help="Also write the (H, W) segment numbers (0 = darkest) as a .npy file.")
 @click.option("--plot", "plot_path", callback=image_output, metavar="PICTURE",
               help="Also draw original, segments, boundaries and uncertainty (.png, .pdf, .svg).")
-@click.option("--spatial-weight", default=0.0, show_default=True, type=click.FloatRange(0),
+@click.option("--spatial-weight", default=0.0, show_default=True, type=FiniteFloatRange(0),
               help="Above 0, also fit pixel positions: crossing the image counts as much as "
               "this many black-to-white ranges (try 0.1-1).")
 @click.option("--color-space", default="lab", show_default=True,
@@ -125,7 +127,7 @@ def _write_all(output, labels_path, plot_path, result):
               type=COVARIANCE_CHOICES, help="Covariance model.")
 @click.option("--max-pixels", default=100_000, show_default=True, type=click.IntRange(2),
               help="Fit on a random subsample of this many pixels; all are then assigned.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED_TYPE, help="Random seed.")
 @quiet_option
 @fail_cleanly
 def segment(image, components, output, labels_path, plot_path, spatial_weight, color_space,

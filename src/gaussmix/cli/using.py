@@ -10,6 +10,7 @@ from ..io.tables import peek_columns, read_table
 from ..io.writing import write_table, write_table_chunks
 from .options import (
     CliError,
+    FiniteFloatRange,
     columns_option,
     consoles,
     examples,
@@ -108,10 +109,10 @@ def predict(data, model_path, output, columns, quiet):
 @click.argument("data", metavar="DATA")
 @model_option
 @table_output_option
-@click.option("--contamination", type=click.FloatRange(0, 0.5, min_open=True),
+@click.option("--contamination", type=FiniteFloatRange(0, 0.5, min_open=True),
               help="Flag this fraction of rows with the lowest log-density as anomalies "
               "(the threshold of MixtureOutlierDetector's offset_).")
-@click.option("--threshold", type=float,
+@click.option("--threshold", type=FiniteFloatRange(),
               help="Flag rows whose log-density is below this value as anomalies.")
 @columns_option
 @quiet_option
