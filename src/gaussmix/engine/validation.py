@@ -84,6 +84,11 @@ def validate_numeric(estimator, X, **kwargs):
     """
     if X is None:
         raise TypeError("X must be an array-like of shape (n_samples, n_features), got None.")
+    if hasattr(X, "tocsr") and hasattr(X, "nnz"):  # scipy.sparse, without importing it
+        raise TypeError(
+            "X is a sparse matrix; Gaussian mixtures need dense data: pass X.toarray() (every "
+            "entry, zeros included, is a coordinate of the row)."
+        )
     missing = allows_missing(estimator)
     if missing:
         kwargs["ensure_all_finite"] = "allow-nan"

@@ -20,6 +20,7 @@ __all__ = ["peek_columns", "read_table"]
 _SHOW_ROWS = 5
 _FINITE_CHUNK = 1 << 16
 _SNIFF_BYTES = 1 << 16
+_MAX_HEADER_BYTES = 64 << 20  # the header and first row of a wide table may be this long
 
 
 def _select(names, columns, path):
@@ -117,12 +118,21 @@ def _csv_layout(path):
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
             sample = f.read(_SNIFF_BYTES)
+            cut = len(sample) == _SNIFF_BYTES
+            # a wide table's header (and first row) may be longer than the sample: read on
+            while cut and sample.count("\n") < 3 and len(sample) < _MAX_HEADER_BYTES:
+                more = f.read(len(sample))
+                cut = bool(more)
+                sample += more
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text file (it is not valid UTF-8).") from None
     if "\x00" in sample:
         raise DataError(f"{path}: not a text file (it contains NUL bytes).")
     lines = sample.splitlines()
-    if len(sample) == _SNIFF_BYTES and lines:
+    if cut and len(lines) < 2:
+        raise DataError(f"{path}: the first line is longer than {_MAX_HEADER_BYTES >> 20} MiB; "
+                        "not a table gaussmix reads.")
+    if cut and lines:
         lines = lines[:-1] or lines  # the last line may be cut
     lines = [line for line in lines if line.strip()]
     if not lines:
@@ -245,6 +255,9 @@ def _read_parquet(path, columns):
     pf = _parquet_file(path)
     schema = pf.schema_arrow
     names = list(schema.names)
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:  # as for a CSV header: a name must say which column it is
+        raise DataError(f"{path}: duplicate column name(s): {', '.join(map(repr, dupes))}.")
     chosen = _select(names, columns, path)
     for i in chosen:
         kind = schema.field(i).type
@@ -270,6 +283,12 @@ def _read_parquet(path, columns):
 
 # NPY ---------------------------------------------------------------------------------------
 def _open_npy(path):
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY" and not magic.startswith(b"PK\x03\x04"):
+        shown = magic.decode("latin-1").encode("unicode_escape").decode("ascii")
+        raise DataError(f"{path}: not a .npy file (it starts with '{shown}', not the .npy magic "
+                        "string '\\x93NUMPY'; truncated, damaged or another format).")
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
