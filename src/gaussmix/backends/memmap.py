@@ -33,7 +33,8 @@ def _prepare(estimator, X, sample_weight, reset, random_state=None):
     bad = first_nonfinite_row(X, missing=allows_missing(estimator))
     if bad >= 0:
         raise ValueError(nonfinite_row_message(estimator, bad, "memory-mapped"))
-    sample_weight = check_sample_weight(sample_weight, X.shape[0], estimator.n_components)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0], estimator.n_components,
+                                        X.dtype)
     return X, sample_weight, (X, sample_weight)
 
 

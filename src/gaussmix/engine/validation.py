@@ -12,14 +12,17 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 FLOAT_DTYPES = (np.float64, np.float32)
-#: Largest magnitude accepted in data and model parameters, per dtype: beyond it squares and
-#: sums of squares overflow (float64 near 1e154, float32 near 1e19), so densities and
+#: Largest magnitude accepted in data and model parameters, per dtype: squares of values times
+#: the largest sample weights (:data:`MAX_SAMPLE_WEIGHT`), summed over a chunk of rows, must stay
+#: far from overflow (float64 near 1.8e308, float32 near 3.4e38), or densities and
 #: probabilities could not be trusted. Larger data is refused with a message saying so.
-MAX_ABS_VALUE = {np.dtype(np.float64): 1e150, np.dtype(np.float32): 1e16}
+MAX_ABS_VALUE = {np.dtype(np.float64): 1e100, np.dtype(np.float32): 1e12}
 
 
-#: Largest sample_weight accepted: weighted sums of squares must stay finite.
-MAX_SAMPLE_WEIGHT = 1e100
+#: Largest sample_weight accepted (per dtype of the data), and the smallest total: weighted sums
+#: of squares must stay finite, and tiny totals lose the statistics' precision.
+MAX_SAMPLE_WEIGHT = {np.dtype(np.float64): 1e50, np.dtype(np.float32): 1e8}
+MIN_TOTAL_SAMPLE_WEIGHT = 1e-8
 
 
 def max_abs_value(dtype):
@@ -173,8 +176,9 @@ def check_positive_rows(n_positive, n_components):
         )
 
 
-def check_sample_weight(sample_weight, n_samples, n_components=None):
-    """Validated float64 weights (or None); with ``n_components``, enough positive rows too."""
+def check_sample_weight(sample_weight, n_samples, n_components=None, dtype=np.float64):
+    """Validated float64 weights (or None); with ``n_components``, enough positive rows too.
+    ``dtype``: the data's, whose kernels the weights enter (:data:`MAX_SAMPLE_WEIGHT`)."""
     if sample_weight is None:
         return None
     try:
@@ -193,13 +197,21 @@ def check_sample_weight(sample_weight, n_samples, n_components=None):
         raise ValueError("sample_weight contains NaN or infinite values.")
     if np.any(w < 0):
         raise ValueError("sample_weight must be non-negative.")
-    if w.size and w.max() > MAX_SAMPLE_WEIGHT:
+    largest = MAX_SAMPLE_WEIGHT.get(np.dtype(dtype), MAX_SAMPLE_WEIGHT[np.dtype(np.float64)])
+    if w.size and w.max() > largest:
         raise ValueError(
-            f"sample_weight holds {w.max():.3g}; weights up to {MAX_SAMPLE_WEIGHT:.0e} are "
-            "accepted (only their ratios matter to EM: divide them by their maximum)."
+            f"sample_weight holds {w.max():.3g}; weights up to {largest:.0e} are accepted for "
+            f"{np.dtype(dtype).name} data (only their ratios matter to EM: divide them by their "
+            "maximum)."
         )
     if not w.sum() > 0:
         raise ValueError("sample_weight sums to zero; at least one row must have positive weight.")
+    if w.sum() < MIN_TOTAL_SAMPLE_WEIGHT:
+        raise ValueError(
+            f"sample_weight sums to {w.sum():.3g}, too little to compute with (the statistics "
+            f"lose precision); give weights summing to at least {MIN_TOTAL_SAMPLE_WEIGHT:.0e} "
+            "(only their ratios matter to EM: divide them by their maximum)."
+        )
     if n_components is not None:
         check_positive_rows(int(np.count_nonzero(w)), n_components)
     return w

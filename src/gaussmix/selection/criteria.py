@@ -100,9 +100,13 @@ def degenerate_reason(model, data_cov, n_samples_eff):
     # variances relative to the data's, in the worst direction: eigenvalues of C^-1/2 S C^-1/2,
     # every component in one batched call
     chol = np.broadcast_to(np.linalg.cholesky(data_cov), full.shape)
-    half = np.linalg.solve(chol, full)
-    whitened = np.linalg.solve(chol, half.transpose(0, 2, 1))
-    ratios = np.linalg.eigvalsh(0.5 * (whitened + whitened.transpose(0, 2, 1)))[:, 0]
+    with np.errstate(all="ignore"):
+        half = np.linalg.solve(chol, full)
+        whitened = np.linalg.solve(chol, half.transpose(0, 2, 1))
+    if np.all(np.isfinite(whitened)):
+        ratios = np.linalg.eigvalsh(0.5 * (whitened + whitened.transpose(0, 2, 1)))[:, 0]
+    else:  # data with (almost) no spread, e.g. constant: nothing is narrower than it
+        ratios = np.full(len(full), np.inf)
     collapsed = np.flatnonzero(ratios < DEGENERATE_VARIANCE)
     if collapsed.size:
         k = int(collapsed[0])
