@@ -112,8 +112,20 @@ def validate_numeric(estimator, X, **kwargs):
         raise
     if missing:
         check_no_empty_rows(X)
+        check_no_empty_columns(X)
     check_magnitude(X)
     return X
+
+
+def check_no_empty_columns(X):
+    """Refuse features never observed (every value NaN): EM would invent them from nothing."""
+    empty = np.flatnonzero(np.isnan(X).all(axis=0)) if X.shape[0] else np.zeros(0, dtype=int)
+    if len(empty):
+        shown = ", ".join(str(j) for j in empty[:5]) + (", ..." if len(empty) > 5 else "")
+        raise ValueError(
+            f"{len(empty)} column(s) of X have every value missing (columns {shown}, counting "
+            "from 0); nothing can be learned about them. Drop those columns."
+        )
 
 
 def nonfinite_row_message(estimator, row, kind):

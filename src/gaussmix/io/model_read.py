@@ -6,6 +6,7 @@ import json
 import math
 import os
 import zipfile
+from tokenize import TokenError
 
 import numpy as np
 
@@ -101,9 +102,11 @@ def _read(path):
                     dtype = metadata["dtype"] if name in _REQUIRED[1:5] else "float64"
                     arrays[name] = _read_member(archive, members[name], dtype, shapes[name])
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError,
-                NotImplementedError, RuntimeError, ValueError, OverflowError) as exc:
+                NotImplementedError, RuntimeError, ValueError, OverflowError, SyntaxError,
+                TokenError, UnicodeDecodeError, TypeError) as exc:
             # zipfile raises NotImplementedError for unknown compression, RuntimeError for an
-            # encrypted member, ValueError/OverflowError for impossible header fields
+            # encrypted member, ValueError/OverflowError for impossible header fields; NumPy
+            # a SyntaxError (or worse) for a damaged .npy header
             raise _Invalid(f"the archive is damaged ({one_line(exc)}).") from None
     return _build(metadata, arrays)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass
+from tokenize import TokenError
 
 import numpy as np
 
@@ -244,7 +245,7 @@ def _parquet_file(path):
 
     try:
         return pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:  # a damaged schema's names
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{path}: not a readable Parquet file ({first}).") from None
 
@@ -268,7 +269,7 @@ def _read_parquet(path, columns):
             )
     try:
         table = pf.read(columns=[names[i] for i in chosen])
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read the Parquet data ({str(exc).splitlines()[0]}).") from None
     all_f32 = all(pa.types.is_float32(schema.field(i).type) for i in chosen)
     dtype = np.float32 if all_f32 else np.float64
@@ -291,6 +292,9 @@ def _open_npy(path):
                         "string '\\x93NUMPY'; truncated, damaged or another format).")
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (SyntaxError, TokenError, UnicodeDecodeError, TypeError) as exc:  # damaged header
+        raise DataError(f"{path}: not a valid .npy array (its header is damaged: "
+                        f"{type(exc).__name__}).") from None
     except ValueError as exc:
         text = str(exc)
         if "pickle" in text or "Python objects" in text:
@@ -349,8 +353,11 @@ def _check_finite(table, where, allow_missing=False):
     """Refuse non-finite cells (with ``allow_missing``: infinite cells and rows of NaN only)."""
     X = table.X
     bad_rows, bad_cols, n_bad, n_nan, n_inf = [], np.zeros(X.shape[1], dtype=bool), 0, 0, 0
+    observed = np.zeros(X.shape[1], dtype=bool)
     for start in range(0, X.shape[0], _FINITE_CHUNK):
         block = np.asarray(X[start : start + _FINITE_CHUNK])
+        if allow_missing:
+            observed |= ~np.isnan(block).all(axis=0)
         finite = np.isfinite(block)
         if finite.all():
             continue
@@ -364,6 +371,11 @@ def _check_finite(table, where, allow_missing=False):
         n_inf += int(np.isinf(block).sum())
         bad_cols |= ~finite.all(axis=0)
         bad_rows.extend((start + rows[: _SHOW_ROWS - len(bad_rows)]).tolist())
+    if allow_missing and not observed.all():  # EM would invent such a column from nothing
+        empty = [repr(table.names[j]) for j in np.flatnonzero(~observed)]
+        raise DataError(f"{table.path}: column{'s' if len(empty) > 1 else ''} "
+                        f"{', '.join(empty[:5])} {'have' if len(empty) > 1 else 'has'} no value "
+                        "at all (every cell empty or NaN); leave it out with --columns.")
     if not n_bad:
         return
     kind, layout = where

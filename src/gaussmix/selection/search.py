@@ -36,7 +36,12 @@ from sklearn.utils.validation import check_array
 from ..engine import covariance
 from ..engine.missing import fill_for_start
 from ..engine.starts import planned_components
-from ..engine.validation import check_magnitude, check_no_empty_rows, check_sample_weight
+from ..engine.validation import (
+    check_magnitude,
+    check_no_empty_columns,
+    check_no_empty_rows,
+    check_sample_weight,
+)
 from ..estimators import GaussianMixture
 from ..estimators.batch import fit_side_by_side
 from .criteria import (
@@ -250,6 +255,7 @@ def select_model(
                     input_name="X", ensure_all_finite="allow-nan" if missing else True)
     if missing:
         check_no_empty_rows(X)
+        check_no_empty_columns(X)
     check_magnitude(X)
     n_samples, _n_features = X.shape
     ks, ctypes, criterion = _check_grid(n_components, covariance_types, criterion, n_samples)
