@@ -142,3 +142,23 @@ def test_a_damaged_npy_says_what_is_wrong(tmp_path, content, message):
                                       str(tmp_path / "m.npz")])
     assert result.exit_code == 1 and message in result.output, result.output
     assert "Python objects" not in result.output
+
+
+def test_explore_data_the_csv_parser_cannot_read_is_a_clear_data_error(tmp_path):
+    (tmp_path / "huge.csv").write_text("a" * 200_000 + ",b\n1,2\n3,4\n")  # csv.Error
+    result = CliRunner().invoke(cli, ["explore", "--html", str(tmp_path / "p.html"), "--data",
+                                      str(tmp_path / "huge.csv")])
+    assert result.exit_code == 1 and "not a readable CSV file" in result.output, result.output
+    assert "internal error" not in result.output
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "192.0.2.7"])
+def test_the_explorer_websocket_accepts_only_the_served_origins(host):
+    pytest.importorskip("panel")
+    from gaussmix.apps.explore.app import websocket_origins
+
+    origins = websocket_origins(host, 5006, extra=["lab.example"])
+    assert "*" not in origins and all(o.endswith(":5006") for o in origins)
+    assert "lab.example:5006" in origins
+    assert (host == "0.0.0.0") == ("localhost:5006" in origins and len(origins) > 3) or \
+        host == "127.0.0.1"

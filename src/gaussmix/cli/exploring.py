@@ -98,6 +98,9 @@ def _session(data, columns, n_components, covariance_type, start, seed, groups, 
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; the default is this machine only. Another address "
               "(e.g. 0.0.0.0) lets other machines in, without any password.")
+@click.option("--allow-origin", "allow_origins", multiple=True, metavar="HOST[:PORT]",
+              help="Also accept the websocket from pages served under this name (repeatable; "
+              "by default only the address served and, for 0.0.0.0, this machine's names).")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
 @click.option("--html", "html_path", metavar="PAGE", callback=_page_path,
               help="Instead of serving, write a self-contained offline page (all JavaScript "
@@ -126,7 +129,7 @@ def _session(data, columns, n_components, covariance_type, start, seed, groups, 
 @click.option("--max-iter", default=100, show_default=True, type=click.IntRange(1, 1000),
               help="--html: at most this many EM iterations recorded.")
 @fail_cleanly
-def explore(port, host, no_browser, html_path, data, columns, n_components, covariance_type,
+def explore(port, host, allow_origins, no_browser, html_path, data, columns, n_components, covariance_type,
             start, seed, groups, overlap, n_samples, max_iter):
     """Watch EM think: an interactive explorer of Gaussian mixtures in the browser.
 
@@ -154,8 +157,13 @@ def explore(port, host, no_browser, html_path, data, columns, n_components, cova
                    "trust.", err=True)
     port = _listening_port(host, port)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"gaussmix explore: serving on http://{shown}:{port}/ (press Ctrl+C to stop)",
-               err=True)
+    from ..apps.explore.app import UPLOAD_LIMIT, websocket_origins
+
+    origins = websocket_origins(host, port, allow_origins)
+    click.echo(printable(
+        f"gaussmix explore: serving on http://{shown}:{port}/ (press Ctrl+C to stop); pages "
+        f"from {', '.join(origins)} may connect, uploads up to {UPLOAD_LIMIT >> 20} MiB"),
+        err=True)
     initial = {"X": session.X.copy(), "names": session.names, "label": session.label,
                "generation": session.generation}
     settings = {"n_components": n_components, "covariance_type": covariance_type,
@@ -172,7 +180,8 @@ def explore(port, host, no_browser, html_path, data, columns, n_components, cova
     from ..apps.explore.app import serve
 
     try:
-        serve(new_session, host=host, port=port, show=not no_browser)
+        serve(new_session, host=host, port=port, show=not no_browser,
+              allow_origins=allow_origins)
     except KeyboardInterrupt:
         click.echo("gaussmix explore: stopped", err=True)
     except OSError as exc:
