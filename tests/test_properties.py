@@ -199,3 +199,21 @@ def test_em_without_regularisation_climbs_at_every_step(covariance_type, dtype):
             assert np.all(np.isfinite(bounds)), (n_components, init_params, bounds[:3])
             drops = -np.diff(bounds) / np.maximum(1.0, np.abs(bounds[1:]))
             assert np.all(drops <= rounding), (n_components, init_params, drops.max())
+
+
+@pytest.mark.parametrize("settings", [
+    {"n_components": 2, "n_init": 10**9},
+    {"n_components": 40, "n_init": 1, "wide": 3000},
+])
+def test_fits_beyond_the_planned_memory_are_refused_before_allocating(settings):
+    import tracemalloc
+
+    wide = settings.pop("wide", 2)
+    X = np.random.default_rng(0).normal(size=(60, wide))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="GiB gaussmix plans for one fit"):
+            gm.GaussianMixture(**settings).fit(X)
+        assert tracemalloc.get_traced_memory()[1] < 50 * 2**20
+    finally:
+        tracemalloc.stop()

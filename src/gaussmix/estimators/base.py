@@ -45,6 +45,7 @@ from ..engine.estep import (
     single_threaded_blas,
 )
 from ..engine.layout import chunk_rows
+from ..engine.starts import check_planned_memory
 from ..engine.validation import (
     as_float_array,
     check_hyperparameters,
@@ -223,6 +224,9 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
                                                         random_state)
             start_data = self._start_rows(*start_data)
             self._check_initial_parameters(X.shape[1])
+            if do_init:
+                check_planned_memory(self.n_init, self.n_components, X.shape[1],
+                                     self._covariance_model.shape(self.n_components, X.shape[1]))
             if self.verbose:
                 _ensure_log_handler()
             dtype = X.dtype.type
