@@ -112,7 +112,8 @@ def validate_numeric(estimator, X, **kwargs):
         raise
     if missing:
         check_no_empty_rows(X)
-        check_no_empty_columns(X)
+        if kwargs.get("reset", True):  # fitting: a feature never observed cannot be learned
+            check_no_empty_columns(X)
     check_magnitude(X)
     return X
 

@@ -13,6 +13,7 @@ Only regular files are written: an output path that is a directory, a FIFO or a 
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import signal
@@ -100,6 +101,9 @@ def remove_temporaries_on_signals(signals=(signal.SIGINT, signal.SIGTERM)):
     exit status 128 + signal number). Idempotent; a no-op outside the main thread."""
     if threading.current_thread() is not threading.main_thread():
         return
+    if not getattr(remove_temporaries_on_signals, "_at_exit", False):
+        atexit.register(_remove_all)  # and whatever is left when the interpreter ends
+        remove_temporaries_on_signals._at_exit = True
     for signum in signals:
         if getattr(signal.getsignal(signum), "_gaussmix", False):
             continue
@@ -147,14 +151,24 @@ def all_or_nothing():
     _commit(pending)
 
 
-def _commit(pending):
-    """Rename the temporaries into place with SIGINT and SIGTERM held back, so that a signal
-    cannot leave the outputs half replaced."""
+@contextmanager
+def _signals_held():
+    """SIGINT and SIGTERM held back inside the block (main thread; delivered after it)."""
     block = hasattr(signal, "pthread_sigmask") and threading.current_thread() is \
         threading.main_thread()
     if block:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
+        yield
+    finally:
+        if block:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _commit(pending):
+    """Rename the temporaries into place with SIGINT and SIGTERM held back, so that a signal
+    cannot leave the outputs half replaced."""
+    with _signals_held():
         for i, (tmp, destination) in enumerate(pending):
             try:
                 os.replace(tmp, destination)
@@ -164,9 +178,6 @@ def _commit(pending):
                 raise OSError(exc.errno, exc.strerror, destination) from None
             with _LOCK:
                 _TEMPORARIES.discard(tmp)
-    finally:
-        if block:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def atomic_write(path, write):
@@ -197,12 +208,13 @@ def atomic_write_path(path, write, suffix=".tmp"):
         if same_file(destination, protected):
             raise OutputError(f"{path}: is the input {protected}; refusing to overwrite it.")
     directory = os.path.dirname(os.path.abspath(destination))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".gaussmix-", suffix=suffix, dir=directory)
-    except OSError as exc:  # report the file asked for, not the temporary name
-        raise type(exc)(exc.errno, exc.strerror, path) from None
-    with _LOCK:
-        _TEMPORARIES.add(tmp)
+    with _signals_held():  # a signal between creating and recording it would leave it behind
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".gaussmix-", suffix=suffix, dir=directory)
+        except OSError as exc:  # report the file asked for, not the temporary name
+            raise type(exc)(exc.errno, exc.strerror, path) from None
+        with _LOCK:
+            _TEMPORARIES.add(tmp)
     os.close(fd)
     try:
         try:
