@@ -144,16 +144,11 @@ def quiet_numpy_warnings():
     """RuntimeWarnings (NumPy's and SciPy's overflow, invalid value, ..., wherever the ufunc ran;
     gaussmix itself never raises one) are not shown: our own checks report what matters, as one
     ``gaussmix: warning:`` line."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=RuntimeWarning)
-        with np_errstate():
-            yield
-
-
-def np_errstate():
     import numpy as np
 
-    return np.errstate(all="ignore")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        yield
 
 
 class FiniteFloatRange(click.FloatRange):
