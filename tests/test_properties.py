@@ -179,6 +179,14 @@ def test_values_beyond_the_limit_are_refused_with_our_message(dtype):
         gm.GaussianMixture(2).fit(X * limit * 10)
 
 
+def test_values_beyond_the_limit_in_a_memory_mapped_file_are_refused(tmp_path):
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    X[123] *= 1e120
+    np.save(tmp_path / "x.npy", X)
+    with pytest.raises(ValueError, match="Row 123 of the memory-mapped X holds .*up to 1e\\+100"):
+        gm.GaussianMixture(2).fit(np.load(tmp_path / "x.npy", mmap_mode="r"))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("covariance_type", list(covariance.names()))
 def test_em_without_regularisation_climbs_at_every_step(covariance_type, dtype):

@@ -129,9 +129,19 @@ def check_no_empty_columns(X):
         )
 
 
-def nonfinite_row_message(estimator, row, kind):
+def nonfinite_row_message(estimator, row, kind, values=None):
     """The error for the bad row ``row`` (see :func:`first_nonfinite_row`) of a ``kind`` array
-    (memory-mapped, Dask) that is validated without being read whole."""
+    (memory-mapped, Dask) that is validated without being read whole; ``values``, the row's
+    values, lets it say when the row is bad for its magnitude."""
+    if values is not None:
+        values = np.asarray(values)
+        limit = max_abs_value(values.dtype)
+        if np.all(np.isfinite(values) | np.isnan(values)) and np.nanmax(np.abs(values)) > limit:
+            return (
+                f"Row {row} of the {kind} X holds {np.nanmax(np.abs(values)):.3g}; gaussmix "
+                f"works with |values| up to {limit:.0e} for {values.dtype.name} data. Rescale "
+                "the data (e.g. divide it by a power of ten) or standardize it."
+            )
     if allows_missing(estimator):
         return (
             f"Row {row} of the {kind} X holds infinity or has every value missing (or holds a "
