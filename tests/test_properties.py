@@ -227,3 +227,19 @@ def test_fits_beyond_the_planned_memory_are_refused_before_allocating(settings):
         assert tracemalloc.get_traced_memory()[1] < 50 * 2**20
     finally:
         tracemalloc.stop()
+
+
+@pytest.mark.parametrize("covariance_type", ["EVV", "full"])
+def test_em_without_regularisation_stops_and_says_why_when_a_covariance_is_singular(
+        covariance_type):
+    """Four components on 38 rows in 3-D with reg_covar=0: one is left with 3 rows, its
+    covariance numerically singular, and the bound fell by 0.3%; EM now stops there, says why,
+    and what it reports never goes down beyond rounding."""
+    X, _ = gm.make_mixture(38, 3, 3, overlap=0.1, random_state=674668)[:2]
+    model = gm.GaussianMixture(4, covariance_type=covariance_type, reg_covar=0,
+                               init_params="kmeans", tol=0, max_iter=50, random_state=674668)
+    with pytest.warns(Warning, match="EM stopped where its lower bound went down"):
+        model.fit(X)
+    assert not model.converged_
+    drops = -np.diff(model.lower_bounds_[:-1])
+    assert np.all(drops <= 1e-6 * np.maximum(1.0, np.abs(model.lower_bounds_[1:-1])))

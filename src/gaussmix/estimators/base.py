@@ -54,7 +54,7 @@ from ..engine.validation import (
     is_real,
     validate_numeric,
 )
-from .batch import BatchedRuns
+from .batch import BatchedRuns, singular_drop
 from .search import INIT_PARAMS, StartSearch
 
 logger = logging.getLogger("gaussmix")
@@ -333,6 +333,8 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
             state, lower_bound = self._m_step(stats, state, dtype)
             history.append(lower_bound)
             change = lower_bound - previous
+            if singular_drop(self, previous, lower_bound, dtype):
+                break
             if (start_time is not None and self.verbose >= 2
                     and n_iter % self.verbose_interval == 0):
                 logger.info(
