@@ -7,6 +7,7 @@ that says what was wrong and what to do, never an error from deep inside NumPy.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.utils.validation import validate_data
@@ -35,7 +36,8 @@ def check_magnitude(X, name="X"):
     if X.size == 0:
         return X
     limit = max_abs_value(X.dtype)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": NaN is checked apart
         high, low = np.nanmax(X), np.nanmin(X)
     if high <= limit and low >= -limit or np.isnan(high):
         return X
@@ -136,9 +138,11 @@ def nonfinite_row_message(estimator, row, kind, values=None):
     if values is not None:
         values = np.asarray(values)
         limit = max_abs_value(values.dtype)
-        if np.all(np.isfinite(values) | np.isnan(values)) and np.nanmax(np.abs(values)) > limit:
+        finite = values[np.isfinite(values)]
+        if np.all(np.isfinite(values) | np.isnan(values)) and finite.size and \
+                np.max(np.abs(finite)) > limit:
             return (
-                f"Row {row} of the {kind} X holds {np.nanmax(np.abs(values)):.3g}; gaussmix "
+                f"Row {row} of the {kind} X holds {np.max(np.abs(finite)):.3g}; gaussmix "
                 f"works with |values| up to {limit:.0e} for {values.dtype.name} data. Rescale "
                 "the data (e.g. divide it by a power of ten) or standardize it."
             )
