@@ -229,6 +229,7 @@ def test_fits_beyond_the_planned_memory_are_refused_before_allocating(settings):
         tracemalloc.stop()
 
 
+@pytest.mark.filterwarnings("ignore:Best of 1 initialisation")  # the stop is not convergence
 @pytest.mark.parametrize("covariance_type", ["EVV", "full"])
 def test_em_without_regularisation_stops_and_says_why_when_a_covariance_is_singular(
         covariance_type):
