@@ -27,3 +27,19 @@ def single_blas_thread():
 
     with threadpool_limits(1, user_api="blas"):
         yield
+
+
+# Property-based tests (hypothesis): a bounded, reproducible number of examples in CI;
+# HYPOTHESIS_PROFILE=thorough tries many more.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # the property tests import hypothesis themselves and say so
+    pass
+else:
+    _slow = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
+             HealthCheck.function_scoped_fixture]
+    settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True,
+                              suppress_health_check=_slow, print_blob=True)
+    settings.register_profile("thorough", max_examples=1000, deadline=None,
+                              suppress_health_check=_slow)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

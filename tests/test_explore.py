@@ -282,23 +282,27 @@ def test_cli_reads_csv_columns_for_the_page(tmp_path):
     assert "age" in page.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--port", "abc"], "--port must be a whole number"),
-    (["--port", "70000"], "--port must be a whole number"),
-    (["--html", "{tmp}/no/page.html"], "does not exist"),
-    (["--html", "{tmp}/page.txt"], "must end in .html"),
-    (["--html", "{tmp}/page.html", "--data", "{tmp}/none.csv"], "no such file"),
-    (["--html", "{tmp}/page.html", "--data", "old-faithful", "--columns", "a,b"], "--columns"),
-    (["--html", "{tmp}/page.html", "--data", "{tmp}/bad.csv"], "numeric columns"),
+@pytest.mark.parametrize("args, message, code", [
+    (["--port", "abc"], "must be a whole number", 2),
+    (["--port", "70000"], "must be a whole number", 2),
+    (["--port", "99999"], "must be a whole number", 2),
+    (["--html", "{tmp}/no/page.html"], "does not exist", 2),
+    (["--html", "{tmp}/page.txt"], "must end in .html", 2),
+    (["--html", "{tmp}/page.html", "--data", "{tmp}/none.csv"], "no such file", 1),
+    (["--html", "{tmp}/page.html", "--data", "old-faithful", "--columns", "a,b"], "--columns", 2),
+    (["--html", "{tmp}/page.html", "--data", "{tmp}/bad.csv"], "numeric columns", 1),
     (["--html", "{tmp}/page.html", "--data", "{tmp}/bad.csv", "--columns", "a"],
-     "two columns"),
+     "two columns", 2),
 ])
-def test_cli_errors_are_one_line_and_leave_no_file(tmp_path, args, message):
+def test_cli_errors_are_one_line_and_leave_no_file(tmp_path, args, message, code):
+    """Usage errors exit 2 (click's usage message), data errors 1 (one line); no file is left."""
     (tmp_path / "bad.csv").write_text("a,b\nx,y\n")
-    code, output = _invoke(*[a.format(tmp=tmp_path) for a in args])
-    assert code == 1, output
+    exit_code, output = _invoke(*[a.format(tmp=tmp_path) for a in args])
+    assert exit_code == code, output
     lines = output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("gaussmix: error: ") and message in lines[0]
+    if code == 1:
+        assert len(lines) == 1 and lines[0].startswith("gaussmix: error: ")
+    assert message in lines[-1] and "Traceback" not in output
     assert sorted(os.listdir(tmp_path)) == ["bad.csv"]
 
 

@@ -126,7 +126,8 @@ def prepare(estimator, X, sample_weight, reset, random_state):
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
     bad_rows = offsets[done["bad"] >= 0] + done["bad"][done["bad"] >= 0]
     if len(bad_rows):
-        raise ValueError(nonfinite_row_message(estimator, int(bad_rows[0]), "Dask"))
+        raise ValueError(nonfinite_row_message(estimator, int(bad_rows[0]), "Dask",
+                                               X[int(bad_rows[0])].compute()))
     w_sample = None
     if w is not None:
         if not done["w_finite"]:

@@ -32,8 +32,9 @@ def _prepare(estimator, X, sample_weight, reset, random_state=None):
     check_n_features(estimator, X.shape[1], reset)
     bad = first_nonfinite_row(X, missing=allows_missing(estimator))
     if bad >= 0:
-        raise ValueError(nonfinite_row_message(estimator, bad, "memory-mapped"))
-    sample_weight = check_sample_weight(sample_weight, X.shape[0], estimator.n_components)
+        raise ValueError(nonfinite_row_message(estimator, bad, "memory-mapped", X[bad]))
+    sample_weight = check_sample_weight(sample_weight, X.shape[0], estimator.n_components,
+                                        X.dtype)
     return X, sample_weight, (X, sample_weight)
 
 

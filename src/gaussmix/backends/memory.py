@@ -21,7 +21,8 @@ def _prepare(estimator, X, sample_weight, reset, random_state=None):
             f"Expected n_samples >= n_components but got n_components = "
             f"{estimator.n_components}, n_samples = {n_samples}. Use fewer components or more data."
         )
-    sample_weight = check_sample_weight(sample_weight, n_samples, estimator.n_components)
+    sample_weight = check_sample_weight(sample_weight, n_samples, estimator.n_components,
+                                        X.dtype)
     return X, sample_weight, (X, sample_weight)
 
 

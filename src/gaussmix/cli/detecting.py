@@ -8,6 +8,7 @@ from ..io.formats import parse_columns
 from .options import (
     COVARIANCE_GRID_CHOICES,
     COVARIANCE_HELP,
+    SEED_TYPE,
     ComponentsType,
     columns_option,
     consoles,
@@ -53,7 +54,7 @@ def _contamination(ctx, param, value):
               "columns).")
 @click.option("--no-standardize", is_flag=True,
               help="Do not scale the columns to unit variance (columns in the same units).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED_TYPE, help="Random seed.")
 @click.option("--missing", default="error", show_default=True, type=click.Choice(["error", "em"]),
               help="Empty and NaN cells: 'error' refuses them; 'em' fits the mixture on the "
               "standardized columns by missing-value EM (no --pca projection) and scores each "

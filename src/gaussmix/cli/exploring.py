@@ -11,24 +11,28 @@ from .extras import needs_extra
 from .options import (
     COVARIANCE_CHOICES,
     COVARIANCE_HELP,
+    SEED_TYPE,
     CliError,
+    FiniteFloatRange,
     examples,
+    existing_directory,
     fail_cleanly,
     one_line,
+    printable,
 )
 
 _LOOPBACK = ("127.0.0.1", "localhost")
 
 
 def _port(ctx, param, value):
-    """``--port``: a whole number 0-65535 (0: any free port), else the one-line error (exit 1)."""
+    """``--port``: a whole number 0-65535 (0: any free port), else a usage error (exit 2)."""
     try:
         port = int(str(value).strip())
     except ValueError:
         port = -1
     if not 0 <= port <= 65535:
-        raise CliError(f"--port must be a whole number from 0 to 65535 (0: any free port); "
-                       f"got {value!r}.")
+        raise click.BadParameter(f"must be a whole number from 0 to 65535 (0: any free port); "
+                                 f"got {value!r}.")
     return port
 
 
@@ -45,19 +49,20 @@ def _listening_port(host, port):
         hint = "; choose another --port" if port else ""
         raise CliError(f"cannot listen on {host}:{port} ({reason}){hint}.") from None
     except (UnicodeError, ValueError):
-        raise CliError(f"--host {host!r} is not an address of this machine.") from None
+        raise click.UsageError(f"--host {host!r} is not an address of this machine.") from None
 
 
-def _check_page_path(path):
+def _page_path(ctx, param, path):
+    """``--html``: a writable .html file path, else a usage error (exit 2)."""
+    if path is None:
+        return path
     if not path.lower().endswith((".html", ".htm")):
-        raise CliError(f"--html {path}: the offline page must end in .html.")
+        raise click.BadParameter(f"{path}: the offline page must end in .html.")
+    path = existing_directory(ctx, param, path)
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CliError(f"--html {path}: the folder {folder} does not exist.")
-    if os.path.isdir(path):
-        raise CliError(f"--html {path}: is a folder.")
     if not os.access(folder, os.W_OK):
-        raise CliError(f"--html {path}: the folder {folder} is not writable.")
+        raise click.BadParameter(f"{path}: the folder {folder} is not writable.")
+    return path
 
 
 def _session(data, columns, n_components, covariance_type, start, seed, groups, overlap,
@@ -70,14 +75,14 @@ def _session(data, columns, n_components, covariance_type, start, seed, groups, 
         return session.generate(groups, overlap, n_samples, seed=seed)
     if data.lower().replace("_", "-") == "old-faithful":
         if columns:
-            raise CliError("--columns chooses columns of a CSV file, not of old-faithful.")
+            raise click.UsageError("--columns chooses columns of a CSV file, not of old-faithful.")
         return session.load_old_faithful()
     x = y = None
     if columns:
         parts = [part.strip() for part in columns.split(",")]
         if len(parts) != 2 or not all(parts):
-            raise CliError(f"--columns takes two columns, e.g. --columns height,weight; got "
-                           f"{columns!r}.")
+            raise click.UsageError(f"--columns takes two columns, e.g. --columns height,weight; "
+                                   f"got {columns!r}.")
         x, y = (int(p) if p.isdigit() else p for p in parts)
     if not os.path.isfile(data):
         raise CliError(f"{data}: no such file (give a CSV file or old-faithful).")
@@ -95,8 +100,11 @@ def _session(data, columns, n_components, covariance_type, start, seed, groups, 
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; the default is this machine only. Another address "
               "(e.g. 0.0.0.0) lets other machines in, without any password.")
+@click.option("--allow-origin", "allow_origins", multiple=True, metavar="HOST[:PORT]",
+              help="Also accept the websocket from pages served under this name (repeatable; "
+              "by default only the address served and, for 0.0.0.0, this machine's names).")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
-@click.option("--html", "html_path", metavar="PAGE",
+@click.option("--html", "html_path", metavar="PAGE", callback=_page_path,
               help="Instead of serving, write a self-contained offline page (all JavaScript "
               "inline, a recorded EM run to step and play) to PAGE.html.")
 @click.option("--data", metavar="CSV|old-faithful",
@@ -111,12 +119,12 @@ def _session(data, columns, n_components, covariance_type, start, seed, groups, 
 @click.option("--start", default="random", show_default=True,
               type=click.Choice(["random", "k-means", "hierarchical"]),
               help="How EM makes its first guess.")
-@click.option("--seed", default=0, show_default=True, type=int,
+@click.option("--seed", default=0, show_default=True, type=SEED_TYPE,
               help="Seeds the data and the start.")
 @click.option("--groups", default=3, show_default=True, type=click.IntRange(1, 8),
               help="Generated data: number of true groups.")
 @click.option("--overlap", default=0.05, show_default=True,
-              type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              type=FiniteFloatRange(0, 1, min_open=True, max_open=True),
               help="Generated data: average pairwise overlap of the groups.")
 @click.option("-n", "--n-samples", default=500, show_default=True,
               type=click.IntRange(2, 20000), help="Generated data: number of points.")
@@ -124,8 +132,8 @@ def _session(data, columns, n_components, covariance_type, start, seed, groups, 
               help="--html: at most this many EM iterations recorded.")
 @fail_cleanly
 @needs_extra
-def explore(port, host, no_browser, html_path, data, columns, n_components, covariance_type,
-            start, seed, groups, overlap, n_samples, max_iter):
+def explore(port, host, allow_origins, no_browser, html_path, data, columns, n_components,
+            covariance_type, start, seed, groups, overlap, n_samples, max_iter):
     """Watch EM think: an interactive explorer of Gaussian mixtures in the browser.
 
     Make data (generate, click to draw, load a CSV file or Old Faithful), choose K, the
@@ -135,8 +143,6 @@ def explore(port, host, no_browser, html_path, data, columns, n_components, cova
     """
     from .._optional import require
 
-    if html_path is not None:
-        _check_page_path(html_path)
     require("panel", "explore", "gaussmix explore")
     session = _session(data, columns, n_components, covariance_type, start, seed, groups,
                        overlap, n_samples)
@@ -144,7 +150,7 @@ def explore(port, host, no_browser, html_path, data, columns, n_components, cova
         from ..apps.explore.page import write_page
 
         write_page(html_path, session, max_iter=max_iter)
-        click.echo(f"wrote the explorer page to {os.path.abspath(html_path)} "
+        click.echo(f"wrote the explorer page to {printable(os.path.abspath(html_path))} "
                    f"({session.iteration} EM iterations recorded; open it in any browser)",
                    err=True)
         return
@@ -154,8 +160,13 @@ def explore(port, host, no_browser, html_path, data, columns, n_components, cova
                    "trust.", err=True)
     port = _listening_port(host, port)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"gaussmix explore: serving on http://{shown}:{port}/ (press Ctrl+C to stop)",
-               err=True)
+    from ..apps.explore.app import UPLOAD_LIMIT, websocket_origins
+
+    origins = websocket_origins(host, port, allow_origins)
+    click.echo(printable(
+        f"gaussmix explore: serving on http://{shown}:{port}/ (press Ctrl+C to stop); pages "
+        f"from {', '.join(origins)} may connect, uploads up to {UPLOAD_LIMIT >> 20} MiB"),
+        err=True)
     initial = {"X": session.X.copy(), "names": session.names, "label": session.label,
                "generation": session.generation}
     settings = {"n_components": n_components, "covariance_type": covariance_type,
@@ -172,7 +183,8 @@ def explore(port, host, no_browser, html_path, data, columns, n_components, cova
     from ..apps.explore.app import serve
 
     try:
-        serve(new_session, host=host, port=port, show=not no_browser)
+        serve(new_session, host=host, port=port, show=not no_browser,
+              allow_origins=allow_origins)
     except KeyboardInterrupt:
         click.echo("gaussmix explore: stopped", err=True)
     except OSError as exc:

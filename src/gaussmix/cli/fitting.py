@@ -13,8 +13,10 @@ from .layout import readable_table
 from .options import (
     COVARIANCE_GRID_CHOICES,
     COVARIANCE_HELP,
+    SEED_TYPE,
     CliError,
     ComponentsType,
+    FiniteFloatRange,
     check_rows,
     columns_option,
     consoles,
@@ -25,6 +27,7 @@ from .options import (
     fail_cleanly,
     image_output,
     one_line,
+    printable,
     progress,
     quiet_option,
     reported_warnings,
@@ -92,15 +95,15 @@ def _fit_options(func):
                      "5 per candidate when selecting)."),
         click.option("--max-iter", default=1000, show_default=True, type=click.IntRange(1),
                      help="EM iterations per start."),
-        click.option("--tol", type=click.FloatRange(0),
+        click.option("--tol", type=FiniteFloatRange(0),
                      help="Stop when the mean log-likelihood per row changes by less than this "
                      "(default: when the gain still to come is below 1e-5 of the "
                      "log-likelihood's size, mclust's relative scale, so slow EM is not "
                      "stopped early)."),
-        click.option("--reg-covar", type=click.FloatRange(0),
+        click.option("--reg-covar", type=FiniteFloatRange(0),
                      help="Added to covariance diagonals (default 1e-6; when selecting a "
                      "model, 1e-6 of the smallest column variance, whatever the units)."),
-        click.option("--seed", default=0, show_default=True, type=int, help="Random seed."),
+        click.option("--seed", default=0, show_default=True, type=SEED_TYPE, help="Random seed."),
         columns_option,
         click.option("--missing", default="error", show_default=True,
                      type=click.Choice(["error", "em"]),
@@ -319,7 +322,7 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
         f"{n_rows} rows of {table.path}"
     )
     console.print(title, highlight=False, soft_wrap=True)
-    show = table.names if len(table.names) <= 8 else None
+    show = [printable(name) for name in table.names] if len(table.names) <= 8 else None
     keys = ["component", "weight", *([f"mean {name}" for name in show] if show else ["mean"])]
     rows = []
     for k in range(model.n_components):
@@ -448,7 +451,7 @@ def _print_selection(console, frame, selection, criterion, table):
         message = row.get("message")
         if row.get("status") not in (None, "ok") and isinstance(message, str) and message:
             cells[-1] = f"{row['status']}: {message}"
-        rows.append(cells)
+        rows.append([printable(cell) for cell in cells])
         styles.append("bold" if index == selection.best_index_ else None)
     headers = {"n_components": "K", "covariance_type": "covariance", "n_parameters": "params",
                "bic": "BIC", "aic": "AIC", "icl": "ICL"}

@@ -9,6 +9,8 @@ import click
 from .options import (
     COVARIANCE_CHOICES,
     COVARIANCE_HELP,
+    SEED_TYPE,
+    FiniteFloatRange,
     consoles,
     examples,
     existing_directory,
@@ -24,12 +26,14 @@ from .options import (
 @click.option("-n", "--n-samples", default=600, show_default=True, type=click.IntRange(10),
               help="Number of points.")
 @click.option("--overlap", default=0.05, show_default=True,
-              type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              type=FiniteFloatRange(0, 1, min_open=True, max_open=True),
               help="Average pairwise overlap of the true components (0.001 well separated, "
               "0.2 heavily overlapping).")
 @click.option("--covariance", "covariance_type", default="full", show_default=True,
-              type=COVARIANCE_CHOICES, help="Covariance type of the truth and of the fit (" + COVARIANCE_HELP + ").")
-@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same pictures.")
+              type=COVARIANCE_CHOICES,
+              help="Covariance type of the truth and of the fit (" + COVARIANCE_HELP + ").")
+@click.option("--seed", default=0, show_default=True, type=SEED_TYPE,
+              help="Same seed, same pictures.")
 @click.option("-o", "--output-dir", default=".", show_default=True,
               type=click.Path(file_okay=False), help="Folder for gmm_demo.png and gmm_demo_em.gif.")
 @click.option("--no-animation", is_flag=True, help="Skip the EM animation (faster).")
@@ -45,11 +49,14 @@ def demo(n_components, n_samples, overlap, covariance_type, seed, output_dir, no
       gaussmix demo
       gaussmix demo -k 4 --overlap 0.1 --covariance diag -o pictures
     """
+    from ..io.writing import all_or_nothing, remove_temporaries_on_signals
     from .demo import run_demo
 
+    remove_temporaries_on_signals()
     try:
-        run_demo(n_components, n_samples, covariance_type, seed, overlap=overlap,
-                 out_dir=output_dir, animate=not no_animation)  # fmt: skip
+        with all_or_nothing():  # both pictures or neither
+            run_demo(n_components, n_samples, covariance_type, seed, overlap=overlap,
+                     out_dir=output_dir, animate=not no_animation)  # fmt: skip
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -72,13 +79,13 @@ def _labels_path(path):
               help="Number of mixture components.")
 @click.option("-d", "--n-features", default=2, show_default=True, type=click.IntRange(1),
               help="Number of features (columns x0, x1, ...).")
-@click.option("--overlap", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+@click.option("--overlap", type=FiniteFloatRange(0, 1, min_open=True, max_open=True),
               help="Average pairwise overlap of the components (default 0.05; 0.001 well "
               "separated, 0.2 heavily overlapping).")
 @click.option("--covariance", "covariance_type", default="full", show_default=True,
               type=COVARIANCE_CHOICES, help="Shape of the true covariances (" + COVARIANCE_HELP + ").")
 @click.option("--random-weights", is_flag=True, help="Unequal component weights (default equal).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED_TYPE, help="Random seed.")
 @click.option("--labels", "labels_path", callback=table_output, metavar="PATH",
               help="Where to write the true component of each row (default: OUT with .labels "
               "before the extension, e.g. data.labels.csv).")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
+import re
 import sys
 import threading
 import warnings
@@ -33,12 +35,22 @@ class CliError(click.ClickException):
     exit_code = 1
 
     def show(self, file=None):
-        click.echo(f"gaussmix: error: {self.format_message()}", err=True)
+        click.echo(f"gaussmix: error: {one_line(self.format_message())}", err=True)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text):
+    """``text`` with control characters (ANSI escape sequences, bells, carriage returns...)
+    shown as ``\\xNN``: names from data files and paths never drive the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def one_line(text):
-    """Collapse a message onto one line (errors and warnings are printed one line each)."""
-    return " ".join(str(text).split())
+    """Collapse a message onto one line (errors and warnings are printed one line each), its
+    control characters made visible (:func:`printable`)."""
+    return printable(" ".join(str(text).split()))
 
 
 # The library's advice names Python arguments; the command line's user needs its options.
@@ -63,25 +75,42 @@ def cli_terms(text):
 
 
 def fail_cleanly(func):
-    """Turn data, model and file errors into one line on stderr (exit 1), never a traceback."""
+    """Run a command safely: its outputs are checked against its inputs before any work (an
+    output that is one of the input files is a usage error, exit 2), written all or nothing
+    (:func:`gaussmix.io.writing.all_or_nothing`; temporaries removed on Ctrl-C and SIGTERM),
+    and data, model and file errors become one line on stderr (exit 1), never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        from ..io.writing import (
+            OutputError,
+            all_or_nothing,
+            protect_inputs,
+            remove_temporaries_on_signals,
+        )
+
         try:
-            return func(*args, **kwargs)
+            inputs = _check_outputs_against_inputs(click.get_current_context(silent=True))
+            remove_temporaries_on_signals()
+            with protect_inputs(inputs), all_or_nothing(), quiet_numpy_warnings():
+                return func(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except BrokenPipeError:  # e.g. `gaussmix predict ... -o - | head`: stop quietly
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(1)
-        except ValueError as exc:
+        except OutputError as exc:
+            raise click.UsageError(one_line(exc)) from None
+        except (ValueError, ArithmeticError) as exc:
             raise CliError(one_line(exc)) from None
         except OSError as exc:
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             raise CliError(one_line(f"{where}{exc.strerror or exc}")) from None
         except MemoryError:
             raise CliError("out of memory; use fewer rows, columns or components.") from None
+        except RecursionError:
+            raise CliError("input nested too deeply to read.") from None
         except Exception as exc:
             if os.environ.get("GAUSSMIX_DEBUG"):
                 raise
@@ -95,10 +124,75 @@ def fail_cleanly(func):
     return wrapper
 
 
+_OUTPUTS = "gaussmix.outputs"
+
+
+def _check_outputs_against_inputs(ctx):
+    """The command's input files (every other path argument naming an existing regular file);
+    a usage error if an output (recorded by :func:`existing_directory`) is one of them or two
+    outputs are the same file."""
+    from ..io.writing import same_file
+
+    if ctx is None:
+        return []
+    outputs = ctx.meta.get(_OUTPUTS, {})
+    inputs = []
+    for name, value in ctx.params.items():
+        if name in outputs:
+            continue
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, str) and item != "-" and os.path.isfile(item):
+                inputs.append((name, item))
+    seen = []
+    for name, out in outputs.items():
+        for in_name, path in inputs:
+            if same_file(out, path):
+                raise click.UsageError(
+                    f"the output {out} is the input {path} ({in_name.upper()}); refusing to "
+                    "overwrite it: choose another output file."
+                )
+        for other_name, other in seen:
+            if os.path.abspath(out) == os.path.abspath(other) or same_file(out, other):
+                raise click.UsageError(
+                    f"{other} and {out} are the same file; outputs must be different files.")
+        seen.append((name, out))
+    return [path for _, path in inputs]
+
+
+@contextmanager
+def quiet_numpy_warnings():
+    """RuntimeWarnings (NumPy's and SciPy's overflow, invalid value, ..., wherever the ufunc ran;
+    gaussmix itself never raises one) are not shown: our own checks report what matters, as one
+    ``gaussmix: warning:`` line."""
+    import numpy as np
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        yield
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``nan`` and infinities (a usage error, exit 2):
+    every number option of the command line is finite."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+#: ``--seed``: what NumPy's seeding accepts, checked as a usage error.
+SEED_TYPE = click.IntRange(0, 2**32 - 1)
+
+
 class ComponentsType(click.ParamType):
     """``-k``: a number, a range (``1-8`` or ``2:6``, inclusive), a list (``2,4,8``) or ``auto``."""
 
     name = "K"
+    #: Most values one range may hold, and the largest K (the data must have as many rows).
+    MAX_VALUES = 1000
+    MAX_COMPONENTS = 1_000_000
 
     def convert(self, value, param, ctx):
         if isinstance(value, list):
@@ -110,6 +204,9 @@ class ComponentsType(click.ParamType):
             for sep in ("-", ":"):
                 if sep in text:
                     low, high = (int(part) for part in text.split(sep))
+                    if high - low >= self.MAX_VALUES:
+                        self.fail(f"{value!r}: at most {self.MAX_VALUES} numbers of components "
+                                  "at once.", param, ctx)
                     values = list(range(low, high + 1))
                     break
             else:
@@ -118,6 +215,9 @@ class ComponentsType(click.ParamType):
             self.fail(f"{value!r} is not a number, a range like 1-8 or 2:6, or 'auto'.", param, ctx)
         if not values or min(values) < 1:
             self.fail(f"{value!r}: numbers of components must be >= 1 (and low <= high).", param, ctx)
+        if max(values) > self.MAX_COMPONENTS:
+            self.fail(f"{value!r}: at most {self.MAX_COMPONENTS} components (and no more than the "
+                      "data has rows).", param, ctx)
         return sorted(set(values))
 
 
@@ -133,13 +233,21 @@ def table_output(ctx, param, value):
 
 
 def existing_directory(ctx, param, value):
-    if value is None:
+    """Check an output file path: its directory exists, and it is absent or a regular file
+    (not a directory, FIFO or device). Records it for :func:`fail_cleanly`'s input check."""
+    from ..io.writing import OutputError, check_output
+
+    if value is None or value == "-":
         return value
     directory = os.path.dirname(os.path.abspath(value))
     if not os.path.isdir(directory):
         raise click.BadParameter(f"{value}: directory {directory} does not exist.")
-    if os.path.isdir(value):
-        raise click.BadParameter(f"{value}: is a directory.")
+    try:
+        check_output(value)
+    except OutputError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if ctx is not None:
+        ctx.meta.setdefault(_OUTPUTS, {})[param.name if param else value] = value
     return value
 
 
@@ -166,17 +274,18 @@ def progress(message, quiet, delay=0.5):
 
     progress = Progress(
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
     )
+    message = printable(message)
     task = progress.add_task(message, total=None)
     timer = threading.Timer(delay, progress.start)
     timer.daemon = True
     timer.start()
     try:
-        yield lambda text: progress.update(task, description=f"{message}: {text}")
+        yield lambda text: progress.update(task, description=f"{message}: {printable(text)}")
     finally:
         timer.cancel()
         timer.join()
@@ -217,6 +326,8 @@ def reported_warnings():
         yield
     seen = set()
     for item in caught:
+        if issubclass(item.category, RuntimeWarning):  # arithmetic noise, never gaussmix's own
+            continue
         text = cli_terms(one_line(item.message))
         if text not in seen:
             seen.add(text)
@@ -226,13 +337,24 @@ def reported_warnings():
 def consoles(quiet):
     """Rich consoles for results (stdout) and status lines (stderr).
 
-    When stdout is not a terminal (a pipe, a log file) tables get 160 columns instead of rich's
-    default 80, so that numbers are not cut; ``COLUMNS`` still wins when set.
+    They print text as it is: no markup (a column named ``a[/]`` or ``[cm]`` is shown as
+    such), no emoji codes, no highlighting, and control characters made visible
+    (:func:`printable`), since column names and paths come from data. When stdout is not a
+    terminal (a pipe, a log file) tables get 160 columns instead of rich's default 80, so that
+    numbers are not cut; ``COLUMNS`` still wins when set.
     """
     from rich.console import Console
 
+    class PlainConsole(Console):
+        def print(self, *objects, **kwargs):
+            kwargs.setdefault("soft_wrap", True)
+            super().print(*(printable(o) if isinstance(o, str) else o for o in objects),
+                          **kwargs)
+
     width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-    return Console(quiet=quiet, width=width), Console(stderr=True, quiet=quiet)
+    plain = {"markup": False, "emoji": False, "highlight": False}
+    return (PlainConsole(quiet=quiet, width=width, **plain),
+            PlainConsole(stderr=True, quiet=quiet, **plain))
 
 def save_figure(path, draw):
     """Draw with matplotlib (Agg) and save atomically; the figure is always closed."""

@@ -10,8 +10,10 @@ from .extras import needs_extra
 from .options import (
     COVARIANCE_CHOICES,
     COVARIANCE_HELP,
+    SEED_TYPE,
     CliError,
     ComponentsType,
+    FiniteFloatRange,
     LazyChoice,
     consoles,
     examples,
@@ -104,26 +106,12 @@ def _write_labels(path, labels):
 
 
 def _write_all(output, labels_path, plot_path, result):
-    """Write every output, or none: files created here are removed if a later write fails."""
-    writes = [(output, lambda: _write_image(output, result.segmented))]
+    """Write every output (the command runs all or nothing: see ``fail_cleanly``)."""
+    _write_image(output, result.segmented)
     if labels_path is not None:
-        writes.append((labels_path, lambda: _write_labels(labels_path, result.labels)))
+        _write_labels(labels_path, result.labels)
     if plot_path is not None:
-        writes.append((plot_path, lambda: save_figure(plot_path, result.plot)))
-    created = []
-    try:
-        for path, write in writes:
-            existed = os.path.exists(path)
-            write()
-            if not existed:
-                created.append(path)
-    except BaseException:
-        for path in created:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-        raise
+        save_figure(plot_path, result.plot)
 
 
 @click.command(epilog=examples(
@@ -144,7 +132,7 @@ def _write_all(output, labels_path, plot_path, result):
               help="Also write the (H, W) segment numbers (0 = darkest) as a .npy file.")
 @click.option("--plot", "plot_path", callback=image_output, metavar="PICTURE",
               help="Also draw original, segments, boundaries and uncertainty (.png, .pdf, .svg).")
-@click.option("--spatial-weight", default=0.0, show_default=True, type=click.FloatRange(0),
+@click.option("--spatial-weight", default=0.0, show_default=True, type=FiniteFloatRange(0),
               help="Above 0, also fit pixel positions: crossing the image counts as much as "
               "this many black-to-white ranges (try 0.1-1).")
 @click.option("--color-space", default="lab", show_default=True,
@@ -153,7 +141,7 @@ def _write_all(output, labels_path, plot_path, result):
               type=COVARIANCE_CHOICES, help="Covariance model (" + COVARIANCE_HELP + ").")
 @click.option("--max-pixels", default=100_000, show_default=True, type=click.IntRange(2),
               help="Fit on a random subsample of this many pixels; all are then assigned.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED_TYPE, help="Random seed.")
 @quiet_option
 @fail_cleanly
 @needs_extra
@@ -165,8 +153,6 @@ def segment(image, components, output, labels_path, plot_path, spatial_weight, c
     segmented image, and optionally the labels and a four-panel picture.
     """
     paths = [p for p in (output, labels_path, plot_path) if p is not None]
-    if len({os.path.abspath(p) for p in paths}) < len(paths):
-        raise click.UsageError("-o, --labels and --plot must be different files.")
     pixels = read_image(image)
     from ..apps.segmentation import segment_image
 

@@ -17,7 +17,9 @@ from .extras import needs_extra
 from .options import (
     COVARIANCE_CHOICES,
     COVARIANCE_HELP,
+    SEED_TYPE,
     CliError,
+    FiniteFloatRange,
     consoles,
     examples,
     existing_directory,
@@ -154,7 +156,7 @@ def speaker():
               help="Cepstral coefficients per frame (c1..cN).")
 @click.option("--deltas", default=1, show_default=True, type=click.IntRange(0, 2),
               help="Delta orders appended (1: velocities, 2: also accelerations).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED_TYPE, help="Random seed.")
 @quiet_option
 @fail_cleanly
 @needs_extra
@@ -189,7 +191,7 @@ def ubm(audio, output, n_components, covariance_type, sample_rate, n_mfcc, delta
 @click.option("-o", "--output", "folder", required=True, metavar="MODELS/",
               help="Folder of speaker models (created if needed); writes MODELS/NAME.npz.")
 @click.option("--relevance-factor", default=16.0, show_default=True,
-              type=click.FloatRange(0, min_open=True), help="MAP relevance factor r.")
+              type=FiniteFloatRange(0, min_open=True), help="MAP relevance factor r.")
 @click.option("--adapt", multiple=True, default=("means",), show_default=True,
               type=click.Choice(["weights", "means", "covariances"]),
               help="What to adapt (repeat the option for several).")
@@ -269,7 +271,7 @@ def identify(audio, ubm_path, folder, top_c, output, quiet):
 @click.argument("name", callback=_speaker_name)
 @click.argument("audio", nargs=-1, required=True, metavar="AUDIO...")
 @_scoring_options
-@click.option("--threshold", default=0.0, show_default=True, type=float,
+@click.option("--threshold", default=0.0, show_default=True, type=FiniteFloatRange(),
               help="Accept when the score reaches it (pick it on trial data, e.g. at the "
               "equal error rate).")
 @quiet_option

@@ -8,6 +8,7 @@ from ..io.formats import DataError, parse_columns
 from . import options
 from .options import (
     CliError,
+    FiniteFloatRange,
     columns_option,
     consoles,
     examples,
@@ -154,10 +155,10 @@ def predict(data, model_path, output, columns, id_column, sep, decimal, quiet):
 @click.argument("data", metavar="DATA")
 @model_option
 @table_output_option
-@click.option("--contamination", type=click.FloatRange(0, 0.5, min_open=True),
+@click.option("--contamination", type=FiniteFloatRange(0, 0.5, min_open=True),
               help="Flag this fraction of rows with the lowest log-density as anomalies "
               "(the threshold of MixtureOutlierDetector's offset_).")
-@click.option("--threshold", type=float,
+@click.option("--threshold", type=FiniteFloatRange(),
               help="Flag rows whose log-density is below this value as anomalies.")
 @columns_option
 @table_options

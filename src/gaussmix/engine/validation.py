@@ -7,11 +7,49 @@ that says what was wrong and what to do, never an error from deep inside NumPy.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.utils.validation import validate_data
 
 FLOAT_DTYPES = (np.float64, np.float32)
+#: Largest magnitude accepted in data and model parameters, per dtype: squares of values times
+#: the largest sample weights (:data:`MAX_SAMPLE_WEIGHT`), summed over a chunk of rows, must stay
+#: far from overflow (float64 near 1.8e308, float32 near 3.4e38), or densities and
+#: probabilities could not be trusted. Larger data is refused with a message saying so.
+MAX_ABS_VALUE = {np.dtype(np.float64): 1e100, np.dtype(np.float32): 1e12}
+
+
+#: Largest sample_weight accepted (per dtype of the data), and the smallest total: weighted sums
+#: of squares must stay finite, and tiny totals lose the statistics' precision.
+MAX_SAMPLE_WEIGHT = {np.dtype(np.float64): 1e50, np.dtype(np.float32): 1e8}
+MIN_TOTAL_SAMPLE_WEIGHT = 1e-8
+
+
+def max_abs_value(dtype):
+    """:data:`MAX_ABS_VALUE` for ``dtype`` (float64's for any other dtype)."""
+    return MAX_ABS_VALUE.get(np.dtype(dtype), MAX_ABS_VALUE[np.dtype(np.float64)])
+
+
+def check_magnitude(X, name="X"):
+    """Refuse values beyond :func:`max_abs_value` (NaN is left to the other checks)."""
+    if X.size == 0:
+        return X
+    limit = max_abs_value(X.dtype)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": NaN is checked apart
+        high, low = np.nanmax(X), np.nanmin(X)
+    if high <= limit and low >= -limit or np.isnan(high):
+        return X
+    row = int(np.flatnonzero((np.abs(np.nan_to_num(X)) > limit).any(axis=-1))[0]) \
+        if X.ndim == 2 else 0
+    raise ValueError(
+        f"{name} holds values up to {max(abs(high), abs(low)):.3g} in magnitude (first in row "
+        f"{row}); gaussmix works with |values| up to {limit:.0e} for {X.dtype.name} data. "
+        "Rescale the data (e.g. divide it by a power of ten) or standardize it."
+    )
+
+
 # Rows per block when scanning an array that is not in memory for non-finite values.
 SCAN_ROWS = 65_536
 
@@ -67,6 +105,11 @@ def validate_numeric(estimator, X, **kwargs):
     """
     if X is None:
         raise TypeError("X must be an array-like of shape (n_samples, n_features), got None.")
+    if hasattr(X, "tocsr") and hasattr(X, "nnz"):  # scipy.sparse, without importing it
+        raise TypeError(
+            "X is a sparse matrix; Gaussian mixtures need dense data: pass X.toarray() (every "
+            "entry, zeros included, is a coordinate of the row)."
+        )
     check_array_api_dispatch(X)
     missing = allows_missing(estimator)
     if missing:
@@ -88,21 +131,49 @@ def validate_numeric(estimator, X, **kwargs):
         raise
     if missing:
         check_no_empty_rows(X)
+        if kwargs.get("reset", True):  # fitting: a feature never observed cannot be learned
+            check_no_empty_columns(X)
+    check_magnitude(X)
     return X
 
 
-def nonfinite_row_message(estimator, row, kind):
+def check_no_empty_columns(X):
+    """Refuse features never observed (every value NaN): EM would invent them from nothing."""
+    empty = np.flatnonzero(np.isnan(X).all(axis=0)) if X.shape[0] else np.zeros(0, dtype=int)
+    if len(empty):
+        shown = ", ".join(str(j) for j in empty[:5]) + (", ..." if len(empty) > 5 else "")
+        raise ValueError(
+            f"{len(empty)} column(s) of X have every value missing (columns {shown}, counting "
+            "from 0); nothing can be learned about them. Drop those columns."
+        )
+
+
+def nonfinite_row_message(estimator, row, kind, values=None):
     """The error for the bad row ``row`` (see :func:`first_nonfinite_row`) of a ``kind`` array
-    (memory-mapped, Dask) that is validated without being read whole."""
+    (memory-mapped, Dask) that is validated without being read whole; ``values``, the row's
+    values, lets it say when the row is bad for its magnitude."""
+    if values is not None:
+        values = np.asarray(values)
+        limit = max_abs_value(values.dtype)
+        finite = values[np.isfinite(values)]
+        if np.all(np.isfinite(values) | np.isnan(values)) and finite.size and \
+                np.max(np.abs(finite)) > limit:
+            return (
+                f"Row {row} of the {kind} X holds {np.max(np.abs(finite)):.3g}; gaussmix "
+                f"works with |values| up to {limit:.0e} for {values.dtype.name} data. Rescale "
+                "the data (e.g. divide it by a power of ten) or standardize it."
+            )
     if allows_missing(estimator):
         return (
-            f"Row {row} of the {kind} X holds infinity or has every value missing; with "
-            "missing='em' NaN marks a missing value, but each row needs at least one observed "
-            "value and no infinity. Drop or fix that row."
+            f"Row {row} of the {kind} X holds infinity or has every value missing (or holds a "
+            f"value beyond {max_abs_value(np.float64):.0e}); with missing='em' NaN marks a "
+            "missing value, but each row needs at least one observed value and no infinity. "
+            "Drop or fix that row."
         )
     return (
         f"X contains NaN or infinity in row {row}; remove or impute such rows before fitting, "
-        "or pass missing='em' to fit on the observed values of rows with NaN."
+        "or pass missing='em' to fit on the observed values of rows with NaN (values beyond "
+        f"{max_abs_value(np.float64):.0e} are refused too)."
     )
 
 
@@ -155,8 +226,9 @@ def check_positive_rows(n_positive, n_components):
         )
 
 
-def check_sample_weight(sample_weight, n_samples, n_components=None):
-    """Validated float64 weights (or None); with ``n_components``, enough positive rows too."""
+def check_sample_weight(sample_weight, n_samples, n_components=None, dtype=np.float64):
+    """Validated float64 weights (or None); with ``n_components``, enough positive rows too.
+    ``dtype``: the data's, whose kernels the weights enter (:data:`MAX_SAMPLE_WEIGHT`)."""
     if sample_weight is None:
         return None
     try:
@@ -175,8 +247,21 @@ def check_sample_weight(sample_weight, n_samples, n_components=None):
         raise ValueError("sample_weight contains NaN or infinite values.")
     if np.any(w < 0):
         raise ValueError("sample_weight must be non-negative.")
+    largest = MAX_SAMPLE_WEIGHT.get(np.dtype(dtype), MAX_SAMPLE_WEIGHT[np.dtype(np.float64)])
+    if w.size and w.max() > largest:
+        raise ValueError(
+            f"sample_weight holds {w.max():.3g}; weights up to {largest:.0e} are accepted for "
+            f"{np.dtype(dtype).name} data (only their ratios matter to EM: divide them by their "
+            "maximum)."
+        )
     if not w.sum() > 0:
         raise ValueError("sample_weight sums to zero; at least one row must have positive weight.")
+    if w.sum() < MIN_TOTAL_SAMPLE_WEIGHT:
+        raise ValueError(
+            f"sample_weight sums to {w.sum():.3g}, too little to compute with (the statistics "
+            f"lose precision); give weights summing to at least {MIN_TOTAL_SAMPLE_WEIGHT:.0e} "
+            "(only their ratios matter to EM: divide them by their maximum)."
+        )
     if n_components is not None:
         check_positive_rows(int(np.count_nonzero(w)), n_components)
     return w
@@ -190,16 +275,20 @@ def first_nonfinite_row(X, start=0, stop=None, block=SCAN_ROWS, missing=False):
     every value missing.
     """
     stop = X.shape[0] if stop is None else stop
+    limit = max_abs_value(X.dtype)
     for a in range(start, stop, block):
         b = min(a + block, stop)
         part = X[a:b]
-        if np.isfinite(np.sum(part, dtype=np.float64)):
-            continue  # the common case: one pass, no temporary array
+        if part.size and np.isfinite(np.sum(part, dtype=np.float64)) and \
+                -limit <= np.min(part) and np.max(part) <= limit:
+            continue  # the common case: no temporary array
+        with np.errstate(invalid="ignore"):
+            huge = (np.abs(part) > limit) & np.isfinite(part)
         if missing:
             nan = np.isnan(part)
-            bad = np.flatnonzero(np.isinf(part).any(axis=1) | nan.all(axis=1))
+            bad = np.flatnonzero(np.isinf(part).any(axis=1) | nan.all(axis=1) | huge.any(axis=1))
         else:
-            bad = np.flatnonzero(~np.isfinite(part).all(axis=1))
+            bad = np.flatnonzero(~np.isfinite(part).all(axis=1) | huge.any(axis=1))
         if len(bad):
             return a + int(bad[0])
     return -1

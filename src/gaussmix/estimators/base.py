@@ -46,6 +46,7 @@ from ..engine.estep import (
     single_threaded_blas,
 )
 from ..engine.layout import chunk_rows
+from ..engine.starts import check_planned_memory
 from ..engine.validation import (
     as_float_array,
     check_hyperparameters,
@@ -54,7 +55,7 @@ from ..engine.validation import (
     is_real,
     validate_numeric,
 )
-from .batch import BatchedRuns
+from .batch import BatchedRuns, singular_drop
 from .search import INIT_PARAMS, StartSearch
 
 logger = logging.getLogger("gaussmix")
@@ -226,6 +227,9 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
                                                         random_state)
             start_data = self._start_rows(*start_data)
             self._check_initial_parameters(X.shape[1])
+            if do_init:
+                check_planned_memory(self.n_init, self.n_components, X.shape[1],
+                                     self._covariance_model.shape(self.n_components, X.shape[1]))
             if self.verbose:
                 _ensure_log_handler()
             dtype = X.dtype.type
@@ -347,6 +351,8 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
             state, lower_bound = self._m_step(stats, state, dtype)
             history.append(lower_bound)
             change = lower_bound - previous
+            if singular_drop(self, previous, lower_bound, dtype):
+                break
             if (start_time is not None and self.verbose >= 2
                     and n_iter % self.verbose_interval == 0):
                 logger.info(

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from dataclasses import replace
 from functools import partial
 from itertools import groupby
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 from ..engine.em import e_step
 from ..engine.estep import (
@@ -104,7 +106,8 @@ class BatchedRuns:
         each starts from, for its first convergence test; ``-inf`` by default)."""
         bounds = [-np.inf] * len(states) if bounds is None else bounds
         rule = self._stopping_rule(X, sample_weight, tol)
-        runs = [_Run(self, state, max_iter, rule, bound) for state, bound in zip(states, bounds)]
+        runs = [_Run(self, state, max_iter, rule, bound, dtype)
+                for state, bound in zip(states, bounds)]
         _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
                               drop_failed)
         return [run.result() for run in runs]
@@ -163,7 +166,8 @@ def fit_side_by_side(estimators, X, sample_weight=None, each_alone=False, on_don
             runs = {i: [_Run(estimators[i], state, estimators[i].max_iter,
                              estimators[i]._stopping_rule(batched[i].X, batched[i].sample_weight,
                                                           estimators[i].tol),
-                             lower_bound) for _, state, lower_bound in batched[i].runs]
+                             lower_bound, batched[i].dtype)
+                        for _, state, lower_bound in batched[i].runs]
                     for i in members}
             lead = batched[members[0]]  # the rows, as its validation left them
             start = time.perf_counter()
@@ -337,15 +341,38 @@ def _m_steps(owner, runs, stats, n_iter, dtype, drop_failed):
                     drop_failed)
 
 
+#: With reg_covar=0, a fall of the lower bound larger than this (relative, per dtype) is no
+#: rounding but a numerically singular covariance: the run stops there and says so.
+_DROP_RTOL = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-3}
+SINGULAR_DROP = (
+    "EM stopped where its lower bound went down with reg_covar=0: a component's covariance is "
+    "numerically singular (about as many rows as features, or copies of points), so the fit "
+    "cannot be trusted; raise reg_covar (e.g. 1e-6)."
+)
+
+
+def singular_drop(estimator, previous, bound, dtype):
+    """Whether ``bound`` after ``previous`` is a fall EM cannot take (with ``reg_covar=0``);
+    warns once with :data:`SINGULAR_DROP` when it is."""
+    if getattr(estimator, "reg_covar", None) != 0 or not np.isfinite(previous):
+        return False
+    rtol = _DROP_RTOL.get(np.dtype(dtype), _DROP_RTOL[np.dtype(np.float64)])
+    if bound >= previous - rtol * max(1.0, abs(previous)):
+        return False
+    warnings.warn(SINGULAR_DROP, ConvergenceWarning, stacklevel=3)
+    return True
+
+
 class _Run:
     """The progress of one EM run of a batch (what ``_iterate`` keeps for one run)."""
 
-    __slots__ = ("_state", "_state_of", "before", "bound", "converged", "error", "history",
-                 "k", "max_iter", "n_iter", "owner", "rule", "terms")
+    __slots__ = ("_state", "_state_of", "before", "bound", "converged", "dtype", "error",
+                 "history", "k", "max_iter", "n_iter", "owner", "rule", "stopped", "terms")
 
-    def __init__(self, owner, state, max_iter, rule, bound=-np.inf):
+    def __init__(self, owner, state, max_iter, rule, bound=-np.inf, dtype=np.float64):
         self.owner, self.max_iter, self.rule = owner, max_iter, rule
         self.before = -np.inf
+        self.dtype, self.stopped = dtype, False
         self._state, self._state_of, self.k = state, None, len(state[0])
         self.bound, self.history, self.n_iter = float(bound), [], 0
         self.converged, self.error = False, None
@@ -367,7 +394,8 @@ class _Run:
 
     def active(self, n_iter):
         """Whether the run takes iteration ``n_iter``."""
-        return not (self.converged or self.error is not None) and n_iter <= self.max_iter
+        return not (self.converged or self.stopped or self.error is not None) \
+            and n_iter <= self.max_iter
 
     def advance(self, state, bound, n_iter):
         self._state = state
@@ -381,7 +409,9 @@ class _Run:
 
     def _advance(self, bound, n_iter, weights):
         previous = self.bound
-        if self.rule.converged(self.before, previous, bound, weights):
+        if singular_drop(self.owner, previous, bound, self.dtype):
+            self.stopped = True
+        elif self.rule.converged(self.before, previous, bound, weights):
             self.converged = True
         self.before = previous
         self.bound, self.n_iter, self.terms = bound, n_iter, None

@@ -350,8 +350,12 @@ default='hierarchical'
                       previous)
 
     def _state_from_statistics(self, stats, dtype):
+        """The start's state: its M-step held to the same resolution floor as every EM step
+        (a start of single rows with reg_covar=0, as k-means++ gives, has no spread at all)."""
+        model = self._covariance_model
         weights, means, covariances = self._gaussian_m_step(stats, dtype)
-        return weights, means, covariances, self._covariance_model.precision_cholesky(covariances)
+        floor = resolution_floor(weights, means, covariances, model, dtype)
+        return weights, means, covariances, model.precision_cholesky(covariances, floor)
 
     def _kernel(self, state, dtype, far=(), fitting=False):
         weights, means, _, prec_chol = state

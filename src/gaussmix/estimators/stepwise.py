@@ -55,7 +55,7 @@ class StepwiseEM:
                 "partial_fit continues", f"Start a new {type(self).__name__} for the new settings."
             )
             X = validate_numeric(self, X, reset=False)
-            sample_weight = check_sample_weight(sample_weight, X.shape[0])
+            sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)
             dtype = self.means_.dtype.type
             state = self._fitted_state()
             if stream is not None and stream.means is self.means_:

@@ -35,8 +35,15 @@ hyper-parameters, as :meth:`GaussianMixture.get_params` gives them), ``fit`` (``
 Loading reads members with ``allow_pickle=False`` and validates everything before a model is built:
 the archive itself, the metadata, the member list and sizes, dtypes, shapes against each other,
 finiteness, weights in ``[0, 1]`` summing to one, symmetric positive-definite covariances and
-precision factors consistent with them. Any problem raises ``ValueError`` naming the file. The
-loaded model carries the saved arrays unchanged, so it predicts bit for bit like the saved one.
+precision factors consistent with them, means within the magnitude data may have
+(:data:`gaussmix.engine.validation.MAX_ABS_VALUE`). Before anything is inflated, each member's
+declared size is checked against the shape the metadata implies and against its compressed size
+(at most 64 times it: no decompression bombs), and reading never inflates more than the declared
+size, so loading takes at most about twice the file's declared member sizes in memory. Damaged
+archives, unknown compression, encryption flags, JSON nested too deeply and absurd numbers are
+all refused the same way: any problem raises ``ValueError`` naming the file (the command line
+prints it as one line and exits with status 1). The loaded model carries the saved arrays
+unchanged, so it predicts bit for bit like the saved one.
 
 Modules: :mod:`~gaussmix.io.model_file` (writing), :mod:`~gaussmix.io.model_read` (reading and
 validating), :mod:`~gaussmix.io.tables` (CSV/TSV, Parquet and ``.npy`` data) and

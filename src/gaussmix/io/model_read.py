@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
+from tokenize import TokenError
 
 import numpy as np
 
 from .._version import __version__
 from ..engine import covariance
+from ..engine.validation import max_abs_value
 from ..estimators import BayesianGaussianMixture, GaussianMixture
 from . import bayesian_file
 from .model_file import (
@@ -25,6 +28,13 @@ from .model_file import (
 
 __all__ = ["load", "read_model"]
 
+#: A compressed member may declare at most this many times its compressed size (gaussmix
+#: writes members uncompressed; numbers compress far less than this). Reading a model file
+#: therefore takes at most about twice the declared member sizes, which are checked against
+#: the shapes the metadata implies before anything is inflated.
+MAX_INFLATION = 64
+#: Largest number of components or features a model file may declare.
+MAX_DIMENSION = 2**31 - 1
 _KNOWN = _REQUIRED + _OPTIONAL + bayesian_file.REQUIRED + bayesian_file.OPTIONAL
 _ESTIMATORS = {"GaussianMixture": GaussianMixture,
                bayesian_file.ESTIMATOR: BayesianGaussianMixture}
@@ -71,26 +81,38 @@ class _Invalid(Exception):
 
 
 def _read(path):
-    if not zipfile.is_zipfile(path):
-        raise _Invalid(
-            "not a gaussmix model file (not a ZIP/.npz archive; truncated or a different format)."
-        )
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = _check_members(archive)
-            metadata = _parse_metadata(_read_member(archive, members["metadata"], np.uint8))
-            _check_estimator_members(members, metadata)
-            shapes = _expected_shapes(metadata)
-            _check_sizes(members, shapes, metadata["dtype"])
-            arrays = {}
-            for name in members:
-                if name == "metadata":
-                    continue
-                dtype = metadata["dtype"] if name in _REQUIRED[1:5] else "float64"
-                arrays[name] = _read_member(archive, members[name], dtype, shapes[name])
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError) as exc:
-        raise _Invalid(f"the archive is damaged ({exc}).") from None
+    with open(path, "rb") as f:  # one handle for the whole archive
+        if not zipfile.is_zipfile(f):
+            raise _Invalid(
+                "not a gaussmix model file (not a ZIP/.npz archive; truncated or a different "
+                "format)."
+            )
+        f.seek(0)
+        try:
+            with zipfile.ZipFile(f) as archive:
+                members = _check_members(archive)
+                metadata = _parse_metadata(_read_member(archive, members["metadata"], np.uint8))
+                _check_estimator_members(members, metadata)
+                shapes = _expected_shapes(metadata)
+                _check_sizes(members, shapes, metadata["dtype"])
+                arrays = {}
+                for name in members:
+                    if name == "metadata":
+                        continue
+                    dtype = metadata["dtype"] if name in _REQUIRED[1:5] else "float64"
+                    arrays[name] = _read_member(archive, members[name], dtype, shapes[name])
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError,
+                NotImplementedError, RuntimeError, ValueError, OverflowError, SyntaxError,
+                TokenError, UnicodeDecodeError, TypeError) as exc:
+            # zipfile raises NotImplementedError for unknown compression, RuntimeError for an
+            # encrypted member, ValueError/OverflowError for impossible header fields; NumPy
+            # a SyntaxError (or worse) for a damaged .npy header
+            raise _Invalid(f"the archive is damaged ({one_line(exc)}).") from None
     return _build(metadata, arrays)
+
+
+def one_line(exc):
+    return " ".join(str(exc).split())[:200]
 
 
 def _check_members(archive):
@@ -109,6 +131,14 @@ def _check_members(archive):
         raise _Invalid("center.npy and scale.npy must be stored together.")
     if members["metadata"].file_size > _MAX_METADATA_BYTES:
         raise _Invalid("metadata.npy is implausibly large.")
+    for name, info in members.items():
+        if info.flag_bits & 0x1:
+            raise _Invalid(f"{name}.npy is encrypted; model files are never encrypted.")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Invalid(f"{name}.npy uses an unsupported compression method "
+                           f"({info.compress_type}); gaussmix writes stored or deflated members.")
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise _Invalid(f"{name}.npy: stored member whose sizes disagree (truncated?).")
     return members
 
 
@@ -149,7 +179,7 @@ def _read_member(archive, info, dtype, shape=None):
             raise _Invalid(f"{name} must be 1-D, got shape {header_shape}.")
     elif tuple(header_shape) != shape:
         raise _Invalid(f"{name} has shape {tuple(header_shape)}, expected {shape}.")
-    if int(np.prod(header_shape, dtype=np.int64)) * header_dtype.itemsize > info.file_size:
+    if math.prod(header_shape) * header_dtype.itemsize > info.file_size:
         raise _Invalid(f"{name} is truncated (its header promises more data than it holds).")
     with archive.open(info) as f:
         try:
@@ -162,8 +192,11 @@ def _read_member(archive, info, dtype, shape=None):
 def _parse_metadata(raw):
     try:
         metadata = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _Invalid(f"metadata.npy is not valid UTF-8 JSON ({exc}).") from None
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError; too many digits
+        raise _Invalid(f"metadata.npy is not valid UTF-8 JSON ({one_line(exc)}).") from None
+    except RecursionError:
+        raise _Invalid("metadata.npy is not valid gaussmix metadata (JSON nested too "
+                       "deeply).") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         raise _Invalid("not a gaussmix model file (metadata has no 'format': 'gaussmix-model').")
     version = metadata.get("format_version")
@@ -188,8 +221,10 @@ def _parse_metadata(raw):
             f"{', '.join(covariance.names())}."
         )
     for key in ("n_components", "n_features"):
-        if not _is_int(metadata.get(key)) or metadata[key] < 1:
-            raise _Invalid(f"metadata {key} must be an integer >= 1, got {metadata.get(key)!r}.")
+        if not _is_int(metadata.get(key)) or not 1 <= metadata[key] <= MAX_DIMENSION:
+            shown = repr(metadata.get(key))
+            raise _Invalid(f"metadata {key} must be an integer from 1 to {MAX_DIMENSION}, got "
+                           f"{shown if len(shown) < 40 else shown[:37] + '...'}.")
     if metadata.get("dtype") not in ("float64", "float32"):
         raise _Invalid(f"metadata dtype must be 'float64' or 'float32', got {metadata.get('dtype')!r}.")
     if not isinstance(metadata.get("params", {}), dict):
@@ -239,9 +274,14 @@ def _check_sizes(members, shapes, dtype):
             limit = _MAX_METADATA_BYTES
         else:
             size = itemsize if name in _REQUIRED[1:5] else 8
-            limit = int(np.prod(shapes[name], dtype=np.int64)) * size + _NPY_HEADER_ALLOWANCE
+            limit = math.prod(shapes[name]) * size + _NPY_HEADER_ALLOWANCE
         if info.file_size > limit:
             raise _Invalid(f"{info.filename} is larger than its shape allows ({info.file_size} bytes).")
+        if info.file_size > MAX_INFLATION * info.compress_size + _NPY_HEADER_ALLOWANCE:
+            raise _Invalid(
+                f"{info.filename} would inflate {info.compress_size} bytes to {info.file_size}, "
+                f"more than {MAX_INFLATION} times; refusing a possible decompression bomb."
+            )
 
 
 def _build(metadata, arrays):
@@ -264,6 +304,11 @@ def _build(metadata, arrays):
         raise _Invalid(str(exc)) from None
     if "scale" in arrays and np.any(arrays["scale"] <= 0):
         raise _Invalid("scale.npy must be positive.")
+    for name in ("means", "center", "scale", "means_init"):  # the limits data have too
+        limit = max_abs_value(arrays[name].dtype) if name in arrays else None
+        if limit is not None and arrays[name].size and np.max(np.abs(arrays[name])) > limit:
+            raise _Invalid(f"{name}.npy holds values beyond {limit:.0e} in magnitude, more "
+                           "than gaussmix computes with.")
 
     params = dict(metadata.get("params", {}))
     estimator = _ESTIMATORS[metadata["estimator"]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass, field
+from tokenize import TokenError
 
 import numpy as np
 
@@ -22,6 +23,7 @@ __all__ = ["peek_columns", "read_table"]
 _SHOW_ROWS = 5
 _FINITE_CHUNK = 1 << 16
 _SNIFF_BYTES = 1 << 16
+_MAX_HEADER_BYTES = 64 << 20  # the header and first row of a wide table may be this long
 
 
 def _select(names, columns, path):
@@ -128,12 +130,21 @@ def _csv_layout(path, sep=None, decimal=None):
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
             sample = f.read(_SNIFF_BYTES)
+            cut = len(sample) == _SNIFF_BYTES
+            # a wide table's header (and first row) may be longer than the sample: read on
+            while cut and sample.count("\n") < 3 and len(sample) < _MAX_HEADER_BYTES:
+                more = f.read(len(sample))
+                cut = bool(more)
+                sample += more
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text file (it is not valid UTF-8).") from None
     if "\x00" in sample:
         raise DataError(f"{path}: not a text file (it contains NUL bytes).")
     lines = sample.splitlines()
-    if len(sample) == _SNIFF_BYTES and lines:
+    if cut and len(lines) < 2:
+        raise DataError(f"{path}: the first line is longer than {_MAX_HEADER_BYTES >> 20} MiB; "
+                        "not a table gaussmix reads.")
+    if cut and lines:
         lines = lines[:-1] or lines  # the last line may be cut
     lines = [line for line in lines if line.strip()]
     if not lines:
@@ -279,7 +290,7 @@ def _parquet_file(path):
 
     try:
         return pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:  # a damaged schema's names
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{path}: not a readable Parquet file ({first}).") from None
 
@@ -290,6 +301,9 @@ def _read_parquet(path, columns, id_column=None):
     pf = _parquet_file(path)
     schema = pf.schema_arrow
     names = list(schema.names)
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:  # as for a CSV header: a name must say which column it is
+        raise DataError(f"{path}: duplicate column name(s): {', '.join(map(repr, dupes))}.")
     numeric = [_is_numeric_type(schema.field(i).type) for i in range(len(names))]
     cache = {}
 
@@ -323,14 +337,23 @@ def _read_parquet_columns(pf, path, wanted):
 
     try:
         return pf.read(columns=wanted)
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read the Parquet data ({str(exc).splitlines()[0]}).") from None
 
 
 # NPY ---------------------------------------------------------------------------------------
 def _open_npy(path):
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY" and not magic.startswith(b"PK\x03\x04"):
+        shown = magic.decode("latin-1").encode("unicode_escape").decode("ascii")
+        raise DataError(f"{path}: not a .npy file (it starts with '{shown}', not the .npy magic "
+                        "string '\\x93NUMPY'; truncated, damaged or another format).")
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (SyntaxError, TokenError, UnicodeDecodeError, TypeError) as exc:  # damaged header
+        raise DataError(f"{path}: not a valid .npy array (its header is damaged: "
+                        f"{type(exc).__name__}).") from None
     except ValueError as exc:
         text = str(exc)
         if "pickle" in text or "Python objects" in text:
@@ -389,8 +412,11 @@ def _check_finite(table, where, allow_missing=False):
     """Refuse non-finite cells (with ``allow_missing``: infinite cells and rows of NaN only)."""
     X = table.X
     bad_rows, bad_cols, n_bad, n_nan, n_inf = [], np.zeros(X.shape[1], dtype=bool), 0, 0, 0
+    observed = np.zeros(X.shape[1], dtype=bool)
     for start in range(0, X.shape[0], _FINITE_CHUNK):
         block = np.asarray(X[start : start + _FINITE_CHUNK])
+        if allow_missing:
+            observed |= ~np.isnan(block).all(axis=0)
         finite = np.isfinite(block)
         if finite.all():
             continue
@@ -406,6 +432,11 @@ def _check_finite(table, where, allow_missing=False):
         n_inf += int(np.isinf(block).sum())
         bad_cols |= ~finite.all(axis=0)
         bad_rows.extend((start + rows[: _SHOW_ROWS - len(bad_rows)]).tolist())
+    if allow_missing and not observed.all():  # EM would invent such a column from nothing
+        empty = [repr(table.names[j]) for j in np.flatnonzero(~observed)]
+        raise DataError(f"{table.path}: column{'s' if len(empty) > 1 else ''} "
+                        f"{', '.join(empty[:5])} {'have' if len(empty) > 1 else 'has'} no value "
+                        "at all (every cell empty or NaN); leave it out with --columns.")
     if not n_bad:
         return
     kind, layout = where

@@ -1,24 +1,183 @@
-"""Writing files safely: atomic replacement, streamed data tables, and scratch space.
+"""Writing files safely: atomic replacement, all-or-nothing commands, streamed data tables, and
+scratch space.
 
 Outputs are written to a temporary file next to the destination and renamed into place, so a
-failure never leaves a half-written file and never replaces a good one.
+failure never leaves a half-written file and never replaces a good one. Inside
+:func:`all_or_nothing` (every command of the command line runs in one) the renames wait until the
+whole block succeeded: a command with several outputs changes all of them or none. Temporary
+files are removed on any error, on Ctrl-C and on SIGTERM (see :func:`remove_temporaries_on_signals`).
+An output that exists keeps its permission bits; a new one gets the usual ``0666 & ~umask``.
+Only regular files are written: an output path that is a directory, a FIFO or a device is refused
+(:class:`OutputError`) instead of being replaced or blocking.
 """
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import signal
+import stat
 import sys
 import tempfile
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
 from .formats import DataError, data_format
 
 __all__ = [
-    "atomic_write", "atomic_write_path", "no_scratch_space", "scratch_array", "write_table",
-    "write_table_chunks",
+    "OutputError", "all_or_nothing", "atomic_write", "atomic_write_path", "check_output",
+    "no_scratch_space", "protect_inputs", "remove_temporaries_on_signals", "same_file",
+    "scratch_array", "write_table", "write_table_chunks",
 ]
+
+
+class OutputError(ValueError):
+    """An output path that must not be written: not a regular file, or one of the inputs."""
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def check_output(path):
+    """Refuse an output ``path`` that exists and is not a regular file (links are followed).
+
+    Returns the path to write: the target of a symbolic link (the link itself stays), else
+    ``path``. Raises :class:`OutputError` naming ``path`` and what it is.
+    """
+    path = os.fspath(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return os.path.realpath(path) if os.path.islink(path) else path
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc}).") from None
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        raise OutputError(f"{path}: is {kind}; outputs are written only to regular files.")
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
+def same_file(a, b):
+    """Whether paths ``a`` and ``b`` name the same existing file (links resolved: compares the
+    device and inode, so symbolic and hard links to one file are the same file)."""
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except (OSError, ValueError):
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+# ---------------------------------------------------------------------- temporaries
+_LOCK = threading.RLock()
+_PROTECTED = []  # files that must never be written (a command's inputs): see protect_inputs
+_TEMPORARIES = set()  # every temporary file not yet renamed or removed, for the signal handler
+_PENDING = []  # stack of open all_or_nothing() blocks: lists of (tmp, destination)
+
+
+def _remove(tmp):
+    with _LOCK:
+        _TEMPORARIES.discard(tmp)
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def _remove_all():
+    with _LOCK:
+        temporaries = list(_TEMPORARIES)
+    for tmp in temporaries:
+        _remove(tmp)
+
+
+def remove_temporaries_on_signals(signals=(signal.SIGINT, signal.SIGTERM)):
+    """Install handlers (main thread only) that remove every temporary output file on SIGINT or
+    SIGTERM, then end the process as the signal would (SIGINT: ``KeyboardInterrupt``; others:
+    exit status 128 + signal number). Idempotent; a no-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if not getattr(remove_temporaries_on_signals, "_at_exit", False):
+        atexit.register(_remove_all)  # and whatever is left when the interpreter ends
+        remove_temporaries_on_signals._at_exit = True
+    for signum in signals:
+        if getattr(signal.getsignal(signum), "_gaussmix", False):
+            continue
+
+        def handler(number, frame):
+            _remove_all()
+            if number == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise SystemExit(128 + number)
+
+        handler._gaussmix = True
+        signal.signal(signum, handler)
+
+
+@contextmanager
+def protect_inputs(paths):
+    """Inside the block, refuse (:class:`OutputError`) any atomic write to one of ``paths``
+    (compared as files: links resolved)."""
+    paths = [os.fspath(p) for p in paths]
+    _PROTECTED.extend(paths)
+    try:
+        yield
+    finally:
+        for p in paths:
+            _PROTECTED.remove(p)
+
+
+@contextmanager
+def all_or_nothing():
+    """Defer the renames of every atomic write inside the block to its end: when the block
+    raises, no destination has changed and every temporary file is removed."""
+    pending = []
+    _PENDING.append(pending)
+    try:
+        yield
+    except BaseException:
+        _PENDING.remove(pending)
+        for tmp, _ in pending:
+            _remove(tmp)
+        raise
+    _PENDING.remove(pending)
+    if _PENDING:  # nested: the outer block commits
+        _PENDING[-1].extend(pending)
+        return
+    _commit(pending)
+
+
+@contextmanager
+def _signals_held():
+    """SIGINT and SIGTERM held back inside the block (main thread; delivered after it)."""
+    block = hasattr(signal, "pthread_sigmask") and threading.current_thread() is \
+        threading.main_thread()
+    if block:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        if block:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _commit(pending):
+    """Rename the temporaries into place with SIGINT and SIGTERM held back, so that a signal
+    cannot leave the outputs half replaced."""
+    with _signals_held():
+        for i, (tmp, destination) in enumerate(pending):
+            try:
+                os.replace(tmp, destination)
+            except OSError as exc:
+                for rest, _ in pending[i:]:
+                    _remove(rest)
+                raise OSError(exc.errno, exc.strerror, destination) from None
+            with _LOCK:
+                _TEMPORARIES.discard(tmp)
 
 
 def atomic_write(path, write):
@@ -38,24 +197,62 @@ def atomic_write(path, write):
 
 def atomic_write_path(path, write, suffix=".tmp"):
     """:func:`atomic_write` for writers that take a file name: ``write(tmp_path)``, where
-    ``tmp_path`` ends in ``suffix`` (picture and animation writers choose the format by it)."""
+    ``tmp_path`` ends in ``suffix`` (picture and animation writers choose the format by it).
+
+    ``path`` must be absent or a regular file (:func:`check_output`); a symbolic link is
+    followed. Errors name ``path``, never the temporary file.
+    """
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".gaussmix-", suffix=suffix, dir=directory)
-    except OSError as exc:  # report the file asked for, not the temporary name
-        raise type(exc)(exc.errno, exc.strerror, path) from None
+    destination = check_output(path)
+    for protected in _PROTECTED:
+        if same_file(destination, protected):
+            raise OutputError(f"{path}: is the input {protected}; refusing to overwrite it.")
+    directory = os.path.dirname(os.path.abspath(destination))
+    with _signals_held():  # a signal between creating and recording it would leave it behind
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".gaussmix-", suffix=suffix, dir=directory)
+        except OSError as exc:  # report the file asked for, not the temporary name
+            raise type(exc)(exc.errno, exc.strerror, path) from None
+        with _LOCK:
+            _TEMPORARIES.add(tmp)
     os.close(fd)
     try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+            write(tmp)
+            os.chmod(tmp, _mode_for(destination))
+        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+            raise _renamed(exc, tmp, path) from None
+        if _PENDING:
+            _PENDING[-1].append((tmp, destination))
+            return
+        _commit([(tmp, destination)])
+    except BaseException:
+        _remove(tmp)
         raise
+
+
+def _mode_for(destination):
+    """An existing file's permission bits, else ``0666 & ~umask`` (mkstemp makes 0600 files)."""
+    try:
+        return stat.S_IMODE(os.stat(destination).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _renamed(exc, tmp, path):
+    """``exc`` with the temporary file's name replaced by the user's ``path``."""
+    if isinstance(exc, OSError):
+        filename = getattr(exc, "filename", None)
+        if filename is None or os.fspath(filename) == tmp or tmp in str(exc):
+            return type(exc)(exc.errno, exc.strerror or str(exc).replace(tmp, path), path)
+        return exc
+    text = str(exc)
+    if tmp not in text:
+        return exc
+    try:
+        return type(exc)(text.replace(tmp, path))
+    except (TypeError, ValueError):
+        return ValueError(text.replace(tmp, path))
 
 
 def _umask():

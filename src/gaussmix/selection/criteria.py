@@ -109,22 +109,35 @@ def degenerate_reason(model, data_cov, n_samples_eff):
     ----------
     model : GaussianMixture
         A fitted model.
-    data_cov : ndarray of shape (n_features, n_features)
-        Covariance of the data (positive definite).
+    data_cov : ndarray of shape (n_features, n_features), or DataSpread
+        Covariance of the data (positive definite), or its :class:`DataSpread` (computed once
+        for a grid of fits).
     n_samples_eff : float
         Number of rows (sum of sample weights).
     """
     n_components, n_features = model.means_.shape
     cov_model = covariance.get(model.covariance_type)
-    full = cov_model.dense(model.covariances_, n_components, n_features)
-    if cov_model.shared:  # one matrix: judge it once
-        full = full[:1]
-    # variances relative to the data's, in the worst direction: eigenvalues of C^-1/2 S C^-1/2,
-    # every component in one batched call
-    chol = np.broadcast_to(np.linalg.cholesky(data_cov), full.shape)
-    half = np.linalg.solve(chol, full)
-    whitened = np.linalg.solve(chol, half.transpose(0, 2, 1))
-    ratios = np.linalg.eigvalsh(0.5 * (whitened + whitened.transpose(0, 2, 1)))[:, 0]
+    whitener = data_cov.whitener if isinstance(data_cov, DataSpread) else \
+        DataSpread.of(data_cov).whitener
+    # variances relative to the data's, in the worst direction: eigenvalues of W^T S W, W the
+    # data's whitener on the directions it spreads in (outside them every variance is far above
+    # the data's), every component in one batched call; diagonal models need no dense matrix
+    if cov_model.family == "diagonal":
+        diagonal = np.asarray(cov_model.variances(model.covariances_, n_components, n_features),
+                              dtype=np.float64)
+        whitened = np.einsum("di,kd,dj->kij", whitener, diagonal, whitener)
+    else:
+        full = np.asarray(cov_model.dense(model.covariances_, n_components, n_features),
+                          dtype=np.float64)
+        if cov_model.shared:  # one matrix: judge it once
+            full = full[:1]
+        whitened = whitener.T @ full @ whitener
+    with np.errstate(all="ignore"):
+        finite = np.all(np.isfinite(whitened))
+    if finite and whitened.shape[-1]:
+        ratios = np.linalg.eigvalsh(0.5 * (whitened + whitened.transpose(0, 2, 1)))[:, 0]
+    else:  # data with no spread at all (constant): nothing is narrower than it
+        ratios = np.full(len(whitened), np.inf)
     collapsed = np.flatnonzero(ratios < DEGENERATE_VARIANCE)
     if collapsed.size:
         k = int(collapsed[0])
@@ -141,6 +154,24 @@ def degenerate_reason(model, data_cov, n_samples_eff):
         return (f"spurious: component {k} holds {sizes[k]:.3g} rows, fewer than the "
                 f"{needed - 1} parameters it fits on its own plus one")
     return None
+
+
+class DataSpread:
+    """The data's covariance and its whitener ``W`` (``(D, r)``: ``W^T C W = I`` on the ``r``
+    directions the data spread in), computed once for a whole model selection grid. For wide
+    data (more columns than rows) ``r`` is below the number of rows, so judging a fit costs
+    ``O(K D r^2)``, not ``O(K D^3)``."""
+
+    def __init__(self, matrix, whitener):
+        self.matrix, self.whitener = matrix, whitener
+
+    @classmethod
+    def of(cls, matrix):
+        matrix = np.asarray(matrix, dtype=np.float64)
+        values, vectors = np.linalg.eigh(matrix)
+        scale = max(float(np.mean(values)), np.finfo(np.float64).tiny)
+        keep = values > 2e-12 * scale  # above the floor _data_covariance adds
+        return cls(matrix, vectors[:, keep] / np.sqrt(values[keep]))
 
 
 def _data_covariance(X, sample_weight):

@@ -37,12 +37,18 @@ from sklearn.utils.validation import check_array
 
 from ..engine import covariance
 from ..engine.missing import fill_for_start
-from ..engine.starts import planned_components
-from ..engine.validation import check_no_empty_rows, check_sample_weight
+from ..engine.starts import MAX_PLANNED_BYTES, planned_bytes, planned_components
+from ..engine.validation import (
+    check_magnitude,
+    check_no_empty_columns,
+    check_no_empty_rows,
+    check_sample_weight,
+)
 from ..estimators import GaussianMixture
 from ..estimators.batch import fit_side_by_side
 from .criteria import (
     CRITERIA,
+    DataSpread,
     _data_covariance,
     _fit_summary,
     degenerate_reason,
@@ -289,10 +295,12 @@ def select_model(
                     input_name="X", ensure_all_finite="allow-nan" if missing else True)
     if missing:
         check_no_empty_rows(X)
+        check_no_empty_columns(X)
+    check_magnitude(X)
     n_samples, n_features = X.shape
     ks, ctypes, criterion = _check_grid(n_components, covariance_types, criterion, n_samples,
                                         n_features)
-    sample_weight = check_sample_weight(sample_weight, n_samples)
+    sample_weight = check_sample_weight(sample_weight, n_samples, dtype=X.dtype)
     n_eff = float(n_samples if sample_weight is None else sample_weight.sum())
     for name in ("n_components", "covariance_type", "random_state", "n_init"):
         if name in params:
@@ -306,9 +314,11 @@ def select_model(
         )
     probe = GaussianMixture(n_init=n_init, **params)
     probe._check_hyperparameters()
-    data_cov = _data_covariance(fill_for_start(X, sample_weight) if missing else X, sample_weight)
+    _check_grid_memory(ks, ctypes, n_init, X.shape[1])
+    data_cov = DataSpread.of(_data_covariance(fill_for_start(X, sample_weight) if missing
+                                              else X, sample_weight))
     if "reg_covar" not in params:
-        params = {**params, "reg_covar": relative_reg_covar(np.diag(data_cov))}
+        params = {**params, "reg_covar": relative_reg_covar(np.diag(data_cov.matrix))}
 
     grid = [(k, ctype) for ctype in ctypes for k in ks]
     seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=len(grid))
@@ -438,3 +448,22 @@ def _progress_bar(description, total, show):
     ) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def _check_grid_memory(ks, ctypes, n_init, n_features):
+    """Refuse a grid whose fits (run side by side) would hold more parameters than
+    :data:`~gaussmix.engine.starts.MAX_PLANNED_BYTES`, before anything is allocated."""
+    total = 0
+    for k in ks:
+        for ctype in ctypes:
+            runs, per_run = planned_bytes(n_init or 1, k, n_features,
+                                          covariance.get(ctype).shape(k, n_features))
+            total += runs * per_run
+    if total > MAX_PLANNED_BYTES:
+        raise ValueError(
+            f"the grid of {len(ks) * len(ctypes)} fits (K up to {max(ks)}, {n_features} "
+            f"features, n_init={n_init}) plans about {total / 2**30:.3g} GiB of parameters, more "
+            f"than the {MAX_PLANNED_BYTES >> 30} GiB gaussmix plans; use fewer components or "
+            "features, or diagonal covariance types (diag, spherical), whose size grows with "
+            "the features rather than their square."
+        )

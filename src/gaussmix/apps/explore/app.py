@@ -11,6 +11,9 @@ The same object displays in a Jupyter notebook: ``import panel as pn; pn.extensi
 
 from __future__ import annotations
 
+import html
+import socket
+
 import numpy as np
 
 from ..._optional import require
@@ -21,6 +24,12 @@ from .session import MAX_COMPONENTS, START_METHODS, ExplorerSession
 PAUSE_MS = 450
 PLAY_MS = 300
 LOOPBACK = ("127.0.0.1", "localhost")
+#: Largest CSV file the upload tab reads; a bigger one is refused with a message on the page.
+UPLOAD_LIMIT = 10 * 2**20
+#: Largest websocket message the server takes: far above UPLOAD_LIMIT (the browser sends a file
+#: base64-encoded, 4/3 its size), so an oversized upload reaches the refusal instead of
+#: closing the connection.
+WEBSOCKET_MAX_MESSAGE = 256 * 2**20
 
 _INTRO = (
     "<h2 style='margin:0 0 4px 0'>Watch EM think</h2>"
@@ -212,7 +221,8 @@ class Explorer:
         self.caption.object = frames.caption_html(frame)
 
     def _error(self, text):
-        self.alert.object = text
+        # messages quote file names and CSV headers: shown as text, never as HTML
+        self.alert.object = html.escape(text)
         self.alert.visible = bool(text)
 
     def _covariance_text(self):
@@ -316,7 +326,13 @@ class Explorer:
         if not columns:
             if not self.csv_file.value:
                 return
-            self._csv = (bytes(self.csv_file.value), self.csv_file.filename or "the CSV file")
+            name = self.csv_file.filename or "the CSV file"
+            if len(self.csv_file.value) > UPLOAD_LIMIT:
+                self._error(f"{name} is {len(self.csv_file.value) / 2**20:.1f} MiB; the explorer "
+                            f"reads CSV files up to {UPLOAD_LIMIT >> 20} MiB (it draws two "
+                            "columns: keep those, or a sample of the rows).")
+                return
+            self._csv = (bytes(self.csv_file.value), name)
         if self._csv is None:
             return
         content, name = self._csv
@@ -409,18 +425,35 @@ def explorer(session=None, **settings):
     return Explorer(session).layout
 
 
+def websocket_origins(host, port, extra=()):
+    """The origins (``host:port``) whose pages may open the explorer's websocket: the names of
+    the address served (for ``0.0.0.0`` or ``::``, this machine's name and addresses), never
+    any origin; ``extra`` adds others (``--allow-origin``)."""
+    if host in LOOPBACK:
+        names = set(LOOPBACK)
+    elif host in ("0.0.0.0", "::", ""):
+        names = {*LOOPBACK, socket.gethostname(), socket.getfqdn()}
+        try:
+            names |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+        except OSError:
+            pass
+    else:
+        names = {host}
+    shown = {f"[{n}]:{port}" if ":" in n else f"{n}:{port}" for n in names}
+    return sorted(shown | {o if ":" in o else f"{o}:{port}" for o in extra})
+
+
 def serve(session_factory=None, *, host="127.0.0.1", port=5006, show=True,
-          title="gaussmix explore"):
+          title="gaussmix explore", allow_origins=()):
     """Serve the explorer until interrupted; every browser tab gets ``session_factory()``.
 
-    ``host`` is the address listened on (the loopback by default: only this machine). With
-    another one, connections are accepted from any origin.
+    ``host`` is the address listened on (the loopback by default: only this machine). The
+    websocket accepts only pages served from :func:`websocket_origins` (Bokeh's
+    ``allow_websocket_origin``): a page on another site cannot drive it.
     """
     pn = panel()
     factory = session_factory or ExplorerSession.generated
-    if host in LOOPBACK:
-        origins = [f"{name}:{port}" for name in LOOPBACK]
-    else:
-        origins = ["*"]
     return pn.serve(lambda: Explorer(factory()).layout, port=port, address=host,
-                    websocket_origin=origins, show=show, title=title, verbose=False)
+                    websocket_origin=websocket_origins(host, port, allow_origins), show=show,
+                    title=title, verbose=False,
+                    websocket_max_message_size=WEBSOCKET_MAX_MESSAGE)

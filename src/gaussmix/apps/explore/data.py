@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 from dataclasses import dataclass
@@ -61,7 +62,8 @@ def _frame(source, label):
         frame = pd.read_csv(handle, sep=None, engine="python")
     except UnicodeDecodeError:
         raise ValueError(f"{label} is not a text CSV file (it does not decode as UTF-8).") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, TypeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, TypeError,
+            csv.Error) as exc:  # csv.Error: e.g. a field over the csv module's size limit
         raise ValueError(f"{label} is not a readable CSV file ({' '.join(str(exc).split())}).") \
             from None
     if frame.shape[0] == 0:

@@ -143,6 +143,12 @@ def common_orientation(scatters, variances_of, orientation, nk):
             else:  # B_k <= beta_k I
                 beta = inverse.max(axis=2)
                 target = np.einsum("gkij,gkj->gij", W @ D[:, None], beta[:, :, None] - inverse)
+            # a scatter with no spread (reg_covar=0 on copies of one point) makes its inverse
+            # variances overflow: keep that mixture's orientation; the factorisation that
+            # follows refuses its covariances with the reg_covar advice
+            stuck = ~np.isfinite(target).all(axis=(1, 2))
+            if stuck.any():
+                target[stuck] = D[stuck]
             left, _, right = np.linalg.svd(target)
             D = left @ right
         orientation[active] = D
@@ -158,6 +164,12 @@ def common_orientation_estimate(sample_covariances, nk, reg_covar, previous, n_g
     stacked ``(n_groups * K, D, D)``."""
     d = sample_covariances.shape[-1]
     W = scatter(sample_covariances, nk, reg_covar).reshape(n_groups, -1, d, d)
+    if not np.all(np.isfinite(W)):
+        raise ValueError(
+            "A component's scatter is not finite (no rows left in it, or its rows are copies "
+            "of one point with reg_covar=0), so a common orientation cannot be estimated; "
+            "raise reg_covar (e.g. 1e-6) or use fewer components."
+        )
     nk = nk.reshape(n_groups, -1)
     start = eigh_descending(W.sum(axis=1))[1] if previous is None else orientation_of(
         previous.reshape(W.shape))

@@ -1,0 +1,173 @@
+"""The explorer is a web server facing hostile input, proven in headless Chromium (issue 26):
+HTML in an uploaded file's name or CSV header is shown as text and never runs, an oversized
+upload is refused on the page with the session alive, and a page from another origin cannot
+open the websocket (Bokeh's allow_websocket_origin, even with ``--host 0.0.0.0``).
+Skipped, with the reason, only where chromium or chromedriver is missing."""
+
+import http.server
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from gaussmix.apps.explore.headless import (
+    CLICK,
+    FIND,
+    FIND_TEXTS,
+    chromium,
+    find_chromium,
+    free_port,
+)
+
+pytestmark = pytest.mark.skipif(
+    find_chromium() is None,
+    reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
+    "chromium-driver; .ci/run installs them)",
+)
+
+PAYLOAD = '<img src=x onerror="window.__gaussmix_xss=1">'
+
+# Every element's text and the file inputs, inside shadow roots too.
+ALL_TEXT = """
+const texts = [];
+const walk = (root) => {
+  root.querySelectorAll("*").forEach((e) => {
+    if (e.childElementCount === 0 && e.textContent) { texts.push(e.textContent); }
+    if (e.shadowRoot) { walk(e.shadowRoot); }
+  });
+};
+walk(document);
+return texts.join("\\n");
+"""
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``gaussmix explore --host 0.0.0.0``: listening everywhere, yet checking origins."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "explore.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gaussmix", "explore", "--no-browser", "--port", str(port),
+             "--host", "0.0.0.0", "-n", "200", "--seed", "0"],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "MPLBACKEND": "Agg"})
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.25)
+        yield url, port, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait(condition, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _upload(browser, path):
+    browser.execute_script(CLICK, ".bk-tab", "CSV file")
+    inputs = _wait(lambda: browser.execute_script(FIND, "input[type=file]", None),
+                   "the file input")
+    inputs[0].send_keys(str(path))
+
+
+def test_html_in_a_file_name_and_a_header_is_shown_as_text(browser, server, tmp_path):
+    url, _, log = server
+    browser.get(url)
+    _wait(lambda: browser.execute_script(FIND, ".gm-iteration", None), "the explorer")
+    started = log.read_text()
+    assert "pages from" in started and "127.0.0.1" in started and "uploads up to" in started
+    hostile = tmp_path / f"{PAYLOAD}.csv"  # a legal file name on Linux
+    hostile.write_text(f"{PAYLOAD},second\n1,x\n2,y\n3,z\n")  # one numeric column: an error
+    _upload(browser, hostile)
+    shown = _wait(lambda: (t := browser.execute_script(ALL_TEXT)) and PAYLOAD in t and t,
+                  "the error naming the file and its header")
+    assert "numeric" in shown
+    time.sleep(1)  # an onerror handler would have run by now
+    assert browser.execute_script("return window.__gaussmix_xss === undefined")
+    images = browser.execute_script(FIND, "img[src=x]", None)
+    assert not images, "the payload became an element"
+
+
+def test_an_oversized_upload_is_refused_on_the_page_and_the_session_lives(browser, server,
+                                                                           tmp_path):
+    from gaussmix.apps.explore.app import UPLOAD_LIMIT
+
+    url, _, _ = server
+    browser.get(url)
+    _wait(lambda: browser.execute_script(FIND, ".gm-iteration", None), "the explorer")
+    big = tmp_path / "big.csv"
+    with open(big, "w") as f:
+        f.write("a,b\n")
+        row = "1.0,2.0\n"
+        f.write(row * (UPLOAD_LIMIT // len(row) + 1000))
+    _upload(browser, big)
+    _wait(lambda: "MiB" in browser.execute_script(ALL_TEXT), "the size refusal", timeout=90)
+    browser.execute_script(CLICK, "button", "Step")  # the session still answers
+    _wait(lambda: browser.execute_script(FIND_TEXTS, ".gm-iteration", None) == ["1"],
+          "a Step after the refusal")
+
+
+def test_a_page_from_another_origin_cannot_open_the_websocket(browser, server, tmp_path):
+    url, port, log = server
+    with urllib.request.urlopen(url, timeout=10) as response:
+        token = re.search(r'"token":\s*"([^"]+)"', response.read().decode()).group(1)
+    probe = """<html><body><script>
+    const result = (text) => { document.title = text; };
+    const socket = new WebSocket("ws://127.0.0.1:PORT/ws", ["bokeh", "TOKEN"]);
+    socket.onopen = () => result("opened");
+    socket.onerror = () => result("refused");
+    </script></body></html>""".replace("PORT", str(port)).replace("TOKEN", token)
+    (tmp_path / "index.html").write_text(probe)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(tmp_path), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        browser.get(f"http://127.0.0.1:{other.server_address[1]}/index.html")
+        outcome = _wait(lambda: browser.title in ("opened", "refused") and browser.title,
+                        "the websocket's answer")
+    finally:
+        other.shutdown()
+    assert outcome == "refused"
+    assert "Refusing websocket connection from Origin" in log.read_text()
