@@ -112,10 +112,17 @@ def test_hostile_column_and_file_names_are_printed_literally(tmp_path, name):
 
 
 def test_errors_show_control_characters_escaped(tmp_path):
-    (tmp_path / "bad.csv").write_text("a\x1b[2J,b\nx,1\ny,2\n")
-    result = CliRunner().invoke(cli, ["fit", str(tmp_path / "bad.csv"), "-k", "1", "-o",
-                                      str(tmp_path / "m.npz")])
+    """A header and an option value carrying an escape sequence reach the terminal as text, in
+    an error and in the notes of a run that works (the text column is taken as the rows' ID)."""
+    (tmp_path / "bad.csv").write_text("a\x1b[2J,b\n1,1\n2,2\n3,5\n")
+    result = CliRunner().invoke(cli, ["fit", str(tmp_path / "bad.csv"), "-k", "1", "--columns",
+                                      "c\x1b[31m", "-o", str(tmp_path / "m.npz")])
     assert result.exit_code == 1 and "\x1b" not in result.output, result.output
+    assert "c\\x1b[31m" in result.output and "a\\x1b[2J" in result.output
+    (tmp_path / "ids.csv").write_text("a\x1b[2J,b\nx,1\ny,2\n")
+    result = CliRunner().invoke(cli, ["fit", str(tmp_path / "ids.csv"), "-k", "1", "-o",
+                                      str(tmp_path / "m.npz")])
+    assert result.exit_code == 0 and "\x1b" not in result.output, result.output
 
 
 def test_numpy_warnings_never_reach_stderr(tmp_path):
