@@ -7,8 +7,15 @@ drawn from generators seeded by the fixed, printed ``SEED`` of ``conftest.py``.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose
 from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
@@ -140,3 +147,56 @@ def set_metadata(key, value):
         metadata[key] = value
 
     return change
+
+
+def _needs_chromium():
+    from gaussmix.apps.explore.headless import find_chromium
+
+    return pytest.mark.skipif(
+        find_chromium() is None,
+        reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
+        "chromium-driver; .ci/run installs them)",
+    )
+
+
+#: The explorer's browser tests run where Debian's chromium and its driver are installed.
+NEEDS_CHROMIUM = _needs_chromium()
+
+
+@contextmanager
+def explore_server(folder, *arguments):
+    """A real ``gaussmix explore --no-browser`` (with ``arguments``) on a free port, answering
+    on 127.0.0.1: yields ``(url, port, log)`` once it serves its page, and stops it after.
+    Fails the test, with the server's log, if it exits early or does not answer in 90 s."""
+    from gaussmix.apps.explore.headless import free_port
+
+    port = free_port()
+    log = folder / "explore.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gaussmix", "explore", "--no-browser", "--port", str(port),
+             *arguments],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "MPLBACKEND": "Agg"})
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"gaussmix explore exited early:\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"gaussmix explore did not answer on {url}:\n{log.read_text()}")
+            time.sleep(0.25)
+        yield url, port, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

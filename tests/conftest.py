@@ -43,3 +43,16 @@ else:
     settings.register_profile("thorough", max_examples=1000, deadline=None,
                               suppress_health_check=_slow)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium through chromedriver, for the explorer's browser tests (which skip
+    themselves where Debian's chromium is missing: :data:`_helpers.NEEDS_CHROMIUM`)."""
+    from gaussmix.apps.explore.headless import chromium
+
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(30)
+    yield driver
+    driver.quit()

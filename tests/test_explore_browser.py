@@ -13,18 +13,13 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from gaussmix.apps.explore.headless import BOKEH_VIEW, FIND, chromium, find_chromium, free_port
+from _helpers import NEEDS_CHROMIUM, explore_server
+from gaussmix.apps.explore.headless import BOKEH_VIEW, FIND
 
-pytestmark = pytest.mark.skipif(
-    find_chromium() is None,
-    reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
-    "chromium-driver; .ci/run installs them)",
-)
+pytestmark = NEEDS_CHROMIUM
 
 # The text of the first element matching each selector (read in one go: the page may redraw).
 TEXTS = """
@@ -76,49 +71,11 @@ return [box.left + view.frame.x_scale.compute(x), box.top + view.frame.y_scale.c
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(30)
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real ``gaussmix explore`` on 127.0.0.1, stopped at the end."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "explore.log"
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gaussmix", "explore", "--no-browser", "--port", str(port),
-             "-n", "300", "--seed", "0"],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"gaussmix explore exited early:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"gaussmix explore did not answer on {url}:\n{log.read_text()}")
-            time.sleep(0.25)
+    with explore_server(tmp_path_factory.mktemp("server"), "-n", "300", "--seed", "0") as (
+            url, _, _):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def wait_for(driver, condition, what, timeout=30):

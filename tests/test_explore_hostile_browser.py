@@ -5,30 +5,21 @@ open the websocket (Bokeh's allow_websocket_origin, even with ``--host 0.0.0.0``
 Skipped, with the reason, only where chromium or chromedriver is missing."""
 
 import http.server
-import os
 import re
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
 
 import pytest
 
+from _helpers import NEEDS_CHROMIUM, explore_server
 from gaussmix.apps.explore.headless import (
     CLICK,
     FIND,
     FIND_TEXTS,
-    chromium,
-    find_chromium,
-    free_port,
 )
 
-pytestmark = pytest.mark.skipif(
-    find_chromium() is None,
-    reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
-    "chromium-driver; .ci/run installs them)",
-)
+pytestmark = NEEDS_CHROMIUM
 
 PAYLOAD = '<img src=x onerror="window.__gaussmix_xss=1">'
 
@@ -47,45 +38,11 @@ return texts.join("\\n");
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(30)
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``gaussmix explore --host 0.0.0.0``: listening everywhere, yet checking origins."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "explore.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gaussmix", "explore", "--no-browser", "--port", str(port),
-             "--host", "0.0.0.0", "-n", "200", "--seed", "0"],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "MPLBACKEND": "Agg"})
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.25)
-        yield url, port, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with explore_server(tmp_path_factory.mktemp("server"), "--host", "0.0.0.0", "-n", "200",
+                        "--seed", "0") as running:
+        yield running
 
 
 def _wait(condition, what, timeout=30):

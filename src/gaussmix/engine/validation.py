@@ -139,13 +139,8 @@ def validate_numeric(estimator, X, **kwargs):
 
 def check_no_empty_columns(X):
     """Refuse features never observed (every value NaN): EM would invent them from nothing."""
-    empty = np.flatnonzero(np.isnan(X).all(axis=0)) if X.shape[0] else np.zeros(0, dtype=int)
-    if len(empty):
-        shown = ", ".join(str(j) for j in empty[:5]) + (", ..." if len(empty) > 5 else "")
-        raise ValueError(
-            f"{len(empty)} column(s) of X have every value missing (columns {shown}, counting "
-            "from 0); nothing can be learned about them. Drop those columns."
-        )
+    _check_none_empty(X, 0, "column(s)", "columns {}, counting from 0",
+                      "nothing can be learned about them. Drop those columns.")
 
 
 def nonfinite_row_message(estimator, row, kind, values=None):
@@ -179,15 +174,18 @@ def nonfinite_row_message(estimator, row, kind, values=None):
 
 def check_no_empty_rows(X):
     """Refuse rows whose every value is missing: they carry no information for any component."""
-    empty = np.flatnonzero(np.isnan(X).all(axis=1)) if X.shape[1] else np.zeros(0, dtype=int)
+    _check_none_empty(X, 1, "row(s)", "rows {}",
+                      "a row needs at least one observed value. Drop those rows.")
+
+
+def _check_none_empty(X, axis, what, which, advice):
+    """``ValueError`` naming the slices of ``X`` along ``1 - axis`` whose every value is NaN."""
+    empty = (np.flatnonzero(np.isnan(X).all(axis=axis)) if X.shape[axis]
+             else np.zeros(0, dtype=int))
     if len(empty):
         shown = ", ".join(str(i) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
-        raise ValueError(
-            f"{len(empty)} row(s) of X have every value missing (rows {shown}); a row needs at "
-            "least one observed value. Drop those rows."
-        )
-
-
+        raise ValueError(f"{len(empty)} {what} of X have every value missing "
+                         f"({which.format(shown)}); {advice}")
 def as_float_array(value, name):
     """``value`` as a float32 (if it is float32) or float64 array, or a clear error."""
     try:
