@@ -243,23 +243,24 @@ def _cut_cached(kind, rows, weights, n_components, build):
     return cuts[n_components]
 
 
-def _agglomeration_rows(X, sample_weight, random_state=None):
+def _agglomeration_rows(X, sample_weight):
     """Rows (and their weights) the agglomerative starts work on.
 
     Every row of positive weight when there are at most ``HIERARCHICAL_SUBSAMPLE`` of them, else
-    one subsample of that many for the data set, whatever ``random_state``: a pseudo-random
-    draw seeded by the number of rows, so that every start, number of components and covariance
-    model of a grid cuts the same trees (mclust likewise agglomerates one subset per data set).
+    one subsample of that many for the data set, whatever the fit's ``random_state``: a
+    pseudo-random draw seeded by the number of rows, so that every start, number of components
+    and covariance model of a grid cuts the same trees (mclust likewise agglomerates one subset
+    per data set).
     """
-    n_rows = X.shape[0] if sample_weight is None else int(np.sum(sample_weight > 0))
-    subsample = np.random.RandomState(n_rows % (2**32))
-    if sample_weight is None:
-        rows = sample_rows(X.shape[0], HIERARCHICAL_SUBSAMPLE, subsample)
-        return rows, np.ones(len(rows))
-    rows = np.flatnonzero(sample_weight > 0)
-    if len(rows) > HIERARCHICAL_SUBSAMPLE:
-        rows = rows[sample_rows(len(rows), HIERARCHICAL_SUBSAMPLE, subsample)]
-    return rows, sample_weight[rows]
+    rows = None if sample_weight is None else np.flatnonzero(sample_weight > 0)
+    n_rows = X.shape[0] if rows is None else len(rows)
+    if n_rows > HIERARCHICAL_SUBSAMPLE:  # a generator only then (making one costs ~90 us)
+        chosen = sample_rows(n_rows, HIERARCHICAL_SUBSAMPLE,
+                             np.random.RandomState(n_rows % (2**32)))
+        rows = chosen if rows is None else rows[chosen]
+    elif rows is None:
+        rows = np.arange(n_rows)
+    return rows, (np.ones(len(rows)) if sample_weight is None else sample_weight[rows])
 
 
 def init_hierarchical(X, sample_weight, n_components, random_state, dtype):
@@ -268,7 +269,7 @@ def init_hierarchical(X, sample_weight, n_components, random_state, dtype):
     Deterministic: above ``HIERARCHICAL_SUBSAMPLE`` rows, on one subsample per data set (see
     :func:`_agglomeration_rows`). Rows of zero weight take no part.
     """
-    rows, w = _agglomeration_rows(X, sample_weight, random_state)
+    rows, w = _agglomeration_rows(X, sample_weight)
     Xs = np.asarray(X[rows], dtype=np.float64)
     labels = _cut_cached("ward", Xs, w, n_components, lambda: ward_tree(Xs, w))
     return [(rows, None, _one_hot(labels, n_components, dtype))]
@@ -283,7 +284,7 @@ def init_hierarchical_whitened(X, sample_weight, n_components, random_state, dty
     as a common-covariance ('tied') model would. Deterministic (see
     :func:`_agglomeration_rows`).
     """
-    rows, w = _agglomeration_rows(X, sample_weight, random_state)
+    rows, w = _agglomeration_rows(X, sample_weight)
     Xs = np.asarray(X[rows], dtype=np.float64)
     labels = _cut_cached("ward-whitened", Xs, w, n_components,
                          lambda: ward_tree(_whitened_rows(Xs, w), w))
@@ -316,7 +317,7 @@ def init_model_based(X, sample_weight, n_components, random_state, dtype):
     (Ward's agglomeration for more than :data:`MODEL_BASED_MAX_FEATURES` features)."""
     if _too_wide(X):
         return init_hierarchical(X, sample_weight, n_components, random_state, dtype)
-    rows, w = _agglomeration_rows(X, sample_weight, random_state)
+    rows, w = _agglomeration_rows(X, sample_weight)
     Xs = np.asarray(X[rows], dtype=np.float64)
     # the conjugate prior's scale depends on the number of components: one tree per K, those
     # of a planned grid built side by side (the next fit agglomerates the same rows)
@@ -361,7 +362,7 @@ def init_model_based_svd(X, sample_weight, n_components, random_state, dtype):
     uses (Ward's agglomeration for more than :data:`MODEL_BASED_MAX_FEATURES` features)."""
     if _too_wide(X):
         return init_hierarchical(X, sample_weight, n_components, random_state, dtype)
-    rows, w = _agglomeration_rows(X, sample_weight, random_state)
+    rows, w = _agglomeration_rows(X, sample_weight)
     Xs = np.asarray(X[rows], dtype=np.float64)
     # the tree does not depend on K, only on how many Ward groups it starts from
     n_groups = trace_groups(len(Xs), n_components, Xs.shape[1])

@@ -163,9 +163,9 @@ def fit_side_by_side(estimators, X, sample_weight=None, each_alone=False, on_don
 
         for _, members in groupby(sorted(batched, key=key), key=key):
             members = list(members)
-            runs = {i: [_Run(estimators[i], state, estimators[i].max_iter,
-                             estimators[i]._stopping_rule(batched[i].X, batched[i].sample_weight,
-                                                          estimators[i].tol),
+            rules = {i: estimators[i]._stopping_rule(batched[i].X, batched[i].sample_weight,
+                                                     estimators[i].tol) for i in members}
+            runs = {i: [_Run(estimators[i], state, estimators[i].max_iter, rules[i],
                              lower_bound, batched[i].dtype)
                         for _, state, lower_bound in batched[i].runs]
                     for i in members}

@@ -154,18 +154,16 @@ class GridFit(NamedTuple):
     set_aside: dict | None
 
 
-def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
-             fitted=None, alone=(), summary=None):
+def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff, fit,
+             alone=()):
     """Judge one grid point; never raises for a collapsing fit (returns a failed row instead).
 
-    When the ``n_init`` search ends on a degenerate, spurious or failed fit, the fit from each
-    of its starts alone is judged too, and the best proper one is kept (the ``message`` column
-    says so); the search's best is then listed apart. ``fitted`` and ``summary``: see
-    :func:`_fit_scored`; ``alone``: ``(model, summary)`` of each start's fit alone (from the
+    ``fit``: the :func:`_fit_scored` outcome of its ``n_init`` search. When that is a
+    degenerate, spurious or failed fit, the fit from each of its starts alone is judged too,
+    and the best proper one is kept (the ``message`` column says so); the search's best is then
+    listed apart. ``alone``: ``(model, summary)`` of each start's fit alone (from the
     side-by-side search; none: the first start is refitted alone).
     """
-    fit = _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
-                      fitted, summary)
     set_aside = None
     if fit[3] != "ok" and params.get("n_init", 1) > 1:
         single = {**params, "n_init": 1}
@@ -386,26 +384,16 @@ def _fit_side_by_side(tasks, on_done=None):
                                     on_done=on_done and (lambda i: on_done(1)))
     fitted = [outcome for outcome, _ in outcomes if not isinstance(outcome, ValueError)]
     summaries = dict(zip(map(id, fitted), fit_summaries(fitted, X, sample_weight)))
+    scored = [_fit_scored(*task, outcome, summaries.get(id(outcome)))
+              for (_, task), (outcome, _) in zip(tasks, outcomes)]
     # the starts alone of every grid point whose search ended on a fit that cannot be chosen,
     # summarised in one stacked pass
-    alone = {}
-    for (_, task), (outcome, runs) in zip(tasks, outcomes):
-        if runs and task[4].get("n_init", 1) > 1 and not _proper(
-                outcome, summaries.get(id(outcome)), task):
-            alone[id(outcome)] = [run() for run in runs]
-    more = [model for models in alone.values() for model in models]
+    alone = [[run() for run in runs] if runs and task[4].get("n_init", 1) > 1 and fit[3] != "ok"
+             else [] for (_, task), (_, runs), fit in zip(tasks, outcomes, scored)]
+    more = [model for models in alone for model in models]
     summaries.update(zip(map(id, more), fit_summaries(more, X, sample_weight)))
-    return [(i, _fit_one(*task, fitted=outcome, summary=summaries.get(id(outcome)),
-                         alone=[(m, summaries[id(m)]) for m in alone.get(id(outcome), ())]))
-            for (i, task), (outcome, _) in zip(tasks, outcomes)]
-
-
-def _proper(outcome, summary, task):
-    """Whether a search's ``outcome`` is a proper fit (not failed, degenerate or spurious)."""
-    if isinstance(outcome, ValueError) or summary is None or not np.isfinite(summary[0]):
-        return False
-    data_cov, n_eff = task[5], task[6]
-    return degenerate_reason(outcome, data_cov, n_eff) is None
+    return [(i, _fit_one(*task, fit, [(model, summaries[id(model)]) for model in models]))
+            for (i, task), fit, models in zip(tasks, scored, alone)]
 
 
 def _run(tasks, n_jobs, progress, description):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.convergence import StoppingRule, tol_text
+from ..engine.convergence import tol_text
 from ..estimators import GaussianMixture
 from . import base
 
@@ -31,13 +31,6 @@ class EMStep:
     means: np.ndarray
     covariances: np.ndarray
     lower_bound: float
-
-
-def _weight_of(X, sample_weight):
-    """The number of rows of ``X``, or the sum of their weights."""
-    if sample_weight is not None:
-        return float(np.sum(sample_weight, dtype=np.float64))
-    return float(len(X))
 
 
 def em_trajectory(estimator, X, sample_weight=None):
@@ -80,8 +73,9 @@ def em_trajectory(estimator, X, sample_weight=None):
     history = []
     converged = False
     # the fit's own stopping rule, judged over the whole run (each 1-iteration fit sees one step)
-    rule = StoppingRule(estimator.tol, _weight_of(X, sample_weight),
-                        model._covariance_model.own_parameters(model.means_.shape[1]) + 1)
+    rule = model._stopping_rule(
+        np.asarray(X), None if sample_weight is None else np.asarray(sample_weight, np.float64),
+        estimator.tol)
     bounds = [-np.inf, -np.inf]  # as a fit starts
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # each 1-iteration fit "stops early"
