@@ -4,12 +4,14 @@
   ``n_init``, ``warm_start``, convergence, prediction, sampling);
 * :mod:`~gaussmix.estimators.search`: starts and the default ``n_init`` search;
 * :mod:`~gaussmix.estimators.stepwise`: ``partial_fit`` (stepwise EM);
-* :class:`~gaussmix.estimators.gaussian.GaussianMixture` (EM) and
+* :class:`~gaussmix.estimators.gaussian.GaussianMixture` (EM),
+  :class:`~gaussmix.estimators.student.StudentMixture` (ECM, Student-t components) and
   :class:`~gaussmix.estimators.bayesian.BayesianGaussianMixture` (variational).
 """
 
 from .base import BaseMixture
 from .bayesian import BayesianGaussianMixture
 from .gaussian import GaussianMixture
+from .student import StudentMixture
 
-__all__ = ["BaseMixture", "BayesianGaussianMixture", "GaussianMixture"]
+__all__ = ["BaseMixture", "BayesianGaussianMixture", "GaussianMixture", "StudentMixture"]

@@ -54,13 +54,14 @@ def fit_summaries(models, X, sample_weight):
     :func:`gaussmix.engine.estep.stacked_kernel`): on small data a pass costs its call
     overhead, whatever the number of mixtures. Models that score rows with missing values are
     summarised one at a time."""
-    if len(models) < 2 or any(model._allows_missing() for model in models):
-        return [_fit_summary(model, X, sample_weight) for model in models]
-    dtype = np.result_type(X.dtype, *(model.means_.dtype for model in models)).type
     states = [model._fitted_state() for model in models]
     terms = [model._kernel_terms(state) for model, state in zip(models, states)]
-    shift = states[0][0] @ states[0][1]
-    sizes = [len(state[0]) for state in states]
+    if len(models) < 2 or any(model._allows_missing() or term is None
+                              for model, term in zip(models, terms)):
+        return [_fit_summary(model, X, sample_weight) for model in models]
+    dtype = np.result_type(X.dtype, *(model.means_.dtype for model in models)).type
+    shift = states[0].weights @ states[0].means
+    sizes = [state.n_components for state in states]
     first = np.cumsum(sizes) - sizes  # each mixture's first component
     with single_threaded_blas():
         kernel = stacked_kernel([model._covariance_model for model in models], terms, shift,
