@@ -370,7 +370,7 @@ default='hierarchical'
 
     def _prepare_fit(self, X, sample_weight, start_data, path, chunk, n_threads):
         self._check_noise_use()
-        self._prepare_noise(X)
+        self._prepare_noise(X, sample_weight)
 
     def _state_from_statistics(self, stats, dtype):
         """The start's state: a Gaussian M-step on the start's statistics, held to the same

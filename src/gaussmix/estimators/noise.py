@@ -29,18 +29,25 @@ NOISE_RULE = {
 NOISE_LABEL = -1
 
 
-def _column_ranges(X, chunk=65536):
-    """``(minimum, maximum)`` per column of ``X`` (NumPy, memory-mapped or Dask), read chunk by
-    chunk so that a memory-mapped file is never loaded whole."""
+def _column_ranges(X, sample_weight=None, chunk=65536):
+    """``(minimum, maximum)`` per column of the rows of ``X`` (NumPy, memory-mapped or Dask)
+    whose weight is positive (a row of weight 0 is not data), read chunk by chunk so that a
+    memory-mapped file is never loaded whole."""
     if is_dask_collection(X):
         import dask
 
+        if sample_weight is not None:
+            X = X[sample_weight > 0]
         return tuple(np.asarray(v, dtype=np.float64)
                      for v in dask.compute(X.min(axis=0), X.max(axis=0)))
     lo = np.full(X.shape[1], np.inf)
     hi = np.full(X.shape[1], -np.inf)
     for start in range(0, X.shape[0], chunk):
         part = np.asarray(X[start:start + chunk], dtype=np.float64)
+        if sample_weight is not None:
+            part = part[np.asarray(sample_weight[start:start + chunk]) > 0]
+            if not len(part):
+                continue
         lo = np.minimum(lo, part.min(axis=0))
         hi = np.maximum(hi, part.max(axis=0))
     return lo, hi
@@ -60,20 +67,21 @@ class NoiseComponent:
                 "no density under a uniform box of all the features. Impute first, or fit "
                 "without noise.")
 
-    def _prepare_noise(self, X):
-        """The noise region of the data ``X`` (before EM): its bounding box, and the volume
-        (the box's, or the given one)."""
+    def _prepare_noise(self, X, sample_weight=None):
+        """The noise region of the data ``X`` (before EM): the bounding box of its rows of
+        positive weight, and the volume (the box's, or the given one)."""
         if not self._noise_on():
             return
-        lo, hi = _column_ranges(X)
+        lo, hi = _column_ranges(X, sample_weight)
         self.noise_bounds_ = np.vstack([lo, hi])
         if self.noise is True or self.noise is np.True_:
             log_volume = box_log_volume(lo, hi)
+            with np.errstate(over="ignore"):
+                self.noise_volume_ = float(np.exp(log_volume))
         else:
             log_volume = float(np.log(float(self.noise)))
+            self.noise_volume_ = float(self.noise)
         self.noise_log_volume_ = log_volume
-        with np.errstate(over="ignore"):
-            self.noise_volume_ = float(np.exp(log_volume))
 
     def _noise_background(self, noise_weight):
         """The kernel's ``background`` of a state's noise weight (``None`` without noise)."""

@@ -49,7 +49,7 @@ class StepwiseEM:
             prepare_noise = getattr(self, "_prepare_noise", None)
             if prepare_noise is not None:  # a noise component spans the first batch's box
                 self._check_noise_use()
-                prepare_noise(X)
+                prepare_noise(X, sample_weight)
             state = self._initial_state(*self._start_rows(X, sample_weight), random_state,
                                         chunk)
             running, step = None, 0

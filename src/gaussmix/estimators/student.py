@@ -161,12 +161,13 @@ lower_bound_, lower_bounds_, n_features_in_
             out.append(means[k] + (part - means[k]) / np.sqrt(w)[:, None])
         return out
 
-    def partial_fit(self, X, y=None, sample_weight=None):
-        """Not offered: stepwise EM's running statistics have no ECM update of the degrees of
-        freedom yet. Raises ``TypeError``."""
-        raise TypeError("StudentMixture has no partial_fit: fit it on the data (a memory-mapped "
-                        "file or a Dask array streams through fit), or use GaussianMixture's "
-                        "partial_fit.")
+    @property
+    def partial_fit(self):
+        """Not offered (``hasattr(model, "partial_fit")`` is False): stepwise EM's running
+        statistics have no ECM update of the degrees of freedom yet."""
+        raise AttributeError(
+            "StudentMixture has no partial_fit: fit it on the data (a memory-mapped file or a "
+            "Dask array streams through fit), or use GaussianMixture's partial_fit.")
 
     @classmethod
     def from_parameters(cls, weights, means, covariances, *, dofs=None, **params):
