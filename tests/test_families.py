@@ -246,3 +246,32 @@ def test_partial_fit_with_noise_keeps_its_weight(rng):
         model.partial_fit(batch)
     assert 0.02 < model.noise_weight_ < 0.3
     np.testing.assert_allclose(np.sort(model.means_[:, 0]), [-5, 5], atol=0.5)
+
+
+@pytest.mark.parametrize("family", sorted(families.FAMILIES))
+@pytest.mark.parametrize("noise", [False, True, 250.0])
+def test_model_files_keep_the_family_and_the_noise(family, noise, tmp_path, rng):
+    X = np.vstack([_two_t_clusters(rng), rng.uniform(-30, 30, (30, 2))])
+    model = ESTIMATOR_OF_FAMILY[family](2, noise=noise, random_state=0).fit(X)
+    gm.save(model, tmp_path / "m.npz")
+    loaded = gm.load(tmp_path / "m.npz")
+    assert type(loaded) is type(model)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+    if noise is not False:
+        assert loaded.noise_weight_ == model.noise_weight_
+        assert loaded.noise_log_volume_ == model.noise_log_volume_
+
+
+def test_standardised_files_give_the_raw_unit_density(rng):
+    from gaussmix.io.model_file import ModelFile
+
+    X = np.vstack([_two_t_clusters(rng), rng.uniform(-30, 30, (30, 2))]) * [1.0, 40.0] + 7
+    centre, scale = X.mean(axis=0), X.std(axis=0)
+    for noise in (True, 3.0):
+        model = gm.StudentMixture(2, noise=noise, random_state=0).fit((X - centre) / scale)
+        stored = ModelFile(model, center=centre, scale=scale)
+        raw = stored.raw_model()
+        np.testing.assert_allclose(
+            raw.score_samples(X),
+            model.score_samples(stored.transform(X)) + stored.log_jacobian(), rtol=1e-10)

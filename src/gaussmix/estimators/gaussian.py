@@ -237,12 +237,17 @@ default='hierarchical'
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
-    def from_parameters(cls, weights, means, covariances, *, covariance_type="full", **params):
+    def from_parameters(cls, weights, means, covariances, *, covariance_type="full",
+                        noise_weight=0.0, noise_bounds=None, **params):
         """A fitted-like model holding given parameters (e.g. the truth of generated data).
 
         The result predicts, scores and samples like a fitted model. Inputs are validated: weights
         must be non-negative and sum to one, shapes must agree with ``covariance_type`` and every
-        covariance must be positive definite.
+        covariance must be positive definite. With a noise component (``noise=V`` or
+        ``noise=True`` among the parameters), ``noise_weight`` is its weight (the weights and it
+        sum to one) and ``noise_bounds`` (``(2, n_features)``: lowest and highest values) the box
+        it spans: required with ``noise=True``, optional with ``noise=V`` (whose region is then
+        the box scaled to volume ``V``).
 
         Examples
         --------
@@ -260,7 +265,17 @@ default='hierarchical'
         model = cls(n_components=n_components, covariance_type=covariance_type, **params)
         model._check_hyperparameters()
         cov_model = model._covariance_model
-        model.weights_ = check_weights(weights, n_components, "weights").astype(dtype)
+        noise_weight = float(noise_weight)
+        if noise_weight and not model._noise_on():
+            raise ValueError("noise_weight needs the noise parameter: noise=V (the volume of its "
+                             "region) or noise=True with noise_bounds (the data's box).")
+        if model._noise_on():  # the components' weights and the noise weight sum to one
+            check_weights(np.append(weights, noise_weight), n_components + 1,
+                          "weights with noise_weight")
+            model._set_noise_region(noise_bounds)
+        else:
+            check_weights(weights, n_components, "weights")
+        model.weights_ = weights.astype(dtype)
         model.means_ = means.astype(dtype)
         covariances = as_float_array(covariances, "covariances")
         expected = cov_model.shape(n_components, n_features)
@@ -281,7 +296,8 @@ default='hierarchical'
                 "covariances must be positive definite (positive variances for "
                 f"covariance_type={covariance_type!r}); the given ones are not."
             ) from None
-        model._store_state(MixtureState(weights, means, covariances, prec_chol), dtype)
+        model._store_state(MixtureState(weights, means, covariances, prec_chol,
+                                        noise_weight), dtype)
         model.n_features_in_ = n_features
         model.converged_ = True
         model.n_iter_ = 0

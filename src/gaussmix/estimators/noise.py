@@ -72,9 +72,18 @@ class NoiseComponent:
         positive weight, and the volume (the box's, or the given one)."""
         if not self._noise_on():
             return
-        lo, hi = _column_ranges(X, sample_weight)
-        self.noise_bounds_ = np.vstack([lo, hi])
-        if self.noise is True or self.noise is np.True_:
+        self._set_noise_region(np.vstack(_column_ranges(X, sample_weight)))
+
+    def _set_noise_region(self, bounds):
+        """``noise_bounds_`` (a ``(2, D)`` box, or ``None`` with ``noise=V``: sampling then
+        uses a cube of volume ``V`` about the means), ``noise_volume_`` and its logarithm."""
+        box = self.noise is True or self.noise is np.True_
+        if bounds is None and box:
+            raise ValueError("noise=True spans a box: give noise_bounds (2, n_features), or "
+                             "the volume as noise=V.")
+        self.noise_bounds_ = None if bounds is None else np.asarray(bounds, dtype=np.float64)
+        if box:
+            lo, hi = self.noise_bounds_
             log_volume = box_log_volume(lo, hi)
             with np.errstate(over="ignore"):
                 self.noise_volume_ = float(np.exp(log_volume))
@@ -109,6 +118,10 @@ class NoiseComponent:
     def _sample_noise(self, rng, n_samples):
         """``n_samples`` rows drawn uniformly from the noise region: the data's bounding box,
         scaled about its centre to the given volume when ``noise=V``."""
+        if self.noise_bounds_ is None:  # a cube of the volume about the components' mean
+            side = np.exp(self.noise_log_volume_ / self.means_.shape[1])
+            centre = self.weights_ @ self.means_ / self.weights_.sum()
+            return centre - side / 2 + rng.random_sample((n_samples, len(centre))) * side
         lo, hi = self.noise_bounds_
         width = hi - lo
         if not (self.noise is True or self.noise is np.True_):
