@@ -112,6 +112,8 @@ def test_shared_and_fixed_degrees_of_freedom(rng):
     k = free._covariance_model.mixture_parameters(2, 2)
     assert (free._n_parameters(), shared._n_parameters(), fixed._n_parameters()) == (
         k + 2, k + 1, k)
+    noisy = gm.StudentMixture(2, noise=True, random_state=0).fit(X)
+    assert noisy._n_parameters() == k + 2 + 2  # mclust's count: the weight and the volume
 
 
 def test_a_fixed_large_dof_approaches_the_gaussian_fit(rng):
@@ -275,3 +277,27 @@ def test_standardised_files_give_the_raw_unit_density(rng):
         np.testing.assert_allclose(
             raw.score_samples(X),
             model.score_samples(stored.transform(X)) + stored.log_jacobian(), rtol=1e-10)
+
+
+def test_select_model_fits_the_family_it_is_given_and_counts_its_parameters(rng):
+    X = np.vstack([_two_t_clusters(rng, n=200, dof=2.5), rng.uniform(-40, 40, (20, 2))])
+    given = gm.StudentMixture(noise=True, dof_type="shared", tol=1e-4)
+    selection = gm.select_model(X, range(1, 4), covariance_types=["full", "spherical"],
+                                estimator=given, n_init=2, random_state=0, progress=False)
+    best = selection.best_
+    assert type(best) is gm.StudentMixture and best.dof_type == "shared" and best.noise is True
+    assert best.tol == 1e-4
+    row = selection.table.set_index(["n_components", "covariance_type"]).loc[
+        (best.n_components, best.covariance_type)]
+    assert row["n_parameters"] == best._n_parameters()
+    assert row["bic"] == pytest.approx(best.bic(X), rel=1e-6)
+    plain = gm.select_model(X, range(1, 4), covariance_types=["full", "spherical"],
+                            n_init=2, random_state=0, progress=False)
+    assert selection.table["bic"].min() < plain.table["bic"].min()
+    assert best.n_components == 2
+
+
+@pytest.mark.parametrize("bad", [gm.StudentMixture, "student", gm.BayesianGaussianMixture()])
+def test_select_model_refuses_what_is_not_an_estimator_instance(bad, rng):
+    with pytest.raises(TypeError, match="estimator"):
+        gm.select_model(rng.normal(size=(40, 2)), [1, 2], estimator=bad, progress=False)

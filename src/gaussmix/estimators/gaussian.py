@@ -154,7 +154,10 @@ default='hierarchical'
         Its weight ``noise_weight_`` is learned with the others (starting at ``1 / (K + 1)``);
         rows it explains best are labelled ``-1`` by :meth:`predict`, :meth:`predict_proba`
         gives its probability as a last column, and :meth:`score_samples` includes its
-        density. It counts one parameter (its weight) in :meth:`bic`.
+        density. It counts two parameters in :meth:`bic` (its weight and its volume, as mclust
+        counts them). mclust's own default volume is the smaller of the column box and the
+        box of the principal-component scores (``hypvol``); give that as ``noise=V`` to
+        reproduce it.
 
     Attributes
     ----------
@@ -476,10 +479,12 @@ default='hierarchical'
     # ------------------------------------------------------------------ criteria
     def _n_parameters(self):
         """Free parameters: the covariance model's, the means and weights, the family's own
-        (degrees of freedom) and the noise component's weight."""
+        (degrees of freedom) and, as mclust counts them, two for a noise component (its
+        weight and the volume of its region)."""
         k = self.n_components
         return (self._covariance_model.mixture_parameters(k, self.means_.shape[1])
-                + self._family.n_parameters(k, self._family_option()) + int(self._noise_on()))
+                + self._family.n_parameters(k, self._family_option())
+                + 2 * int(self._noise_on()))
 
     def bic(self, X):
         """Bayesian information criterion (lower is better)."""
