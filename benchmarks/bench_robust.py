@@ -174,8 +174,11 @@ def run(names, seeds):
                                            None if classes is None else classes[train],
                                            None if classes is None else classes[test],
                                            mask, k, seed)
-                    except (ValueError, np.linalg.LinAlgError) as error:
-                        measures = {"failed": str(error).splitlines()[0][:80]}
+                    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as error:
+                        message = (str(error).splitlines() or [type(error).__name__])[0]
+                        measures = {"failed": message}
+                        notes.append(f"{name}, {estimator}, {condition}, seed {seed}: failed: "
+                                     f"{message[:120]}")
                     results.setdefault((name, estimator, condition), []).append(measures)
     return results, notes
 
