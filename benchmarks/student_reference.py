@@ -51,13 +51,14 @@ TRUE_DOFS = [4.0, 15.0]
 
 def simulated_t(n=4000, seed=SEED):
     """Rows and labels of a two-component multivariate-t mixture with the ``TRUE_*`` parameters:
-    ``x = mean + z / sqrt(g / df)``, ``z ~ N(0, scale)``, ``g ~ chi2(df)``."""
+    ``x = mean + z / sqrt(g / df)``, ``z ~ N(0, scale)`` (standard normals times the Cholesky
+    factor: no SVD, whose signs may differ between LAPACK builds), ``g ~ chi2(df)``."""
     rng = np.random.default_rng(seed)
     labels = rng.choice(len(TRUE_WEIGHTS), size=n, p=TRUE_WEIGHTS)
     X = np.empty((n, 2))
     for k, (mean, scale, dof) in enumerate(zip(TRUE_MEANS, TRUE_SCALES, TRUE_DOFS, strict=True)):
         rows = labels == k
-        z = rng.multivariate_normal(np.zeros(2), scale, size=rows.sum())
+        z = rng.standard_normal((rows.sum(), 2)) @ np.linalg.cholesky(scale).T
         g = rng.chisquare(dof, size=rows.sum())
         X[rows] = np.asarray(mean) + z / np.sqrt(g / dof)[:, None]
     return X, labels
