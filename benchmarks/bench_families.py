@@ -80,16 +80,17 @@ def main(argv=None):
         X = _data(n, d, k, np.float64)
         start = _start(X, k, covariance_type)
         common = {"covariance_type": covariance_type, "tol": 0.0, **start}
+        makers = {
+            "sklearn": (SkGaussianMixture, {}),
+            "gaussian": (gm.GaussianMixture, {}),
+            "student": (gm.StudentMixture, {}),
+            "noise": (gm.GaussianMixture, {"noise": True}),
+        }
         times = {
-            "sklearn": _per_iteration(
-                lambda m: SkGaussianMixture(k, max_iter=m, **common), X, args.iters, repeat),
-            "gaussian": _per_iteration(
-                lambda m: gm.GaussianMixture(k, max_iter=m, **common), X, args.iters, repeat),
-            "student": _per_iteration(
-                lambda m: gm.StudentMixture(k, max_iter=m, **common), X, args.iters, repeat),
-            "noise": _per_iteration(
-                lambda m: gm.GaussianMixture(k, max_iter=m, noise=True, **common), X,
-                args.iters, repeat),
+            name: _per_iteration(
+                lambda m, cls=cls, extra=extra, k=k, common=common: cls(
+                    k, max_iter=m, **common, **extra), X, args.iters, repeat)
+            for name, (cls, extra) in makers.items()
         }
         g = times["gaussian"]
         label = f"{covariance_type} N={n} D={d} K={k}"

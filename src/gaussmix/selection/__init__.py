@@ -3,12 +3,13 @@
 :func:`~gaussmix.selection.search.select_model` fits a grid of mixtures and scores them by BIC,
 AIC or ICL (:mod:`~gaussmix.selection.criteria`), returning a
 :class:`~gaussmix.selection.result.ModelSelection`;
-:func:`~gaussmix.selection.search.polished_log_likelihood` compares fits at their optima.
+:func:`~gaussmix.selection.polish.polished_log_likelihood` compares fits at their optima.
 """
 
 from .criteria import CRITERIA, DEGENERATE_VARIANCE, degenerate_reason, information_criteria
+from .polish import polished_log_likelihood
 from .result import ModelSelection
-from .search import polished_log_likelihood, select_model
+from .search import select_model
 
 __all__ = [
     "CRITERIA", "DEGENERATE_VARIANCE", "ModelSelection", "degenerate_reason",
