@@ -301,3 +301,33 @@ def test_select_model_fits_the_family_it_is_given_and_counts_its_parameters(rng)
 def test_select_model_refuses_what_is_not_an_estimator_instance(bad, rng):
     with pytest.raises(TypeError, match="estimator"):
         gm.select_model(rng.normal(size=(40, 2)), [1, 2], estimator=bad, progress=False)
+
+
+def test_the_command_line_fits_student_components_and_a_noise_component(tmp_path, rng):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from gaussmix.cli import cli
+
+    X = np.vstack([_two_t_clusters(rng), rng.uniform(-30, 30, (30, 2))])
+    data = tmp_path / "d.csv"
+    pd.DataFrame(X, columns=["a", "b"]).to_csv(data, index=False)
+    runner = CliRunner()
+    fitted = runner.invoke(cli, ["fit", str(data), "-k", "2", "--family", "student", "--noise",
+                                 "-o", str(tmp_path / "m.npz")])
+    assert fitted.exit_code == 0, fitted.output
+    assert "Student-t" in fitted.output and "noise (-1)" in fitted.output
+    model = gm.load(tmp_path / "m.npz")
+    assert type(model) is gm.StudentMixture and model.noise is True
+    out = tmp_path / "p.csv"
+    predicted = runner.invoke(cli, ["predict", str(data), "-m", str(tmp_path / "m.npz"),
+                                    "-o", str(out)])
+    assert predicted.exit_code == 0, predicted.output
+    table = pd.read_csv(out)
+    np.testing.assert_array_equal(table["label"], model.predict(X))
+    np.testing.assert_allclose(table[["p_0", "p_1", "p_noise"]].to_numpy(),
+                               model.predict_proba(X), rtol=1e-12)
+    refused = runner.invoke(cli, ["fit", str(data), "-k", "2", "--family", "student",
+                                  "--missing", "em", "-o", str(tmp_path / "x.npz")])
+    assert refused.exit_code == 2 and "impute first" in refused.output
+    assert not (tmp_path / "x.npz").exists()
