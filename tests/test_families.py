@@ -331,3 +331,21 @@ def test_the_command_line_fits_student_components_and_a_noise_component(tmp_path
                                   "--missing", "em", "-o", str(tmp_path / "x.npz")])
     assert refused.exit_code == 2 and "impute first" in refused.output
     assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.parametrize("family", sorted(families.FAMILIES))
+def test_pictures_draw_every_family_and_the_noise_points(family, rng):
+    import matplotlib.pyplot as plt
+
+    X = np.vstack([_two_t_clusters(rng), rng.uniform(-30, 30, (30, 2))])
+    model = ESTIMATOR_OF_FAMILY[family](2, noise=True, random_state=0).fit(X)
+    ax = gm.plot_mixture(model, X)
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert any(label.startswith("noise (weight") for label in labels)
+    colours = ax.collections[0].get_facecolors()
+    noise_rows = model.predict_proba(X)[:, -1] > 0.95  # points the noise explains surely
+    grey = np.isclose(colours[:, 0], colours[:, 1], atol=0.05) & np.isclose(
+        colours[:, 1], colours[:, 2], atol=0.05)
+    assert noise_rows.sum() > 10 and grey[noise_rows].all()
+    assert grey[model.predict_proba(X)[:, -1] < 0.05].mean() < 0.05
+    plt.close("all")
