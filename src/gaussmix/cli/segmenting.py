@@ -29,7 +29,7 @@ from .options import (
 
 
 def _color_spaces():
-    from ..apps.image_features import COLOR_SPACES
+    from ..apps.segmentation import COLOR_SPACES
 
     return list(COLOR_SPACES)
 

@@ -19,8 +19,8 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..engine import covariance
-from .image_features import FeatureMap, check_color_space, check_features, check_image
+from ...engine import covariance
+from .features import FeatureMap, check_color_space, check_features, check_image
 
 __all__ = ["ImageSegmentation", "segment_image"]
 
@@ -95,7 +95,7 @@ class ImageSegmentation:
     def boundaries(self):
         """``(H, W)`` boolean mask of segment boundaries (``skimage.segmentation.find_boundaries``,
         ``mode="thick"``)."""
-        from .._optional import require
+        from ..._optional import require
 
         segmentation = require("skimage.segmentation", "image", "ImageSegmentation.boundaries")
         return segmentation.find_boundaries(self.labels, mode="thick")
@@ -118,7 +118,7 @@ class ImageSegmentation:
         -------
         matplotlib.figure.Figure
         """
-        from .segmentation_plot import plot_segmentation
+        from .picture import plot_segmentation
 
         return plot_segmentation(self, axes, figsize=figsize, boundary_color=boundary_color,
                                  titles=titles)
@@ -195,8 +195,8 @@ def _check_components(n_components, n_fit):
 # ---------------------------------------------------------------------- fit and predict
 def _fit(X, ks, covariance_type, seed):
     """``(model, selection)``: one fit, or the best of several K by BIC."""
-    from ..estimators import GaussianMixture
-    from ..selection import select_model
+    from ...estimators import GaussianMixture
+    from ...selection import select_model
 
     try:
         if isinstance(ks, int):

@@ -13,8 +13,10 @@ import warnings
 
 import numpy as np
 
-from ..estimators import GaussianMixture
-from . import speaker
+from ...estimators import GaussianMixture
+from .audio import file_features
+from .model import enroll, train_ubm
+from .scoring import score_matrix
 
 __all__ = ["det_points", "equal_error_rate", "evaluate"]
 
@@ -46,7 +48,7 @@ def equal_error_rate(target_scores, nontarget_scores):
 
     Examples
     --------
-    >>> from gaussmix.apps.speaker_eval import equal_error_rate
+    >>> from gaussmix.apps.speaker import equal_error_rate
     >>> equal_error_rate([2.0, 3.0, 4.0, 0.5], [0.0, 1.0, -1.0, -2.0])[0]
     0.25
     >>> equal_error_rate([2.0, 3.0], [0.0, 1.0])[0]
@@ -116,9 +118,9 @@ def evaluate(corpus=None, *, amounts=(1, 2, 4), ubm_components=64, scratch_compo
 
         corpus = load_speakers()
     if features is None:
-        features = {p: speaker.file_features(p) for p in corpus["path"]}
+        features = {p: file_features(p) for p in corpus["path"]}
     background = corpus[corpus["role"] == "background"]
-    ubm = speaker.train_ubm([features[p] for p in background["path"]], ubm_components,
+    ubm = train_ubm([features[p] for p in background["path"]], ubm_components,
                             random_state=random_state)
     enrol = corpus[corpus["role"] == "enrol"]
     test = corpus[corpus["role"] == "test"]
@@ -135,13 +137,13 @@ def evaluate(corpus=None, *, amounts=(1, 2, 4), ubm_components=64, scratch_compo
         for chosen in sets:
             frames = {n: np.vstack([features[by_speaker[n][i]] for i in chosen]) for n in names}
             seconds += [len(f) / 100 for f in frames.values()]
-            maps = {n: speaker.enroll(ubm, f, relevance_factor=relevance_factor)
+            maps = {n: enroll(ubm, f, relevance_factor=relevance_factor)
                     for n, f in frames.items()}
-            results["MAP"].append(_errors(speaker.score_matrix(maps, ubm, test_features, top_c=top_c),
+            results["MAP"].append(_errors(score_matrix(maps, ubm, test_features, top_c=top_c),
                                           truth))
             for k in scratch_components:
                 scratch = {n: _scratch_model(f, k, random_state) for n, f in frames.items()}
-                matrix = speaker.score_matrix(scratch, ubm, test_features, top_c=None)
+                matrix = score_matrix(scratch, ubm, test_features, top_c=None)
                 results[k].append(_errors(matrix, truth))
         pooled = {key: _pool(value) for key, value in results.items()}
         best = max(scratch_components, key=lambda k: (pooled[k][0], -pooled[k][1]))
