@@ -6,7 +6,7 @@ import os
 
 import click
 
-from .extras import needs_extra
+from .optional_extras import needs_extra
 from .options import (
     COVARIANCE_CHOICES,
     COVARIANCE_HELP,
