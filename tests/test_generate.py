@@ -28,7 +28,7 @@ def _monte_carlo_misclassification(weights, means, covs, n, rng):
 
 
 def _full(truth):
-    from gaussmix.viz.base import full_covariances
+    from gaussmix.viz.drawing import full_covariances
 
     return full_covariances(truth)
 

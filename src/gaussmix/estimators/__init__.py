@@ -2,7 +2,7 @@
 
 * :class:`~gaussmix.estimators.base.BaseMixture`: the EM driver (validation, data paths,
   ``n_init``, ``warm_start``, convergence, prediction, sampling);
-* :mod:`~gaussmix.estimators.search`: starts and the default ``n_init`` search;
+* :mod:`~gaussmix.estimators.start_search`: starts and the default ``n_init`` search;
 * :mod:`~gaussmix.estimators.stepwise`: ``partial_fit`` (stepwise EM);
 * :class:`~gaussmix.estimators.gaussian.GaussianMixture` (EM) and
   :class:`~gaussmix.estimators.bayesian.BayesianGaussianMixture` (variational).

@@ -56,7 +56,7 @@ from ..engine.validation import (
     validate_numeric,
 )
 from .batch import BatchedRuns, singular_drop
-from .search import INIT_PARAMS, StartSearch
+from .start_search import INIT_PARAMS, StartSearch
 
 logger = logging.getLogger("gaussmix")
 

@@ -18,7 +18,7 @@ from ..engine.estep import kernel_for, log_weights_of
 from ..engine.stats import SuffStats
 from ..engine.validation import as_float_array, check_weights, is_real
 from .base import MIXTURE_RULES, BaseMixture
-from .missing import MISSING_RULE, MissingValues
+from .imputation import MISSING_RULE, MissingValues
 from .stepwise import StepwiseEM
 
 _PARAMETER_RULES = {

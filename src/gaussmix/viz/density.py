@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from . import base
-from .base import new_axes as _axes
+from . import drawing
+from .drawing import new_axes as _axes
 
 __all__ = ["plot_density", "plot_lower_bound"]
 
@@ -64,19 +64,19 @@ def plot_density(
     -------
     matplotlib.axes.Axes
     """
-    base.check_model(model)
+    drawing.check_model(model)
     means = np.asarray(model.means_, dtype=np.float64)
     n_features = means.shape[1]
     if kind not in ("both", "heatmap", "contour"):
         raise ValueError(f"kind must be 'both', 'heatmap' or 'contour'; got {kind!r}.")
     if not isinstance(resolution, (int, np.integer)) or not 10 <= resolution <= 2000:
         raise ValueError(f"resolution must be an integer in [10, 2000]; got {resolution!r}.")
-    X = base.check_data(X, n_features)
-    names = base.feature_names(feature_names, n_features)
-    P, (xlabel, ylabel) = base.projection_matrix(model, X, features, projection, names)
-    means2, covs2 = base.projected_parameters(model, P)
+    X = drawing.check_data(X, n_features)
+    names = drawing.feature_names(feature_names, n_features)
+    P, (xlabel, ylabel) = drawing.projection_matrix(model, X, features, projection, names)
+    means2, covs2 = drawing.projected_parameters(model, P)
     points2 = X @ P.T if X is not None and len(X) else None
-    lims = base.limits(points2, means2, covs2)
+    lims = drawing.limits(points2, means2, covs2)
     gx = np.linspace(*lims[0], resolution)
     gy = np.linspace(*lims[1], resolution)
     xx, yy = np.meshgrid(gx, gy)
@@ -102,7 +102,7 @@ def plot_density(
     if show_points and points2 is not None:
         dot = "white" if kind != "contour" else "black"
         ax.scatter(points2[:, 0], points2[:, 1], s=3, c=dot, alpha=0.35, linewidths=0, zorder=3)
-    base.draw_means(ax, means2)
+    drawing.draw_means(ax, means2)
     ax.set_xlim(*lims[0])
     ax.set_ylim(*lims[1])
     ax.set_xlabel(xlabel)
