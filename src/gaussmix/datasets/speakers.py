@@ -15,8 +15,6 @@ from importlib import resources
 
 __all__ = ["load_speakers"]
 
-ROLES = ("enrol", "test", "background")
-
 
 def load_speakers(folder=None):
     """The shipped speaker corpus: one row per utterance.
