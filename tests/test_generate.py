@@ -8,8 +8,8 @@ from scipy import stats
 from sklearn.metrics import adjusted_rand_score
 
 import gaussmix as gm
+from _helpers import COVARIANCE_TYPES
 
-COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 SLOW = os.environ.get("GAUSSMIX_SLOW") == "1"
 
 
