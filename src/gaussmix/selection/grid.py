@@ -28,7 +28,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from contextlib import contextmanager
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -56,6 +56,12 @@ from .criteria import (
     information_criteria,
 )
 from .result import COLUMNS, ModelSelection
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any, Literal
+
+    from .._typing import ArrayLike, Mixture, RandomState
 
 __all__ = ["polished_log_likelihood", "select_model"]
 
@@ -210,19 +216,19 @@ def model_n_parameters(covariance_type, n_components, n_features):
 
 # ---------------------------------------------------------------------- public API
 def select_model(
-    X,
-    n_components=range(1, 11),
-    covariance_types=("full", "tied", "diag", "spherical"),
-    criterion="bic",
+    X: ArrayLike,
+    n_components: int | Iterable[int] = range(1, 11),
+    covariance_types: str | Iterable[str] = ("full", "tied", "diag", "spherical"),
+    criterion: Literal["bic", "aic", "icl"] = "bic",
     *,
-    n_init=4,
-    random_state=None,
-    n_jobs=None,
-    progress=True,
-    sample_weight=None,
-    allow_degenerate=False,
-    **params,
-):
+    n_init: int = 4,
+    random_state: RandomState = None,
+    n_jobs: int | None = None,
+    progress: bool = True,
+    sample_weight: ArrayLike | None = None,
+    allow_degenerate: bool = False,
+    **params: Any,
+) -> ModelSelection:
     """Fit mixtures for a grid of component numbers and covariance types; pick the best.
 
     Parameters
@@ -347,7 +353,8 @@ def relative_reg_covar(variances):
     return float(RELATIVE_REG_COVAR * (positive.min() if positive.size else 1.0))
 
 
-def polished_log_likelihood(model, X, *, tol=1e-12, max_iter=20_000):
+def polished_log_likelihood(model: Mixture, X: ArrayLike, *, tol: float = 1e-12,
+                            max_iter: int = 20_000) -> float:
     """Total log-likelihood of ``X`` at the EM fixed point reached from ``model``'s parameters.
 
     Two fits stopped by a loose ``tol`` can differ only in how close to their optimum they
@@ -370,7 +377,7 @@ def polished_log_likelihood(model, X, *, tol=1e-12, max_iter=20_000):
         weights_init=model.weights_, means_init=model.means_, precisions_init=model.precisions_,
     )
     polish.fit(X)
-    return float(polish.score(X) * len(X))
+    return float(polish.score(X) * np.shape(X)[0])
 
 
 def _fit_side_by_side(tasks, on_done=None):

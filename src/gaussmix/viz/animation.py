@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..engine.convergence import tol_text
 from ..estimators import GaussianMixture
 from . import drawing
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Literal
+
+    from .._typing import ArrayLike, Mixture, PathLike, RandomState
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,8 @@ class EMStep:
     lower_bound: float
 
 
-def em_trajectory(estimator, X, sample_weight=None):
+def em_trajectory(estimator: GaussianMixture, X: ArrayLike,
+                  sample_weight: ArrayLike | None = None) -> tuple[GaussianMixture, list[EMStep]]:
     """Fit ``estimator`` on ``X`` one EM iteration at a time, recording every step.
 
     Parameters
@@ -119,21 +127,21 @@ def _step_model(step, covariance_type):
 
 
 def animate_em(
-    estimator,
-    X,
-    path,
+    estimator: GaussianMixture,
+    X: ArrayLike,
+    path: PathLike,
     *,
-    fps=4,
-    features=(0, 1),
-    projection=None,
-    n_std=drawing.N_STD_DEFAULT,
-    feature_names=None,
-    figsize=(6.4, 4.8),
-    dpi=80,
-    max_points=2000,
-    random_state=0,
-    reference=None,
-):
+    fps: float = 4,
+    features: Sequence[int] = (0, 1),
+    projection: Literal["pca"] | None = None,
+    n_std: float | Sequence[float] = drawing.N_STD_DEFAULT,
+    feature_names: Sequence[str] | None = None,
+    figsize: tuple[float, float] = (6.4, 4.8),
+    dpi: int = 80,
+    max_points: int = 2000,
+    random_state: RandomState = 0,
+    reference: Mixture | None = None,
+) -> GaussianMixture:
     """Save a GIF of EM at work: ellipses moving from the initialisation to convergence.
 
     Frame ``i`` shows the parameters after ``i`` EM iterations, so frame 0 is the initialisation
@@ -230,7 +238,9 @@ def animate_em(
 
     animation = FuncAnimation(fig, draw, frames=len(steps), repeat=False)
     try:
-        drawing.atomic_write(path, lambda tmp: animation.save(tmp, writer=PillowWriter(fps=fps)))
+        # matplotlib's stubs ask for an int; PillowWriter takes any frame rate
+        writer = PillowWriter(fps=fps)  # type: ignore[arg-type]
+        drawing.atomic_write(path, lambda tmp: animation.save(tmp, writer=writer))
     finally:
         plt.close(fig)
     return model

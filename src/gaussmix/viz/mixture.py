@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import drawing
 from .drawing import new_axes as _axes
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Literal
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .._typing import ArrayLike, Mixture
 
 __all__ = ["plot_1d", "plot_mixture", "plot_pairs"]
 
@@ -54,20 +65,20 @@ def _place_legend(ax, handles, legend):
 
 
 def plot_mixture(
-    model,
-    X=None,
-    ax=None,
+    model: Mixture,
+    X: ArrayLike | None = None,
+    ax: Axes | None = None,
     *,
-    features=(0, 1),
-    projection=None,
-    n_std=drawing.N_STD_DEFAULT,
-    feature_names=None,
-    point_size=None,
-    legend="outside",
-    title=None,
-    min_weight=0.01,
-    reference=None,
-):
+    features: Sequence[int] = (0, 1),
+    projection: Literal["pca"] | None = None,
+    n_std: float | Sequence[float] = drawing.N_STD_DEFAULT,
+    feature_names: Sequence[str] | None = None,
+    point_size: float | None = None,
+    legend: Literal["outside", "inside"] | None = "outside",
+    title: str | None = None,
+    min_weight: float = 0.01,
+    reference: Mixture | None = None,
+) -> Axes:
     """Scatter plot of the data with the mixture's components drawn on top.
 
     Points take the colour of their most probable component; their colour blends the component
@@ -202,16 +213,16 @@ def _draw_1d(ax, model, X, feature, colors, bins, *, show_labels=True):
 
 
 def plot_1d(
-    model,
-    X=None,
-    ax=None,
+    model: Mixture,
+    X: ArrayLike | None = None,
+    ax: Axes | None = None,
     *,
-    feature=0,
-    bins=None,
-    feature_names=None,
-    legend="outside",
-    title=None,
-):
+    feature: int = 0,
+    bins: int | Sequence[float] | str | None = None,
+    feature_names: Sequence[str] | None = None,
+    legend: Literal["outside", "inside"] | None = "outside",
+    title: str | None = None,
+) -> Axes:
     """Histogram of one feature with each weighted component density and the mixture density.
 
     For a model with several features, the curves are the exact marginals of ``feature``.
@@ -261,16 +272,16 @@ def plot_1d(
 
 
 def plot_pairs(
-    model,
-    X=None,
+    model: Mixture,
+    X: ArrayLike | None = None,
     *,
-    features=None,
-    n_std=(1, 2),
-    feature_names=None,
-    point_size=None,
-    bins=None,
-    figsize=None,
-):
+    features: Sequence[int] | None = None,
+    n_std: float | Sequence[float] = (1, 2),
+    feature_names: Sequence[str] | None = None,
+    point_size: float | None = None,
+    bins: int | Sequence[float] | str | None = None,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
     """Corner plot: every feature pair with its marginal ellipses, 1-D marginals on the diagonal.
 
     Parameters

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import drawing
 from .drawing import new_axes as _axes
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from .._typing import Mixture
+
 __all__ = ["plot_weights"]
 
 
-def plot_weights(model, ax=None, *, threshold=0.02, title=None):
+def plot_weights(model: Mixture, ax: Axes | None = None, *, threshold: float = 0.02,
+                 title: str | None = None) -> Axes:
     """Bar chart of the mixture weights, one bar per component in the colours of the other
     pictures; components under ``threshold`` are greyed out.
 

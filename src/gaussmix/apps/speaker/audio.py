@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..._optional import require
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..._typing import ArrayLike, FloatArray, PathLike
 
 __all__ = ["DEFAULT_SAMPLE_RATE", "feature_names", "file_features", "load_audio", "mfcc_features"]
 
@@ -17,7 +23,8 @@ DEFAULT_SAMPLE_RATE = 8000
 _PURPOSE = "gaussmix.apps.speaker"
 
 
-def load_audio(path, *, sample_rate=DEFAULT_SAMPLE_RATE):
+def load_audio(path: PathLike, *,
+               sample_rate: int | None = DEFAULT_SAMPLE_RATE) -> tuple[FloatArray, int]:
     """Read an audio file (WAV, FLAC, OGG, ...: whatever libsndfile reads) as mono float64.
 
     Parameters
@@ -56,7 +63,7 @@ def load_audio(path, *, sample_rate=DEFAULT_SAMPLE_RATE):
     return signal, int(rate)
 
 
-def feature_names(n_mfcc=13, deltas=1):
+def feature_names(n_mfcc: int = 13, deltas: int = 1) -> list[str]:
     """Column names of :func:`mfcc_features`: ``mfcc1..``, then ``delta1..``, ``delta2_1..``."""
     names = [f"mfcc{i}" for i in range(1, n_mfcc + 1)]
     for order in range(1, deltas + 1):
@@ -65,8 +72,9 @@ def feature_names(n_mfcc=13, deltas=1):
     return names
 
 
-def mfcc_features(signal, sample_rate, *, n_mfcc=13, deltas=1, n_mels=None, vad_db=30.0,
-                  cmn=True):
+def mfcc_features(signal: ArrayLike, sample_rate: int, *, n_mfcc: int = 13, deltas: int = 1,
+                  n_mels: int | None = None, vad_db: float | None = 30.0,
+                  cmn: bool = True) -> FloatArray:
     """MFCC frames of a signal: one row per 10 ms of speech.
 
     Pre-emphasis (0.97), 25 ms Hann windows every 10 ms, a mel filterbank up to half the sample
@@ -145,7 +153,8 @@ def mfcc_features(signal, sample_rate, *, n_mfcc=13, deltas=1, n_mels=None, vad_
     return np.ascontiguousarray(frames)
 
 
-def file_features(path, *, sample_rate=DEFAULT_SAMPLE_RATE, **options):
+def file_features(path: PathLike, *, sample_rate: int | None = DEFAULT_SAMPLE_RATE,
+                  **options: Any) -> FloatArray:
     """:func:`mfcc_features` of an audio file read by :func:`load_audio`.
 
     ``options`` are :func:`mfcc_features`' keywords; errors name the file.

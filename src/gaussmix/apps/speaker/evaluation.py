@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +18,14 @@ from ...estimators import GaussianMixture
 from .audio import file_features
 from .model import enroll, train_ubm
 from .scoring import score_matrix
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    import pandas as pd
+
+    from ..._typing import ArrayLike, FloatArray
 
 __all__ = ["det_points", "equal_error_rate", "evaluate"]
 
@@ -31,7 +40,8 @@ def _trial_scores(target_scores, nontarget_scores):
     return target, nontarget
 
 
-def det_points(target_scores, nontarget_scores):
+def det_points(target_scores: ArrayLike,
+               nontarget_scores: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
     """``(false_accept, false_reject, thresholds)``: the error rates of accepting trials that
     score at least each threshold, thresholds increasing (a DET curve plots the two rates)."""
     target, nontarget = _trial_scores(target_scores, nontarget_scores)
@@ -42,7 +52,8 @@ def det_points(target_scores, nontarget_scores):
     return false_accept, false_reject, thresholds
 
 
-def equal_error_rate(target_scores, nontarget_scores):
+def equal_error_rate(target_scores: ArrayLike,
+                     nontarget_scores: ArrayLike) -> tuple[float, float]:
     """The equal error rate and its threshold: where false acceptances and false rejections are
     equally frequent (interpolated between the two thresholds around the crossing).
 
@@ -82,8 +93,10 @@ def _enrolment_sets(n_available, n_used):
     return [tuple(range(s, s + n_used)) for s in range(0, n_available - n_used + 1, n_used)]
 
 
-def evaluate(corpus=None, *, amounts=(1, 2, 4), ubm_components=64, scratch_components=(2, 4, 8),
-             relevance_factor=16.0, top_c=5, random_state=0, features=None):
+def evaluate(corpus: pd.DataFrame | None = None, *, amounts: Sequence[int] = (1, 2, 4),
+             ubm_components: int = 64, scratch_components: Sequence[int] = (2, 4, 8),
+             relevance_factor: float = 16.0, top_c: int | None = 5, random_state: int = 0,
+             features: Mapping[str, ArrayLike] | None = None) -> dict[str, Any]:
     """The GMM-UBM experiment: MAP adaptation against per-speaker mixtures from scratch.
 
     Parameters
@@ -132,7 +145,7 @@ def evaluate(corpus=None, *, amounts=(1, 2, 4), ubm_components=64, scratch_compo
     rows, scores = [], {}
     for amount in amounts:
         sets = _enrolment_sets(n_available, amount)
-        results = {"MAP": [], **{k: [] for k in scratch_components}}
+        results: dict[str | int, list[Any]] = {"MAP": [], **{k: [] for k in scratch_components}}
         seconds = []
         for chosen in sets:
             frames = {n: np.vstack([features[by_speaker[n][i]] for i in chosen]) for n in names}

@@ -3,10 +3,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...estimators import GaussianMixture
 from ...estimators.adapt import map_adapt
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from ..._typing import ArrayLike, RandomState
+
+    # One utterance's frames, or a list of utterances' frames.
+    Features = ArrayLike | Sequence[ArrayLike]
 
 __all__ = ["enroll", "train_ubm"]
 
@@ -27,8 +38,9 @@ def _stack(features, what="features"):
     return np.vstack(parts).astype(np.float64, copy=False)
 
 
-def train_ubm(features, n_components=64, *, covariance_type="diag", reg_covar=1e-3,
-              max_iter=200, random_state=None, **params):
+def train_ubm(features: Features, n_components: int = 64, *, covariance_type: str = "diag",
+              reg_covar: float = 1e-3, max_iter: int = 200, random_state: RandomState = None,
+              **params: Any) -> GaussianMixture:
     """Fit the universal background model: a :class:`~gaussmix.GaussianMixture` on the frames
     of many speakers (one array, or a list of utterances' arrays).
 
@@ -41,6 +53,7 @@ def train_ubm(features, n_components=64, *, covariance_type="diag", reg_covar=1e
     return model.fit(X)
 
 
-def enroll(ubm, features, *, relevance_factor=16.0, adapt=("means",)):
+def enroll(ubm: GaussianMixture, features: Features, *, relevance_factor: float = 16.0,
+           adapt: str | Sequence[str] = ("means",)) -> GaussianMixture:
     """A speaker model: the UBM MAP-adapted (:func:`gaussmix.map_adapt`) to their frames."""
     return map_adapt(ubm, _stack(features), relevance_factor=relevance_factor, adapt=adapt)

@@ -3,11 +3,19 @@ identification and verification (step 4 of :mod:`gaussmix.apps.speaker`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...engine import covariance
 from ...estimators import GaussianMixture
 from .model import _stack
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from ..._typing import ArrayLike, FloatArray
+    from .model import Features
 
 __all__ = ["frame_scores", "identify", "score", "score_matrix", "verify"]
 
@@ -92,7 +100,8 @@ def _model_log(model, X, index):
     return out
 
 
-def frame_scores(model, ubm, features, *, top_c=5):
+def frame_scores(model: GaussianMixture, ubm: GaussianMixture, features: Features, *,
+                 top_c: int | None = 5) -> FloatArray:
     """Per-frame log-likelihood ratios ``log p(x | model) - log p(x | UBM)``.
 
     With ``top_c`` (an integer), frame ``t``'s model likelihood sums only the model's
@@ -105,13 +114,15 @@ def frame_scores(model, ubm, features, *, top_c=5):
     return _model_log(model, X, index) - ubm_log
 
 
-def score(model, ubm, features, *, top_c=5):
+def score(model: GaussianMixture, ubm: GaussianMixture, features: Features, *,
+          top_c: int | None = 5) -> float:
     """The mean per-frame log-likelihood ratio of ``features`` (see :func:`frame_scores`):
     positive when the frames are better explained by the speaker than by the UBM."""
     return float(np.mean(frame_scores(model, ubm, features, top_c=top_c)))
 
 
-def score_matrix(models, ubm, utterances, *, top_c=5):
+def score_matrix(models: Mapping[str, GaussianMixture], ubm: GaussianMixture,
+                 utterances: Sequence[ArrayLike], *, top_c: int | None = 5) -> FloatArray:
     """Every utterance against every model: ``(n_utterances, n_models)`` :func:`score` values,
     the models in the order of the dict ``models``. The UBM scores each frame once."""
     if not isinstance(models, dict) or not models:
@@ -128,7 +139,8 @@ def score_matrix(models, ubm, utterances, *, top_c=5):
     return np.column_stack(columns)
 
 
-def identify(models, ubm, features, *, top_c=5):
+def identify(models: Mapping[str, GaussianMixture], ubm: GaussianMixture, features: Features,
+             *, top_c: int | None = 5) -> tuple[str, dict[str, float]]:
     """Closed-set identification: the enrolled speaker whose model scores highest.
 
     Parameters
@@ -151,7 +163,8 @@ def identify(models, ubm, features, *, top_c=5):
     return ranked[0][0], dict(ranked)
 
 
-def verify(model, ubm, features, *, threshold=0.0, top_c=5):
+def verify(model: GaussianMixture, ubm: GaussianMixture, features: Features, *,
+           threshold: float = 0.0, top_c: int | None = 5) -> tuple[bool, float]:
     """Verification: accept the claimed speaker when :func:`score` reaches ``threshold``.
 
     Returns ``(accepted, score)``. The threshold trades false acceptances against false
