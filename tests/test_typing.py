@@ -7,12 +7,14 @@ rewritten by issue 28's one-EM-loop work, which brings their hints (``PENDING``)
 
 from __future__ import annotations
 
+import ast
 import inspect
 import subprocess
 import sys
 from pathlib import Path
 
 import gaussmix
+import gaussmix.io
 from gaussmix.apps import speaker
 from gaussmix.apps.finance import risk
 
@@ -66,3 +68,21 @@ def test_mypy_passes_on_the_public_api():
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True,
                             check=False, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _type_checking_names(module):
+    """Names a module imports under ``if TYPE_CHECKING:``."""
+    tree = ast.parse(Path(module.__file__).read_text())
+    return {alias.asname or alias.name
+            for node in tree.body
+            if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+            for statement in node.body if isinstance(statement, ast.ImportFrom)
+            for alias in statement.names}
+
+
+def test_type_checkers_see_every_lazy_public_name():
+    """``gaussmix`` and ``gaussmix.io`` import their public names lazily (a module
+    ``__getattr__``, which a type checker reads as ``Any``); each lists them again for type
+    checkers, and the two lists must agree."""
+    for module in (gaussmix, gaussmix.io):
+        assert _type_checking_names(module) == set(module._LAZY), module.__name__

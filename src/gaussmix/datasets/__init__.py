@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import io
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 
@@ -53,6 +53,10 @@ def _load_csv(filename, as_frame):
     return pd.DataFrame(values, columns=columns)
 
 
+@overload
+def load_old_faithful(*, as_frame: Literal[False] = False) -> FloatArray: ...
+@overload
+def load_old_faithful(*, as_frame: Literal[True]) -> pd.DataFrame: ...
 def load_old_faithful(*, as_frame: bool = False) -> FloatArray | pd.DataFrame:
     """Waiting times and durations of 272 eruptions of the Old Faithful geyser, Yellowstone.
 
@@ -74,6 +78,10 @@ def load_old_faithful(*, as_frame: bool = False) -> FloatArray | pd.DataFrame:
     return _load_csv("old_faithful.csv", as_frame)
 
 
+@overload
+def load_diabetes(*, as_frame: Literal[False] = False) -> FloatArray: ...
+@overload
+def load_diabetes(*, as_frame: Literal[True]) -> pd.DataFrame: ...
 def load_diabetes(*, as_frame: bool = False) -> FloatArray | pd.DataFrame:
     """Reaven & Miller's (1979) diabetes data: 145 non-obese adults, three measurements.
 
@@ -95,6 +103,10 @@ def load_diabetes(*, as_frame: bool = False) -> FloatArray | pd.DataFrame:
     return _load_csv("diabetes.csv", as_frame)
 
 
+@overload
+def load_iris(*, as_frame: Literal[False] = False) -> FloatArray: ...
+@overload
+def load_iris(*, as_frame: Literal[True]) -> pd.DataFrame: ...
 def load_iris(*, as_frame: bool = False) -> FloatArray | pd.DataFrame:
     """Fisher's iris data (150 flowers, 4 measurements in cm), from scikit-learn's bundled copy.
 

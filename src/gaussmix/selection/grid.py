@@ -59,7 +59,7 @@ from .result import COLUMNS, ModelSelection
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import Any, Literal
+    from typing import Any
 
     from .._typing import ArrayLike, Mixture, RandomState
 
@@ -219,7 +219,7 @@ def select_model(
     X: ArrayLike,
     n_components: int | Iterable[int] = range(1, 11),
     covariance_types: str | Iterable[str] = ("full", "tied", "diag", "spherical"),
-    criterion: Literal["bic", "aic", "icl"] = "bic",
+    criterion: str = "bic",  # "bic", "aic" or "icl", in any case
     *,
     n_init: int = 4,
     random_state: RandomState = None,

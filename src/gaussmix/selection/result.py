@@ -8,7 +8,7 @@ from .criteria import CRITERIA
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import Any, Literal
+    from typing import Any
 
     import pandas as pd
     from matplotlib.axes import Axes
@@ -109,7 +109,7 @@ class ModelSelection:
         return ranked if n is None else ranked.head(n)
 
     def plot(self, ax: Axes | None = None,
-             criterion: Literal["bic", "aic", "icl"] | None = None) -> Axes:
+             criterion: str | None = None) -> Axes:
         """Criterion against the number of components, one line per covariance type.
 
         Like mclust's BIC plot: every model its own colour, marker and line style (fourteen

@@ -74,7 +74,7 @@ def plot_mixture(
     n_std: float | Sequence[float] = drawing.N_STD_DEFAULT,
     feature_names: Sequence[str] | None = None,
     point_size: float | None = None,
-    legend: Literal["outside", "inside"] | None = "outside",
+    legend: Literal["outside", "inside"] | bool | None = "outside",
     title: str | None = None,
     min_weight: float = 0.01,
     reference: Mixture | None = None,
@@ -220,7 +220,7 @@ def plot_1d(
     feature: int = 0,
     bins: int | Sequence[float] | str | None = None,
     feature_names: Sequence[str] | None = None,
-    legend: Literal["outside", "inside"] | None = "outside",
+    legend: Literal["outside", "inside"] | bool | None = "outside",
     title: str | None = None,
 ) -> Axes:
     """Histogram of one feature with each weighted component density and the mixture density.

@@ -286,10 +286,10 @@ def _predict_blocks(model, source, features):
 # ---------------------------------------------------------------------- public API
 def segment_image(
     image: ArrayLike,
-    n_components: int | Literal["auto"] | Iterable[int],
+    n_components: int | str | Iterable[int],  # "auto", in any case
     *,
     features: Literal["color", "color+xy"] = "color",
-    color_space: Literal["lab", "luv", "rgb", "hsv", "xyz", "yuv"] = "lab",
+    color_space: str = "lab",  # "lab", "luv", "rgb", "hsv", "xyz" or "yuv", in any case
     spatial_weight: float = 0.0,
     covariance_type: str = "full",
     max_pixels: int | None = 100_000,
