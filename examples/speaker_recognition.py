@@ -39,7 +39,7 @@ import numpy as np
 from scipy.stats import norm
 
 import gaussmix as gm
-from gaussmix.apps import speaker, speaker_eval
+from gaussmix.apps import speaker
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images" / "speaker_det.png"
 AMOUNTS = (1, 2, 4)
@@ -82,9 +82,9 @@ def picture(result):
     fig, (det, dist) = plt.subplots(1, 2, figsize=(11, 4.6))
     det_axes(det)
     for (amount, method), (target, nontarget) in result["scores"].items():
-        fa, fr, _ = speaker_eval.det_points(target, nontarget)
+        fa, fr, _ = speaker.det_points(target, nontarget)
         keep = (fa > 0) & (fr > 0)
-        eer = speaker_eval.equal_error_rate(target, nontarget)[0]
+        eer = speaker.equal_error_rate(target, nontarget)[0]
         style = "-" if method == "MAP" else "--"
         noun = "utt." if amount == 1 else "utts."
         det.plot(norm.ppf(fa[keep]), norm.ppf(fr[keep]), style, color=COLOURS[amount], lw=1.8,
@@ -97,7 +97,7 @@ def picture(result):
               label=f"non-target trials ({len(nontarget)})")
     dist.hist(target, bins=bins, density=True, alpha=0.6, color=COLOURS[1],
               label=f"target trials ({len(target)})")
-    threshold = speaker_eval.equal_error_rate(target, nontarget)[1]
+    threshold = speaker.equal_error_rate(target, nontarget)[1]
     dist.axvline(threshold, color="k", lw=1, ls=":", label=f"EER threshold {threshold:.2f}")
     dist.set_xlabel("mean log-likelihood ratio per frame (speaker model vs UBM)")
     dist.set_ylabel("density")
@@ -121,7 +121,7 @@ def main():
     kb = sum(os.path.getsize(p) for p in corpus["path"]) / 1000
     seconds = sum(len(f) for f in features.values()) / 100
     print(f"corpus: {len(corpus)} utterances, {kb:.0f} kB, {seconds:.0f} s of speech frames")
-    result = speaker_eval.evaluate(corpus, amounts=AMOUNTS, ubm_components=UBM_COMPONENTS,
+    result = speaker.evaluate(corpus, amounts=AMOUNTS, ubm_components=UBM_COMPONENTS,
                                    scratch_components=SCRATCH_COMPONENTS, features=features,
                                    random_state=0)
     print(table(result["rows"]))

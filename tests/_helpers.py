@@ -1,7 +1,10 @@
 """Shared pieces of the core test-suite: data, independent references and comparisons.
 
-Nothing here calls gaussmix internals: references come from scipy and scikit-learn, and data is
-drawn from generators seeded by the fixed, printed ``SEED`` of ``conftest.py``.
+References come from scipy and scikit-learn, never from gaussmix itself, and data is
+drawn from generators seeded by the fixed, printed ``SEED`` of ``conftest.py``. The covariance
+models a test runs over come from the registry (``gaussmix.engine.covariance``), chosen by a
+rule (:data:`ONE_PER_REPRESENTATION`, :data:`SKLEARN_TYPES`, ...), never listed by name:
+``tests/test_architecture.py`` refuses such lists.
 """
 
 from __future__ import annotations
@@ -21,7 +24,44 @@ from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+from gaussmix.engine import covariance
+from gaussmix.engine.covariance import Diagonals, Matrices, Shared, Variances
+
+
+def _sklearn_covariance_types():
+    from sklearn.mixture import GaussianMixture
+
+    (options,) = GaussianMixture._parameter_constraints["covariance_type"]
+    return options.options
+
+
+#: The built-in models (the fourteen), by the names gaussmix gives them.
+MODELS = tuple(model.name for model in covariance.BUILTIN)
+#: The models scikit-learn has too (its ``covariance_type`` options), in the registry's order:
+#: what a comparison with scikit-learn runs over.
+SKLEARN_TYPES = tuple(name for name in MODELS if name in _sklearn_covariance_types())
+#: mclust's models that scikit-learn lacks.
+MCLUST_ONLY = tuple(name for name in MODELS if name not in SKLEARN_TYPES)
+#: The fast subset: the first model of each representation, (K, D, D), (D, D), (K, D) and (K,)
+#: (the four of scikit-learn).
+ONE_PER_REPRESENTATION = tuple(
+    next(model.name for model in covariance.BUILTIN if isinstance(model, representation))
+    for representation in (Matrices, Shared, Diagonals, Variances)
+)
+#: Every other model of :data:`MCLUST_ONLY` (EII, VEI, VEE, VVE, VEV: equal and variable
+#: volumes, both diagonal representations, and the iterative M-steps of the dense one).
+MCLUST_SAMPLE = MCLUST_ONLY[::2]
+#: What most tests run over: one model per representation.
+COVARIANCE_TYPES = ONE_PER_REPRESENTATION
+#: Two models of different layouts, for a test that needs two: a dense and a diagonal one.
+TWO_TYPES = (ONE_PER_REPRESENTATION[0], ONE_PER_REPRESENTATION[2])
+
+
+def models_where(predicate, names=ONE_PER_REPRESENTATION):
+    """The names in ``names`` whose model (``covariance.get(name)``) satisfies ``predicate``."""
+    return tuple(name for name in names if predicate(covariance.get(name)))
+
+
 SKLEARN_INITS = ("kmeans", "k-means++", "random", "random_from_data")
 DTYPES = (np.float64, np.float32)
 

@@ -2,8 +2,8 @@
 kernel give each run the result it reaches alone, up to rounding.
 
 The engine parts first (each mixture of a stacked kernel normalised on its own, its statistics
-split back, a shared covariance pooled again), then whole runs against runs alone for the four
-scikit-learn types and two coupled mclust models, failures in a batch, the limits that keep a fit
+split back, a shared covariance pooled again), then whole runs against runs alone for one model per
+representation and a sample of mclust's, failures in a batch, the limits that keep a fit
 on one run at a time, and the side-by-side model-based trees of a selection grid.
 """
 
@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import gaussmix as gm
+from _helpers import MCLUST_SAMPLE, ONE_PER_REPRESENTATION, TWO_TYPES, models_where
 from gaussmix.engine import covariance, starts
 from gaussmix.engine.estep import em_statistics, kernel_for, log_weights_of, stacked_kernel
 from gaussmix.engine.model_based import model_based_tree, model_based_trees, trace_groups
@@ -21,7 +22,7 @@ from gaussmix.engine.state import KernelTerms, MixtureState, state_arrays
 from gaussmix.engine.stats import components_of, split_groups
 from gaussmix.estimators import batch
 
-TYPES = ("full", "tied", "diag", "spherical", "VEV", "EVI", "EVE", "VVE", "EII")
+TYPES = ONE_PER_REPRESENTATION + MCLUST_SAMPLE
 
 
 def _starts(X, k, covariance_type, n_runs, seed=0):
@@ -70,7 +71,7 @@ def test_mixtures_of_different_sizes_are_normalised_each_on_its_own(rng):
     assert np.isneginf(log_norm[1, 9]) and np.allclose(lp[2:7, 9], 0.2)
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", ONE_PER_REPRESENTATION)
 def test_stacked_statistics_split_into_each_mixtures_own(covariance_type):
     X = gm.datasets.load_iris()
     _, states = _starts(X, 3, covariance_type, 3)
@@ -91,7 +92,8 @@ def test_stacked_statistics_split_into_each_mixtures_own(covariance_type):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("types", [("full", "tied", "diag", "spherical"), ("diag", "spherical")])
+@pytest.mark.parametrize("types", [ONE_PER_REPRESENTATION,
+                                   models_where(lambda m: m.family == "diagonal")])
 def test_the_stacked_m_step_of_several_models_is_each_models_own(types, dtype):
     """One M-step for mixtures under several covariance models ('dense' statistics, or
     'diagonal' ones when every model is diagonal), factorised in one call, gives each model's
@@ -292,7 +294,7 @@ def test_a_planned_grid_builds_its_trees_once(monkeypatch):
 
 def test_fits_side_by_side_equal_fits_one_at_a_time():
     X = gm.datasets.load_old_faithful()
-    types = ("full", "tied", "diag", "spherical", "VEV")
+    types = ONE_PER_REPRESENTATION + MCLUST_SAMPLE[-1:]
     models = [gm.GaussianMixture(3, covariance_type=t, n_init=5, random_state=1) for t in types]
     models.append(gm.GaussianMixture(2, n_init=4, random_state=0))  # another batch
     models.append(gm.GaussianMixture(3, n_init=4, reg_covar=-1.0))  # an invalid parameter
@@ -311,7 +313,7 @@ def test_a_collapse_fails_only_its_own_fit():
     X = np.vstack([rng.normal(size=(60, 2)), np.repeat([[5.0, 5.0]], 4, axis=0)])
     kw = {"n_components": 3, "n_init": 4, "random_state": 0, "init_params": "random_from_data"}
     models = [gm.GaussianMixture(covariance_type=t, reg_covar=0.0, **kw)
-              for t in ("full", "spherical")]
+              for t in models_where(lambda m: not m.shared)[::2]]  # dense, spherical
     models.append(gm.GaussianMixture(**kw))  # the default reg_covar: a proper fit
     outcomes = batch.fit_side_by_side(models, X)
     for model, outcome in zip(models[:2], outcomes[:2]):
@@ -338,7 +340,7 @@ def test_the_trace_tree_built_beside_the_conjugate_ones_is_the_tree_built_alone(
 def test_each_start_alone_comes_with_the_search():
     X = gm.datasets.load_diabetes()
     models = [gm.GaussianMixture(4, covariance_type=t, n_init=4, random_state=0)
-              for t in ("full", "diag")]
+              for t in TWO_TYPES]
     for model, (outcome, alone) in zip(models, batch.fit_side_by_side(models, X,
                                                                        each_alone=True)):
         assert len(alone) == 4

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import gaussmix as gm
+from _helpers import TWO_TYPES
 from gaussmix.cli import cli
 from gaussmix.io import read_model
 
@@ -368,7 +369,8 @@ def test_generate_to_stdout_and_without_labels(runner):
 def test_select_table_plot_and_best_model_match_select_model(runner, mixed_csv):
     path, X = mixed_csv
     result = runner.invoke(cli, [
-        "select", str(path), "-k", "1-3", "--covariance", "full", "--covariance", "diag",
+        "select", str(path), "-k", "1-3", "--covariance", TWO_TYPES[0],
+        "--covariance", TWO_TYPES[1],
         "--columns", "height,weight", "--standardize", "-o", "sel.csv", "--plot", "sel.png",
         "--save-best", "best.npz",
     ])
@@ -376,10 +378,10 @@ def test_select_table_plot_and_best_model_match_select_model(runner, mixed_csv):
     assert "best K=2" in result.stdout
     table = read_columns("sel.csv")
     assert sorted(zip(table["n_components"], table["covariance_type"])) == sorted(
-        (k, c) for k in (1, 2, 3) for c in ("full", "diag")
+        (k, c) for k in (1, 2, 3) for c in TWO_TYPES
     )
     center, scale = X.mean(axis=0), X.std(axis=0)
-    reference = gm.select_model((X - center) / scale, [1, 2, 3], ("full", "diag"),
+    reference = gm.select_model((X - center) / scale, [1, 2, 3], TWO_TYPES,
                                 random_state=0, progress=False)
     # criteria are reported in the units of the raw columns
     shift = 2 * len(X) * np.sum(np.log(scale))

@@ -10,13 +10,13 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import gaussmix as gm
+from _helpers import COVARIANCE_TYPES
 from conftest import SEED
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 PARAMS = ("weights_", "means_", "covariances_", "precisions_cholesky_")
 
 

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 import gaussmix as gm
+from _helpers import TWO_TYPES
 from gaussmix.cli import cli
 from gaussmix.io import writing
 
@@ -170,8 +171,9 @@ class _FailingTemporaries:
 MULTI = {
     "generate": ["generate", "-n", "60", "-k", "2", "--seed", "{seed}", "-o", "d.csv",
                  "--labels", "l.parquet", "--truth", "t.npz"],
-    "select": ["select", "data.csv", "-k", "1-2", "--seed", "{seed}", "--covariance", "full",
-               "--covariance", "diag", "-o", "s.csv", "--plot", "s.png", "--save-best", "b.npz"],
+    "select": ["select", "data.csv", "-k", "1-2", "--seed", "{seed}", "--covariance", TWO_TYPES[0],
+               "--covariance", TWO_TYPES[1], "-o", "s.csv", "--plot", "s.png",
+               "--save-best", "b.npz"],
     "segment": ["segment", "photo.png", "-k", "2", "--seed", "{seed}", "-o", "o.png", "--labels",
                 "o.npy", "--plot", "o.svg"],
 }

@@ -11,6 +11,7 @@ from PIL import Image
 from rich.console import Console
 
 import gaussmix as gm
+from _helpers import ONE_PER_REPRESENTATION
 from gaussmix.cli.demo import run_demo
 
 
@@ -53,7 +54,7 @@ def test_demo_bad_arguments_fail_cleanly(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("covariance_type", ["tied", "spherical"])
+@pytest.mark.parametrize("covariance_type", ONE_PER_REPRESENTATION[1::2])  # tied, spherical
 def test_run_demo_prints_true_and_learned_parameters(tmp_path, covariance_type):
     buffer = io.StringIO()
     console = Console(file=buffer, width=120)

@@ -13,22 +13,11 @@ import pytest
 from scipy.stats import multivariate_normal, multivariate_t
 
 import gaussmix as gm
-from gaussmix.engine import covariance, families
-from gaussmix.engine.covariance.diagonals import Diagonals, Variances
-from gaussmix.engine.covariance.matrices import Matrices, Shared
+from _helpers import ONE_PER_REPRESENTATION, TWO_TYPES
+from gaussmix.engine import families
 
-
-def _one_per_representation():
-    """The first registered covariance model of each representation (the layouts a family's
-    E-step and M-step must handle)."""
-    names = []
-    for representation in (Matrices, Shared, Diagonals, Variances):
-        names.append(next(name for name in covariance.names()
-                          if isinstance(covariance.get(name), representation)))
-    return names
-
-
-REPRESENTATIVE = _one_per_representation()
+#: One covariance model per layout a family's E-step and M-step must handle.
+REPRESENTATIVE = ONE_PER_REPRESENTATION
 #: Each registered family as an estimator class: Gaussian -> GaussianMixture, ...
 ESTIMATOR_OF_FAMILY = {"gaussian": gm.GaussianMixture, "student": gm.StudentMixture}
 
@@ -282,7 +271,7 @@ def test_standardised_files_give_the_raw_unit_density(rng):
 def test_select_model_fits_the_family_it_is_given_and_counts_its_parameters(rng):
     X = np.vstack([_two_t_clusters(rng, n=200, dof=2.5), rng.uniform(-40, 40, (20, 2))])
     given = gm.StudentMixture(noise=True, dof_type="shared", tol=1e-4)
-    selection = gm.select_model(X, range(1, 4), covariance_types=["full", "spherical"],
+    selection = gm.select_model(X, range(1, 4), covariance_types=list(TWO_TYPES),
                                 estimator=given, n_init=2, random_state=0, progress=False)
     best = selection.best_
     assert type(best) is gm.StudentMixture and best.dof_type == "shared" and best.noise is True
@@ -291,7 +280,7 @@ def test_select_model_fits_the_family_it_is_given_and_counts_its_parameters(rng)
         (best.n_components, best.covariance_type)]
     assert row["n_parameters"] == best._n_parameters()
     assert row["bic"] == pytest.approx(best.bic(X), rel=1e-6)
-    plain = gm.select_model(X, range(1, 4), covariance_types=["full", "spherical"],
+    plain = gm.select_model(X, range(1, 4), covariance_types=list(TWO_TYPES),
                             n_init=2, random_state=0, progress=False)
     assert selection.table["bic"].min() < plain.table["bic"].min()
     assert best.n_components == 2

@@ -18,6 +18,7 @@ from scipy import integrate, stats
 from sklearn.exceptions import NotFittedError
 
 import gaussmix as gm
+from _helpers import COVARIANCE_TYPES, MCLUST_SAMPLE
 from gaussmix.apps import finance as fin
 
 # weights, means, variances of a fat-tailed 3-component mixture of daily returns (percent)
@@ -77,7 +78,7 @@ def test_quantile_shapes_and_scalars():
                     stats.norm.ppf(0.2, 1.0, 2.0), rtol=1e-12)
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical", "VII"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES + MCLUST_SAMPLE[:1])
 def test_fitted_models_of_every_covariance_shape(covariance_type, rng):
     X = draw(THREE, 3000, rng)[:, None]
     model = gm.GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(X)

@@ -8,8 +8,8 @@ from scipy import stats
 from sklearn.metrics import adjusted_rand_score
 
 import gaussmix as gm
+from _helpers import COVARIANCE_TYPES
 
-COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 SLOW = os.environ.get("GAUSSMIX_SLOW") == "1"
 
 
@@ -28,7 +28,7 @@ def _monte_carlo_misclassification(weights, means, covs, n, rng):
 
 
 def _full(truth):
-    from gaussmix.viz.base import full_covariances
+    from gaussmix.viz.drawing import full_covariances
 
     return full_covariances(truth)
 

@@ -9,11 +9,10 @@ import pytest
 from scipy.stats import multivariate_normal
 
 import gaussmix as gm
-from _helpers import model_file_arrays, set_metadata, tampered_model_file
+from _helpers import COVARIANCE_TYPES, model_file_arrays, set_metadata, tampered_model_file
 from gaussmix.io import FORMAT_VERSION, read_model
 
 SEED = 20261125
-COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
 
 def _data(n=300, dtype=np.float64):

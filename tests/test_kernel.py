@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from _helpers import COVARIANCE_TYPES
 from gaussmix.engine import covariance, em, estep
 from gaussmix.engine import kernel as kernel_module
 
@@ -152,7 +153,7 @@ def test_recentred_statistics_give_the_same_m_step(rng):
     _, means, cov = _random_parameters(rng)
     X = _sample(rng, means, cov, 100)
     resp = rng.dirichlet(np.ones(K), size=len(X))
-    for ctype in ("full", "tied", "diag", "spherical"):
+    for ctype in COVARIANCE_TYPES:
         stats = estep.resp_statistics(
             X, None, [(0, len(X), resp)], K, covariance.get(ctype).family, X.mean(axis=0),
             np.float64,
@@ -181,7 +182,7 @@ def _as_full(covariance_type, covariances):
     return covariances[:, None, None] * np.eye(D)
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_every_type_takes_far_components_around_their_own_mean(rng, covariance_type):
     """A narrow component ~1000 of its standard deviations from the mixture mean: float32
     log-densities and moments stay accurate for every covariance type."""
@@ -248,7 +249,7 @@ def test_far_for_the_e_step_only_keeps_shared_shift_moments(rng, monkeypatch):
         assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_resident_rows_give_the_statistics_of_the_chunked_e_step(rng, covariance_type, dtype):
     """Small data held loaded between iterations: the same statistics as the chunk loop, for

@@ -8,9 +8,11 @@ import pytest
 from numpy.testing import assert_allclose
 
 import gaussmix as gm
+from _helpers import MCLUST_SAMPLE, TWO_TYPES, models_where
 from gaussmix.estimators.adapt import covariance_adaptable_types
 
-ADAPTABLE_TYPES = ("full", "diag", "spherical")
+# Each representation's model of free covariances per component: these adapt.
+ADAPTABLE_TYPES = models_where(lambda m: not m.shared)
 ALL = ("weights", "means", "covariances")
 
 
@@ -127,7 +129,7 @@ def test_integer_sample_weights_equal_repeated_rows(rng):
     assert_allclose(weighted.covariances_, c, rtol=1e-8)
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+@pytest.mark.parametrize("covariance_type", TWO_TYPES)
 def test_memory_mapped_and_dask_data_give_the_same_result(rng, tmp_path, covariance_type):
     ubm = _ubm(rng, covariance_type)
     X = _adaptation_data(rng, ubm, n=400)
@@ -174,7 +176,7 @@ def test_few_rows_are_enough_and_the_result_saves(rng, tmp_path):
 
 
 def test_constrained_covariances_adapt_means_and_weights_but_refuse_covariances(rng):
-    for covariance_type in ("tied", "VEI"):
+    for covariance_type in models_where(lambda m: m.shared) + MCLUST_SAMPLE[1:2]:  # tied, VEI
         ubm = _ubm(rng, covariance_type)
         X = _adaptation_data(rng, ubm)
         adapted = gm.map_adapt(ubm, X, adapt=("weights", "means"))

@@ -224,7 +224,7 @@ def test_select_model_all_is_mclusts_grid_with_its_plot():
     assert any(label.startswith("best") for label in lines)
 
 
-@pytest.mark.parametrize("model", ["EVE", "VVE", "VEV", "EII", "EEE", "VEE"])
+@pytest.mark.parametrize("model", MCLUST)
 def test_the_m_step_of_stacked_mixtures_is_each_mixtures_own(rng, model):
     """A batch of EM runs takes its M-steps together (stacking.estimate_groups; EVE and VVE iterate their
     common orientations side by side, each until it stops): each mixture gets what its own

@@ -9,9 +9,9 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import gaussmix as gm
+from _helpers import COVARIANCE_TYPES
 from conftest import SEED
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 SLOW = os.environ.get("GAUSSMIX_SLOW") == "1"
 
 

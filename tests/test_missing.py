@@ -13,10 +13,11 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 import gaussmix as gm
+from _helpers import COVARIANCE_TYPES, MCLUST_SAMPLE, TWO_TYPES
 from gaussmix.engine import covariance
 from gaussmix.engine.missing import patterns
 
-TYPES = ("full", "tied", "diag", "spherical")
+TYPES = COVARIANCE_TYPES
 SEED = 20261203
 
 
@@ -88,7 +89,7 @@ def _reference_em_step(weights, means, covs, X, reg_covar, ctype):
 
 
 # ---------------------------------------------------------------------- no NaN: unchanged
-@pytest.mark.parametrize("ctype", TYPES + ("VEV", "EVI"))
+@pytest.mark.parametrize("ctype", TYPES + MCLUST_SAMPLE[-2:])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_without_nan_em_is_bit_for_bit_the_usual_fit(ctype, dtype):
     X, _ = _data()
@@ -104,7 +105,7 @@ def test_without_nan_em_is_bit_for_bit_the_usual_fit(ctype, dtype):
 
 
 # ---------------------------------------------------------------------- scoring
-@pytest.mark.parametrize("ctype", TYPES + ("EEV", "VVI"))
+@pytest.mark.parametrize("ctype", TYPES + MCLUST_SAMPLE[:1])
 def test_rows_with_nan_are_scored_on_their_observed_marginal(ctype):
     _, Xm = _data()
     model = gm.GaussianMixture(2, covariance_type=ctype, missing="em", random_state=0).fit(Xm)
@@ -134,7 +135,7 @@ def test_one_em_step_matches_the_row_by_row_reference(ctype):
         assert np.allclose(got, want, rtol=1e-9, atol=1e-10)
 
 
-@pytest.mark.parametrize("ctype", TYPES + ("VEV", "EVE", "VEI"))
+@pytest.mark.parametrize("ctype", TYPES + MCLUST_SAMPLE[1:])
 def test_observed_log_likelihood_never_decreases(ctype):
     _, Xm = _data(frac=0.4)
     model = gm.GaussianMixture(3, covariance_type=ctype, missing="em", random_state=0,
@@ -171,7 +172,7 @@ def test_partial_fit_and_select_model_accept_missing_values():
     for batch in np.array_split(Xm, 4):
         model.partial_fit(batch)
     assert np.all(np.isfinite(model.means_))
-    sel = gm.select_model(Xm, range(1, 4), ("full", "diag"), missing="em", random_state=0,
+    sel = gm.select_model(Xm, range(1, 4), TWO_TYPES, missing="em", random_state=0,
                           progress=False)
     assert sel.best_params_["n_components"] == 2
     assert np.all(np.isfinite(sel.table.bic))
@@ -243,7 +244,7 @@ def test_infinity_is_still_refused_and_bad_option_named():
         gm.GaussianMixture(2, missing="drop").fit(Xm)
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+@pytest.mark.parametrize("covariance_type", TWO_TYPES)
 def test_memory_mapped_input_with_missing_fits_as_in_memory(tmp_path, covariance_type):
     """The memmap is read chunk by chunk (its NaN filled for the starts as rows are read, never
     copied whole) and gives the in-memory fit."""

@@ -181,12 +181,12 @@ def test_plot_pairs_shows_every_ellipse_whole():
 
 def test_the_demo_gif_and_png_colour_each_group_alike():
     """Components matched to the truth (Hungarian matching) keep the truth's colour."""
-    from gaussmix.viz import base
+    from gaussmix.viz import drawing
 
     X, _, truth = gm.make_mixture(600, 4, overlap=0.05, random_state=0)
     model = gm.GaussianMixture(4, random_state=0).fit(X)
-    colors = base.matched_colors(model, truth)
-    palette = base.component_colors(4)
+    colors = drawing.matched_colors(model, truth)
+    palette = drawing.component_colors(4)
     for k in range(4):  # the fitted component nearest true component k wears colour k
         nearest = np.argmin(((model.means_ - truth.means_[k]) ** 2).sum(axis=1))
         np.testing.assert_array_equal(colors[nearest], palette[k])

@@ -17,9 +17,10 @@ from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from threadpoolctl import threadpool_limits
 
 import gaussmix as gm
+from _helpers import SKLEARN_TYPES
 
 SEED = 20261125
-TYPES = ("full", "tied", "diag", "spherical")
+TYPES = SKLEARN_TYPES  # compared with scikit-learn
 DATASETS = {
     "iris": gm.datasets.load_iris,
     "old_faithful": gm.datasets.load_old_faithful,

@@ -12,8 +12,8 @@ from matplotlib.patches import Ellipse
 from PIL import Image
 
 import gaussmix as gm
+from _helpers import COVARIANCE_TYPES, models_where
 
-COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 RED = np.array(to_rgba("red"))
 
 
@@ -200,7 +200,7 @@ def test_plot_lower_bound_shows_history():
         gm.plot_lower_bound(truth)
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "spherical"])
+@pytest.mark.parametrize("covariance_type", models_where(lambda m: not m.shared)[::2])
 def test_animate_em_one_frame_per_iteration(tmp_path, covariance_type):
     X, _, _ = gm.make_mixture(
         200, 3, 2, overlap=0.1, covariance_type=covariance_type, random_state=4

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import gaussmix as gm
+from _helpers import COVARIANCE_TYPES, MCLUST_ONLY, TWO_TYPES
 from gaussmix.engine import covariance
 from gaussmix.engine.validation import MAX_ABS_VALUE
 
@@ -123,7 +124,7 @@ def test_without_regularisation_em_is_monotone_or_refuses(data, n_components, co
 
 
 @given(data=datasets(allow_nan=True), n_components=st.integers(1, 2),
-       covariance_type=st.sampled_from(["full", "diag", "spherical", "tied"]))
+       covariance_type=st.sampled_from(COVARIANCE_TYPES))
 def test_missing_values_fit_validly_or_are_refused(data, n_components, covariance_type):
     X, weights = data
     model = gm.GaussianMixture(n_components, covariance_type=covariance_type, missing="em",
@@ -137,7 +138,7 @@ def test_missing_values_fit_validly_or_are_refused(data, n_components, covarianc
     assert filled is None or np.all(np.isfinite(filled))
 
 
-@given(data=datasets(), covariance_types=st.sampled_from(["all", ("full", "diag")]))
+@given(data=datasets(), covariance_types=st.sampled_from(["all", TWO_TYPES]))
 def test_select_model_ranks_validly_or_refuses(data, covariance_types):
     X, weights = data
     selection = _call(lambda: gm.select_model(X, n_components=[1, 2],
@@ -230,7 +231,7 @@ def test_fits_beyond_the_planned_memory_are_refused_before_allocating(settings):
 
 
 @pytest.mark.filterwarnings("ignore:Best of 1 initialisation")  # the stop is not convergence
-@pytest.mark.parametrize("covariance_type", ["EVV", "full"])
+@pytest.mark.parametrize("covariance_type", MCLUST_ONLY[-1:] + TWO_TYPES[:1])  # EVV, full
 def test_em_without_regularisation_stops_and_says_why_when_a_covariance_is_singular(
         covariance_type):
     """Four components on 38 rows in 3-D with reg_covar=0: one is left with 3 rows, its

@@ -1,5 +1,6 @@
 """select_model: the grid, the criteria, degenerate and failed fits, the plot, bad grids."""
 
+import inspect
 import re
 
 import matplotlib
@@ -14,10 +15,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import gaussmix as gm
+from _helpers import MCLUST_SAMPLE, ONE_PER_REPRESENTATION, TWO_TYPES, models_where
 from gaussmix.selection import DEGENERATE_VARIANCE
 
 SEED = 20261125
-TYPES = ("full", "tied", "diag", "spherical")
+TYPES = inspect.signature(gm.select_model).parameters["covariance_types"].default
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,8 @@ def test_table_values_match_models_and_references(faithful, faithful_selection):
 
 
 def test_criterion_choice_changes_best(faithful):
-    sel = gm.select_model(faithful, [2, 3], ["full", "tied"], criterion="ICL", n_init=2,
+    matrices = models_where(lambda m: m.family != "diagonal")  # full, tied
+    sel = gm.select_model(faithful, [2, 3], matrices, criterion="ICL", n_init=2,
                           random_state=SEED, progress=False)
     ok = sel.table[sel.table.status == "ok"]
     assert sel.criterion == "icl"
@@ -104,14 +107,15 @@ def test_integer_weights_equal_repeated_rows(faithful):
     X = faithful[:120]
     w = np.random.default_rng(SEED).integers(0, 4, len(X))
     kw = {"n_init": 1, "random_state": SEED, "progress": False}
-    weighted = gm.select_model(X, [1, 2, 3], ["full", "diag"], sample_weight=w, **kw)
-    repeated = gm.select_model(np.repeat(X, w, axis=0), [1, 2, 3], ["full", "diag"], **kw)
+    weighted = gm.select_model(X, [1, 2, 3], TWO_TYPES, sample_weight=w, **kw)
+    repeated = gm.select_model(np.repeat(X, w, axis=0), [1, 2, 3], TWO_TYPES, **kw)
     cols = ["loglik", "bic", "aic", "icl"]
     np.testing.assert_allclose(weighted.table[cols], repeated.table[cols], rtol=1e-7)
 
 
 def test_parallel_table_equals_serial(faithful):
-    kw = {"n_components": [1, 2, 3], "covariance_types": ("full", "spherical"), "n_init": 2,
+    dense_and_spherical = models_where(lambda m: not m.shared)[::2]
+    kw = {"n_components": [1, 2, 3], "covariance_types": dense_and_spherical, "n_init": 2,
               "random_state": SEED, "progress": False}
     serial = gm.select_model(faithful, n_jobs=1, **kw)
     parallel = gm.select_model(faithful, n_jobs=2, **kw)
@@ -279,7 +283,7 @@ def test_summaries_of_a_stacked_pass_equal_each_models_own(faithful, dtype):
     X = faithful.astype(dtype)
     w = np.random.default_rng(0).uniform(0.5, 2.0, len(X))
     models = [gm.GaussianMixture(3, covariance_type=t, random_state=0).fit(X)
-              for t in ("full", "tied", "diag", "spherical", "VEV", "EII")]
+              for t in ONE_PER_REPRESENTATION + MCLUST_SAMPLE[::4]]  # EII, VEV
     for weights in (None, w):
         for own, stacked in zip([_fit_summary(m, X, weights) for m in models],
                                 fit_summaries(models, X, weights)):

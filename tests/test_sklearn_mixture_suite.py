@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import gaussmix as gm
+from _helpers import SKLEARN_TYPES
 
 sk_gaussian = pytest.importorskip("sklearn.mixture.tests.test_gaussian_mixture")
 sk_bayesian = pytest.importorskip("sklearn.mixture.tests.test_bayesian_mixture")
@@ -105,7 +106,7 @@ def test_weights_messages_are_scikit_learns():
         gm.GaussianMixture(2, weights_init=[0.3, 0.3]).fit(X)
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", SKLEARN_TYPES)
 def test_precisions_cholesky_from_precisions_init_is_scikit_learns(covariance_type):
     """Regression: the factor of a given precision was the lower Cholesky factor, where
     scikit-learn stores the upper one (``P = U @ U.T``, as for fitted covariances)."""

@@ -14,7 +14,8 @@ from gaussmix.cli import cli
 pytest.importorskip("librosa")
 sf = pytest.importorskip("soundfile")
 
-from gaussmix.apps import speaker, speaker_eval
+from gaussmix.apps import speaker
+from gaussmix.apps.speaker import scoring
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +149,9 @@ def test_top_c_with_every_component_is_the_exact_ratio(corpus, features, ubm):
     assert_allclose(speaker.score(model, ubm, X, top_c=16), exact, rtol=1e-10)
     assert_allclose(speaker.score(model, ubm, X, top_c=None), exact, rtol=1e-10)
     # the shortcut's own arithmetic: the top-16 of 16 through the gather path equals the exact
-    _, index = speaker._ubm_pass(ubm, X, 15)
+    _, index = scoring._ubm_pass(ubm, X, 15)
     full = np.argsort(-ubm.predict_proba(X), axis=1)
-    assert_allclose(speaker._model_log(model, X, full), model.score_samples(X), rtol=1e-10)
+    assert_allclose(scoring._model_log(model, X, full), model.score_samples(X), rtol=1e-10)
     np.testing.assert_array_equal(np.sort(index, axis=1), np.sort(full[:, :15], axis=1))
     # top-5 loses little: adapted components stay near their UBM parents
     assert abs(speaker.score(model, ubm, X, top_c=5) - exact) < 0.05 * abs(exact) + 0.05
@@ -164,7 +165,7 @@ def test_top_c_works_for_full_covariances_too(rng):
     model = speaker.enroll(ubm, X[:50] + 0.5, adapt=("means", "covariances"))
     exact = np.mean(model.score_samples(X) - ubm.score_samples(X))
     index = np.argsort(-ubm.predict_proba(X), axis=1)
-    assert_allclose(np.mean(speaker._model_log(model, X, index) - ubm.score_samples(X)), exact,
+    assert_allclose(np.mean(scoring._model_log(model, X, index) - ubm.score_samples(X)), exact,
                     rtol=1e-10)
 
 
@@ -187,18 +188,18 @@ def test_scoring_refuses_what_it_cannot_score(corpus, features, ubm):
 
 
 def test_equal_error_rate_and_det_points():
-    eer, threshold = speaker_eval.equal_error_rate([2.0, 3.0, 4.0, 0.5], [0.0, 1.0, -1.0, -2.0])
+    eer, threshold = speaker.equal_error_rate([2.0, 3.0, 4.0, 0.5], [0.0, 1.0, -1.0, -2.0])
     assert eer == 0.25 and threshold in (0.5, 1.0)
-    assert speaker_eval.equal_error_rate([1.0, 2.0], [-1.0, 0.0])[0] == 0.0
-    assert speaker_eval.equal_error_rate([-1.0, 0.0], [1.0, 2.0])[0] == 1.0
-    fa, fr, _ = speaker_eval.det_points(np.arange(10.0), np.arange(10.0) - 3)
+    assert speaker.equal_error_rate([1.0, 2.0], [-1.0, 0.0])[0] == 0.0
+    assert speaker.equal_error_rate([-1.0, 0.0], [1.0, 2.0])[0] == 1.0
+    fa, fr, _ = speaker.det_points(np.arange(10.0), np.arange(10.0) - 3)
     assert np.all(np.diff(fa) <= 0) and np.all(np.diff(fr) >= 0)
     with pytest.raises(ValueError, match="at least one target"):
-        speaker_eval.equal_error_rate([], [1.0])
+        speaker.equal_error_rate([], [1.0])
 
 
 def test_the_experiment_runs_small_and_map_beats_scratch_with_little_data(corpus, features):
-    result = speaker_eval.evaluate(corpus, amounts=(1,), ubm_components=16,
+    result = speaker.evaluate(corpus, amounts=(1,), ubm_components=16,
                                    scratch_components=(2, 4), features=features)
     rows = {row["method"]: row for row in result["rows"]}
     assert set(rows) == {"MAP", "scratch"}

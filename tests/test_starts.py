@@ -63,7 +63,7 @@ def test_closed_form_log_determinants_match_lapack(rng, d):
 def test_a_start_equal_to_an_earlier_one_is_not_run_again(monkeypatch):
     """With one component every agglomerative start is the whole data: EM runs once, and the
     fit equals the single start's."""
-    from gaussmix.estimators.base import BaseMixture
+    from gaussmix.estimators.driver import BaseMixture
 
     X = gm.datasets.load_iris()
     runs = []

@@ -5,9 +5,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import gaussmix as gm
+from _helpers import COVARIANCE_TYPES
 from conftest import SEED
-
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
 def blobs(n_samples, seed=SEED, n_features=3):

@@ -10,8 +10,34 @@ The package is layered; each layer imports only the ones below it (``docs/design
 """
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from ._version import __version__
+
+if TYPE_CHECKING:  # what a type checker sees of the lazy names below ("x as x": re-exported)
+    from . import datasets as datasets
+    from .apps.anomaly import MixtureOutlierDetector as MixtureOutlierDetector
+    from .apps.finance import mixture_quantile as mixture_quantile
+    from .apps.segmentation import ImageSegmentation as ImageSegmentation
+    from .apps.segmentation import segment_image as segment_image
+    from .datasets.generate import make_mixture as make_mixture
+    from .datasets.overlap import pairwise_overlap as pairwise_overlap
+    from .estimators import BayesianGaussianMixture as BayesianGaussianMixture
+    from .estimators import GaussianMixture as GaussianMixture
+    from .estimators import StudentMixture as StudentMixture
+    from .estimators.adapt import map_adapt as map_adapt
+    from .io import load as load
+    from .io import save as save
+    from .selection import ModelSelection as ModelSelection
+    from .selection import polished_log_likelihood as polished_log_likelihood
+    from .selection import select_model as select_model
+    from .viz import animate_em as animate_em
+    from .viz import plot_1d as plot_1d
+    from .viz import plot_density as plot_density
+    from .viz import plot_lower_bound as plot_lower_bound
+    from .viz import plot_mixture as plot_mixture
+    from .viz import plot_pairs as plot_pairs
+    from .viz import plot_weights as plot_weights
 
 # public name -> module that defines it
 _LAZY = {

@@ -1,10 +1,13 @@
 """The ``gaussmix`` command line: one verb per job.
 
 The group and the entry point live here; the verbs in :mod:`.generating` (``demo``,
-``generate``), :mod:`.fitting` (``fit``, ``select``), :mod:`.using` (``predict``, ``score``,
-``plot``), :mod:`.segmenting` (``segment``), :mod:`.speaking` (``speaker``),
-:mod:`.exploring` (``explore``) and :mod:`.detecting` (``outliers``), their shared plumbing
-in :mod:`.options`, and ``gaussmix demo``'s work in :mod:`.demo`.
+``generate``), :mod:`.fitting` (``fit``, ``select``), :mod:`.predict_score_plot`
+(``predict``, ``score``, ``plot``: a saved model applied to data), :mod:`.segmenting`
+(``segment``), :mod:`.speaker_verbs` (``speaker`` and its sub-verbs), :mod:`.exploring`
+(``explore``) and :mod:`.detecting` (``outliers``); their shared plumbing is in :mod:`.options`,
+:mod:`.reading` (data files), :mod:`.terminal_tables` (tables that fit a terminal) and
+:mod:`.optional_extras` (errors naming a missing extra), and ``gaussmix demo``'s work in
+:mod:`.demo`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,15 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
-from . import detecting, exploring, fitting, generating, segmenting, speaking, using
+from . import (
+    detecting,
+    exploring,
+    fitting,
+    generating,
+    predict_score_plot,
+    segmenting,
+    speaker_verbs,
+)
 
 __all__ = ["cli", "main"]
 
@@ -42,8 +53,9 @@ def cli():
     """
 
 
-for _command in (generating.demo, generating.generate, fitting.fit, using.predict, using.score,
-                 fitting.select, using.plot, segmenting.segment, speaking.speaker,
+for _command in (generating.demo, generating.generate, fitting.fit, predict_score_plot.predict,
+                 predict_score_plot.score, fitting.select, predict_score_plot.plot,
+                 segmenting.segment, speaker_verbs.speaker,
                  exploring.explore, detecting.outliers):
     cli.add_command(_command)
 del _command

@@ -189,7 +189,7 @@ def _write_picture(truth, fitted, X, path):
     import matplotlib.pyplot as plt
 
     from ..viz import plot_mixture
-    from ..viz.base import atomic_write
+    from ..viz.drawing import atomic_write
 
     fig, axes = plt.subplots(1, 2, figsize=(13.5, 5.6), layout="constrained", sharex=True,
                              sharey=True)  # fmt: skip

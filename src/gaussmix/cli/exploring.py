@@ -7,7 +7,7 @@ import socket
 
 import click
 
-from .extras import needs_extra
+from .optional_extras import needs_extra
 from .options import (
     COVARIANCE_CHOICES,
     COVARIANCE_HELP,

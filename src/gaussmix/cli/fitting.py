@@ -9,7 +9,6 @@ import click
 
 from ..io.formats import DataError, data_format, parse_columns
 from . import options
-from .layout import readable_table
 from .options import (
     COVARIANCE_GRID_CHOICES,
     COVARIANCE_HELP,
@@ -35,6 +34,7 @@ from .options import (
     table_output,
 )
 from .reading import cli_terms, read_data, table_options
+from .terminal_tables import readable_table
 
 
 def _standardized(table, scratch_dirs=()):

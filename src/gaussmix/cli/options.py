@@ -144,18 +144,18 @@ def _check_outputs_against_inputs(ctx):
             if isinstance(item, str) and item != "-" and os.path.isfile(item):
                 inputs.append((name, item))
     seen = []
-    for name, out in outputs.items():
+    for out in outputs.values():
         for in_name, path in inputs:
             if same_file(out, path):
                 raise click.UsageError(
                     f"the output {out} is the input {path} ({in_name.upper()}); refusing to "
                     "overwrite it: choose another output file."
                 )
-        for other_name, other in seen:
+        for other in seen:
             if os.path.abspath(out) == os.path.abspath(other) or same_file(out, other):
                 raise click.UsageError(
                     f"{other} and {out} are the same file; outputs must be different files.")
-        seen.append((name, out))
+        seen.append(out)
     return [path for _, path in inputs]
 
 
@@ -426,12 +426,6 @@ def covariance_grid(covariance_types):
     return list(dict.fromkeys(names)) or ["full", "tied", "diag", "spherical"]
 # Rows per block when a command streams through a file.
 BLOCK_ROWS = 1 << 16
-
-
-def row_blocks(X):
-    """Consecutive blocks of at most ``BLOCK_ROWS`` rows of ``X``."""
-    for start in range(0, X.shape[0], BLOCK_ROWS):
-        yield X[start : start + BLOCK_ROWS]
 
 
 def check_rows(table, n_components):

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from .extras import needs_extra
+from .optional_extras import needs_extra
 from .options import (
     COVARIANCE_CHOICES,
     COVARIANCE_HELP,
@@ -29,7 +29,7 @@ from .options import (
 
 
 def _color_spaces():
-    from ..apps.image_features import COLOR_SPACES
+    from ..apps.segmentation import COLOR_SPACES
 
     return list(COLOR_SPACES)
 

@@ -25,10 +25,16 @@ from __future__ import annotations
 import csv
 import io
 from importlib import resources
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 
 from .speakers import load_speakers
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .._typing import FloatArray
 
 __all__ = ["load_diabetes", "load_iris", "load_old_faithful", "load_speakers"]
 
@@ -47,7 +53,11 @@ def _load_csv(filename, as_frame):
     return pd.DataFrame(values, columns=columns)
 
 
-def load_old_faithful(*, as_frame=False):
+@overload
+def load_old_faithful(*, as_frame: Literal[False] = False) -> FloatArray: ...
+@overload
+def load_old_faithful(*, as_frame: Literal[True]) -> pd.DataFrame: ...
+def load_old_faithful(*, as_frame: bool = False) -> FloatArray | pd.DataFrame:
     """Waiting times and durations of 272 eruptions of the Old Faithful geyser, Yellowstone.
 
     Columns: ``eruptions`` (duration, minutes) and ``waiting`` (minutes to the next eruption).
@@ -68,7 +78,11 @@ def load_old_faithful(*, as_frame=False):
     return _load_csv("old_faithful.csv", as_frame)
 
 
-def load_diabetes(*, as_frame=False):
+@overload
+def load_diabetes(*, as_frame: Literal[False] = False) -> FloatArray: ...
+@overload
+def load_diabetes(*, as_frame: Literal[True]) -> pd.DataFrame: ...
+def load_diabetes(*, as_frame: bool = False) -> FloatArray | pd.DataFrame:
     """Reaven & Miller's (1979) diabetes data: 145 non-obese adults, three measurements.
 
     Columns: ``glucose`` (plasma glucose response to oral glucose), ``insulin`` (plasma insulin
@@ -89,7 +103,11 @@ def load_diabetes(*, as_frame=False):
     return _load_csv("diabetes.csv", as_frame)
 
 
-def load_iris(*, as_frame=False):
+@overload
+def load_iris(*, as_frame: Literal[False] = False) -> FloatArray: ...
+@overload
+def load_iris(*, as_frame: Literal[True]) -> pd.DataFrame: ...
+def load_iris(*, as_frame: bool = False) -> FloatArray | pd.DataFrame:
     """Fisher's iris data (150 flowers, 4 measurements in cm), from scikit-learn's bundled copy.
 
     Parameters

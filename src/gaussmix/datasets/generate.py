@@ -17,6 +17,7 @@ that limit cannot be reached with the drawn shapes, so new shapes are drawn, and
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import optimize
@@ -31,6 +32,11 @@ from .overlap import (
     _summarise,
     covariance_model,
 )
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    from .._typing import ArrayLike, FloatArray, NDArray, RandomState
 
 __all__ = ["make_mixture"]
 
@@ -164,19 +170,19 @@ def _check_overlap_value(value, name):
 
 
 def make_mixture(
-    n_samples,
-    n_components,
-    n_features=2,
+    n_samples: int,
+    n_components: int,
+    n_features: int = 2,
     *,
-    overlap=None,
-    max_overlap=None,
-    covariance_type="full",
-    weights=None,
-    max_axis_ratio=None,
-    tol=1e-6,
-    max_tries=20,
-    random_state=None,
-):
+    overlap: float | None = None,
+    max_overlap: float | None = None,
+    covariance_type: str = "full",
+    weights: Literal["random"] | ArrayLike | None = None,
+    max_axis_ratio: float | None = None,
+    tol: float = 1e-6,
+    max_tries: int = 20,
+    random_state: RandomState = None,
+) -> tuple[FloatArray, NDArray[np.intp], GaussianMixture]:
     """Draw data from a random Gaussian mixture with a requested pairwise overlap.
 
     Means are uniform in ``[0, 10]^n_features``; covariances get random orientations (full, tied),

@@ -33,11 +33,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import integrate
 
 from ..engine import covariance
+
+if TYPE_CHECKING:
+    from .._typing import Mixture, MixtureParams
 
 __all__ = ["Overlap", "pairwise_overlap"]
 
@@ -289,7 +293,8 @@ def _overlap_of(weights, means, full_covariances, scale=1.0):
     return _summarise(_misclassification_matrix(terms, len(weights), scale))
 
 
-def pairwise_overlap(model_or_params, *, covariance_type=None):
+def pairwise_overlap(model_or_params: Mixture | MixtureParams, *,
+                     covariance_type: str | None = None) -> Overlap:
     """Exact pairwise overlap of the components of a Gaussian mixture.
 
     Parameters

@@ -12,13 +12,17 @@ from __future__ import annotations
 import csv
 import os
 from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .._typing import PathLike
 
 __all__ = ["load_speakers"]
 
-ROLES = ("enrol", "test", "background")
 
-
-def load_speakers(folder=None):
+def load_speakers(folder: PathLike | None = None) -> pd.DataFrame:
     """The shipped speaker corpus: one row per utterance.
 
     Parameters
@@ -47,7 +51,7 @@ def load_speakers(folder=None):
     import pandas as pd
 
     if folder is None:
-        folder = os.fspath(resources.files(__package__).joinpath("speakers"))
+        folder = str(resources.files(__package__).joinpath("speakers"))
     folder = os.path.abspath(os.fspath(folder))
     manifest = os.path.join(folder, "speakers.csv")
     if not os.path.isfile(manifest):

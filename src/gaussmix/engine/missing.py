@@ -30,12 +30,6 @@ LOG_2PI = np.log(2 * np.pi)
 BLOCK_ELEMENTS = 1 << 20
 
 
-def incomplete_mask(x):
-    """``(missing, incomplete)``: the NaN mask of ``x`` and the rows holding any NaN."""
-    missing = np.isnan(x)
-    return missing, missing.any(axis=1)
-
-
 def _observed_sums(x, w):
     """Per column, the (weighted) sum and count of the observed values of ``x``."""
     observed = ~np.isnan(x)

@@ -17,6 +17,7 @@ Gaussian mixture models", Digital Signal Processing 10 (2000), 19-41.
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
@@ -31,6 +32,11 @@ from ..engine.stats import sample_covariances
 from ..engine.validation import is_real
 from .gaussian import GaussianMixture
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .._typing import ArrayLike
+
 __all__ = ["ADAPTABLE", "map_adapt"]
 
 #: What :func:`map_adapt` can adapt.
@@ -43,12 +49,14 @@ def _adapts_covariances(model):
     return model.conjugate and not model.shared
 
 
-def covariance_adaptable_types():
+def covariance_adaptable_types() -> tuple[str, ...]:
     """The ``covariance_type`` values whose covariances :func:`map_adapt` can adapt."""
     return tuple(name for name in covariance.names() if _adapts_covariances(covariance.get(name)))
 
 
-def map_adapt(ubm, X, *, relevance_factor=16.0, adapt=("means",), sample_weight=None):
+def map_adapt(ubm: GaussianMixture, X: ArrayLike, *, relevance_factor: float = 16.0,
+              adapt: str | Sequence[str] = ("means",),
+              sample_weight: ArrayLike | None = None) -> GaussianMixture:
     """A new mixture MAP-adapted from the fitted ``ubm`` to the rows of ``X``.
 
     One pass of the E-step under the UBM's parameters gives each component's soft count ``n_k``,

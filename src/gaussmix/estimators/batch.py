@@ -53,7 +53,7 @@ BATCH_COMPONENTS = 2048
 
 
 class BatchedRuns:
-    """Mixin of :class:`~gaussmix.estimators.base.BaseMixture`: several EM runs at once."""
+    """Mixin of :class:`~gaussmix.estimators.driver.BaseMixture`: several EM runs at once."""
 
     def _kernel_terms(self, state):
         """``(weights, means, prec_chol, covariances)`` of a state for a stacked kernel

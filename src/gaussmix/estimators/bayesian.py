@@ -10,6 +10,8 @@ memory-mapped files, Dask) and prediction are the driver's.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..engine import variational as vb
@@ -18,7 +20,11 @@ from ..engine.estep import em_statistics, kernel_for, log_weights_of, whole_data
 from ..engine.state import VariationalState
 from ..engine.stats import sample_covariances
 from ..engine.validation import is_real
-from .base import MIXTURE_RULES, BaseMixture
+from .driver import MIXTURE_RULES, BaseMixture
+
+if TYPE_CHECKING:
+
+    from .._typing import ArrayLike, RandomState
 
 
 def _positive_or_none(v):
@@ -136,30 +142,30 @@ covariance_prior_ :
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int = 1,
         *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="hierarchical",
-        weight_concentration_prior_type="dirichlet_process",
-        weight_concentration_prior=None,
-        mean_precision_prior=None,
-        mean_prior=None,
-        degrees_of_freedom_prior=None,
-        covariance_prior=None,
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        n_threads=None,
-    ):
+        covariance_type: str = "full",
+        tol: float | None = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "hierarchical",
+        weight_concentration_prior_type: str = "dirichlet_process",
+        weight_concentration_prior: float | None = None,
+        mean_precision_prior: float | None = None,
+        mean_prior: ArrayLike | None = None,
+        degrees_of_freedom_prior: float | None = None,
+        covariance_prior: ArrayLike | float | None = None,
+        weights_init: ArrayLike | None = None,
+        means_init: ArrayLike | None = None,
+        precisions_init: ArrayLike | None = None,
+        random_state: RandomState = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        n_threads: int | None = None,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol

@@ -4,12 +4,13 @@ The estimator's state is ``(weights, means, covariances, precision factors)`` in
 start is the ``n_init`` search (or ``init_params``, or the user's ``*_init``), its E-step the
 engine's Gaussian kernel of the covariance model, its M-step :func:`gaussmix.engine.em.m_step`
 followed by the collapse check; the loop, the data paths and prediction are the driver's
-(:mod:`gaussmix.estimators.base`).
+(:mod:`gaussmix.estimators.driver`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,12 +19,19 @@ from ..engine.em import resolution_floor
 from ..engine.estep import kernel_for, log_weights_of
 from ..engine.state import KernelTerms, MixtureState
 from ..engine.stats import SuffStats
-from ..engine.validation import as_float_array, check_weights, is_real
-from .base import MIXTURE_RULES, BaseMixture
-from .missing import MISSING_RULE, MissingValues
-from .noise import NOISE_RULE, NoiseComponent
+from ..engine.validation import as_float_array, is_real
+from .driver import MIXTURE_RULES, BaseMixture
+from .imputation import MISSING_RULE, MissingValues
+from .noise_component import NOISE_RULE, NoiseComponent
 from .stacked import StackedSteps
 from .stepwise import StepwiseEM
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from typing_extensions import Self
+
+    from .._typing import ArrayLike, RandomState
 
 _PARAMETER_RULES = {
     **MIXTURE_RULES,
@@ -195,28 +203,28 @@ default='hierarchical'
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int = 1,
         *,
-        covariance_type="full",
-        tol=None,
-        reg_covar=1e-6,
-        max_iter=1000,
-        n_init=1,
-        init_params="hierarchical",
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        n_threads=None,
-        learning_decay=0.6,
-        learning_offset=10.0,
-        missing="error",
-        noise=False,
-    ):
+        covariance_type: str = "full",
+        tol: float | None = None,
+        reg_covar: float = 1e-6,
+        max_iter: int = 1000,
+        n_init: int = 1,
+        init_params: str = "hierarchical",
+        weights_init: ArrayLike | None = None,
+        means_init: ArrayLike | None = None,
+        precisions_init: ArrayLike | None = None,
+        random_state: RandomState = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        n_threads: int | None = None,
+        learning_decay: float = 0.6,
+        learning_offset: float = 10.0,
+        missing: str = "error",
+        noise: bool | float = False,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -240,8 +248,9 @@ default='hierarchical'
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
-    def from_parameters(cls, weights, means, covariances, *, covariance_type="full",
-                        noise_weight=0.0, noise_bounds=None, **params):
+    def from_parameters(cls, weights: ArrayLike, means: ArrayLike, covariances: ArrayLike, *,
+                        covariance_type: str = "full", noise_weight: float = 0.0,
+                        noise_bounds: ArrayLike | None = None, **params: Any) -> Self:
         """A fitted-like model holding given parameters (e.g. the truth of generated data).
 
         The result predicts, scores and samples like a fitted model. Inputs are validated: weights
@@ -268,16 +277,7 @@ default='hierarchical'
         model = cls(n_components=n_components, covariance_type=covariance_type, **params)
         model._check_hyperparameters()
         cov_model = model._covariance_model
-        noise_weight = float(noise_weight)
-        if noise_weight and not model._noise_on():
-            raise ValueError("noise_weight needs the noise parameter: noise=V (the volume of its "
-                             "region) or noise=True with noise_bounds (the data's box).")
-        if model._noise_on():  # the components' weights and the noise weight sum to one
-            check_weights(np.append(weights, noise_weight), n_components + 1,
-                          "weights with noise_weight")
-            model._set_noise_region(noise_bounds)
-        else:
-            check_weights(weights, n_components, "weights")
+        noise_weight = model._given_noise(weights, float(noise_weight), noise_bounds)
         model.weights_ = weights.astype(dtype)
         model.means_ = means.astype(dtype)
         covariances = as_float_array(covariances, "covariances")
@@ -308,7 +308,8 @@ default='hierarchical'
         model.lower_bounds_ = []
         return model
 
-    def partial_fit(self, X, y=None, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: object = None,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """Update the model from one mini-batch (stepwise, or online, EM).
 
         The first call (on an unfitted model) initialises from its batch as ``fit`` would
@@ -362,7 +363,7 @@ default='hierarchical'
     _family_name = "gaussian"
 
     @property
-    def _family(self):
+    def _family(self) -> families.ComponentFamily:
         return families.get(self._family_name)
 
     def _family_option(self):
@@ -374,7 +375,7 @@ default='hierarchical'
 
         ``init`` is the index of the initialisation within ``n_init``. With the default
         ``init_params='hierarchical'``, no ``*_init`` given and ``init >= 1``, the start comes
-        from the search (:mod:`gaussmix.estimators.search`). Given ``*_init`` replace the
+        from the search (:mod:`gaussmix.estimators.start_search`). Given ``*_init`` replace the
         corresponding parts of the start.
         """
         if not self._given_start():
@@ -486,12 +487,12 @@ default='hierarchical'
                 + self._family.n_parameters(k, self._family_option())
                 + 2 * int(self._noise_on()))
 
-    def bic(self, X):
+    def bic(self, X: ArrayLike) -> float:
         """Bayesian information criterion (lower is better)."""
-        n = X.shape[0] if hasattr(X, "shape") else len(X)
-        return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
+        n = np.shape(X)[0]
+        return float(-2 * self.score(X) * n + self._n_parameters() * np.log(n))
 
-    def aic(self, X):
+    def aic(self, X: ArrayLike) -> float:
         """Akaike information criterion (lower is better)."""
-        n = X.shape[0] if hasattr(X, "shape") else len(X)
-        return -2 * self.score(X) * n + 2 * self._n_parameters()
+        n = np.shape(X)[0]
+        return float(-2 * self.score(X) * n + 2 * self._n_parameters())

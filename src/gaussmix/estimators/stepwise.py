@@ -22,7 +22,7 @@ from ..engine.validation import check_sample_weight, validate_numeric
 
 
 class StepwiseEM:
-    """Mixin giving a :class:`~gaussmix.estimators.base.BaseMixture` a ``partial_fit``."""
+    """Mixin giving a :class:`~gaussmix.estimators.driver.BaseMixture` a ``partial_fit``."""
 
     def _running_statistics(self, state):
         raise NotImplementedError

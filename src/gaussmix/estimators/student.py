@@ -4,21 +4,29 @@ Heavy tails and stray points bend a Gaussian mixture: one outlier can take a com
 tails inflate every covariance. A t component down-weights a row by its latent precision scale
 ``u = (nu + D) / (nu + d^2)`` (Peel & McLachlan 2000), so rows far out count little in its
 mean and scale. The family's E-step terms and ECM M-step are
-:mod:`gaussmix.engine.families.student`; everything else (starts, covariance models, data
+:mod:`gaussmix.engine.families.student_t_family`; everything else (starts, covariance models, data
 paths, the noise component, prediction) is :class:`~gaussmix.estimators.gaussian.GaussianMixture`'s.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..engine.families.student import MAX_DOF, MIN_DOF
+from ..engine.families.student_t_family import MAX_DOF, MIN_DOF
 from ..engine.validation import is_real
-from .base import MIXTURE_RULES
+from .driver import MIXTURE_RULES
 from .gaussian import GaussianMixture
-from .noise import NOISE_RULE
+from .noise_component import NOISE_RULE
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from typing_extensions import Self
+
+    from .._typing import ArrayLike, RandomState
 
 DOF_TYPES = ("free", "shared", "fixed")
 
@@ -95,27 +103,27 @@ lower_bound_, lower_bounds_, n_features_in_
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int = 1,
         *,
-        covariance_type="full",
-        dof_type="free",
-        dof_init=10.0,
-        noise=False,
-        tol=None,
-        reg_covar=1e-6,
-        max_iter=1000,
-        n_init=1,
-        init_params="hierarchical",
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        n_threads=None,
-    ):
+        covariance_type: str = "full",
+        dof_type: str = "free",
+        dof_init: float | ArrayLike = 10.0,
+        noise: bool | float = False,
+        tol: float | None = None,
+        reg_covar: float = 1e-6,
+        max_iter: int = 1000,
+        n_init: int = 1,
+        init_params: str = "hierarchical",
+        weights_init: ArrayLike | None = None,
+        means_init: ArrayLike | None = None,
+        precisions_init: ArrayLike | None = None,
+        random_state: RandomState = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        n_threads: int | None = None,
+    ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.dof_type = dof_type
@@ -162,7 +170,7 @@ lower_bound_, lower_bounds_, n_features_in_
         return out
 
     @property
-    def partial_fit(self):
+    def partial_fit(self) -> Any:
         """Not offered (``hasattr(model, "partial_fit")`` is False): stepwise EM's running
         statistics have no ECM update of the degrees of freedom yet."""
         raise AttributeError(
@@ -170,7 +178,8 @@ lower_bound_, lower_bounds_, n_features_in_
             "Dask array streams through fit), or use GaussianMixture's partial_fit.")
 
     @classmethod
-    def from_parameters(cls, weights, means, covariances, *, dofs=None, **params):
+    def from_parameters(cls, weights: ArrayLike, means: ArrayLike, covariances: ArrayLike, *,
+                        dofs: float | ArrayLike | None = None, **params: Any) -> Self:
         """A fitted-like model holding given parameters (scale matrices as ``covariances``,
         and ``dofs``, the degrees of freedom per component or one shared value).
 

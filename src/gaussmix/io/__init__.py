@@ -51,6 +51,17 @@ validating), :mod:`~gaussmix.io.tables` (CSV/TSV, Parquet and ``.npy`` data) and
 """
 
 from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what a type checker sees of the lazy names below ("x as x": re-exported)
+    from .model_file import FORMAT_NAME as FORMAT_NAME
+    from .model_file import FORMAT_VERSION as FORMAT_VERSION
+    from .model_file import ModelFile as ModelFile
+    from .model_file import save as save
+    from .model_read import load as load
+    from .model_read import read_model as read_model
+    from .writing import atomic_write as atomic_write
+    from .writing import atomic_write_path as atomic_write_path
 
 # public name -> module that defines it; imported when first used, so that reading a data table
 # (``io.tables``) does not import the estimators (and scikit-learn) behind the model files

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,11 @@ from ..engine import covariance
 from ..estimators import BayesianGaussianMixture, GaussianMixture
 from . import bayesian_file, family_file
 from .writing import atomic_write
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .._typing import ArrayLike, PathLike
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ModelFile", "save"]
 
@@ -126,7 +132,9 @@ class ModelFile:
 
 
 # ---------------------------------------------------------------------- saving
-def save(model, path, *, feature_names=None, center=None, scale=None):
+def save(model: GaussianMixture | BayesianGaussianMixture, path: PathLike, *,
+         feature_names: Sequence[str] | None = None, center: ArrayLike | None = None,
+         scale: ArrayLike | None = None) -> None:
     """Write a fitted :class:`GaussianMixture` or :class:`BayesianGaussianMixture` to ``path``
     (format documented in :mod:`gaussmix.io`).
 

@@ -7,6 +7,7 @@ import math
 import os
 import zipfile
 from tokenize import TokenError
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from .model_file import (
     ModelFile,
 )
 
+if TYPE_CHECKING:
+    from .._typing import PathLike
+
 __all__ = ["load", "read_model"]
 
 #: A compressed member may declare at most this many times its compressed size (gaussmix
@@ -41,7 +45,7 @@ _ESTIMATORS = {"GaussianMixture": GaussianMixture,
                family_file.ESTIMATOR: StudentMixture}
 
 
-def load(path):
+def load(path: PathLike) -> GaussianMixture | BayesianGaussianMixture:
     """Read a model written by :func:`save`; returns the :class:`GaussianMixture` or
     :class:`BayesianGaussianMixture` saved.
 

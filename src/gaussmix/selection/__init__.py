@@ -1,15 +1,15 @@
 """Model selection: how many components, and which covariance model.
 
-:func:`~gaussmix.selection.search.select_model` fits a grid of mixtures and scores them by BIC,
+:func:`~gaussmix.selection.grid.select_model` fits a grid of mixtures and scores them by BIC,
 AIC or ICL (:mod:`~gaussmix.selection.criteria`), returning a
 :class:`~gaussmix.selection.result.ModelSelection`;
 :func:`~gaussmix.selection.polish.polished_log_likelihood` compares fits at their optima.
 """
 
 from .criteria import CRITERIA, DEGENERATE_VARIANCE, degenerate_reason, information_criteria
+from .grid import select_model
 from .polish import polished_log_likelihood
 from .result import ModelSelection
-from .search import select_model
 
 __all__ = [
     "CRITERIA", "DEGENERATE_VARIANCE", "ModelSelection", "degenerate_reason",

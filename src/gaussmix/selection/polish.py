@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
 from ..estimators import GaussianMixture
+
+if TYPE_CHECKING:
+    from .._typing import ArrayLike, Mixture
 
 __all__ = ["polished_log_likelihood"]
 
 
-def polished_log_likelihood(model, X, *, tol=1e-12, max_iter=20_000):
+def polished_log_likelihood(model: Mixture, X: ArrayLike, *, tol: float = 1e-12,
+                            max_iter: int = 20_000) -> float:
     """Total log-likelihood of ``X`` at the EM fixed point reached from ``model``'s parameters.
 
     Two fits stopped by a loose ``tol`` can differ only in how close to their optimum they
@@ -30,4 +38,4 @@ def polished_log_likelihood(model, X, *, tol=1e-12, max_iter=20_000):
         weights_init=model.weights_, means_init=model.means_, precisions_init=model.precisions_,
     )
     polish.fit(X)
-    return float(polish.score(X) * len(X))
+    return float(polish.score(X) * np.shape(X)[0])

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .criteria import CRITERIA
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    import pandas as pd
+    from matplotlib.axes import Axes
 
 # (marker, line style, colour) of each line of the criterion plot: fourteen that differ in at
 # least two of the three, as mclust's BIC plot does with its symbols.
@@ -47,7 +56,9 @@ class ModelSelection:
         the proper fit its row reports (the table's columns; never chosen).
     """
 
-    def __init__(self, results, criterion, allow_degenerate=False):
+    def __init__(self, results: Sequence[Any], criterion: str,
+                 allow_degenerate: bool = False) -> None:
+        # results: the grid's GridFit records (selection.grid), in grid order
         import pandas as pd
 
         rows = [result.row for result in results]
@@ -89,7 +100,7 @@ class ModelSelection:
         self.best_ = self.models_[(self.best_params_["n_components"],
                                    self.best_params_["covariance_type"])]
 
-    def ranking(self, n=None):
+    def ranking(self, n: int | None = None) -> pd.DataFrame:
         """Eligible rows sorted by the criterion (best first); the top ``n`` if given."""
         ok = self.table["status"].eq("ok")
         if self.allow_degenerate:
@@ -97,7 +108,8 @@ class ModelSelection:
         ranked = self.table[ok].sort_values(self.criterion, kind="stable")
         return ranked if n is None else ranked.head(n)
 
-    def plot(self, ax=None, criterion=None):
+    def plot(self, ax: Axes | None = None,
+             criterion: str | None = None) -> Axes:
         """Criterion against the number of components, one line per covariance type.
 
         Like mclust's BIC plot: every model its own colour, marker and line style (fourteen
@@ -160,7 +172,7 @@ class ModelSelection:
         ax.set_title(f"Model selection by {criterion.upper()}")
         return ax
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         p = self.best_params_
         n_bad = int((self.table["status"] != "ok").sum())
         extra = f", {n_bad} not ok" if n_bad else ""

@@ -8,7 +8,8 @@
 * :func:`plot_density` - log-density heat map with contours.
 * :func:`plot_lower_bound` - the lower bound after each EM iteration.
 * :func:`plot_weights` - the weights as bars: which components a Bayesian mixture kept.
-* :func:`animate_em` - a GIF of EM at work, one frame per iteration (see :mod:`gaussmix.viz.em`).
+* :func:`animate_em` - a GIF of EM at work, one frame per iteration (see
+  :mod:`gaussmix.viz.animation`).
 
 Every function takes a fitted mixture (``gaussmix.GaussianMixture``, scikit-learn's
 ``GaussianMixture`` or ``GaussianMixture.from_parameters(...)``) and works for every covariance
@@ -17,14 +18,14 @@ marginal of the mixture) or a projection onto the two leading principal axes; th
 which. matplotlib is imported only when a picture is drawn.
 
 Modules: :mod:`~gaussmix.viz.mixture` (scatter, corner and 1-D pictures),
-:mod:`~gaussmix.viz.density` (density and lower bound), :mod:`~gaussmix.viz.em` (the EM
-animation) and :mod:`~gaussmix.viz.base` (geometry, colours and drawing helpers). Every covariance
-model hands the pictures its 2-D marginals (``CovarianceModel.marginal``), so a new model needs
+:mod:`~gaussmix.viz.density` (density and lower bound), :mod:`~gaussmix.viz.animation` (the EM
+animation) and :mod:`~gaussmix.viz.drawing` (geometry, colours and drawing helpers). Every
+covariance model hands the pictures its 2-D marginals (``CovarianceModel.marginal``), so a new model needs
 nothing here.
 """
 
+from .animation import animate_em, em_trajectory
 from .density import plot_density, plot_lower_bound
-from .em import animate_em, em_trajectory
 from .mixture import plot_1d, plot_mixture, plot_pairs
 from .weights import plot_weights
 

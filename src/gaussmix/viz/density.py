@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.special import logsumexp
 
-from . import base
-from .base import new_axes as _axes
+from . import drawing
+from .drawing import new_axes as _axes
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Literal
+
+    from matplotlib.axes import Axes
+
+    from .._typing import ArrayLike, Mixture
 
 __all__ = ["plot_density", "plot_lower_bound"]
 
@@ -25,19 +35,19 @@ def _log_density_2d(means2, covs2, weights, grid_points):
 
 
 def plot_density(
-    model,
-    X=None,
-    ax=None,
+    model: Mixture,
+    X: ArrayLike | None = None,
+    ax: Axes | None = None,
     *,
-    features=(0, 1),
-    projection=None,
-    kind="both",
-    resolution=200,
-    levels=10,
-    feature_names=None,
-    show_points=True,
-    title=None,
-):
+    features: Sequence[int] = (0, 1),
+    projection: Literal["pca"] | None = None,
+    kind: Literal["both", "heatmap", "contour"] = "both",
+    resolution: int = 200,
+    levels: int = 10,
+    feature_names: Sequence[str] | None = None,
+    show_points: bool = True,
+    title: str | None = None,
+) -> Axes:
     """Log-density of the mixture as a heat map and/or contour lines.
 
     With more than two features the density shown is the exact marginal density of the chosen
@@ -64,21 +74,21 @@ def plot_density(
     -------
     matplotlib.axes.Axes
     """
-    base.check_model(model)
+    drawing.check_model(model)
     means = np.asarray(model.means_, dtype=np.float64)
     n_features = means.shape[1]
     if kind not in ("both", "heatmap", "contour"):
         raise ValueError(f"kind must be 'both', 'heatmap' or 'contour'; got {kind!r}.")
     if not isinstance(resolution, (int, np.integer)) or not 10 <= resolution <= 2000:
         raise ValueError(f"resolution must be an integer in [10, 2000]; got {resolution!r}.")
-    X = base.check_data(X, n_features)
-    names = base.feature_names(feature_names, n_features)
-    P, (xlabel, ylabel) = base.projection_matrix(model, X, features, projection, names)
-    means2, covs2 = base.projected_parameters(model, P)
+    X = drawing.check_data(X, n_features)
+    names = drawing.feature_names(feature_names, n_features)
+    P, (xlabel, ylabel) = drawing.projection_matrix(model, X, features, projection, names)
+    means2, covs2 = drawing.projected_parameters(model, P)
     points2 = X @ P.T if X is not None and len(X) else None
-    lims = base.limits(points2, means2, covs2)
-    gx = np.linspace(*lims[0], resolution)
-    gy = np.linspace(*lims[1], resolution)
+    lims = drawing.limits(points2, means2, covs2)
+    gx = np.linspace(lims[0][0], lims[0][1], resolution)
+    gy = np.linspace(lims[1][0], lims[1][1], resolution)
     xx, yy = np.meshgrid(gx, gy)
     weights = np.asarray(model.weights_, dtype=np.float64)
     log_density = _log_density_2d(means2, covs2, weights, np.column_stack([xx.ravel(), yy.ravel()]))
@@ -102,7 +112,7 @@ def plot_density(
     if show_points and points2 is not None:
         dot = "white" if kind != "contour" else "black"
         ax.scatter(points2[:, 0], points2[:, 1], s=3, c=dot, alpha=0.35, linewidths=0, zorder=3)
-    base.draw_means(ax, means2)
+    drawing.draw_means(ax, means2)
     ax.set_xlim(*lims[0])
     ax.set_ylim(*lims[1])
     ax.set_xlabel(xlabel)
@@ -111,7 +121,7 @@ def plot_density(
     return ax
 
 
-def plot_lower_bound(model, ax=None, *, title=None):
+def plot_lower_bound(model: Mixture, ax: Axes | None = None, *, title: str | None = None) -> Axes:
     """The lower bound (mean log-likelihood per point) after each EM iteration.
 
     A second panel below (a twin axis at the right when ``ax`` is given) shows the change per
@@ -163,7 +173,7 @@ def plot_lower_bound(model, ax=None, *, title=None):
         title if title is not None else f"EM progress: {status} after {history.size} iterations"
     )
     handles = ax.get_lines()[:1]
-    if show_change:
+    if below is not None:  # show_change
         change = np.abs(np.diff(history))
         below.semilogy(iterations[1:], np.maximum(change, 1e-16), color="0.45", linestyle="--",
                        linewidth=1.2, label=f"change per iteration{where}")  # fmt: skip

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from . import base
-from .base import new_axes as _axes
+from . import drawing
+from .drawing import new_axes as _axes
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Literal
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .._typing import ArrayLike, Mixture
 
 __all__ = ["plot_1d", "plot_mixture", "plot_pairs"]
 
@@ -29,7 +40,7 @@ def _legend_handles(colors, weights, n_std, *, max_components=20, shown=None, mi
         handles.append(Patch(facecolor="none", edgecolor="none",
                              label=f"{hidden} component(s) with weight < {min_weight:g} not drawn"))
     handles.append(
-        Line2D([], [], marker="X", color="none", markerfacecolor=base.MEAN_COLOR,
+        Line2D([], [], marker="X", color="none", markerfacecolor=drawing.MEAN_COLOR,
                markeredgecolor="white", markersize=10, label="means")
     )  # fmt: skip
     if n_std is not None and len(n_std):
@@ -54,20 +65,20 @@ def _place_legend(ax, handles, legend):
 
 
 def plot_mixture(
-    model,
-    X=None,
-    ax=None,
+    model: Mixture,
+    X: ArrayLike | None = None,
+    ax: Axes | None = None,
     *,
-    features=(0, 1),
-    projection=None,
-    n_std=base.N_STD_DEFAULT,
-    feature_names=None,
-    point_size=None,
-    legend="outside",
-    title=None,
-    min_weight=0.01,
-    reference=None,
-):
+    features: Sequence[int] = (0, 1),
+    projection: Literal["pca"] | None = None,
+    n_std: float | Sequence[float] = drawing.N_STD_DEFAULT,
+    feature_names: Sequence[str] | None = None,
+    point_size: float | None = None,
+    legend: Literal["outside", "inside"] | bool | None = "outside",
+    title: str | None = None,
+    min_weight: float = 0.01,
+    reference: Mixture | None = None,
+) -> Axes:
     """Scatter plot of the data with the mixture's components drawn on top.
 
     Points take the colour of their most probable component; their colour blends the component
@@ -120,30 +131,30 @@ def plot_mixture(
     >>> len(ax.patches)  # three translucent ellipses (1, 2, 3 sd) per component
     9
     """
-    base.check_model(model)
+    drawing.check_model(model)
     means = np.asarray(model.means_, dtype=np.float64)
     n_features = means.shape[1]
     if n_features == 1:
         return plot_1d(model, X, ax=ax, feature_names=feature_names, legend=legend, title=title)
-    X = base.check_data(X, n_features)
-    n_std = base.check_n_std(n_std)
-    names = base.feature_names(feature_names, n_features)
-    P, (xlabel, ylabel) = base.projection_matrix(model, X, features, projection, names)
-    means2, covs2 = base.projected_parameters(model, P)
-    colors = base.matched_colors(model, reference)
-    shown = base.shown_components(model, min_weight)
+    X = drawing.check_data(X, n_features)
+    n_std = drawing.check_n_std(n_std)
+    names = drawing.feature_names(feature_names, n_features)
+    P, (xlabel, ylabel) = drawing.projection_matrix(model, X, features, projection, names)
+    means2, covs2 = drawing.projected_parameters(model, P)
+    colors = drawing.matched_colors(model, reference)
+    shown = drawing.shown_components(model, min_weight)
     ax = _axes(ax)
 
     points2 = None
     if X is not None and len(X):
         points2 = X @ P.T
-        rgba = base.soft_colors(model.predict_proba(X), colors)
-        size = base.default_point_size(len(X)) if point_size is None else point_size
+        rgba = drawing.soft_colors(model.predict_proba(X), colors)
+        size = drawing.default_point_size(len(X)) if point_size is None else point_size
         ax.scatter(points2[:, 0], points2[:, 1], c=rgba, s=size, linewidths=0, zorder=3)
     means2, covs2 = means2[shown], covs2[shown]
-    base.draw_ellipses(ax, means2, covs2, colors[shown], n_std)
-    base.draw_means(ax, means2)
-    lims = base.limits(points2, means2, covs2, n_std)
+    drawing.draw_ellipses(ax, means2, covs2, colors[shown], n_std)
+    drawing.draw_means(ax, means2)
+    lims = drawing.limits(points2, means2, covs2, n_std)
     ax.set_xlim(*lims[0])
     ax.set_ylim(*lims[1])
     ax.set_xlabel(xlabel)
@@ -156,7 +167,7 @@ def plot_mixture(
         from matplotlib.patches import Patch
 
         handles.insert(len(handles) - 2, Patch(
-            facecolor=base.NOISE_COLOR, label=f"noise (weight {float(model.noise_weight_):.2f})"))
+            facecolor=drawing.NOISE_COLOR, label=f"noise (weight {float(model.noise_weight_):.2f})"))
     _place_legend(ax, handles, legend)
     return ax
 
@@ -180,7 +191,7 @@ def _describe(model, X):
 
 def _marginal_1d(model, feature):
     means = np.asarray(model.means_, dtype=np.float64)[:, feature]
-    variances = base.full_covariances(model)[:, feature, feature]
+    variances = drawing.full_covariances(model)[:, feature, feature]
     return np.asarray(model.weights_, dtype=np.float64), means, np.sqrt(variances)
 
 
@@ -208,7 +219,7 @@ def _draw_1d(ax, model, X, feature, colors, bins, *, show_labels=True):
     ax.plot(grid, parts.sum(axis=0), color="black", linewidth=2.0, zorder=4,
             label="mixture density" if show_labels else None)  # fmt: skip
     peaks = weights * _normal_pdf(means, means, stds)
-    ax.scatter(means, peaks, marker="X", s=70, c=base.MEAN_COLOR, edgecolors="white",
+    ax.scatter(means, peaks, marker="X", s=70, c=drawing.MEAN_COLOR, edgecolors="white",
                linewidths=1.0, zorder=5, label="means" if show_labels else None)  # fmt: skip
     ax.set_xlim(lo, hi)
     ax.set_ylim(bottom=0)
@@ -216,16 +227,16 @@ def _draw_1d(ax, model, X, feature, colors, bins, *, show_labels=True):
 
 
 def plot_1d(
-    model,
-    X=None,
-    ax=None,
+    model: Mixture,
+    X: ArrayLike | None = None,
+    ax: Axes | None = None,
     *,
-    feature=0,
-    bins=None,
-    feature_names=None,
-    legend="outside",
-    title=None,
-):
+    feature: int = 0,
+    bins: int | Sequence[float] | str | None = None,
+    feature_names: Sequence[str] | None = None,
+    legend: Literal["outside", "inside"] | bool | None = "outside",
+    title: str | None = None,
+) -> Axes:
     """Histogram of one feature with each weighted component density and the mixture density.
 
     For a model with several features, the curves are the exact marginals of ``feature``.
@@ -249,13 +260,13 @@ def plot_1d(
     -------
     matplotlib.axes.Axes
     """
-    base.check_model(model)
+    drawing.check_model(model)
     n_features = np.asarray(model.means_).shape[1]
     if not isinstance(feature, (int, np.integer)) or not 0 <= feature < n_features:
         raise ValueError(f"feature must be a column index in [0, {n_features}); got {feature!r}.")
-    X = base.check_data(X, n_features)
-    names = base.feature_names(feature_names, n_features)
-    colors = base.component_colors(len(model.weights_))
+    X = drawing.check_data(X, n_features)
+    names = drawing.feature_names(feature_names, n_features)
+    colors = drawing.component_colors(len(model.weights_))
     ax = _axes(ax)
     _draw_1d(ax, model, X, feature, colors, bins)
     label = names[feature]
@@ -275,16 +286,16 @@ def plot_1d(
 
 
 def plot_pairs(
-    model,
-    X=None,
+    model: Mixture,
+    X: ArrayLike | None = None,
     *,
-    features=None,
-    n_std=(1, 2),
-    feature_names=None,
-    point_size=None,
-    bins=None,
-    figsize=None,
-):
+    features: Sequence[int] | None = None,
+    n_std: float | Sequence[float] = (1, 2),
+    feature_names: Sequence[str] | None = None,
+    point_size: float | None = None,
+    bins: int | Sequence[float] | str | None = None,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
     """Corner plot: every feature pair with its marginal ellipses, 1-D marginals on the diagonal.
 
     Parameters
@@ -308,12 +319,12 @@ def plot_pairs(
     """
     import matplotlib.pyplot as plt
 
-    base.check_model(model)
+    drawing.check_model(model)
     means = np.asarray(model.means_, dtype=np.float64)
     n_components, n_features = means.shape
-    X = base.check_data(X, n_features)
-    n_std = base.check_n_std(n_std)
-    names = base.feature_names(feature_names, n_features)
+    X = drawing.check_data(X, n_features)
+    n_std = drawing.check_n_std(n_std)
+    names = drawing.feature_names(feature_names, n_features)
     columns = list(range(n_features)) if features is None else [int(f) for f in features]
     if (
         not columns
@@ -333,9 +344,9 @@ def plot_pairs(
         bins = int(np.clip(np.sqrt(len(X)), 15, 60))
     size = figsize or (max(4.0, 2.3 * n + 1.8), max(3.5, 2.3 * n))
     fig, axes = plt.subplots(n, n, figsize=size, squeeze=False, layout="constrained")
-    colors = base.component_colors(n_components)
-    rgba = base.soft_colors(model.predict_proba(X), colors) if X is not None else None
-    psize = point_size or base.default_point_size(len(X) if X is not None else 1) * 0.5
+    colors = drawing.component_colors(n_components)
+    rgba = drawing.soft_colors(model.predict_proba(X), colors) if X is not None else None
+    psize = point_size or drawing.default_point_size(len(X) if X is not None else 1) * 0.5
     for r, fr in enumerate(columns):
         for c, fc in enumerate(columns):
             ax = axes[r, c]
@@ -348,14 +359,14 @@ def plot_pairs(
             else:
                 P = np.zeros((2, n_features))
                 P[0, fc] = P[1, fr] = 1.0
-                means2, covs2 = base.projected_parameters(model, P)
+                means2, covs2 = drawing.projected_parameters(model, P)
                 pts = None
                 if X is not None:
                     pts = X @ P.T
                     ax.scatter(pts[:, 0], pts[:, 1], c=rgba, s=psize, linewidths=0, zorder=3)
-                base.draw_ellipses(ax, means2, covs2, colors, n_std)
-                base.draw_means(ax, means2, size=50)
-                lims = base.limits(pts, means2, covs2, n_std)
+                drawing.draw_ellipses(ax, means2, covs2, colors, n_std)
+                drawing.draw_means(ax, means2, size=50)
+                lims = drawing.limits(pts, means2, covs2, n_std)
                 ax.set_xlim(*lims[0])
                 ax.set_ylim(*lims[1])
             if r == n - 1:

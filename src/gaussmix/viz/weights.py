@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from . import base
-from .base import new_axes as _axes
+from . import drawing
+from .drawing import new_axes as _axes
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from .._typing import Mixture
 
 __all__ = ["plot_weights"]
 
 
-def plot_weights(model, ax=None, *, threshold=0.02, title=None):
+def plot_weights(model: Mixture, ax: Axes | None = None, *, threshold: float = 0.02,
+                 title: str | None = None) -> Axes:
     """Bar chart of the mixture weights, one bar per component in the colours of the other
     pictures; components under ``threshold`` are greyed out.
 
@@ -40,11 +48,11 @@ def plot_weights(model, ax=None, *, threshold=0.02, title=None):
     >>> gm.plot_weights(model).get_title()
     '2 of 5 components carry more than 2% of the weight'
     """
-    base.check_model(model)
+    drawing.check_model(model)
     if not (isinstance(threshold, (int, float, np.number)) and 0 <= threshold < 1):
         raise ValueError(f"threshold must be a number in [0, 1); got {threshold!r}.")
     weights = np.asarray(model.weights_, dtype=np.float64)
-    colors = base.component_colors(len(weights))
+    colors = drawing.component_colors(len(weights))
     used = weights > threshold
     faded = np.array([0.8, 0.8, 0.8, 1.0])
     ax = _axes(ax, figsize=(max(4.0, 0.45 * len(weights) + 2.0), 3.6))

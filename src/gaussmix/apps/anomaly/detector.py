@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
@@ -19,6 +20,14 @@ from .rules import (
     kept_rows,
     major_log_density,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any, Literal
+
+    from matplotlib.axes import Axes
+
+    from ..._typing import ArrayLike, FloatArray, NDArray, RandomState
 
 __all__ = ["MixtureOutlierDetector"]
 
@@ -127,10 +136,14 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, n_components="auto", covariance_type="auto", contamination=0.1, *,
-                 n_pca="auto", standardize=True, trim="auto", n_trim_steps=3,
-                 min_component_weight=0.1, reg_covar=1e-3, n_init=1, random_state=None,
-                 missing="error"):
+    def __init__(self, n_components: int | Iterable[int] | Literal["auto"] = "auto",
+                 covariance_type: str | Iterable[str] = "auto",
+                 contamination: float | Literal["auto"] = 0.1, *,
+                 n_pca: int | Literal["auto"] | None = "auto", standardize: bool = True,
+                 trim: float | Literal["auto"] = "auto", n_trim_steps: int = 3,
+                 min_component_weight: float = 0.1, reg_covar: float = 1e-3, n_init: int = 1,
+                 random_state: RandomState = None,
+                 missing: Literal["error", "em"] = "error") -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.contamination = contamination
@@ -184,7 +197,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         return ks, types, contamination, int(min(n_pca, n_features, n_kept - 1)), float(trim)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: object = None) -> MixtureOutlierDetector:
         """Fit the robust mixture to ``X`` and set ``offset_``.
 
         Parameters
@@ -232,7 +245,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         Z = scaler.transform(X)
         return self._score_projected(Z if pca is None else pca.transform(Z), mixture)
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> FloatArray:
         """Score of each row: higher is more normal (see Notes for the exact formula).
 
         Parameters
@@ -247,7 +260,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         X = validate_numeric(self, X, reset=False).astype(np.float64, copy=False)
         return self._score(X, (self.scaler_, self.pca_, None, self.mixture_))
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> FloatArray:
         """``score_samples(X) - offset_``: negative for outliers.
 
         Parameters
@@ -260,7 +273,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         """
         return self.score_samples(X) - self.offset_
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[np.int_]:
         """``+1`` for inliers and ``-1`` for outliers (``decision_function(X) < 0``).
 
         Parameters
@@ -274,7 +287,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         decision = self.decision_function(X)
         return np.where(decision < 0, -1, 1)
 
-    def fit_predict(self, X, y=None):
+    def fit_predict(self, X: ArrayLike, y: object = None) -> NDArray[np.int_]:
         """``fit(X).predict(X)``.
 
         Parameters
@@ -288,7 +301,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         """
         return self.fit(X).predict(X)
 
-    def plot(self, X, ax=None, **kwargs):
+    def plot(self, X: ArrayLike, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Density contours of a 2-column ``X`` with the flagged rows ringed (see
         :func:`gaussmix.apps.anomaly.plot_outliers`). Returns the matplotlib Axes."""
         from .plot import plot_outliers

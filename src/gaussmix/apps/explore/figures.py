@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..._optional import require
-from ...viz import base
+from ...viz import drawing
 from . import frames
 
-MEAN_COLOR = base.MEAN_COLOR
+MEAN_COLOR = drawing.MEAN_COLOR
 
 
 def bokeh():
@@ -47,7 +47,7 @@ class ExplorerFigures:
 
 def point_size(n_samples):
     """Marker diameter in pixels for ``n_samples`` points (the library's size rule)."""
-    return float(np.clip(1.6 * np.sqrt(base.default_point_size(n_samples)), 4.0, 10.0))
+    return float(np.clip(1.6 * np.sqrt(drawing.default_point_size(n_samples)), 4.0, 10.0))
 
 
 def explorer_figures(frame, X, names=("x", "y"), *, width=560, height=500, limits=None):

@@ -1,7 +1,7 @@
 """What a picture of one EM phase shows, as plain columns (no Bokeh): the data sources of the live
 app and the recorded frames of the offline page are both made here.
 
-The look is the library's (:mod:`gaussmix.viz.base`): points coloured by component with soft
+The look is the library's (:mod:`gaussmix.viz.drawing`): points coloured by component with soft
 blending (``soft_colors``), red means, translucent 1/2/3-sd ellipses (``ellipse_geometry``).
 
 Examples
@@ -24,9 +24,9 @@ import html
 
 import numpy as np
 
-from ...viz import base
+from ...viz import drawing
 
-N_STD = base.N_STD_DEFAULT
+N_STD = drawing.N_STD_DEFAULT
 #: Colour of a point no E-step has asked yet.
 UNASKED = "#8a8a8a"
 PHASE_NAMES = {"start": "Start", "E": "E-step", "M": "M-step"}
@@ -36,7 +36,7 @@ def palette(n_components):
     """Hex colours of the components (the library's palette, never red)."""
     from matplotlib.colors import to_hex
 
-    return [to_hex(c[:3]) for c in base.component_colors(n_components)]
+    return [to_hex(c[:3]) for c in drawing.component_colors(n_components)]
 
 
 def n_components(frame):
@@ -55,7 +55,7 @@ def point_columns(frame, X):
         data.update({f"p{k}": ["-"] * n for k in range(K)})
         return data
     resp = np.asarray(frame.responsibilities, dtype=np.float64)
-    rgba = base.soft_colors(resp, base.component_colors(K))
+    rgba = drawing.soft_colors(resp, drawing.component_colors(K))
     rgb = np.clip(np.round(rgba[:, :3] * 255), 0, 255).astype(int)
     data["color"] = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb]
     data["alpha"] = np.round(rgba[:, 3], 3).tolist()
@@ -67,7 +67,7 @@ def point_columns(frame, X):
 
 def ellipse_path(mean, cov2, n_std, n_vertices=72):
     """``(xs, ys)`` of the ``n_std`` ellipse of a 2-D Gaussian (closed polygon, data units)."""
-    width, height, angle = base.ellipse_geometry(np.asarray(cov2, dtype=np.float64), n_std)
+    width, height, angle = drawing.ellipse_geometry(np.asarray(cov2, dtype=np.float64), n_std)
     t = np.linspace(0.0, 2.0 * np.pi, n_vertices)
     a = np.radians(angle)
     u, v = 0.5 * width * np.cos(t), 0.5 * height * np.sin(t)
@@ -78,14 +78,15 @@ def ellipse_path(mean, cov2, n_std, n_vertices=72):
 
 def ellipse_columns(frame, n_std=N_STD, n_vertices=72, *, digits=None):
     """Columns of the ellipse patches: every component at every ``n_std`` (largest first, so
-    smaller ones sit on top), with the translucent fills of :func:`gaussmix.viz.base.draw_ellipses`.
+    smaller ones sit on top), with the translucent fills of
+    :func:`gaussmix.viz.drawing.draw_ellipses`.
     ``digits`` rounds the vertices (smaller recorded pages)."""
     columns = {name: [] for name in ("xs", "ys", "fill_color", "fill_alpha", "line_color",
                                      "component", "sd")}
     K = n_components(frame)
     if K == 0:
         return columns
-    levels = base.check_n_std(n_std)[::-1]
+    levels = drawing.check_n_std(n_std)[::-1]
     colors = palette(K)
     for k in range(K):
         for level, n in enumerate(levels):
@@ -176,10 +177,10 @@ def view_limits(X, *frames):
     X = np.asarray(X, dtype=np.float64).reshape(-1, 2)
     drawn = [f for f in frames if f is not None and n_components(f)]
     if drawn:
-        lims = base.limits(X, np.concatenate([f.means for f in drawn]),
+        lims = drawing.limits(X, np.concatenate([f.means for f in drawn]),
                            np.concatenate([f.covariances for f in drawn]), 3.0, margin=0.08)
     elif len(X):
-        lims = base.limits(X, X.mean(axis=0, keepdims=True), np.zeros((1, 2, 2)), margin=0.08)
+        lims = drawing.limits(X, X.mean(axis=0, keepdims=True), np.zeros((1, 2, 2)), margin=0.08)
     else:
         return (0.0, 10.0), (0.0, 10.0)
     out = []

@@ -1,7 +1,8 @@
 """The explorer's state: data, model settings and one EM run, advanced one phase at a time.
 
 Pure Python (no Panel, no Bokeh), so every rule of the app is testable without a browser. The
-EM is the library's own, driven through its public API as :func:`gaussmix.viz.em.em_trajectory`
+EM is the library's own, driven through its public API as
+:func:`gaussmix.viz.animation.em_trajectory`
 drives it: a fit with ``max_iter=0`` gives the start; each M-step is a fit with
 ``warm_start=True, max_iter=1`` (one full iteration of :class:`gaussmix.GaussianMixture`, with
 its convergence test). The E-step phase shows what that iteration's E-step computes from the

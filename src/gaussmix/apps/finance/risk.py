@@ -6,10 +6,14 @@ VaR and ES are losses: positive numbers in the units of the returns.
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import optimize, stats
 from sklearn.utils.validation import check_is_fitted
+
+if TYPE_CHECKING:
+    from ..._typing import ArrayLike, FloatArray, Mixture, MixtureParams
 
 __all__ = ["expected_shortfall", "mixture_cdf", "mixture_quantile", "value_at_risk"]
 
@@ -75,7 +79,8 @@ def _shaped(values, like):
     return float(values.ravel()[0]) if np.ndim(like) == 0 else values.reshape(np.shape(like))
 
 
-def mixture_cdf(model_or_params, x):
+def mixture_cdf(model_or_params: Mixture | MixtureParams,
+                x: float | ArrayLike) -> float | FloatArray:
     """Cumulative distribution function of a one-dimensional normal mixture.
 
     Parameters
@@ -100,7 +105,8 @@ def mixture_cdf(model_or_params, x):
     return _shaped(cdf, x)
 
 
-def mixture_quantile(model_or_params, q):
+def mixture_quantile(model_or_params: Mixture | MixtureParams,
+                     q: float | ArrayLike) -> float | FloatArray:
     """Quantiles of a one-dimensional normal mixture, by root finding on its CDF.
 
     The ``q``-quantile lies between the smallest and the largest of the components' own
@@ -156,7 +162,8 @@ def mixture_quantile(model_or_params, q):
     return _shaped(out, q)
 
 
-def value_at_risk(model_or_params, level=0.01):
+def value_at_risk(model_or_params: Mixture | MixtureParams,
+                  level: float | ArrayLike = 0.01) -> float | FloatArray:
     """Value-at-risk of a one-dimensional return mixture, as a positive loss.
 
     ``VaR = -Q(level)``: the loss that a return falls below with probability ``level``.
@@ -183,7 +190,8 @@ def value_at_risk(model_or_params, level=0.01):
     return _shaped(-np.asarray(mixture_quantile(model_or_params, levels)), level)
 
 
-def expected_shortfall(model_or_params, level=0.01):
+def expected_shortfall(model_or_params: Mixture | MixtureParams,
+                       level: float | ArrayLike = 0.01) -> float | FloatArray:
     """Expected shortfall (conditional VaR) of a one-dimensional normal mixture, closed form.
 
     The mean loss on the days beyond the VaR, ``ES = -E[R | R <= Q(level)]``. With

@@ -13,16 +13,16 @@ component protocol"):
 * its parameter count (:meth:`ComponentFamily.n_parameters`).
 
 The covariance model (:mod:`gaussmix.engine.covariance`) supplies the constrained solve of the
-scatter; the uniform noise component (:mod:`.noise`) is a family of one component with no
+scatter; the uniform noise component (:mod:`.uniform_noise`) is a family of one component with no
 moments. :data:`FAMILIES` is the registry: tests iterate it.
 """
 
 from __future__ import annotations
 
-from .base import ComponentFamily, FamilyStep
-from .gaussian import GaussianFamily
-from .noise import UniformNoise, box_log_volume
-from .student import StudentFamily, update_dofs
+from .gaussian_family import GaussianFamily
+from .protocol import ComponentFamily, FamilyStep
+from .student_t_family import StudentFamily, update_dofs
+from .uniform_noise import UniformNoise, box_log_volume
 
 #: name -> family; :func:`get` reads it.
 FAMILIES: dict[str, ComponentFamily] = {

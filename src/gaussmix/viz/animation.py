@@ -9,11 +9,18 @@ parameters).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..estimators import GaussianMixture
-from . import base
+from . import drawing
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Literal
+
+    from .._typing import ArrayLike, Mixture, PathLike, RandomState
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,8 @@ class EMStep:
     lower_bound: float
 
 
-def em_trajectory(estimator, X, sample_weight=None):
+def em_trajectory(estimator: GaussianMixture, X: ArrayLike,
+                  sample_weight: ArrayLike | None = None) -> tuple[GaussianMixture, list[EMStep]]:
     """Fit ``estimator`` on ``X`` one EM iteration at a time, recording every step.
 
     Parameters
@@ -87,21 +95,21 @@ def _step_model(step, covariance_type):
 
 
 def animate_em(
-    estimator,
-    X,
-    path,
+    estimator: GaussianMixture,
+    X: ArrayLike,
+    path: PathLike,
     *,
-    fps=4,
-    features=(0, 1),
-    projection=None,
-    n_std=base.N_STD_DEFAULT,
-    feature_names=None,
-    figsize=(6.4, 4.8),
-    dpi=80,
-    max_points=2000,
-    random_state=0,
-    reference=None,
-):
+    fps: float = 4,
+    features: Sequence[int] = (0, 1),
+    projection: Literal["pca"] | None = None,
+    n_std: float | Sequence[float] = drawing.N_STD_DEFAULT,
+    feature_names: Sequence[str] | None = None,
+    figsize: tuple[float, float] = (6.4, 4.8),
+    dpi: int = 80,
+    max_points: int = 2000,
+    random_state: RandomState = 0,
+    reference: Mixture | None = None,
+) -> GaussianMixture:
     """Save a GIF of EM at work: ellipses moving from the initialisation to convergence.
 
     Frame ``i`` shows the parameters after ``i`` EM iterations, so frame 0 is the initialisation
@@ -151,22 +159,22 @@ def animate_em(
     n_features = model.means_.shape[1]
     if n_features < 2:
         raise ValueError("animate_em draws 2-D pictures; X has a single feature.")
-    X = base.check_data(X, n_features)
-    n_std = base.check_n_std(n_std)
-    names = base.feature_names(feature_names, n_features)
-    P, (xlabel, ylabel) = base.projection_matrix(model, X, features, projection, names)
+    X = drawing.check_data(X, n_features)
+    n_std = drawing.check_n_std(n_std)
+    names = drawing.feature_names(feature_names, n_features)
+    P, (xlabel, ylabel) = drawing.projection_matrix(model, X, features, projection, names)
     shown = X
     if len(X) > max_points:
         rng = np.random.default_rng(random_state)
         shown = X[np.sort(rng.choice(len(X), max_points, replace=False))]
     points2 = shown @ P.T
-    colors = base.matched_colors(model, reference)
+    colors = drawing.matched_colors(model, reference)
     frame_models = [_step_model(step, model.covariance_type) for step in steps]
-    drawn = [base.projected_parameters(m, P) for m in frame_models]
+    drawn = [drawing.projected_parameters(m, P) for m in frame_models]
     # one view for the whole GIF, covering every frame's largest ellipse
-    lims = base.limits(points2, np.concatenate([d[0] for d in drawn]),
+    lims = drawing.limits(points2, np.concatenate([d[0] for d in drawn]),
                        np.concatenate([d[1] for d in drawn]), n_std)
-    size = base.default_point_size(len(shown))
+    size = drawing.default_point_size(len(shown))
 
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
 
@@ -174,11 +182,11 @@ def animate_em(
         ax.clear()
         step = steps[index]
         frame_model = frame_models[index]
-        rgba = base.soft_colors(frame_model.predict_proba(shown), colors)
+        rgba = drawing.soft_colors(frame_model.predict_proba(shown), colors)
         ax.scatter(points2[:, 0], points2[:, 1], c=rgba, s=size, linewidths=0, zorder=3)
         means2, covs2 = drawn[index]
-        base.draw_ellipses(ax, means2, covs2, colors, n_std)
-        base.draw_means(ax, means2, size=90)
+        drawing.draw_ellipses(ax, means2, covs2, colors, n_std)
+        drawing.draw_means(ax, means2, size=90)
         ax.set_xlim(*lims[0])
         ax.set_ylim(*lims[1])
         ax.set_xlabel(xlabel)
@@ -198,7 +206,9 @@ def animate_em(
 
     animation = FuncAnimation(fig, draw, frames=len(steps), repeat=False)
     try:
-        base.atomic_write(path, lambda tmp: animation.save(tmp, writer=PillowWriter(fps=fps)))
+        # matplotlib's stubs ask for an int; PillowWriter takes any frame rate
+        writer = PillowWriter(fps=fps)  # type: ignore[arg-type]
+        drawing.atomic_write(path, lambda tmp: animation.save(tmp, writer=writer))
     finally:
         plt.close(fig)
     return model

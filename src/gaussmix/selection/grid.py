@@ -28,7 +28,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from contextlib import contextmanager
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -56,6 +56,12 @@ from .criteria import (
     information_criteria,
 )
 from .result import COLUMNS, ModelSelection
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+    from .._typing import ArrayLike, RandomState
 
 __all__ = ["select_model"]
 
@@ -242,20 +248,20 @@ def model_n_parameters(covariance_type, n_components, n_features):
 
 # ---------------------------------------------------------------------- public API
 def select_model(
-    X,
-    n_components=range(1, 11),
-    covariance_types=("full", "tied", "diag", "spherical"),
-    criterion="bic",
+    X: ArrayLike,
+    n_components: int | Iterable[int] = range(1, 11),
+    covariance_types: str | Iterable[str] = ("full", "tied", "diag", "spherical"),
+    criterion: str = "bic",  # "bic", "aic" or "icl", in any case
     *,
-    n_init=4,
-    random_state=None,
-    n_jobs=None,
-    progress=True,
-    sample_weight=None,
-    allow_degenerate=False,
-    estimator=None,
-    **params,
-):
+    n_init: int = 4,
+    random_state: RandomState = None,
+    n_jobs: int | None = None,
+    progress: bool = True,
+    sample_weight: ArrayLike | None = None,
+    allow_degenerate: bool = False,
+    estimator: Any = None,
+    **params: Any,
+) -> ModelSelection:
     """Fit mixtures for a grid of component numbers and covariance types; pick the best.
 
     Parameters

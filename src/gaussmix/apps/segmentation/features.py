@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from .._optional import require
+from ..._optional import require
 
 __all__ = ["COLOR_SPACES", "FEATURES", "PixelSource", "check_image"]
 
@@ -48,7 +48,7 @@ def check_image(image):
     Examples
     --------
     >>> import numpy as np
-    >>> from gaussmix.apps.image_features import check_image
+    >>> from gaussmix.apps.segmentation.features import check_image
     >>> source = check_image(np.zeros((4, 5, 4), dtype=np.uint8))
     >>> source.shape, source.grey
     ((4, 5), False)

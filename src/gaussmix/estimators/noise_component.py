@@ -6,7 +6,7 @@ A mixin of :class:`~gaussmix.estimators.gaussian.GaussianMixture` (and so of
 start's noise weight, and the fitted attributes ``noise_weight_``, ``noise_volume_``,
 ``noise_log_volume_`` (the volume may overflow a float in many dimensions) and
 ``noise_bounds_``. The E-step and M-step terms are the engine's
-(:mod:`gaussmix.engine.families.noise`).
+(:mod:`gaussmix.engine.families.uniform_noise`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from ..backends import is_dask_collection
 from ..engine.families import UniformNoise, box_log_volume
-from ..engine.validation import is_real
+from ..engine.validation import check_weights, is_real
 
 NOISE_RULE = {
     "noise": (
@@ -73,6 +73,20 @@ class NoiseComponent:
         if not self._noise_on():
             return
         self._set_noise_region(np.vstack(_column_ranges(X, sample_weight)))
+
+    def _given_noise(self, weights, noise_weight, noise_bounds):
+        """Check given ``weights`` and ``noise_weight`` (``from_parameters``; they sum to one)
+        and set the noise region from ``noise_bounds``; returns the noise weight."""
+        if noise_weight and not self._noise_on():
+            raise ValueError("noise_weight needs the noise parameter: noise=V (the volume of its "
+                             "region) or noise=True with noise_bounds (the data's box).")
+        if not self._noise_on():
+            check_weights(weights, len(weights), "weights")
+            return 0.0
+        check_weights(np.append(weights, noise_weight), len(weights) + 1,
+                      "weights with noise_weight")
+        self._set_noise_region(noise_bounds)
+        return noise_weight
 
     def _set_noise_region(self, bounds):
         """``noise_bounds_`` (a ``(2, D)`` box, or ``None`` with ``noise=V``: sampling then

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import ComponentFamily, FamilyStep, moment_step
+from .protocol import ComponentFamily, FamilyStep, moment_step
 
 
 class GaussianFamily(ComponentFamily):

@@ -10,11 +10,22 @@
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..estimators import GaussianMixture
-from . import speaker
+from ...estimators import GaussianMixture
+from .audio import file_features
+from .model import enroll, train_ubm
+from .scoring import score_matrix
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    import pandas as pd
+
+    from ..._typing import ArrayLike, FloatArray
 
 __all__ = ["det_points", "equal_error_rate", "evaluate"]
 
@@ -29,7 +40,8 @@ def _trial_scores(target_scores, nontarget_scores):
     return target, nontarget
 
 
-def det_points(target_scores, nontarget_scores):
+def det_points(target_scores: ArrayLike,
+               nontarget_scores: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
     """``(false_accept, false_reject, thresholds)``: the error rates of accepting trials that
     score at least each threshold, thresholds increasing (a DET curve plots the two rates)."""
     target, nontarget = _trial_scores(target_scores, nontarget_scores)
@@ -40,13 +52,14 @@ def det_points(target_scores, nontarget_scores):
     return false_accept, false_reject, thresholds
 
 
-def equal_error_rate(target_scores, nontarget_scores):
+def equal_error_rate(target_scores: ArrayLike,
+                     nontarget_scores: ArrayLike) -> tuple[float, float]:
     """The equal error rate and its threshold: where false acceptances and false rejections are
     equally frequent (interpolated between the two thresholds around the crossing).
 
     Examples
     --------
-    >>> from gaussmix.apps.speaker_eval import equal_error_rate
+    >>> from gaussmix.apps.speaker import equal_error_rate
     >>> equal_error_rate([2.0, 3.0, 4.0, 0.5], [0.0, 1.0, -1.0, -2.0])[0]
     0.25
     >>> equal_error_rate([2.0, 3.0], [0.0, 1.0])[0]
@@ -80,8 +93,10 @@ def _enrolment_sets(n_available, n_used):
     return [tuple(range(s, s + n_used)) for s in range(0, n_available - n_used + 1, n_used)]
 
 
-def evaluate(corpus=None, *, amounts=(1, 2, 4), ubm_components=64, scratch_components=(2, 4, 8),
-             relevance_factor=16.0, top_c=5, random_state=0, features=None):
+def evaluate(corpus: pd.DataFrame | None = None, *, amounts: Sequence[int] = (1, 2, 4),
+             ubm_components: int = 64, scratch_components: Sequence[int] = (2, 4, 8),
+             relevance_factor: float = 16.0, top_c: int | None = 5, random_state: int = 0,
+             features: Mapping[str, ArrayLike] | None = None) -> dict[str, Any]:
     """The GMM-UBM experiment: MAP adaptation against per-speaker mixtures from scratch.
 
     Parameters
@@ -116,9 +131,9 @@ def evaluate(corpus=None, *, amounts=(1, 2, 4), ubm_components=64, scratch_compo
 
         corpus = load_speakers()
     if features is None:
-        features = {p: speaker.file_features(p) for p in corpus["path"]}
+        features = {p: file_features(p) for p in corpus["path"]}
     background = corpus[corpus["role"] == "background"]
-    ubm = speaker.train_ubm([features[p] for p in background["path"]], ubm_components,
+    ubm = train_ubm([features[p] for p in background["path"]], ubm_components,
                             random_state=random_state)
     enrol = corpus[corpus["role"] == "enrol"]
     test = corpus[corpus["role"] == "test"]
@@ -130,18 +145,18 @@ def evaluate(corpus=None, *, amounts=(1, 2, 4), ubm_components=64, scratch_compo
     rows, scores = [], {}
     for amount in amounts:
         sets = _enrolment_sets(n_available, amount)
-        results = {"MAP": [], **{k: [] for k in scratch_components}}
+        results: dict[str | int, list[Any]] = {"MAP": [], **{k: [] for k in scratch_components}}
         seconds = []
         for chosen in sets:
             frames = {n: np.vstack([features[by_speaker[n][i]] for i in chosen]) for n in names}
             seconds += [len(f) / 100 for f in frames.values()]
-            maps = {n: speaker.enroll(ubm, f, relevance_factor=relevance_factor)
+            maps = {n: enroll(ubm, f, relevance_factor=relevance_factor)
                     for n, f in frames.items()}
-            results["MAP"].append(_errors(speaker.score_matrix(maps, ubm, test_features, top_c=top_c),
+            results["MAP"].append(_errors(score_matrix(maps, ubm, test_features, top_c=top_c),
                                           truth))
             for k in scratch_components:
                 scratch = {n: _scratch_model(f, k, random_state) for n, f in frames.items()}
-                matrix = speaker.score_matrix(scratch, ubm, test_features, top_c=None)
+                matrix = score_matrix(scratch, ubm, test_features, top_c=None)
                 results[k].append(_errors(matrix, truth))
         pooled = {key: _pool(value) for key, value in results.items()}
         best = max(scratch_components, key=lambda k: (pooled[k][0], -pooled[k][1]))

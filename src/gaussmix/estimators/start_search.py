@@ -56,7 +56,7 @@ KEPT_RESPONSIBILITIES = 1 << 20
 
 
 class StartSearch:
-    """Mixin of :class:`~gaussmix.estimators.base.BaseMixture`: starts and the start search."""
+    """Mixin of :class:`~gaussmix.estimators.driver.BaseMixture`: starts and the start search."""
 
     def _start_statistics(self, strategy, X, sample_weight, random_state):
         """Statistics of the starting responsibilities of ``strategy`` (a name of

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import to_rgb
 
-from .._optional import require
-from .image_features import check_image
+from ..._optional import require
+from .features import check_image
 
 __all__ = ["plot_segmentation"]
 

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import digamma, gammaln
 
-from .base import ComponentFamily, FamilyStep, moment_step
+from .protocol import ComponentFamily, FamilyStep, moment_step
 
 #: Degrees of freedom are kept in ``[MIN_DOF, MAX_DOF]``. On Gaussian data the ECM equation's
 #: root runs off to infinity; above 1000 a t and a Gaussian differ by less than the sampling

@@ -9,7 +9,7 @@ chunked prediction methods and sampling. The EM iterations themselves run in the
 and these hooks:
 
 ============================  =========================================================
-``_initial_state``            the start of initialisation ``init`` (see :mod:`.search`)
+``_initial_state``            the start of initialisation ``init`` (see :mod:`.start_search`)
 ``_state_from_statistics``    the start's state from starting statistics (a first M-step)
 ``_kernel``                   the E-step terms of a state (an engine ``Kernel``)
 ``_m_step``                   ``(new state, lower bound)`` from summed statistics
@@ -33,6 +33,7 @@ import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
@@ -61,7 +62,12 @@ from ..engine.validation import (
 )
 from .batch import BatchedRuns
 from .em_loop import Finished, Run, Start, iterate_alone
-from .search import INIT_PARAMS, StartSearch
+from .start_search import INIT_PARAMS, StartSearch
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from .._typing import ArrayLike, FloatArray, IntArray
 
 logger = logging.getLogger("gaussmix")
 
@@ -185,7 +191,7 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         )
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X: ArrayLike, y: object = None, sample_weight: ArrayLike | None = None) -> Self:
         """Estimate the parameters with EM, keeping the best of ``n_init`` initialisations.
 
         Parameters
@@ -349,7 +355,8 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         min_rows = self._covariance_model.own_parameters(X.shape[1]) + 1
         return StoppingRule(tol, weight_total(X, sample_weight), min_rows)
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(self, X: ArrayLike, y: object = None,
+                    sample_weight: ArrayLike | None = None) -> IntArray:
         """Fit, then label ``X``; always equal to ``fit(X).predict(X)``."""
         return self.fit(X, sample_weight=sample_weight).predict(X)
 
@@ -363,7 +370,7 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         kernel = self._kernel(self._fitted_state(), dtype)
         return iter_e_step(kernel, X, self._chunk_rows(X.shape[1], dtype))
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> FloatArray:
         """Log-density ``log p(x)`` of each row, shape ``(n_samples,)`` (lazy for Dask input)."""
         if is_dask_collection(X):
             return data_path_for(X).apply(self, X, "score_samples")
@@ -371,11 +378,11 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         parts = [log_norm for _, _, _, log_norm in self._iter_e_step(X)]
         return np.concatenate(parts) if parts else np.empty(0)
 
-    def score(self, X, y=None):
+    def score(self, X: ArrayLike, y: object = None) -> float:
         """Mean log-likelihood per sample of ``X``."""
         return float(np.mean(self.score_samples(X), dtype=np.float64))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Responsibilities (posterior probability of each component), shape ``(n_samples, K)``;
         with a noise component, its probability is one more, last column.
 
@@ -397,7 +404,7 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
     def _result_dtype(self, X):
         return np.result_type(X.dtype, self.means_.dtype)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> IntArray:
         """Most probable component of each row, ``-1`` for the noise component (a lazy Dask
         array for Dask input)."""
         if is_dask_collection(X):
@@ -410,7 +417,7 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
             out[out == self.n_components] = -1
         return out
 
-    def sample(self, n_samples=1):
+    def sample(self, n_samples: int = 1) -> tuple[FloatArray, IntArray]:
         """Draw ``n_samples`` points; returns ``(X, y)`` with the component of each point
         (``-1``: the noise component's, drawn uniformly over its region).
 

@@ -13,7 +13,7 @@ import re
 
 import click
 
-from .extras import needs_extra
+from .optional_extras import needs_extra
 from .options import (
     COVARIANCE_CHOICES,
     COVARIANCE_HELP,

@@ -15,12 +15,24 @@ pixels at a time. Beyond the input, the results themselves dominate: ``labels`` 
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..engine import covariance
-from .image_features import FeatureMap, check_color_space, check_features, check_image
+from ...engine import covariance
+from .features import FeatureMap, check_color_space, check_features, check_image
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any, Literal
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ..._typing import ArrayLike, FloatArray, NDArray, RandomState
+    from ...estimators import GaussianMixture
+    from ...selection import ModelSelection
 
 __all__ = ["ImageSegmentation", "segment_image"]
 
@@ -62,8 +74,11 @@ class ImageSegmentation:
         The settings used.
     """
 
-    def __init__(self, image, labels, proba, model, mean_colors, sizes, feature_names,
-                 selection, color_space, features, spatial_weight):
+    def __init__(self, image: NDArray[Any], labels: NDArray[np.intp],
+                 proba: NDArray[np.float32], model: GaussianMixture, mean_colors: FloatArray,
+                 sizes: NDArray[Any], feature_names: tuple[str, ...],
+                 selection: ModelSelection | None, color_space: str, features: str,
+                 spatial_weight: float) -> None:
         self.image = image
         self.labels = labels
         self.proba = proba
@@ -77,30 +92,32 @@ class ImageSegmentation:
         self.spatial_weight = spatial_weight
 
     @property
-    def n_components(self):
+    def n_components(self) -> int:
         """Number of segments ``K``."""
         return int(self.model.n_components)
 
     @property
-    def segmented(self):
+    def segmented(self) -> FloatArray:
         """``(H, W, 3)`` RGB float image with every pixel painted its segment's mean colour."""
         return self.mean_colors[self.labels]
 
     @property
-    def uncertainty(self):
+    def uncertainty(self) -> NDArray[np.float32]:
         """``(H, W)`` float32 map of ``1 - max probability`` (0: certain; at most ``1 - 1/K``)."""
         return 1.0 - self.proba.max(axis=2)
 
     @property
-    def boundaries(self):
+    def boundaries(self) -> NDArray[np.bool_]:
         """``(H, W)`` boolean mask of segment boundaries (``skimage.segmentation.find_boundaries``,
         ``mode="thick"``)."""
-        from .._optional import require
+        from ..._optional import require
 
         segmentation = require("skimage.segmentation", "image", "ImageSegmentation.boundaries")
         return segmentation.find_boundaries(self.labels, mode="thick")
 
-    def plot(self, axes=None, *, figsize=None, boundary_color=(1.0, 0.85, 0.0), titles=True):
+    def plot(self, axes: Sequence[Axes] | None = None, *,
+             figsize: tuple[float, float] | None = None,
+             boundary_color: Any = (1.0, 0.85, 0.0), titles: bool = True) -> Figure:
         """Original, segmented (mean colours), boundaries overlaid and uncertainty, side by side.
 
         Parameters
@@ -118,7 +135,7 @@ class ImageSegmentation:
         -------
         matplotlib.figure.Figure
         """
-        from .segmentation_plot import plot_segmentation
+        from .picture import plot_segmentation
 
         return plot_segmentation(self, axes, figsize=figsize, boundary_color=boundary_color,
                                  titles=titles)
@@ -195,8 +212,8 @@ def _check_components(n_components, n_fit):
 # ---------------------------------------------------------------------- fit and predict
 def _fit(X, ks, covariance_type, seed):
     """``(model, selection)``: one fit, or the best of several K by BIC."""
-    from ..estimators import GaussianMixture
-    from ..selection import select_model
+    from ...estimators import GaussianMixture
+    from ...selection import select_model
 
     try:
         if isinstance(ks, int):
@@ -268,16 +285,16 @@ def _predict_blocks(model, source, features):
 
 # ---------------------------------------------------------------------- public API
 def segment_image(
-    image,
-    n_components,
+    image: ArrayLike,
+    n_components: int | str | Iterable[int],  # "auto", in any case
     *,
-    features="color",
-    color_space="lab",
-    spatial_weight=0.0,
-    covariance_type="full",
-    max_pixels=100_000,
-    random_state=None,
-):
+    features: Literal["color", "color+xy"] = "color",
+    color_space: str = "lab",  # "lab", "luv", "rgb", "hsv", "xyz" or "yuv", in any case
+    spatial_weight: float = 0.0,
+    covariance_type: str = "full",
+    max_pixels: int | None = 100_000,
+    random_state: RandomState = None,
+) -> ImageSegmentation:
     """Segment an image with a Gaussian mixture on its pixels' colours (and positions).
 
     Parameters
