@@ -17,6 +17,8 @@ from ._version import __version__
 _LAZY = {
     "GaussianMixture": "estimators",
     "BayesianGaussianMixture": "estimators",
+    "HighDimensionalMixture": "estimators",
+    "FactorMixture": "estimators",
     "make_mixture": "datasets.generate",
     "pairwise_overlap": "datasets.overlap",
     "plot_mixture": "viz",

@@ -5,11 +5,17 @@
 * :mod:`~gaussmix.estimators.search`: starts and the default ``n_init`` search;
 * :mod:`~gaussmix.estimators.stepwise`: ``partial_fit`` (stepwise EM);
 * :class:`~gaussmix.estimators.gaussian.GaussianMixture` (EM) and
-  :class:`~gaussmix.estimators.bayesian.BayesianGaussianMixture` (variational).
+  :class:`~gaussmix.estimators.bayesian.BayesianGaussianMixture` (variational);
+* :class:`~gaussmix.estimators.high_dimensional.HighDimensionalMixture` (HDDC) and
+  :class:`~gaussmix.estimators.factor.FactorMixture` (factor analysers, probabilistic PCA),
+  on :mod:`~gaussmix.estimators.structured`.
 """
 
 from .base import BaseMixture
 from .bayesian import BayesianGaussianMixture
+from .factor import FactorMixture
 from .gaussian import GaussianMixture
+from .high_dimensional import HighDimensionalMixture
 
-__all__ = ["BaseMixture", "BayesianGaussianMixture", "GaussianMixture"]
+__all__ = ["BaseMixture", "BayesianGaussianMixture", "FactorMixture", "GaussianMixture",
+           "HighDimensionalMixture"]
