@@ -30,6 +30,7 @@ _LAZY = {
     "animate_em": "viz",
     "select_model": "selection",
     "ModelSelection": "selection",
+    "select_parameters": "selection",
     "polished_log_likelihood": "selection",
     "map_adapt": "estimators.adapt",
     "save": "io",

@@ -102,3 +102,8 @@ class StructuredMixture(GaussianMixture):
         chose them)."""
         k, d = self.means_.shape
         return round(self._covariance_model.mixture_parameters(k, d, self._fitted_extra()))
+
+    def _own_parameters(self):
+        """Parameters a fitted component fits from its own rows alone (its mean and the
+        covariance parameters it shares with no other; the spurious-fit rule)."""
+        return self._covariance_model.own_parameters(self.means_.shape[1], self._fitted_extra())

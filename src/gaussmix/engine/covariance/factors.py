@@ -151,6 +151,9 @@ class Factors(Matrices):
         return (self.n_parameters(n_components, n_features)
                 + n_components * n_features + n_components - 1)
 
+    def own_parameters(self, n_features, extra=None):
+        return super().own_parameters(n_features)
+
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         """Random loadings (orthogonal columns scaled by ``sizes`` times log-uniform ratios)
         plus noise a hundredth of the smallest factor variance."""

@@ -211,6 +211,14 @@ class Subspace(Matrices):
         return (self.n_parameters(n_components, n_features, dimensions)
                 + n_components * n_features + n_components - 1)
 
+    def own_parameters(self, n_features, dimensions=None):
+        """What one more component adds, less its weight, for a component of the largest of
+        ``dimensions`` (default: the fixed dimension, or ``D - 1``)."""
+        d = None if dimensions is None else [int(np.max(dimensions))]
+        two = None if d is None else d * 2
+        return round(self.mixture_parameters(2, n_features, two)
+                     - self.mixture_parameters(1, n_features, d) - 1)
+
     # ------------------------------------------------------------------ generator
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         """Random subspace covariances: a Haar orientation per component (one for ``Q``
