@@ -304,8 +304,9 @@ def test_pictures_draw_the_fitted_components():
     X, _, _ = subspace_data(n=(150, 120), n_features=10)
     for model in (gm.HighDimensionalMixture(2, random_state=0).fit(X),
                   gm.FactorMixture(2, random_state=0).fit(X)):
-        ax = gm.plot_mixture(model, X)
-        assert len(ax.patches) >= 2
+        for projection in (None, "pca"):  # two features, or the leading directions
+            ax = gm.plot_mixture(model, X, projection=projection)
+            assert len(ax.patches) == 6  # three ellipses per component
 
 
 # ---------------------------------------------------------------------- model selection
@@ -321,3 +322,20 @@ def test_select_parameters_finds_the_dimension_and_counts_it():
     assert row["bic"] == pytest.approx(sel.best_.bic(X))
     factors = select_parameters(X, gm.FactorMixture(model="UUC"), 1, {"n_factors": [1, 3, 5]})
     assert factors.best_params_["n_factors"] == 3
+
+
+def test_the_readme_example_runs_as_written():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"^```python\n(.*?)^```", readme,
+                                       flags=re.DOTALL | re.MULTILINE)
+                 if "HighDimensionalMixture(2" in b)
+    space = {}
+    exec(compile(block, "README.md", "exec"), space)  # noqa: S102 (our own README)
+    X = space["X"]
+    assert space["hddc"].dimensions_.tolist() == [2, 3]
+    assert space["hddc"].bic(X) == pytest.approx(52335, abs=1)
+    assert space["mfa"].loadings_.shape == (2, 50, 3)
+    assert space["sel"].best_params_ == {"n_components": 2, "n_factors": 3}
