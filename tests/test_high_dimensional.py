@@ -339,3 +339,10 @@ def test_the_readme_example_runs_as_written():
     assert space["hddc"].bic(X) == pytest.approx(52335, abs=1)
     assert space["mfa"].loadings_.shape == (2, 50, 3)
     assert space["sel"].best_params_ == {"n_components": 2, "n_factors": 3}
+
+
+@pytest.mark.parametrize("estimator", [gm.HighDimensionalMixture(), gm.FactorMixture()],
+                         ids=_name)
+def test_one_feature_is_refused_with_advice(estimator):
+    with pytest.raises(ValueError, match="at least 2 features"):
+        clone(estimator).fit(np.arange(20.0)[:, None])

@@ -31,6 +31,7 @@ import numpy as np
 from .base import random_rotation
 from .decomposition import INNER_ROUNDS, eigh_descending
 from .matrices import Matrices
+from .subspace import check_features
 
 # PGMM's eight: loadings, noise across components, noise isotropic ('C' constrained).
 FACTOR_MODELS = ("UUU", "UUC", "UCU", "UCC", "CUU", "CUC", "CCU", "CCC")
@@ -86,7 +87,8 @@ class Factors(Matrices):
         loadings; ``None``: start from probabilistic PCA, of the pooled scatter for shared
         loadings)."""
         k, d = len(nk), sample_covariances.shape[-1]
-        q = min(self.n_factors, d - 1) if d > 1 else 1
+        check_features(d, "A factor model")
+        q = min(self.n_factors, d - 1)
         scatter = sample_covariances + reg_covar * np.eye(d)
         weights = nk / nk.sum()
         floor = NOISE_FLOOR * np.einsum("kii->k", scatter)[:, None] / d

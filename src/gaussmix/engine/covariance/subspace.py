@@ -143,6 +143,7 @@ class Subspace(Matrices):
         diagonal) and each component's intrinsic dimension (closed form: the previous
         dimensions are not needed)."""
         k, n_features = len(nk), sample_covariances.shape[-1]
+        check_features(n_features, "A subspace model")
         weights = nk / nk.sum()
         if self.orientation == "q":  # one orientation: the eigenvectors of the pooled W
             pooled = np.tensordot(weights, sample_covariances, axes=1)
@@ -237,6 +238,13 @@ class Subspace(Matrices):
 
     def __repr__(self):
         return f"<subspace model {self.name!r}, dimension={self.dimension!r}>"
+
+
+def check_features(n_features, what):
+    """``ValueError`` for one feature: a subspace plus noise outside it needs two at least."""
+    if n_features < 2:
+        raise ValueError(f"{what} needs at least 2 features (a subspace and noise outside it); "
+                         "X has 1. Use GaussianMixture for one-dimensional data.")
 
 
 def principal_subspaces(covariances, dimensions):
