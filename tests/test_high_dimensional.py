@@ -346,3 +346,16 @@ def test_the_readme_example_runs_as_written():
 def test_one_feature_is_refused_with_advice(estimator):
     with pytest.raises(ValueError, match="at least 2 features"):
         clone(estimator).fit(np.arange(20.0)[:, None])
+
+
+@pytest.mark.parametrize("model", [Subspace(name, dimension=2) for name in SUBSPACE_MODELS]
+                         + [Factors(name, 2) for name in FACTOR_MODELS], ids=repr)
+def test_random_covariances_keep_the_model(model):
+    rng = np.random.default_rng(SEED)
+    covariances = model.random_covariances(rng, np.array([1.0, 2.0, 3.0]), 6, np.log(3))
+    assert covariances.shape == (3, 6, 6)
+    assert np.all(np.linalg.eigvalsh(covariances) > 0)
+    # a covariance of the model is its own M-step (with any weights)
+    again = model.fit(covariances, np.ones(3), 0.0)[0] if isinstance(model, Subspace) else None
+    if again is not None:
+        np.testing.assert_allclose(again, covariances, rtol=1e-8, atol=1e-10)

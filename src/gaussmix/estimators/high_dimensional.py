@@ -66,7 +66,7 @@ class HighDimensionalMixture(StructuredMixture):
         dimension at every M-step (``...Dk`` models), or the common dimension once from the
         data's covariance before EM (``...D`` models), as HDclassif does. An integer fixes every
         component's dimension (capped at ``n_features - 1``). To choose it by BIC instead, fit
-        a grid (:func:`gaussmix.selection.select_dimension`).
+        a grid (:func:`gaussmix.selection.select_parameters`).
     threshold : float, default=0.2
         The scree test's threshold: the last eigenvalue drop larger than ``threshold`` times
         the largest drop ends the subspace.

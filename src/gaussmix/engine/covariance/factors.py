@@ -158,7 +158,8 @@ class Factors(Matrices):
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         """Random loadings (orthogonal columns scaled by ``sizes`` times log-uniform ratios)
-        plus noise a hundredth of the smallest factor variance."""
+        plus noise a hundredth of the smallest factor variance; then this model's M-step of
+        them with equal weights, which imposes its constraints across components."""
         q = min(self.n_factors, max(n_features - 1, 1))
         out = np.empty((len(sizes), n_features, n_features))
         common = random_rotation(rng, n_features)[:, :q]
@@ -166,7 +167,7 @@ class Factors(Matrices):
             basis = common if self.shared_loadings else random_rotation(rng, n_features)[:, :q]
             scale = size * np.exp(rng.uniform(0, log_ratio, q))
             out[k] = (basis * scale**2) @ basis.T + np.eye(n_features) * scale.min() ** 2 / 100
-        return out
+        return self.fit(out, np.ones(len(sizes)), 0.0)[0]
 
     def __repr__(self):
         return f"<factor model {self.name!r}, n_factors={self.n_factors}>"

@@ -222,19 +222,19 @@ class Subspace(Matrices):
 
     # ------------------------------------------------------------------ generator
     def random_covariances(self, rng, sizes, n_features, log_ratio):
-        """Random subspace covariances: a Haar orientation per component (one for ``Q``
-        models), signal standard deviations ``sizes`` times log-uniform ratios, noise a tenth
-        of the smallest signal."""
+        """Random subspace covariances: a Haar orientation per component, signal standard
+        deviations ``sizes`` times log-uniform ratios, noise standard deviation a tenth of the
+        smallest signal's; then this model's M-step of them with equal weights, which imposes
+        its constraints across components."""
         d = min(self.dimension if not self.chosen else 2, max(n_features - 1, 1))
         k = len(sizes)
         out = np.empty((k, n_features, n_features))
-        common = random_rotation(rng, n_features)
         for i, size in enumerate(sizes):
-            q = common if self.orientation == "q" else random_rotation(rng, n_features)
+            q = random_rotation(rng, n_features)
             signal = (size * np.exp(rng.uniform(0, log_ratio, d))) ** 2
             variances = np.concatenate([signal, np.full(n_features - d, signal.min() / 100)])
             out[i] = (q * variances) @ q.T
-        return out
+        return self.fit(out, np.ones(k), 0.0)[0]
 
     def __repr__(self):
         return f"<subspace model {self.name!r}, dimension={self.dimension!r}>"
