@@ -17,6 +17,7 @@ from gaussmix.engine import covariance, starts
 from gaussmix.engine.estep import em_statistics, kernel_for, log_weights_of, stacked_kernel
 from gaussmix.engine.model_based import model_based_tree, model_based_trees, trace_groups
 from gaussmix.engine.responsibilities import normalize_inplace
+from gaussmix.engine.state import KernelTerms, MixtureState, state_arrays
 from gaussmix.engine.stats import components_of, split_groups
 from gaussmix.estimators import batch
 
@@ -30,6 +31,10 @@ def _starts(X, k, covariance_type, n_runs, seed=0):
     rng = np.random.RandomState(seed)
     states = [model._start_from("kmeans", X, None, rng) for _ in range(n_runs)]
     return model, states
+
+
+def _terms(state):
+    return KernelTerms(state.weights, state.means, state.prec_chol, state.covariances)
 
 
 def test_a_stacked_array_is_normalised_per_mixture(rng):
@@ -70,12 +75,13 @@ def test_stacked_statistics_split_into_each_mixtures_own(covariance_type):
     X = gm.datasets.load_iris()
     _, states = _starts(X, 3, covariance_type, 3)
     cov_model = covariance.get(covariance_type)
-    shift = states[0][0] @ states[0][1]
-    terms = [(w, m, p, c) for w, m, c, p in states]
+    shift = states[0].weights @ states[0].means
+    terms = [_terms(state) for state in states]
     kernel = stacked_kernel([cov_model] * 3, terms, shift, X.dtype, ())
     parts = split_groups(em_statistics(X, None, kernel, 4096), 3, cov_model.family)
-    for (w, m, _, p), part in zip(states, parts):
-        alone = em_statistics(X, None, kernel_for(cov_model, log_weights_of(w), m, p, shift,
+    for state, part in zip(states, parts):
+        alone = em_statistics(X, None, kernel_for(cov_model, log_weights_of(state.weights),
+                                                   state.means, state.prec_chol, shift,
                                                    X.dtype), 4096)
         assert part.family == alone.family
         np.testing.assert_allclose(part.loglik, alone.loglik, rtol=1e-13)
@@ -96,8 +102,8 @@ def test_the_stacked_m_step_of_several_models_is_each_models_own(types, dtype):
     X = gm.datasets.load_old_faithful().astype(dtype)
     owners = [_starts(X, 3, t, 2, seed=i) for i, t in enumerate(types)]
     models = [owner._covariance_model for owner, states in owners for _ in states]
-    terms = [(w, m, p, c) for _, states in owners for w, m, c, p in states]
-    shift = terms[0][0] @ terms[0][1]
+    terms = [_terms(state) for _, states in owners for state in states]
+    shift = terms[0].weights @ terms[0].means
     stats = em_statistics(X, None, stacked_kernel(models, terms, shift, dtype), 4096)
     eps = 10 * np.finfo(dtype).eps
     segments = [(owner._covariance_model, 2, 3, owner.reg_covar, None) for owner, _ in owners]
@@ -110,14 +116,18 @@ def test_the_stacked_m_step_of_several_models_is_each_models_own(types, dtype):
             floor = resolution_floor(weights, means, covariances, model, dtype)
             expected = (weights, means, covariances, model.precision_cholesky(covariances, floor))
             mine = g if model.shared else slice(3 * g, 3 * g + 3)
-            ours = (part[0][3 * g : 3 * g + 3], part[1][3 * g : 3 * g + 3], part[2][mine],
-                    part[3][mine])
+            ours = (part.weights[3 * g : 3 * g + 3], part.means[3 * g : 3 * g + 3],
+                    part.covariances[mine], part.prec_chol[mine])
             for got, want in zip(ours, expected):
                 np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
-    states = [state for model, (w, m, c, p) in zip(segments, parts) for state in (
-        (w[:3], m[:3], c[0] if model[0].shared else c[:3], p[0] if model[0].shared else p[:3]),
-        (w[3:], m[3:], c[1] if model[0].shared else c[3:], p[1] if model[0].shared else p[3:]))]
-    rebuilt = stacked_terms(models, [(w, m, p, c) for w, m, c, p in states])
+    states = []
+    for (model, *_), part in zip(segments, parts):
+        for g in range(2):
+            own = slice(3 * g, 3 * g + 3)
+            one = g if model.shared else own
+            states.append(KernelTerms(part.weights[own], part.means[own], part.prec_chol[one],
+                                      part.covariances[one]))
+    rebuilt = stacked_terms(models, states)
     ours = terms_kernel(stacked, shift, dtype)
     theirs = terms_kernel(rebuilt, shift, dtype)
     np.testing.assert_allclose(ours.theta_exp if stacked.family == "dense" else ours.theta,
@@ -130,13 +140,14 @@ def test_a_collapsed_covariance_fails_the_stacked_m_step():
 
     X = np.vstack([gm.datasets.load_old_faithful(), np.repeat([[1.0, 40.0]], 5, axis=0)])
     owner, states = _starts(X, 3, "full", 1)
-    w, m, c, p = states[0]
+    w, m, c = states[0].weights, states[0].means, states[0].covariances
     m = np.vstack([m[:2], [[1.0, 40.0]]])  # a component on the five copies, tiny spread
     c = c.copy()
     c[2] = 1e-12 * np.eye(2)
     p = owner._covariance_model.precision_cholesky(c)
     model = owner._covariance_model
-    stats = em_statistics(X, None, stacked_kernel([model], [(w, m, p, c)], w @ m, X.dtype), 4096)
+    stats = em_statistics(X, None, stacked_kernel([model], [KernelTerms(w, m, p, c)], w @ m,
+                                                  X.dtype), 4096)
     with pytest.raises(ValueError):
         stacked_m_step(stats, [(model, 1, 3, 0.0, None)], 10 * np.finfo(float).eps, np.float64)
 
@@ -149,9 +160,9 @@ def test_runs_side_by_side_reach_what_each_reaches_alone(covariance_type):
     together = model._iterate_runs(X, None, states, 200, 1e-6, dtype, chunk)
     for state, result in zip(states, together):
         alone = model._iterate(X, None, state, -np.inf, 200, 1e-6, dtype, chunk)
-        assert result[2] == alone[2] and result[3] == alone[3]  # iterations, converged
-        np.testing.assert_allclose(result[4], alone[4], rtol=1e-12)  # the bound history
-        for ours, theirs in zip(result[0], alone[0]):
+        assert result.n_iter == alone.n_iter and result.converged == alone.converged
+        np.testing.assert_allclose(result.history, alone.history, rtol=1e-12)
+        for ours, theirs in zip(state_arrays(result.state), state_arrays(alone.state)):
             np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-11)
 
 
@@ -171,18 +182,18 @@ def test_more_runs_than_one_kernel_holds_form_several_batches(monkeypatch):
     assert sizes[:4] == [2, 2, 2, 1]
     for state, result in zip(states, together):
         alone = model._iterate(X, None, state, -np.inf, 5, 0.0, X.dtype.type, 4096)
-        np.testing.assert_allclose(result[1], alone[1], rtol=1e-12)
+        np.testing.assert_allclose(result.lower_bound, alone.lower_bound, rtol=1e-12)
 
 
 def _collapsing_start(model, X, states):
     """A start whose second component sits on three identical rows (it collapses)."""
-    weights, means, covariances, _ = states[0]
+    weights, means, covariances = states[0].weights, states[0].means, states[0].covariances
     means = means.copy()
     means[1] = X[0]
     covariances = covariances.copy()
     covariances[1] = 1e-14 * np.eye(X.shape[1])
     cov_model = model._covariance_model
-    return weights, means, covariances, cov_model.precision_cholesky(covariances)
+    return MixtureState(weights, means, covariances, cov_model.precision_cholesky(covariances))
 
 
 def test_a_failing_run_raises_or_drops_out_and_leaves_the_others():
@@ -203,7 +214,7 @@ def test_a_failing_run_raises_or_drops_out_and_leaves_the_others():
     assert dropped[1] is None
     for state, result in zip([states[0], states[1]], [dropped[0], dropped[2]]):
         single = model._iterate(X, None, state, -np.inf, 50, 1e-6, dtype, 4096)
-        np.testing.assert_allclose(result[1], single[1], rtol=1e-12)
+        np.testing.assert_allclose(result.lower_bound, single.lower_bound, rtol=1e-12)
 
 
 def test_fits_batch_only_small_in_memory_data(monkeypatch):

@@ -20,6 +20,7 @@ ESTIMATORS = (
     [gm.GaussianMixture(2)]
     + [gm.GaussianMixture(2, covariance_type=t) for t in COVARIANCE_TYPES if t != "full"]
     + [gm.BayesianGaussianMixture(2, covariance_type=t) for t in COVARIANCE_TYPES]
+    + [gm.StudentMixture(2), gm.GaussianMixture(2, noise=True), gm.StudentMixture(2, noise=True)]
 )
 
 

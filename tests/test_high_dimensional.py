@@ -359,3 +359,4 @@ def test_random_covariances_keep_the_model(model):
     again = model.fit(covariances, np.ones(3), 0.0)[0] if isinstance(model, Subspace) else None
     if again is not None:
         np.testing.assert_allclose(again, covariances, rtol=1e-8, atol=1e-10)
+

@@ -16,6 +16,7 @@ from ._version import __version__
 # public name -> module that defines it
 _LAZY = {
     "GaussianMixture": "estimators",
+    "StudentMixture": "estimators",
     "BayesianGaussianMixture": "estimators",
     "HighDimensionalMixture": "estimators",
     "FactorMixture": "estimators",

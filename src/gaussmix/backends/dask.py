@@ -203,7 +203,7 @@ def apply(model, X, method):
         dtype = np.dtype(np.intp)
     else:
         dtype = np.result_type(X.dtype, model.means_.dtype)
-    k = model.n_components
+    k = model._n_columns()  # a noise component adds a column
     if method == "predict_proba":
         return X.map_blocks(
             _apply, snapshot, method, k, dtype=dtype, chunks=(X.chunks[0], (k,)),

@@ -20,6 +20,7 @@ import numpy as np
 
 from .covariance.base import lower_triangular_inverse
 from .estep import StackedTerms, em_statistics
+from .state import MixtureState
 from .stats import cancelled_components, components_of, sample_covariances
 
 
@@ -94,8 +95,8 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
     in the statistics' layout, so that on small data a batch's M-step costs about what one
     run's does.
 
-    Returns ``(parts, terms)``: per segment ``(weights, means, covariances, prec_chol)`` in its
-    model's layout (its mixtures stacked; a shared covariance one matrix per mixture), and the
+    Returns ``(parts, terms)``: per segment a :class:`~gaussmix.engine.state.MixtureState` in
+    its model's layout (its mixtures stacked; a shared covariance one matrix per mixture), and the
     :class:`~gaussmix.engine.estep.StackedTerms` of every component. Raises ``ValueError``
     when a covariance is not finite, not positive definite, or has a spread below its
     :func:`resolution_floor` (stepping the segments one at a time then tells which, in the
@@ -138,7 +139,7 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
     for (model, n_groups, k, _, _), cov in zip(segments, covariances):
         own = slice(first, first + n_groups * k)
         prec_chol = model.precision_cholesky_from_kernel(factor[own], n_groups)
-        parts.append((weights[own], means[own], cov, prec_chol))
+        parts.append(MixtureState(weights[own], means[own], cov, prec_chol))
         first = own.stop
     terms = StackedTerms(layout, weights, means, factor, log_det, variances, tuple(sizes))
     return parts, terms

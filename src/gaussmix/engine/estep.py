@@ -42,18 +42,22 @@ def log_weights_of(weights):
         return np.log(np.asarray(weights, dtype=np.float64))
 
 
-def kernel_for(model, log_weights, means, prec_chol, shift, dtype, far=(), track_entropy=False):
+def kernel_for(model, log_weights, means, prec_chol, shift, dtype, far=(), track_entropy=False,
+               density=None, background=None):
     """The E-step :class:`~gaussmix.engine.kernel.Kernel` of mixture parameters (float64) under
     covariance model ``model``, for rows of ``dtype`` centred on ``shift``.
 
     ``log_weights`` are the per-component log-weights (:func:`log_weights_of` for EM; a
-    variational mixture adds its expected-log terms).
+    variational mixture adds its expected-log terms). ``density`` and ``background``: a
+    component family's terms and a noise component's log-density (see
+    :class:`~gaussmix.engine.kernel.Kernel`).
     """
     prec_chol = np.asarray(prec_chol, dtype=np.float64)
     n_features = np.shape(means)[1]
     return Kernel(
         model.family, log_weights, means, model.kernel_factor(prec_chol, n_features),
         model.log_det_cholesky(prec_chol, n_features), shift, dtype, far, track_entropy,
+        density=density, background=background,
     )
 
 
@@ -89,7 +93,7 @@ def terms_kernel(terms, shift, dtype, far=()):
 
 def stacked_terms(models, terms):
     """The :class:`StackedTerms` of a batch of mixtures on the same rows: ``terms`` holds each
-    mixture's ``(weights, means, prec_chol, covariances)`` (float64) under its covariance model
+    mixture's :class:`~gaussmix.engine.state.KernelTerms` (float64) under its covariance model
     in ``models``; their components are stacked in that order.
 
     Mixtures of one kernel family other than the shared one take that family's layout; a
@@ -99,29 +103,31 @@ def stacked_terms(models, terms):
     families = {model.family for model in models}
     family = families.pop() if len(families) == 1 else "dense"
     family = "dense" if family == "shared" else family
-    n_features = np.shape(terms[0][1])[1]
-    sizes = tuple(len(t[0]) for t in terms)
+    n_features = np.shape(terms[0].means)[1]
+    sizes = tuple(len(t.weights) for t in terms)
     factors, log_dets, variances = [], [], []
     for model, group in groupby(zip(models, terms), key=lambda pair: pair[0]):
         group = [t for _, t in group]
         if model.shared:  # one (D, D) factor per mixture, repeated for each of its components
-            k = [len(t[0]) for t in group]
-            prec_chol = np.stack([t[2] for t in group])
+            k = [len(t.weights) for t in group]
+            prec_chol = np.stack([t.prec_chol for t in group])
             factors.append(np.repeat(prec_chol, k, axis=0))
             log_dets.append(np.repeat(np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(1), k))
-            covariances = np.stack([t[3] for t in group])
+            covariances = np.stack([t.covariances for t in group])
             variances.append(np.repeat(np.diagonal(covariances, axis1=1, axis2=2), k, axis=0))
             continue
-        prec_chol = np.concatenate([t[2] for t in group])  # (runs * K, ...)
+        prec_chol = np.concatenate([t.prec_chol for t in group])  # (runs * K, ...)
         factor = model.kernel_factor(prec_chol, n_features)
         if model.family == "diagonal" and family == "dense":
             factor = factor[:, :, None] * np.eye(n_features)
         factors.append(factor)
         log_dets.append(model.log_det_cholesky(prec_chol, n_features))
-        variances.append(model.variances(np.concatenate([t[3] for t in group]), len(factor),
+        variances.append(model.variances(np.concatenate([t.covariances for t in group]),
+                                         len(factor),
                                          n_features))
     return StackedTerms(
-        family, np.concatenate([t[0] for t in terms]), np.concatenate([t[1] for t in terms]),
+        family, np.concatenate([t.weights for t in terms]),
+        np.concatenate([t.means for t in terms]),
         np.concatenate(factors), np.concatenate(log_dets), np.concatenate(variances), sizes,
     )
 
@@ -162,6 +168,8 @@ def iter_e_step(kernel, X, chunk_size):
             incomplete = _incomplete_rows(kernel, x)
             if incomplete is None:
                 resp, log_norm = kernel.e_step(ws, x)
+                if kernel.background is not None:  # the noise component's column last
+                    resp = np.vstack([resp, ws.background[None, : len(x)]])
                 yield start, stop, resp.T, log_norm
                 continue
             resp = np.empty((len(x), kernel.n_components), dtype=kernel.dtype)
@@ -377,7 +385,8 @@ class ResidentRows:
             return em_statistics(self.X, self._w64, kernel, max(1, self.X.shape[0]))
         n = self.X.shape[0]
         key = (kernel.family, kernel.dtype, kernel.n_components, len(kernel.far),
-               len(kernel.whitened), kernel.track_entropy)
+               len(kernel.whitened), kernel.track_entropy, kernel.density is not None,
+               kernel.background is not None)
         held = self._spaces.get(key)
         if held is None or not np.array_equal(held[0], kernel.shift):
             ws = held[1] if held is not None else kernel.workspace(n)

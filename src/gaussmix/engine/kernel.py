@@ -84,6 +84,16 @@ class Kernel(Layout):
         normalised on its own, and the E-step gives one log-likelihood per mixture.
     variances : ndarray of shape (n_components, n_features), optional
         Each component's variance per feature (else the dense family inverts the factors).
+    density : object, optional
+        A component family's E-step terms (:mod:`gaussmix.engine.families`): the kernel then
+        computes ``-d_k(x)^2 / 2`` (half the squared Mahalanobis distance; ``log_weights`` and
+        ``log_det`` are not used) and ``density.log_density`` turns it into the weighted
+        log-densities, filling the per-row latent weights; ``density.accumulate`` adds its
+        sums to the statistics. ``None``: the Gaussian kernel.
+    background : float, optional
+        The log-density of a uniform noise component times its weight (``log w_0 - log V``),
+        normalised with the components; its responsibilities' sum is the statistics'
+        ``extras["background"]``.
     """
 
     #: Largest rounding bound ``eps * size`` accepted from the expanded dense form and from
@@ -92,12 +102,19 @@ class Kernel(Layout):
     expanded_error = None
 
     def __init__(self, family, log_weights, means, factor, log_det, shift, dtype, far=(),
-                 track_entropy=False, groups=None, variances=None):
+                 track_entropy=False, groups=None, variances=None, density=None,
+                 background=None):
         means = np.asarray(means, dtype=np.float64)
         factor = np.asarray(factor, dtype=np.float64)
         n_components, n_features = means.shape
         super().__init__(n_components, n_features, family, shift, dtype)
         self.track_entropy = bool(track_entropy)
+        self.density = density
+        self.background = None if background is None else float(background)
+        if (density is not None or background is not None) and (
+                groups is not None and len(groups) > 1 or track_entropy):
+            raise ValueError("A component family's terms or a noise component cannot be "
+                             "stacked in a batch or tracked for a variational bound.")
         # a batch's mixtures in runs of equal size (normalize_groups), when their sizes differ
         self.n_groups, self.group_blocks = 1, None
         if groups is not None and len(groups) > 1:
@@ -112,8 +129,11 @@ class Kernel(Layout):
         self._parameters = (log_weights, means, factor)
         self._incomplete = None
         mc = means - self.shift
-        const = log_weights + log_det
-        const = const - 0.5 * n_features * LOG_2PI
+        if density is None:
+            const = log_weights + log_det
+            const = const - 0.5 * n_features * LOG_2PI
+        else:  # the family's log-density needs the squared distances alone
+            const = np.zeros(n_components)
         if family == "dense":
             prec = self._init_dense(factor, mc, const, dtype)
             size = _term_size(mc, np.abs(prec))
@@ -278,6 +298,11 @@ class Kernel(Layout):
         """:meth:`e_step` of the ``n`` rows already loaded in ``ws`` (centred on this kernel's
         shift)."""
         lp = self.log_prob(ws, n)
+        if self.density is not None:
+            self.density.log_density(lp, ws.latent[:, :n])
+        if self.background is not None:
+            return lp, _with_background(lp, normalize_inplace(lp), self.background,
+                                        ws.background[:n])
         if self.track_entropy:
             return lp, normalize_inplace(lp, ws.shifted[:, :n], ws.plogp[:n])
         if self.group_blocks is not None:  # (n_groups, n) log-likelihoods, one mixture per row
@@ -285,6 +310,18 @@ class Kernel(Layout):
         if self.n_groups > 1:
             return lp, normalize_inplace(lp.reshape(self.n_groups, -1, n))
         return lp, normalize_inplace(lp)
+
+
+def _with_background(resp, log_norm, background, noise):
+    """Responsibilities ``resp`` of the components (normalised among themselves, in place) and
+    their log-density ``log_norm``, rescaled for a noise component of weighted log-density
+    ``background``: fills ``noise`` with its responsibilities and returns the rows'
+    log-densities with it."""
+    total = np.logaddexp(log_norm, background)
+    np.subtract(background, total, out=noise)
+    np.exp(noise, out=noise)
+    resp *= np.exp(log_norm - total)
+    return total
 
 
 def _term_size(mc, abs_prec):

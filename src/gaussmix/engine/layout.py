@@ -11,6 +11,7 @@ Also here: how many rows a chunk holds (:func:`chunk_rows`).
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,7 +49,8 @@ class _Workspace:
     tracks the responsibilities' entropy, the shifted log-probabilities ``shifted`` and each
     row's ``sum_k r log r`` in ``plogp``."""
 
-    __slots__ = ("F", "Y", "Yf", "Yr", "_outer", "lp", "lp_far", "plogp", "shifted")
+    __slots__ = ("F", "Y", "Yf", "Yr", "_outer", "background", "latent", "lp", "lp_far",
+                 "plogp", "shifted")
 
     def __init__(self, layout, rows):
         d, k = layout.n_features, layout.n_components
@@ -67,7 +69,11 @@ class _Workspace:
             self.Y = np.empty((d + 1, rows), dtype=layout.dtype)
             self.Y[-1] = 1
         self.lp = np.empty((k, rows), dtype=layout.dtype)
-        self.shifted = self.plogp = None
+        self.shifted = self.plogp = self.latent = self.background = None
+        if layout.density is not None:  # a family's per-row terms (see engine.families)
+            self.latent = np.empty((k, rows), dtype=layout.dtype)
+        if layout.background is not None:  # the noise component's responsibilities
+            self.background = np.empty(rows, dtype=layout.dtype)
         if layout.track_entropy:
             self.shifted = np.empty((k, rows), dtype=layout.dtype)
             self.plogp = np.empty(rows, dtype=layout.dtype)
@@ -107,6 +113,24 @@ def _outer_pairs(n_features):
     return rows, cols
 
 
+@dataclass
+class Accumulator:
+    """A block's running sums, before :meth:`Layout.statistics` unpacks them.
+
+    ``moments``: ``F @ resp.T`` (every moment and weight sum, ``(width, K)``); ``xtx``: the
+    shared family's pooled ``x^T x``; ``weight`` and ``n_samples``: the rows' total weight and
+    count; ``whitened_yy`` and ``whitened_y``: the far components' moments of their whitened
+    rows (``None`` when no component is far); ``extras``: a family's further sums."""
+
+    moments: np.ndarray
+    xtx: np.ndarray | None = None
+    weight: float = 0.0
+    n_samples: int = 0
+    whitened_yy: np.ndarray | None = None
+    whitened_y: np.ndarray | None = None
+    extras: dict = field(default_factory=dict)
+
+
 class Layout:
     """Where the centred rows, their squares or outer products, and the 1s sit in ``F``.
 
@@ -144,6 +168,11 @@ class Layout:
         # Whether rows holding NaN are scored on their observed values (see
         # gaussmix.engine.missing); off, the chunks are never scanned for them.
         self.allow_missing = False
+        # A component family's E-step terms (gaussmix.engine.families: log-densities from the
+        # squared distances, per-row latent weights, further sums) and the noise component's
+        # log-density (log weight - log volume); None for a plain Gaussian mixture.
+        self.density = None
+        self.background = None
 
     def workspace(self, rows):
         return _Workspace(self, rows)
@@ -162,29 +191,39 @@ class Layout:
         return n
 
     def new_accumulator(self):
-        """Zeroed per-block running sums: ``F @ resp.T``, for shared ``x^T x``, and for far
-        components the whitened moments ``sum r y y^T`` and ``sum r y``."""
+        """A zeroed :class:`Accumulator` for this layout."""
         d, n_w = self.n_features, len(self.whitened)
-        xtx = np.zeros((d, d)) if self.family == "shared" else None
-        whitened = [np.zeros((n_w, d, d)), np.zeros((n_w, d))] if n_w else None
-        return [np.zeros((self.width, self.n_components)), xtx, 0.0, 0, whitened]
+        acc = Accumulator(np.zeros((self.width, self.n_components)))
+        if self.family == "shared":
+            acc.xtx = np.zeros((d, d))
+        if n_w:
+            acc.whitened_yy, acc.whitened_y = np.zeros((n_w, d, d)), np.zeros((n_w, d))
+        return acc
 
     def accumulate(self, acc, ws, n, resp, weight):
         """Add one chunk to ``acc``; ``resp`` ``(K, n)`` is modified in place."""
         F = ws.F[:, :n]
         if weight is not None:
             resp *= weight
-        acc[0] += F @ resp.T  # this orientation is the faster GEMM for BLAS
+        if self.background is not None:
+            part = ws.background[:n] if weight is None else ws.background[:n] * weight
+            acc.extras["background"] = acc.extras.get("background", 0.0) + float(
+                np.sum(part, dtype=np.float64))
+        if self.density is not None:  # its sums, then the moments' weights r * u
+            self.density.accumulate(acc.extras, resp, ws.latent[:, :n])
+            resp *= ws.latent[:, :n]
+        acc.moments += F @ resp.T  # this orientation is the faster GEMM for BLAS
         if self.family == "shared":
             xt = F[: self.n_features]
-            if len(self.whitened):  # pool the other components' rows; these come below
+            if len(self.whitened) or self.density is not None or self.background is not None:
+                # each row's total moment weight (pooled over the near components)
                 xw = xt * resp[self.near_rows].sum(axis=0)
             else:
                 xw = xt if weight is None else xt * weight
-            acc[1] += xw @ xt.T
-        acc[2] += float(n if weight is None else np.sum(weight, dtype=np.float64))
-        acc[3] += n
-        if acc[4] is not None:
+            acc.xtx += xw @ xt.T
+        acc.weight += float(n if weight is None else np.sum(weight, dtype=np.float64))
+        acc.n_samples += n
+        if acc.whitened_yy is not None:
             # y = L_k^T (x - mean_k) of the far components, left in Yf by the E-step
             d, w = self.n_features, self.whitened
             y = ws.Yf[:, :n].reshape(len(self.far), d, n)
@@ -192,13 +231,12 @@ class Layout:
                 y = y[w]
             r = resp[self.far[w]][:, :, None]  # (whitened, n, 1)
             yr = np.multiply(y, r.transpose(0, 2, 1), out=ws.Yr[:, :n].reshape(y.shape))
-            acc[4][0] += yr @ y.transpose(0, 2, 1)
-            acc[4][1] += (y @ r)[:, :, 0]
+            acc.whitened_yy += yr @ y.transpose(0, 2, 1)
+            acc.whitened_y += (y @ r)[:, :, 0]
 
     def statistics(self, acc, loglik=0.0):
         """Unpack an accumulator into :class:`SuffStats`."""
-        ftr, xtx, weight, n_samples, whitened = acc
-        rtf = ftr.T
+        rtf = acc.moments.T
         k, d = self.n_components, self.n_features
         if self.family == "dense":
             rows, cols = _outer_pairs(d)
@@ -206,14 +244,14 @@ class Layout:
             s2[:, rows, cols] = rtf[:, : self.x_at]
             s2[:, cols, rows] = rtf[:, : self.x_at]
         elif self.family == "shared":
-            s2 = xtx.copy()
+            s2 = acc.xtx.copy()
         else:
             s2 = rtf[:, :d].copy()
         stats = SuffStats.of(self.family, rtf[:, -1].copy(), rtf[:, self.x_at : self.x_at + d].copy(),
                              s2, self.centres.copy())
-        if whitened is not None:
+        if acc.whitened_yy is not None:
             # x - mean_k = A_k y with A_k = L_k^-T: moments around the component's own mean
-            syy, sy = whitened
+            syy, sy = acc.whitened_yy, acc.whitened_y
             A, comps = self.far_inverse_factors, self.far[self.whitened]
             stats.s1[comps] = np.einsum("kij,kj->ki", A, sy)
             s2 = A @ syy @ A.transpose(0, 2, 1)
@@ -225,6 +263,7 @@ class Layout:
                 stats.s2[comps] = np.diagonal(s2, axis1=1, axis2=2)
         # one log-likelihood per mixture of a batch (see Kernel.n_groups), else a float
         stats.loglik = float(loglik) if np.ndim(loglik) == 0 else np.array(loglik, dtype=float)
-        stats.weight = weight
-        stats.n_samples = n_samples
+        stats.weight = acc.weight
+        stats.n_samples = acc.n_samples
+        stats.extras = dict(acc.extras)
         return stats

@@ -47,9 +47,15 @@ class SuffStats:
         The point each component's moments are taken around: the common shift near the data,
         or, for a component far from it relative to its spread, that component's own mean
         (shared: ``s2`` pools each component's rows around its own point).
+    extras : dict of str to ndarray or float
+        Further additive sums a component family or the noise component asks the E-step for
+        (see :mod:`gaussmix.engine.families`): a Student-t family's ``"resp"`` (the
+        responsibilities' sums, while ``nk`` sums the moments' weights ``r u``) and ``"dof"``;
+        the noise component's ``"background"``. They add, scale and split like the moments.
     """
 
-    __slots__ = ("entropy", "family", "loglik", "n_samples", "nk", "s1", "s2", "shift", "weight")
+    __slots__ = ("entropy", "extras", "family", "loglik", "n_samples", "nk", "s1", "s2", "shift",
+                 "weight")
 
     def __init__(self, n_components, n_features, family, shift):
         if family not in FAMILIES:
@@ -69,13 +75,15 @@ class SuffStats:
         self.entropy = 0.0
         self.weight = 0.0
         self.n_samples = 0
+        self.extras = {}
 
     @classmethod
-    def of(cls, family, nk, s1, s2, shift, loglik=0.0, weight=0.0, n_samples=0):
+    def of(cls, family, nk, s1, s2, shift, loglik=0.0, weight=0.0, n_samples=0, extras=None):
         """Statistics holding these arrays (taken as they are, not copied)."""
         out = cls.__new__(cls)
         out.family, out.nk, out.s1, out.s2, out.shift = family, nk, s1, s2, shift
         out.loglik, out.entropy, out.weight, out.n_samples = loglik, 0.0, weight, n_samples
+        out.extras = {} if extras is None else extras
         return out
 
     @classmethod
@@ -111,6 +119,10 @@ class SuffStats:
         self.entropy += other.entropy
         self.weight += other.weight
         self.n_samples += other.n_samples
+        for name, value in other.extras.items():
+            mine = self.extras.get(name)
+            self.extras[name] = value.copy() if mine is None and isinstance(value, np.ndarray) \
+                else (value if mine is None else mine + value)
         return self
 
     def __add__(self, other):
@@ -123,6 +135,8 @@ class SuffStats:
         for name in self.__slots__:
             value = getattr(self, name)
             setattr(out, name, value.copy() if isinstance(value, np.ndarray) else value)
+        out.extras = {name: np.copy(value) if isinstance(value, np.ndarray) else value
+                      for name, value in self.extras.items()}
         return out
 
     def recentred(self, shift):
@@ -153,6 +167,7 @@ class SuffStats:
         out.loglik *= factor
         out.entropy *= factor
         out.weight *= factor
+        out.extras = {name: value * factor for name, value in out.extras.items()}
         return out
 
 
@@ -168,7 +183,20 @@ def components_of(stats, groups, components, family):
         s2, layout = np.diagonal(s2, axis1=1, axis2=2), "diagonal"
     loglik = np.reshape(stats.loglik, -1)[groups]
     return SuffStats.of(layout, stats.nk[components], stats.s1[components], s2,
-                        stats.shift[components], loglik, stats.weight, stats.n_samples)
+                        stats.shift[components], loglik, stats.weight, stats.n_samples,
+                        _extras_of(stats, groups, components))
+
+
+def _extras_of(stats, groups, components):
+    """The extra sums of ``components`` (per-component arrays) or ``groups`` (per-mixture
+    values of a batch) of stacked statistics."""
+    k_all = len(stats.nk)
+    out = {}
+    for name, value in stats.extras.items():
+        value = np.asarray(value)
+        out[name] = value[components] if value.ndim and len(value) == k_all else \
+            (value.reshape(-1)[groups] if value.ndim else value)
+    return out
 
 
 def split_groups(stats, n_groups, family):
@@ -187,6 +215,7 @@ def split_groups(stats, n_groups, family):
         parts.append(SuffStats.of(
             family, stats.nk[own], stats.s1[own], s2, stats.shift[own],
             float(np.asarray(stats.loglik).reshape(-1)[g]), stats.weight, stats.n_samples,
+            _extras_of(stats, g, own),
         ))
     return parts
 

@@ -26,6 +26,7 @@ from ..backends import data_path_for
 from ..engine import covariance
 from ..engine.em import e_step
 from ..engine.estep import available_threads, single_threaded_blas
+from ..engine.state import MixtureState
 from ..engine.stats import sample_covariances
 from ..engine.validation import is_real
 from .gaussian import GaussianMixture
@@ -123,7 +124,8 @@ def map_adapt(ubm, X, *, relevance_factor=16.0, adapt=("means",), sample_weight=
         )
     with single_threaded_blas():
         stats, state = _statistics(ubm, X, sample_weight)
-    weights0, means0, covariances0, prec_chol = state
+    weights0, means0, covariances0 = state.weights, state.means, state.covariances
+    prec_chol = state.prec_chol
     nk = stats.nk
     alpha = nk / (nk + r)
     safe = np.maximum(nk, np.finfo(np.float64).tiny)
@@ -144,7 +146,8 @@ def map_adapt(ubm, X, *, relevance_factor=16.0, adapt=("means",), sample_weight=
 
     adapted = copy.deepcopy(ubm)
     adapted.__dict__.pop("_stream_state", None)  # partial_fit's running statistics are the UBM's
-    adapted._store_state((weights, means, covariances, prec_chol), ubm.means_.dtype.type)
+    adapted._store_state(MixtureState(weights, means, covariances, prec_chol),
+                         ubm.means_.dtype.type)
     adapted.converged_ = True
     adapted.n_iter_ = 1
     adapted.lower_bound_ = float(stats.loglik / stats.weight)
@@ -176,15 +179,15 @@ def _adapted_covariances(ubm, model, stats, safe, mc, alpha, data_means, means, 
     n_components, n_features = means.shape
     data_cov = sample_covariances(stats, safe, mc)  # (K, D, D) dense or (K, D) diagonal
     d_data = data_means - means
-    d_ubm = state[1] - means
+    d_ubm = state.means - means
     if model.family == "dense":
         eye = np.eye(n_features)
         data_part = data_cov + ubm.reg_covar * eye + d_data[:, :, None] * d_data[:, None, :]
-        ubm_part = state[2] + d_ubm[:, :, None] * d_ubm[:, None, :]
+        ubm_part = state.covariances + d_ubm[:, :, None] * d_ubm[:, None, :]
         dense = alpha[:, None, None] * data_part + (1.0 - alpha[:, None, None]) * ubm_part
         dense = 0.5 * (dense + dense.transpose(0, 2, 1))
     else:
-        variances = model.variances(state[2], n_components, n_features)
+        variances = model.variances(state.covariances, n_components, n_features)
         data_part = data_cov + ubm.reg_covar + d_data**2
         ubm_part = variances + d_ubm**2
         diagonal = alpha[:, None] * data_part + (1.0 - alpha[:, None]) * ubm_part

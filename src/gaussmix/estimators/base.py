@@ -38,15 +38,14 @@ from sklearn.utils.validation import check_is_fitted
 from ..backends import data_path_for, is_dask_collection
 from ..engine import covariance
 from ..engine.convergence import StoppingRule, tol_text, weight_total
-from ..engine.em import e_step
 from ..engine.estep import (
     available_threads,
     iter_e_step,
-    resident_rows,
     single_threaded_blas,
 )
 from ..engine.layout import chunk_rows
 from ..engine.starts import check_planned_memory
+from ..engine.state import state_arrays
 from ..engine.validation import (
     as_float_array,
     check_hyperparameters,
@@ -55,7 +54,8 @@ from ..engine.validation import (
     is_real,
     validate_numeric,
 )
-from .batch import BatchedRuns, singular_drop
+from .batch import BatchedRuns
+from .em_loop import Finished, Run, Start, iterate_alone
 from .search import INIT_PARAMS, StartSearch
 
 logger = logging.getLogger("gaussmix")
@@ -240,27 +240,25 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
             if do_init:
                 runs = self._distinct_starts(start_data, random_state, chunk, n_init)
             else:
-                runs = [(0, self._fitted_state(), self.lower_bound_)]
+                runs = [Start(0, self._fitted_state(), self.lower_bound_)]
         return _FitPlan(X, sample_weight, runs, dtype, chunk, n_threads, path.em_statistics,
                         n_init)
 
     def _fit_finish(self, plan, results):
-        """Keep the best of the runs' ``results`` (``(init, (state, lower_bound, n_iter,
-        converged, history), seconds)``) as the fitted state; returns ``self``."""
+        """Keep the best of the runs' ``results`` (:class:`~gaussmix.estimators.batch.Finished`)
+        as the fitted state; returns ``self``."""
         best = None
-        for init, result, seconds in results:
-            state, lower_bound, n_iter, converged, history = result
+        for finished in results:
+            result = finished.result
             if self.verbose:
                 logger.info(
-                    "Initialization %d %s after %d iterations, %.3fs, lower bound %.8g", init,
-                    "converged" if converged else "did not converge", n_iter, seconds,
-                    lower_bound,
+                    "Initialization %d %s after %d iterations, %.3fs, lower bound %.8g",
+                    finished.init, "converged" if result.converged else "did not converge",
+                    result.n_iter, finished.seconds, result.lower_bound,
                 )
-            if best is None or lower_bound > best[0]:
-                best = (lower_bound, state, n_iter, converged, history)
-
-        lower_bound, state, n_iter, converged, history = best
-        if not converged and self.max_iter > 0:
+            if best is None or result.lower_bound > best.lower_bound:
+                best = result
+        if not best.converged and self.max_iter > 0:
             warnings.warn(
                 # scikit-learn's sentence (its tests match it), then what happened
                 "Best performing initialization did not converge. Try different init "
@@ -271,16 +269,17 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        self._store_state(state, plan.dtype)
-        self.converged_ = converged
-        self.n_iter_ = n_iter
-        self.lower_bound_ = float(lower_bound)
-        self.lower_bounds_ = [float(v) for v in history]
+        self._store_state(best.state, plan.dtype)
+        self.converged_ = best.converged
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = float(best.lower_bound)
+        self.lower_bounds_ = [float(v) for v in best.history]
         return self
 
     def _distinct_starts(self, start_data, random_state, chunk, n_init):
-        """``(init, state, -inf)`` of every initialisation whose start differs from the earlier
-        ones' (EM is deterministic: the same start is the same run again)."""
+        """The :class:`~gaussmix.estimators.batch.Start` of every initialisation whose start
+        differs from the earlier ones' (EM is deterministic: the same start is the same run
+        again)."""
         runs, seen = [], []
         for init in range(n_init):
             state = self._initial_state(*start_data, random_state, chunk, init=init)
@@ -288,81 +287,57 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
                 if self.verbose:
                     logger.info("Initialization %d: the same start as an earlier one", init)
                 continue
-            runs.append((init, state, -np.inf))
+            runs.append(Start(init, state))
         return runs
 
     def _run_all(self, plan):
-        """Yield ``(init, (state, lower_bound, n_iter, converged, history), seconds)`` of EM
-        from each of the plan's runs, side by side when they are batched (:mod:`.batch`;
-        ``seconds`` is then the batch's), else one after the other."""
+        """Yield the :class:`~gaussmix.estimators.batch.Finished` EM from each of the plan's runs, side by
+        side when they are batched (:mod:`.batch`; ``seconds`` is then the batch's), else one
+        after the other."""
         X, sample_weight, runs = plan.X, plan.sample_weight, plan.runs
         # The first start runs alone, exactly as with n_init=1, and the others side by side:
         # batched sums come in another order, and n_init > 1 must never return a fit (by one
         # unit in the last place) worse than n_init=1's (scikit-learn's test_multiple_init).
         alone, batched = runs[:1], runs[1:]
-        if len(batched) > 1 and self._batchable(X, plan.statistics, batched[0][1]):
+        if len(batched) > 1 and self._batchable(X, plan.statistics, batched[0].state):
             yield from self._run_one_by_one(plan, alone)
             start_time = time.perf_counter()
-            results = self._iterate_batched(X, sample_weight, [state for _, state, _ in batched],
+            results = self._iterate_batched(X, sample_weight, [start.state for start in batched],
                                             self.max_iter, self.tol, plan.dtype, plan.chunk,
                                             plan.n_threads, plan.statistics,
-                                            bounds=[bound for _, _, bound in batched])
+                                            bounds=[start.lower_bound for start in batched])
             seconds = time.perf_counter() - start_time
-            for (init, _, _), result in zip(batched, results):
+            for start, result in zip(batched, results):
                 if self.verbose:
-                    logger.info("Initialization %d", init)
-                yield init, result, seconds
+                    logger.info("Initialization %d", start.init)
+                yield Finished(start.init, result, seconds)
             return
         yield from self._run_one_by_one(plan, runs)
 
     def _run_one_by_one(self, plan, runs):
-        X, sample_weight = plan.X, plan.sample_weight
-        for init, state, lower_bound in runs:
+        for start in runs:
             if self.verbose:
-                logger.info("Initialization %d", init)
+                logger.info("Initialization %d", start.init)
             start_time = time.perf_counter()
-            result = self._iterate(X, sample_weight, state, lower_bound, self.max_iter,
-                                   self.tol, plan.dtype, plan.chunk, plan.n_threads,
-                                   plan.statistics, start_time=start_time)
-            yield init, result, time.perf_counter() - start_time
+            result = self._iterate(plan.X, plan.sample_weight, start.state, start.lower_bound,
+                                   self.max_iter, self.tol, plan.dtype, plan.chunk,
+                                   plan.n_threads, plan.statistics, start_time=start_time)
+            yield Finished(start.init, result, time.perf_counter() - start_time)
 
     def _iterate(self, X, sample_weight, state, lower_bound, max_iter, tol, dtype, chunk,
                  n_threads=1, statistics=None, start_time=None):
-        """At most ``max_iter`` EM iterations from ``state``; stops by the
+        """At most ``max_iter`` EM iterations from ``state`` on their own (the loop of
+        :func:`~gaussmix.estimators.batch.iterate_alone`); stops by the
         :class:`~gaussmix.engine.convergence.StoppingRule` of ``tol`` (``None``: the relative
-        rule; ``-inf``: never). Returns ``(state, lower_bound, n_iter, converged, history)``.
+        rule; ``-inf``: never). Returns a :class:`~gaussmix.estimators.batch.RunResult`.
 
         With ``start_time`` (a ``perf_counter`` value), ``verbose >= 2`` logs every
         ``verbose_interval`` iterations.
         """
-        history = []
-        converged = False
-        n_iter = 0
-        rule = self._stopping_rule(X, sample_weight, tol)
-        before = previous = -np.inf
-        if not self._holds_missing(X):  # small data: its rows held loaded between iterations
-            statistics = resident_rows(X, sample_weight, statistics, chunk, self.n_components)
-        for n_iter in range(1, max_iter + 1):
-            before, previous = previous, lower_bound
-            stats = e_step(
-                lambda far, state=state: self._kernel(state, dtype, far, fitting=True),
-                X, sample_weight, dtype, chunk, n_threads, statistics,
-            )
-            state, lower_bound = self._m_step(stats, state, dtype)
-            history.append(lower_bound)
-            change = lower_bound - previous
-            if singular_drop(self, previous, lower_bound, dtype):
-                break
-            if (start_time is not None and self.verbose >= 2
-                    and n_iter % self.verbose_interval == 0):
-                logger.info(
-                    "  Iteration %d  time %.3fs  lower bound %.8g  change %.3g",
-                    n_iter, time.perf_counter() - start_time, lower_bound, change,
-                )
-            if rule.converged(before, previous, lower_bound, state[0]):
-                converged = True
-                break
-        return state, lower_bound, n_iter, converged, history
+        run = Run(self, state, max_iter, self._stopping_rule(X, sample_weight, tol),
+                   lower_bound, dtype, start_time)
+        iterate_alone([run], X, sample_weight, dtype, chunk, n_threads, statistics)
+        return run.result()
 
     def _stopping_rule(self, X, sample_weight, tol):
         """The :class:`~gaussmix.engine.convergence.StoppingRule` of EM on ``X`` with ``tol``."""
@@ -396,32 +371,43 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         return float(np.mean(self.score_samples(X), dtype=np.float64))
 
     def predict_proba(self, X):
-        """Responsibilities (posterior probability of each component), shape ``(n_samples, K)``.
+        """Responsibilities (posterior probability of each component), shape ``(n_samples, K)``;
+        with a noise component, its probability is one more, last column.
 
         A Dask array in gives a lazy Dask array out.
         """
         if is_dask_collection(X):
             return data_path_for(X).apply(self, X, "predict_proba")
         X = self._validate_predict_input(X)
-        out = None
+        out = np.empty((X.shape[0], self._n_columns()), dtype=self._result_dtype(X))
         for start, stop, resp, _ in self._iter_e_step(X):
-            if out is None:
-                out = np.empty((X.shape[0], self.n_components), dtype=resp.dtype)
             out[start:stop] = resp
         return out
 
+    def _n_columns(self):
+        """Columns of :meth:`predict_proba`: one per component, and the noise component's."""
+        noise_on = getattr(self, "_noise_on", None)
+        return self.n_components + int(bool(noise_on and noise_on()))
+
+    def _result_dtype(self, X):
+        return np.result_type(X.dtype, self.means_.dtype)
+
     def predict(self, X):
-        """Most probable component of each row (a lazy Dask array for Dask input)."""
+        """Most probable component of each row, ``-1`` for the noise component (a lazy Dask
+        array for Dask input)."""
         if is_dask_collection(X):
             return data_path_for(X).apply(self, X, "predict")
         X = self._validate_predict_input(X)
         out = np.empty(X.shape[0], dtype=np.intp)
         for start, stop, resp, _ in self._iter_e_step(X):
             out[start:stop] = resp.argmax(axis=1)
+        if self._n_columns() > self.n_components:  # the noise component's label
+            out[out == self.n_components] = -1
         return out
 
     def sample(self, n_samples=1):
-        """Draw ``n_samples`` points; returns ``(X, y)`` with the component of each point.
+        """Draw ``n_samples`` points; returns ``(X, y)`` with the component of each point
+        (``-1``: the noise component's, drawn uniformly over its region).
 
         Uses ``random_state`` exactly as scikit-learn does.
         """
@@ -429,13 +415,27 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
         if not is_int(n_samples) or n_samples < 1:
             raise ValueError(f"Invalid value for 'n_samples': {n_samples!r}; it must be an integer >= 1.")
         rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, self.weights_.astype(np.float64))
+        weights = self.weights_.astype(np.float64)
+        noise = self._n_columns() > self.n_components
+        if noise:  # the noise component's rows last, labelled -1
+            weights = np.append(weights, max(0.0, 1.0 - weights.sum()))
+        counts = rng.multinomial(n_samples, weights)
+        k = self.n_components
         means = self.means_.astype(np.float64)
         covariances = self.covariances_.astype(np.float64)
-        parts = self._covariance_model.sample(rng, means, covariances, counts)
+        parts = self._covariance_model.sample(rng, means, covariances, counts[:k])
+        parts = self._sample_family(rng, parts, means)
+        labels = [np.full(n, j, dtype=int) for j, n in enumerate(counts[:k])]
+        if noise:
+            parts.append(self._sample_noise(rng, counts[k]))
+            labels.append(np.full(counts[k], -1, dtype=int))
         X = np.vstack(parts).astype(self.means_.dtype)
-        y = np.concatenate([np.full(n, k, dtype=int) for k, n in enumerate(counts)])
-        return X, y
+        return X, np.concatenate(labels)
+
+    def _sample_family(self, rng, parts, means):
+        """Rows of a family other than the Gaussian from Gaussian ``parts`` (one array per
+        component); the Gaussian family's as they are."""
+        return list(parts)
 
 
 _STREAMS = threading.local()
@@ -460,8 +460,8 @@ def _random_stream(seed):
 
 
 def _seen_before(state, seen):
-    """Whether the start ``state`` (a tuple of arrays) equals one in ``seen``; adds it if not."""
-    arrays = [np.asarray(part) for part in state]
+    """Whether the start ``state`` (a state record) equals one in ``seen``; adds it if not."""
+    arrays = state_arrays(state)
     for other in seen:
         if all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(arrays, other)):
             return True
@@ -471,8 +471,8 @@ def _seen_before(state, seen):
 
 @dataclass
 class _FitPlan:
-    """What :meth:`BaseMixture._fit_plan` prepares for EM: the validated rows, the runs
-    ``(init, state, lower_bound)``, and how their statistics are computed."""
+    """What :meth:`BaseMixture._fit_plan` prepares for EM: the validated rows, the runs (their
+    :class:`~gaussmix.estimators.batch.Start`), and how their statistics are computed."""
 
     X: object
     sample_weight: object

@@ -27,13 +27,11 @@ from __future__ import annotations
 
 import copy
 import time
-import warnings
 from dataclasses import replace
 from functools import partial
 from itertools import groupby
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from ..engine.em import e_step
 from ..engine.estep import (
@@ -45,6 +43,7 @@ from ..engine.estep import (
 )
 from ..engine.layout import chunk_rows
 from ..engine.stats import components_of, split_groups
+from .em_loop import Finished, Run, iterate_alone
 
 # Batched runs pay on at most this many rows (above it an iteration is arithmetic).
 BATCH_ROWS = 50_000
@@ -95,8 +94,11 @@ class BatchedRuns:
         gives ``None`` instead.
         """
         if len(states) < 2 or not self._batchable(X, statistics, states[0]):
-            return [_run_alone(self, X, sample_weight, state, max_iter, tol, dtype, chunk,
-                               n_threads, statistics, drop_failed) for state in states]
+            rule = self._stopping_rule(X, sample_weight, tol)
+            runs = [Run(self, state, max_iter, rule, dtype=dtype) for state in states]
+            iterate_alone(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
+                          drop_failed)
+            return [run.result() for run in runs]
         return self._iterate_batched(X, sample_weight, states, max_iter, tol, dtype, chunk,
                                      n_threads, statistics, drop_failed)
 
@@ -106,7 +108,7 @@ class BatchedRuns:
         each starts from, for its first convergence test; ``-inf`` by default)."""
         bounds = [-np.inf] * len(states) if bounds is None else bounds
         rule = self._stopping_rule(X, sample_weight, tol)
-        runs = [_Run(self, state, max_iter, rule, bound, dtype)
+        runs = [Run(self, state, max_iter, rule, bound, dtype)
                 for state, bound in zip(states, bounds)]
         _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
                               drop_failed)
@@ -149,7 +151,7 @@ def fit_side_by_side(estimators, X, sample_weight=None, each_alone=False, on_don
             except ValueError as err:
                 outcomes[i] = err
         batched = {i: plan for i, plan in plans.items() if len(plan.runs) and
-                   estimators[i]._batchable(plan.X, plan.statistics, plan.runs[0][1])}
+                   estimators[i]._batchable(plan.X, plan.statistics, plan.runs[0].state)}
         done = on_done or (lambda i: None)
         for i in range(len(estimators)):
             if i not in batched:
@@ -165,9 +167,9 @@ def fit_side_by_side(estimators, X, sample_weight=None, each_alone=False, on_don
             members = list(members)
             rules = {i: estimators[i]._stopping_rule(batched[i].X, batched[i].sample_weight,
                                                      estimators[i].tol) for i in members}
-            runs = {i: [_Run(estimators[i], state, estimators[i].max_iter, rules[i],
-                             lower_bound, batched[i].dtype)
-                        for _, state, lower_bound in batched[i].runs]
+            runs = {i: [Run(estimators[i], start.state, estimators[i].max_iter, rules[i],
+                             start.lower_bound, batched[i].dtype)
+                        for start in batched[i].runs]
                     for i in members}
             lead = batched[members[0]]  # the rows, as its validation left them
             start = time.perf_counter()
@@ -177,11 +179,12 @@ def fit_side_by_side(estimators, X, sample_weight=None, each_alone=False, on_don
                                   on_done=lambda owner: done(index[id(owner)]))
             seconds = time.perf_counter() - start
             for i in members:
-                results = [(init, run.result(), seconds)
-                           for (init, _, _), run in zip(batched[i].runs, runs[i])]
+                results = [Finished(start.init, run.result(), seconds)
+                           for start, run in zip(batched[i].runs, runs[i])]
                 if each_alone:
-                    alone[i] = [partial(_one_alone, estimators[i], batched[i], j, result)
-                                for j, result in enumerate(results) if result[1] is not None]
+                    alone[i] = [partial(_one_alone, estimators[i], batched[i], j, finished)
+                                for j, finished in enumerate(results)
+                                if finished.result is not None]
                 failed = [run.error for run in runs[i] if run.failed]
                 outcomes[i] = failed[0] if failed else estimators[i]._fit_finish(batched[i],
                                                                                 results)
@@ -203,20 +206,9 @@ def _finish_alone(estimator, plan):
         return err
 
 
-def _run_alone(owner, X, sample_weight, state, max_iter, tol, dtype, chunk, n_threads,
-               statistics, drop_failed):
-    try:
-        return owner._iterate(X, sample_weight, state, -np.inf, max_iter, tol, dtype, chunk,
-                              n_threads, statistics)
-    except ValueError:
-        if drop_failed:
-            return None
-        raise
-
-
 def _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
                           drop_failed, on_done=None):
-    """Iterate ``runs`` (:class:`_Run`) until each has converged, failed or reached its
+    """Iterate ``runs`` (:class:`Run`) until each has converged, failed or reached its
     ``max_iter``, those still active in batches of at most ``BATCH_COMPONENTS`` components.
     ``on_done(owner)`` is called as the last run of each estimator stops."""
     # runs of one number of components next to each other: the kernel normalises each such
@@ -339,104 +331,3 @@ def _m_steps(owner, runs, stats, n_iter, dtype, drop_failed):
     for run, part in zip(runs, split_groups(stats, len(runs), family)):
         run.attempt(lambda run=run, part=part: owner._m_step(part, run.state, dtype), n_iter,
                     drop_failed)
-
-
-#: With reg_covar=0, a fall of the lower bound larger than this (relative, per dtype) is no
-#: rounding but a numerically singular covariance: the run stops there and says so.
-_DROP_RTOL = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-3}
-SINGULAR_DROP = (
-    "EM stopped where its lower bound went down with reg_covar=0: a component's covariance is "
-    "numerically singular (about as many rows as features, or copies of points), so the fit "
-    "cannot be trusted; raise reg_covar (e.g. 1e-6)."
-)
-
-
-def singular_drop(estimator, previous, bound, dtype):
-    """Whether ``bound`` after ``previous`` is a fall EM cannot take (with ``reg_covar=0``);
-    warns once with :data:`SINGULAR_DROP` when it is."""
-    if getattr(estimator, "reg_covar", None) != 0 or not np.isfinite(previous):
-        return False
-    rtol = _DROP_RTOL.get(np.dtype(dtype), _DROP_RTOL[np.dtype(np.float64)])
-    if bound >= previous - rtol * max(1.0, abs(previous)):
-        return False
-    warnings.warn(SINGULAR_DROP, ConvergenceWarning, stacklevel=3)
-    return True
-
-
-class _Run:
-    """The progress of one EM run of a batch (what ``_iterate`` keeps for one run)."""
-
-    __slots__ = ("_state", "_state_of", "before", "bound", "converged", "dtype", "error",
-                 "history", "k", "max_iter", "n_iter", "owner", "rule", "stopped", "terms")
-
-    def __init__(self, owner, state, max_iter, rule, bound=-np.inf, dtype=np.float64):
-        self.owner, self.max_iter, self.rule = owner, max_iter, rule
-        self.before = -np.inf
-        self.dtype, self.stopped = dtype, False
-        self._state, self._state_of, self.k = state, None, len(state[0])
-        self.bound, self.history, self.n_iter = float(bound), [], 0
-        self.converged, self.error = False, None
-        # (StackedTerms, first component): where the E-step terms of ``state`` stand in the
-        # terms of the last M-step this run took side by side with others, if it did
-        self.terms = None
-
-    @property
-    def state(self):
-        """The run's state (made from its batch's M-step the first time it is asked for)."""
-        if self._state is None:
-            state_of, g = self._state_of
-            self._state = state_of(g)
-        return self._state
-
-    @property
-    def failed(self):
-        return self.error is not None
-
-    def active(self, n_iter):
-        """Whether the run takes iteration ``n_iter``."""
-        return not (self.converged or self.stopped or self.error is not None) \
-            and n_iter <= self.max_iter
-
-    def advance(self, state, bound, n_iter):
-        self._state = state
-        self._advance(float(bound), n_iter, state[0])
-
-    def advance_to(self, state_of, g, bound, n_iter, weights):
-        """:meth:`advance` to the state ``state_of(g)``, made only when asked for (its
-        ``weights`` known already)."""
-        self._state, self._state_of = None, (state_of, g)
-        self._advance(bound, n_iter, weights)
-
-    def _advance(self, bound, n_iter, weights):
-        previous = self.bound
-        if singular_drop(self.owner, previous, bound, self.dtype):
-            self.stopped = True
-        elif self.rule.converged(self.before, previous, bound, weights):
-            self.converged = True
-        self.before = previous
-        self.bound, self.n_iter, self.terms = bound, n_iter, None
-        self.history.append(bound)
-
-    def attempt(self, step, n_iter, drop_failed):
-        """Advance to iteration ``n_iter`` by ``step()`` -> ``(state, lower_bound)``; its
-        ``ValueError`` (a collapse) is raised, or with ``drop_failed`` fails this run."""
-        try:
-            state, bound = step()
-        except ValueError as err:
-            if not drop_failed:
-                raise
-            self.error = err
-            return
-        self.advance(state, bound, n_iter)
-
-    def step_alone(self, X, sample_weight, n_iter, dtype, chunk, n_threads, statistics,
-                   drop_failed):
-        """This run's iteration ``n_iter`` on its own (when the batch's E-step failed)."""
-        self.attempt(lambda: self.owner._iterate(
-            X, sample_weight, self.state, self.bound, 1, -np.inf, dtype, chunk, n_threads,
-            statistics)[:2], n_iter, drop_failed)
-
-    def result(self):
-        if self.failed:
-            return None
-        return self.state, self.bound, self.n_iter, self.converged, self.history

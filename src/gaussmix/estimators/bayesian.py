@@ -15,6 +15,7 @@ import numpy as np
 from ..engine import variational as vb
 from ..engine.em import gaussian_moments
 from ..engine.estep import em_statistics, kernel_for, log_weights_of, whole_data_kernel
+from ..engine.state import VariationalState
 from ..engine.stats import sample_covariances
 from ..engine.validation import is_real
 from .base import MIXTURE_RULES, BaseMixture
@@ -267,9 +268,9 @@ covariance_prior_ :
         ``_initialize``); with ``*_init``, on the responsibilities of that Gaussian mixture."""
         if not self._given_start():
             return self._default_start(X, sample_weight, random_state, chunk, init)
-        weights, means, _, prec_chol = self._gaussian_start(X, sample_weight, random_state)
-        kernel = kernel_for(self._covariance_model, log_weights_of(weights), means, prec_chol,
-                            weights @ means, X.dtype.type)
+        start = self._gaussian_start(X, sample_weight, random_state)
+        kernel = kernel_for(self._covariance_model, log_weights_of(start.weights), start.means,
+                            start.prec_chol, start.weights @ start.means, X.dtype.type)
         stats = em_statistics(X, sample_weight, kernel, chunk)
         return self._state_from_statistics(stats, X.dtype.type)
 
@@ -287,10 +288,13 @@ covariance_prior_ :
             self.degrees_of_freedom_prior_, self.covariance_prior_,
         )
         prec_chol = model.precision_cholesky(covariances)
-        return concentration, mean_precision, means, degrees_of_freedom, covariances, prec_chol
+        return VariationalState(concentration, mean_precision, means, degrees_of_freedom,
+                                covariances, prec_chol)
 
     def _kernel(self, state, dtype, far=(), fitting=False):
-        concentration, mean_precision, means, degrees_of_freedom, _, prec_chol = state
+        concentration, mean_precision = state.weight_concentration, state.mean_precision
+        means, degrees_of_freedom, prec_chol = state.means, state.degrees_of_freedom, \
+            state.prec_chol
         prior_type = self.weight_concentration_prior_type
         log_weights = vb.expected_log_weights(concentration, prior_type) + vb.log_weight_terms(
             degrees_of_freedom, mean_precision, means.shape[1]
@@ -304,8 +308,9 @@ covariance_prior_ :
         entropy (from the E-step) minus the posterior's normalisers, scikit-learn's
         simplified form (a total over the rows)."""
         state = self._state_from_statistics(stats, dtype)
-        concentration, mean_precision, means, degrees_of_freedom, _, prec_chol = state
-        n_components, n_features = means.shape
+        concentration, mean_precision = state.weight_concentration, state.mean_precision
+        degrees_of_freedom, prec_chol = state.degrees_of_freedom, state.prec_chol
+        n_components, n_features = state.means.shape
         model = self._covariance_model
         log_det = model.log_det_cholesky(prec_chol, n_features) - 0.5 * n_features * np.log(
             degrees_of_freedom
@@ -324,7 +329,7 @@ covariance_prior_ :
             concentration = tuple(np.asarray(c, dtype=np.float64) for c in concentration)
         else:
             concentration = np.asarray(concentration, dtype=np.float64)
-        return (
+        return VariationalState(
             concentration,
             np.asarray(self.mean_precision_, dtype=np.float64),
             self.means_.astype(np.float64),
@@ -334,7 +339,9 @@ covariance_prior_ :
         )
 
     def _store_state(self, state, dtype):
-        concentration, mean_precision, means, degrees_of_freedom, covariances, prec_chol = state
+        concentration, mean_precision = state.weight_concentration, state.mean_precision
+        means, degrees_of_freedom = state.means, state.degrees_of_freedom
+        covariances, prec_chol = state.covariances, state.prec_chol
         self.weight_concentration_ = concentration
         self.mean_precision_ = np.asarray(mean_precision)
         self.degrees_of_freedom_ = degrees_of_freedom

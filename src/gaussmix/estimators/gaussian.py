@@ -9,21 +9,26 @@ followed by the collapse check; the loop, the data paths and prediction are the 
 
 from __future__ import annotations
 
-from functools import partial
+from dataclasses import replace
 
 import numpy as np
 
-from ..engine.em import m_step, resolution_floor, stacked_m_step
+from ..engine import families
+from ..engine.em import resolution_floor
 from ..engine.estep import kernel_for, log_weights_of
+from ..engine.state import KernelTerms, MixtureState
 from ..engine.stats import SuffStats
 from ..engine.validation import as_float_array, check_weights, is_real
 from .base import MIXTURE_RULES, BaseMixture
 from .missing import MISSING_RULE, MissingValues
+from .noise import NOISE_RULE, NoiseComponent
+from .stacked import StackedSteps
 from .stepwise import StepwiseEM
 
 _PARAMETER_RULES = {
     **MIXTURE_RULES,
     **MISSING_RULE,
+    **NOISE_RULE,
     "learning_decay": (
         lambda v: is_real(v) and 0.5 < v <= 1, "a number in (0.5, 1]"
     ),
@@ -33,16 +38,7 @@ _PARAMETER_RULES = {
 }
 
 
-def _run_state(part, k, shared, g):
-    """Run ``g``'s state from its batch's stacked ``(weights, means, covariances, prec_chol)``
-    (a shared covariance has one matrix per run)."""
-    weights, means, covariances, prec_chol = part
-    own = slice(g * k, (g + 1) * k)
-    one = g if shared else own
-    return weights[own], means[own], covariances[one], prec_chol[one]
-
-
-class GaussianMixture(MissingValues, StepwiseEM, BaseMixture):
+class GaussianMixture(NoiseComponent, MissingValues, StepwiseEM, StackedSteps, BaseMixture):
     """Gaussian mixture model fitted by EM on additive sufficient statistics.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: same parameters, attributes
@@ -151,6 +147,17 @@ default='hierarchical'
         NaN take the usual kernels, so data without NaN give the same fit as ``'error'``. Works
         for memory-mapped files (read chunk by chunk; their NaN are filled for the starts as
         rows are read) and Dask arrays too.
+    noise : bool or float, default=False
+        A uniform noise component (mclust's ``initialization = list(noise = ...)``): ``True``
+        spreads it over the data's bounding box (its volume is the product of the column
+        ranges), a number ``V > 0`` over a region of that volume (mclust's ``Vinv = 1/V``).
+        Its weight ``noise_weight_`` is learned with the others (starting at ``1 / (K + 1)``);
+        rows it explains best are labelled ``-1`` by :meth:`predict`, :meth:`predict_proba`
+        gives its probability as a last column, and :meth:`score_samples` includes its
+        density. It counts two parameters in :meth:`bic` (its weight and its volume, as mclust
+        counts them). mclust's own default volume is the smaller of the column box and the
+        box of the principal-component scores (``hypvol``); give that as ``noise=V`` to
+        reproduce it.
 
     Attributes
     ----------
@@ -208,6 +215,7 @@ default='hierarchical'
         learning_decay=0.6,
         learning_offset=10.0,
         missing="error",
+        noise=False,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -228,15 +236,21 @@ default='hierarchical'
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
         self.missing = missing
+        self.noise = noise
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
-    def from_parameters(cls, weights, means, covariances, *, covariance_type="full", **params):
+    def from_parameters(cls, weights, means, covariances, *, covariance_type="full",
+                        noise_weight=0.0, noise_bounds=None, **params):
         """A fitted-like model holding given parameters (e.g. the truth of generated data).
 
         The result predicts, scores and samples like a fitted model. Inputs are validated: weights
         must be non-negative and sum to one, shapes must agree with ``covariance_type`` and every
-        covariance must be positive definite.
+        covariance must be positive definite. With a noise component (``noise=V`` or
+        ``noise=True`` among the parameters), ``noise_weight`` is its weight (the weights and it
+        sum to one) and ``noise_bounds`` (``(2, n_features)``: lowest and highest values) the box
+        it spans: required with ``noise=True``, optional with ``noise=V`` (whose region is then
+        the box scaled to volume ``V``).
 
         Examples
         --------
@@ -254,7 +268,17 @@ default='hierarchical'
         model = cls(n_components=n_components, covariance_type=covariance_type, **params)
         model._check_hyperparameters()
         cov_model = model._covariance_model
-        model.weights_ = check_weights(weights, n_components, "weights").astype(dtype)
+        noise_weight = float(noise_weight)
+        if noise_weight and not model._noise_on():
+            raise ValueError("noise_weight needs the noise parameter: noise=V (the volume of its "
+                             "region) or noise=True with noise_bounds (the data's box).")
+        if model._noise_on():  # the components' weights and the noise weight sum to one
+            check_weights(np.append(weights, noise_weight), n_components + 1,
+                          "weights with noise_weight")
+            model._set_noise_region(noise_bounds)
+        else:
+            check_weights(weights, n_components, "weights")
+        model.weights_ = weights.astype(dtype)
         model.means_ = means.astype(dtype)
         covariances = as_float_array(covariances, "covariances")
         expected = cov_model.shape(n_components, n_features)
@@ -275,7 +299,8 @@ default='hierarchical'
                 "covariances must be positive definite (positive variances for "
                 f"covariance_type={covariance_type!r}); the given ones are not."
             ) from None
-        model._store_state((weights, means, covariances, prec_chol), dtype)
+        model._store_state(MixtureState(weights, means, covariances, prec_chol,
+                                        noise_weight), dtype)
         model.n_features_in_ = n_features
         model.converged_ = True
         model.n_iter_ = 0
@@ -333,8 +358,19 @@ default='hierarchical'
         return self._partial_fit(X, sample_weight)
 
     # ------------------------------------------------------------------ the driver's hooks
+    #: The component family (:mod:`gaussmix.engine.families`).
+    _family_name = "gaussian"
+
+    @property
+    def _family(self):
+        return families.get(self._family_name)
+
+    def _family_option(self):
+        """What the family's M-step is told of its own parameters (none for Gaussians)."""
+        return
+
     def _initial_state(self, X, sample_weight, random_state, chunk, init=0):
-        """Starting ``(weights, means, covariances, precision factors)``, all float64.
+        """The starting :class:`~gaussmix.engine.state.MixtureState` (float64).
 
         ``init`` is the index of the initialisation within ``n_init``. With the default
         ``init_params='hierarchical'``, no ``*_init`` given and ``init >= 1``, the start comes
@@ -343,95 +379,112 @@ default='hierarchical'
         """
         if not self._given_start():
             return self._default_start(X, sample_weight, random_state, chunk, init)
-        return self._gaussian_start(X, sample_weight, random_state)
+        return self._family_start(self._gaussian_start(X, sample_weight, random_state))
 
-    def _gaussian_m_step(self, stats, dtype, previous=None):
-        return m_step(stats, self._covariance_model, self.reg_covar, 10 * np.finfo(dtype).eps,
-                      previous)
+    def _family_start(self, state):
+        """A start of the components alone, with the noise component's start weight (and a
+        family's own starting parameters, in subclasses)."""
+        weights, noise_weight = self._noise_start(state.weights)
+        return replace(state, weights=weights, noise_weight=noise_weight)
+
+    def _prepare_fit(self, X, sample_weight, start_data, path, chunk, n_threads):
+        self._check_noise_use()
+        self._prepare_noise(X, sample_weight)
 
     def _state_from_statistics(self, stats, dtype):
-        """The start's state: its M-step held to the same resolution floor as every EM step
-        (a start of single rows with reg_covar=0, as k-means++ gives, has no spread at all)."""
+        """The start's state: a Gaussian M-step on the start's statistics, held to the same
+        resolution floor as every EM step (a start of single rows with reg_covar=0, as
+        k-means++ gives, has no spread at all)."""
         model = self._covariance_model
-        weights, means, covariances = self._gaussian_m_step(stats, dtype)
-        floor = resolution_floor(weights, means, covariances, model, dtype)
-        return weights, means, covariances, model.precision_cholesky(covariances, floor)
+        step = families.get("gaussian").m_step(stats, 10 * np.finfo(dtype).eps)
+        covariances = model.estimate(step.sample, step.nk, self.reg_covar)
+        floor = resolution_floor(step.weights, step.means, covariances, model, dtype)
+        state = MixtureState(step.weights, step.means, covariances,
+                             model.precision_cholesky(covariances, floor))
+        return self._family_start(state)
 
     def _kernel(self, state, dtype, far=(), fitting=False):
-        weights, means, _, prec_chol = state
-        kernel = kernel_for(self._covariance_model, log_weights_of(weights), means, prec_chol,
-                            weights @ means, dtype, far)
+        model = self._covariance_model
+        log_weights = log_weights_of(state.weights)
+        n_features = state.means.shape[1]
+        density = self._family.terms(
+            log_weights, model.log_det_cholesky(state.prec_chol, n_features), n_features,
+            dtype, state.dofs)
+        total = state.weights.sum()
+        shift = state.weights @ state.means / (total if total > 0 else 1.0)
+        kernel = kernel_for(model, log_weights, state.means, state.prec_chol, shift, dtype, far,
+                            density=density,
+                            background=self._noise_background(state.noise_weight))
         kernel.allow_missing = self._allows_missing()
         return kernel
 
     def _kernel_terms(self, state):
-        weights, means, covariances, prec_chol = state
-        return weights, means, prec_chol, covariances
+        """The stacked kernel's terms; ``None`` (one run at a time) for a family with its own
+        E-step terms or with a noise component."""
+        if self._family.own_terms or self._noise_on():
+            return None
+        return KernelTerms(state.weights, state.means, state.prec_chol, state.covariances)
 
     def _m_step(self, stats, state, dtype):
-        """The M-step, then the precision factors; a spread below the data's resolution raises
+        """The family's M-step, the covariance model's constrained solve from the previous
+        covariances, then the precision factors; a spread below the data's resolution raises
         the collapse error. The lower bound is the mean log-likelihood of ``state`` (the
         parameters the E-step used), scikit-learn's convention."""
         model = self._covariance_model
-        weights, means, covariances = self._gaussian_m_step(stats, dtype, previous=state[2])
-        floor = resolution_floor(weights, means, covariances, model, dtype)
+        step = self._family.m_step(stats, 10 * np.finfo(dtype).eps, state.dofs,
+                                   self._family_option())
+        covariances = model.estimate(step.sample, step.nk, self.reg_covar, state.covariances)
+        floor = resolution_floor(step.weights, step.means, covariances, model, dtype)
         prec_chol = model.precision_cholesky(covariances, floor)
-        return (weights, means, covariances, prec_chol), stats.loglik / stats.weight
-
-    @classmethod
-    def _m_step_side_by_side(cls, groups, stats, dtype):
-        """The M-steps of several estimators' runs from one stacked E-step
-        (:func:`gaussmix.engine.em.stacked_m_step`): ``groups`` holds ``(estimator, runs,
-        components each, states)`` in stacking order (``states()`` gives the runs' states,
-        whose covariances start an iterative M-step). Returns each group's ``(lower bounds,
-        state_of)`` (``state_of(g)``: run ``g``'s new state) and the E-step terms of the new
-        states."""
-        segments = []
-        for owner, n_runs, k, states in groups:
-            model = owner._covariance_model
-            previous = None
-            if not model.stackable:
-                joined = np.stack if model.shared else np.concatenate
-                previous = joined([state[2] for state in states()])
-            segments.append((model, n_runs, k, owner.reg_covar, previous))
-        parts, terms = stacked_m_step(stats, segments, 10 * np.finfo(dtype).eps, dtype)
-        bounds = np.reshape(stats.loglik, -1) / stats.weight  # one per run
-        stepped, first = [], 0
-        for (model, n_runs, k, _, _), part in zip(segments, parts):
-            stepped.append((bounds[first : first + n_runs], partial(_run_state, part, k,
-                                                                    model.shared)))
-            first += n_runs
-        return stepped, terms
+        noise_weight = max(0.0, 1.0 - float(step.weights.sum())) if self._noise_on() else 0.0
+        new = MixtureState(step.weights, step.means, covariances, prec_chol, noise_weight,
+                           step.dofs)
+        return new, stats.loglik / stats.weight
 
     def _running_statistics(self, state):
         """Per-sample statistics around each mean whose M-step gives back ``state`` (so nothing
         cancels); they count as one batch of ``partial_fit``."""
-        weights, means, covariances, _ = state
         model = self._covariance_model
-        centred = model.unregularised(covariances, self.reg_covar, means.shape[1])
-        return SuffStats.from_moments(weights, means, centred, model.family)
+        centred = model.unregularised(state.covariances, self.reg_covar, state.means.shape[1])
+        stats = SuffStats.from_moments(state.weights, state.means, centred, model.family)
+        if state.noise_weight:  # the components' share, and the noise component's
+            stats = stats.scale(1.0 - state.noise_weight)
+            stats.weight = 1.0
+            stats.extras["background"] = float(state.noise_weight)
+        return stats
 
     def _fitted_state(self):
-        return (
+        dofs = getattr(self, "dofs_", None)
+        return MixtureState(
             self.weights_.astype(np.float64),
             self.means_.astype(np.float64),
             self.covariances_.astype(np.float64),
             self.precisions_cholesky_.astype(np.float64),
+            self._noise_of_fitted(),
+            None if dofs is None else np.asarray(dofs, dtype=np.float64),
         )
 
     def _store_state(self, state, dtype):
-        weights, means, covariances, prec_chol = state
-        self.weights_ = np.asarray(weights, dtype=dtype)
-        self.means_ = np.asarray(means, dtype=dtype)
-        self.covariances_ = np.asarray(covariances, dtype=dtype)
-        self.precisions_cholesky_ = np.asarray(prec_chol, dtype=dtype)
+        self.weights_ = np.asarray(state.weights, dtype=dtype)
+        self.means_ = np.asarray(state.means, dtype=dtype)
+        self.covariances_ = np.asarray(state.covariances, dtype=dtype)
+        self.precisions_cholesky_ = np.asarray(state.prec_chol, dtype=dtype)
         self.precisions_ = self._covariance_model.precisions(
-            np.asarray(prec_chol, dtype=np.float64)
+            np.asarray(state.prec_chol, dtype=np.float64)
         ).astype(dtype)
+        self._store_noise(state.noise_weight, dtype)
+        if state.dofs is not None:
+            self.dofs_ = np.asarray(state.dofs, dtype=dtype)
 
     # ------------------------------------------------------------------ criteria
     def _n_parameters(self):
-        return self._covariance_model.mixture_parameters(self.n_components, self.means_.shape[1])
+        """Free parameters: the covariance model's, the means and weights, the family's own
+        (degrees of freedom) and, as mclust counts them, two for a noise component (its
+        weight and the volume of its region)."""
+        k = self.n_components
+        return (self._covariance_model.mixture_parameters(k, self.means_.shape[1])
+                + self._family.n_parameters(k, self._family_option())
+                + 2 * int(self._noise_on()))
 
     def bic(self, X):
         """Bayesian information criterion (lower is better)."""

@@ -170,6 +170,7 @@ lower_bound_, lower_bounds_, n_features_in_
     def _prepare_fit(self, X, sample_weight, start_data, path, chunk, n_threads):
         """A common dimension left to the scree test is chosen on the covariance of the rows
         the starts see (HDclassif: the whole data's covariance)."""
+        super()._prepare_fit(X, sample_weight, start_data, path, chunk, n_threads)
         if self.dimension != "cattell" or not self._common_dimension:
             return
         rows, weights = start_data

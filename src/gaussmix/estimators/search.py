@@ -39,6 +39,7 @@ from ..engine.starts import (
     screen_plan,
     screening_rows,
 )
+from ..engine.state import MixtureState
 from ..engine.stats import cancelled_components, recentre_from_responsibilities
 from ..engine.validation import as_float_array
 
@@ -91,7 +92,7 @@ class StartSearch:
                                            self.precisions_init))
 
     def _gaussian_start(self, X, sample_weight, random_state):
-        """``(weights, means, covariances, precision factors)`` (float64) of a Gaussian mixture:
+        """The :class:`~gaussmix.engine.state.MixtureState` (float64) of a Gaussian mixture:
         one M-step on the ``init_params`` responsibilities, with the user's ``*_init`` in place
         of the parts they give (none of the start is computed when all three are given)."""
         model = self._covariance_model
@@ -111,7 +112,7 @@ class StartSearch:
             precisions = model.check_precisions(self.precisions_init, k, n_features)
             prec_chol = model.cholesky_from_precisions(precisions)
             covariances = model.covariances_from_cholesky(prec_chol)
-        return weights, means, covariances, prec_chol
+        return MixtureState(weights, means, covariances, prec_chol)
 
     def _start_from(self, strategy, X, sample_weight, random_state):
         """The state after one M-step on the responsibilities of ``strategy``."""
@@ -181,8 +182,9 @@ class StartSearch:
         states = [state for state in states if state is not None]
         results = self._iterate_runs(X, sample_weight, states, n_iter, self.tol, X.dtype.type,
                                      chunk, drop_failed=True)
-        found = [(result[1], strategy, result[0]) for strategy, result in zip(strategies, results)
-                 if result is not None and np.isfinite(result[1])]
+        found = [(result.lower_bound, strategy, result.state)
+                 for strategy, result in zip(strategies, results)
+                 if result is not None and np.isfinite(result.lower_bound)]
         return pick_screened(found, self.n_init - N_DETERMINISTIC)
 
 

@@ -46,6 +46,10 @@ class StepwiseEM:
             dtype = X.dtype.type
             chunk = self._chunk_rows(X.shape[1], dtype)
             random_state = check_random_state(self.random_state)
+            prepare_noise = getattr(self, "_prepare_noise", None)
+            if prepare_noise is not None:  # a noise component spans the first batch's box
+                self._check_noise_use()
+                prepare_noise(X, sample_weight)
             state = self._initial_state(*self._start_rows(X, sample_weight), random_state,
                                         chunk)
             running, step = None, 0

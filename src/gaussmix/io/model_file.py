@@ -10,7 +10,7 @@ import numpy as np
 from .._version import __version__
 from ..engine import covariance
 from ..estimators import BayesianGaussianMixture, GaussianMixture
-from . import bayesian_file
+from . import bayesian_file, family_file
 from .writing import atomic_write
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ModelFile", "save"]
@@ -18,12 +18,14 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "ModelFile", "save"]
 FORMAT_NAME = "gaussmix-model"
 #: The newest format version this gaussmix reads and writes. A file states the lowest version
 #: that describes it: 1 for a GaussianMixture (readable by every gaussmix), 2 for a
-#: BayesianGaussianMixture (see :mod:`gaussmix.io.bayesian_file`).
-FORMAT_VERSION = 2
+#: BayesianGaussianMixture (see :mod:`gaussmix.io.bayesian_file`), 3 for a StudentMixture or
+#: a mixture with a noise component (:mod:`gaussmix.io.family_file`).
+FORMAT_VERSION = 3
 GAUSSIAN_FORMAT_VERSION = 1
 
 _REQUIRED = ("metadata", "weights", "means", "covariances", "precisions_cholesky", "lower_bounds")
-_OPTIONAL = ("center", "scale", "weights_init", "means_init", "precisions_init")
+_OPTIONAL = ("center", "scale", "weights_init", "means_init", "precisions_init",
+             *family_file.OPTIONAL)
 _INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
 _MAX_METADATA_BYTES = 16 * 2**20
 _NPY_HEADER_ALLOWANCE = 2**16
@@ -101,11 +103,21 @@ class ModelFile:
         params = m.get_params()
         for name in ("n_components", "covariance_type", *_INIT_ARRAYS):
             params.pop(name)
-        raw = GaussianMixture.from_parameters(
+        family = {}
+        if getattr(m, "dofs_", None) is not None:
+            family["dofs"] = m.dofs_.astype(np.float64)
+        if m._noise_on():  # the region stretches with the columns
+            family["noise_weight"] = float(m.noise_weight_)
+            if m.noise_bounds_ is not None:
+                family["noise_bounds"] = m.noise_bounds_ * s + self.center
+            if not isinstance(params["noise"], (bool, np.bool_)):
+                params["noise"] = float(params["noise"]) * float(np.prod(s))
+        raw = type(m).from_parameters(
             m.weights_.astype(np.float64),
             m.means_.astype(np.float64) * s + self.center,
             covariances,
             covariance_type=ctype,
+            **family,
             **params,
         )
         if hasattr(m, "feature_names_in_"):
@@ -167,10 +179,18 @@ def save(model, path, *, feature_names=None, center=None, scale=None):
     params, init_arrays = _split_params(model)
     arrays.update(init_arrays)
     bayesian = bayesian_file.is_bayesian(model)
+    family_arrays, family_metadata = family_file.family_parts(model)
+    arrays.update(family_arrays)
+    version = GAUSSIAN_FORMAT_VERSION
+    if bayesian:
+        version = bayesian_file.FORMAT_VERSION
+    elif family_arrays or family_metadata:
+        version = family_file.FORMAT_VERSION
     lower_bound = getattr(model, "lower_bound_", None)
     metadata = {
+        **family_metadata,
         "format": FORMAT_NAME,
-        "format_version": bayesian_file.FORMAT_VERSION if bayesian else GAUSSIAN_FORMAT_VERSION,
+        "format_version": version,
         "gaussmix_version": __version__,
         "estimator": type(model).__name__,
         "covariance_type": model.covariance_type,
@@ -250,6 +270,9 @@ def _split_params(model):
         if name in _INIT_ARRAYS:
             if value is not None:
                 arrays[name] = np.asarray(value, dtype=np.float64)
+            continue
+        if name == "dof_init" and np.ndim(value):  # one starting value per component
+            params[name] = [float(v) for v in np.asarray(value, dtype=np.float64)]
             continue
         if isinstance(value, (np.integer, np.floating, np.bool_)):
             value = value.item()

@@ -13,8 +13,8 @@ import numpy as np
 from .._version import __version__
 from ..engine import covariance
 from ..engine.validation import max_abs_value
-from ..estimators import BayesianGaussianMixture, GaussianMixture
-from . import bayesian_file
+from ..estimators import BayesianGaussianMixture, GaussianMixture, StudentMixture
+from . import bayesian_file, family_file
 from .model_file import (
     _INIT_ARRAYS,
     _MAX_METADATA_BYTES,
@@ -37,7 +37,8 @@ MAX_INFLATION = 64
 MAX_DIMENSION = 2**31 - 1
 _KNOWN = _REQUIRED + _OPTIONAL + bayesian_file.REQUIRED + bayesian_file.OPTIONAL
 _ESTIMATORS = {"GaussianMixture": GaussianMixture,
-               bayesian_file.ESTIMATOR: BayesianGaussianMixture}
+               bayesian_file.ESTIMATOR: BayesianGaussianMixture,
+               family_file.ESTIMATOR: StudentMixture}
 
 
 def load(path):
@@ -253,6 +254,7 @@ def _expected_shapes(metadata):
                  if metadata["estimator"] == bayesian_file.ESTIMATOR else {})
     return {
         **posterior,
+        **family_file.shapes(metadata),
         "weights": (k,),
         "means": (k, d),
         "covariances": cshape,
@@ -294,7 +296,11 @@ def _build(metadata, arrays):
     covariances, prec_chol = arrays["covariances"], arrays["precisions_cholesky"]
     if np.any(weights < 0) or np.any(weights > 1):
         raise _Invalid("weights must lie in [0, 1].")
-    total = float(np.sum(weights, dtype=np.float64))
+    try:
+        family = family_file.check(metadata, arrays, arrays)
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
+    total = float(np.sum(weights, dtype=np.float64)) + family.get("noise_weight", 0.0)
     if abs(total - 1.0) > 1e-6:
         raise _Invalid(f"weights must sum to one, but they sum to {total:.10g}.")
     try:
@@ -319,9 +325,11 @@ def _build(metadata, arrays):
     for name in _INIT_ARRAYS:
         params[name] = arrays.get(name)
     try:
-        if estimator is GaussianMixture:
-            model = GaussianMixture.from_parameters(
-                weights, means, covariances, covariance_type=ctype, **params
+        if estimator is not BayesianGaussianMixture:
+            if estimator is StudentMixture:
+                family["dofs"] = arrays["dofs"]
+            model = estimator.from_parameters(
+                weights, means, covariances, covariance_type=ctype, **family, **params
             )
         else:
             model = bayesian_file.build(metadata, arrays, params)
@@ -342,6 +350,7 @@ def _build(metadata, arrays):
     lower_bound = fit.get("lower_bound")
     model.lower_bound_ = float(lower_bound) if isinstance(lower_bound, (int, float)) else -np.inf
     model.lower_bounds_ = [float(v) for v in arrays["lower_bounds"]]
+    family_file.restore(model, metadata, arrays)
     names = metadata.get("feature_names")
     if names is not None and metadata.get("model_feature_names"):
         model.feature_names_in_ = np.asarray(names, dtype=object)

@@ -54,13 +54,14 @@ def fit_summaries(models, X, sample_weight):
     :func:`gaussmix.engine.estep.stacked_kernel`): on small data a pass costs its call
     overhead, whatever the number of mixtures. Models that score rows with missing values are
     summarised one at a time."""
-    if len(models) < 2 or any(model._allows_missing() for model in models):
-        return [_fit_summary(model, X, sample_weight) for model in models]
-    dtype = np.result_type(X.dtype, *(model.means_.dtype for model in models)).type
     states = [model._fitted_state() for model in models]
     terms = [model._kernel_terms(state) for model, state in zip(models, states)]
-    shift = states[0][0] @ states[0][1]
-    sizes = [len(state[0]) for state in states]
+    if len(models) < 2 or any(model._allows_missing() or term is None
+                              for model, term in zip(models, terms)):
+        return [_fit_summary(model, X, sample_weight) for model in models]
+    dtype = np.result_type(X.dtype, *(model.means_.dtype for model in models)).type
+    shift = states[0].weights @ states[0].means
+    sizes = [state.n_components for state in states]
     first = np.cumsum(sizes) - sizes  # each mixture's first component
     with single_threaded_blas():
         kernel = stacked_kernel([model._covariance_model for model in models], terms, shift,
@@ -147,7 +148,9 @@ def degenerate_reason(model, data_cov, n_samples_eff):
             "(collapsed onto a few rows or tied values)"
         )
     # a component needs a row more than the parameters it fits on its own
-    needed = cov_model.own_parameters(n_features) + 1
+    # (the fitted model's own count where it has one: HDDC's fitted dimensions)
+    own = getattr(model, "_own_parameters", None)
+    needed = (own() if own is not None else cov_model.own_parameters(n_features)) + 1
     sizes = np.asarray(model.weights_, dtype=np.float64) * n_samples_eff
     if n_components > 1 and sizes.min() < needed:
         k = int(np.argmin(sizes))

@@ -116,9 +116,40 @@ def _check_grid(n_components, covariance_types, criterion, n_samples, n_features
 
 
 # ---------------------------------------------------------------------- fitting one grid point
-def _fit_scored(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff,
-                fitted=None, summary=None):
-    """``(model, loglik, entropy, status, reason)`` of one fit; ``model`` is None if it failed.
+class GridTask(NamedTuple):
+    """One grid point to fit: the rows, the number of components and covariance type, the
+    estimator's class and parameters, and the data's spread and effective size (for the
+    degeneracy test and the criteria)."""
+
+    X: object
+    sample_weight: object
+    n_components: int
+    covariance_type: str
+    estimator: type
+    params: dict
+    data_cov: DataSpread
+    n_eff: float
+
+    def build(self, **changes):
+        """The unfitted estimator of this grid point (``changes`` override parameters)."""
+        return self.estimator(self.n_components, covariance_type=self.covariance_type,
+                              **{**self.params, **changes})
+
+
+class Scored(NamedTuple):
+    """One fit judged: the ``model`` (``None`` if it failed), its total ``loglik`` and
+    assignment ``entropy``, its ``status`` (``'ok'``, ``'degenerate'``, ``'failed'``) and the
+    ``reason``."""
+
+    model: object
+    loglik: float
+    entropy: float
+    status: str
+    reason: str
+
+
+def _fit_scored(task, fitted=None, summary=None, **changes):
+    """The :class:`Scored` fit of ``task`` (with parameters ``changes``).
 
     ``fitted``: the outcome of fitting it already (the model, or the ``ValueError`` its fit
     raised; see :func:`gaussmix.estimators.batch.fit_side_by_side`); ``summary``: its
@@ -129,19 +160,19 @@ def _fit_scored(X, sample_weight, n_components, covariance_type, params, data_co
         if isinstance(fitted, ValueError):
             raise fitted
         if fitted is None:
-            model = GaussianMixture(n_components, covariance_type=covariance_type, **params)
+            model = task.build(**changes)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                model.fit(X, sample_weight=sample_weight)
-        loglik, entropy = summary or _fit_summary(model, X, sample_weight)
+                model.fit(task.X, sample_weight=task.sample_weight)
+        loglik, entropy = summary or _fit_summary(model, task.X, task.sample_weight)
     except ValueError as err:
-        return None, np.nan, np.nan, "failed", str(err)
+        return Scored(None, np.nan, np.nan, "failed", str(err))
     if not np.isfinite(loglik):
-        return model, loglik, entropy, "failed", "the log-likelihood is not finite"
-    reason = degenerate_reason(model, data_cov, n_eff)
+        return Scored(model, loglik, entropy, "failed", "the log-likelihood is not finite")
+    reason = degenerate_reason(model, task.data_cov, task.n_eff)
     if reason is not None:
-        return model, loglik, entropy, "degenerate", reason
-    return model, loglik, entropy, "ok", ""
+        return Scored(model, loglik, entropy, "degenerate", reason)
+    return Scored(model, loglik, entropy, "ok", "")
 
 
 class GridFit(NamedTuple):
@@ -154,8 +185,7 @@ class GridFit(NamedTuple):
     set_aside: dict | None
 
 
-def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, n_eff, fit,
-             alone=()):
+def _fit_one(task, fit, alone=()):
     """Judge one grid point; never raises for a collapsing fit (returns a failed row instead).
 
     ``fit``: the :func:`_fit_scored` outcome of its ``n_init`` search. When that is a
@@ -165,35 +195,37 @@ def _fit_one(X, sample_weight, n_components, covariance_type, params, data_cov, 
     side-by-side search; none: the first start is refitted alone).
     """
     set_aside = None
-    if fit[3] != "ok" and params.get("n_init", 1) > 1:
-        single = {**params, "n_init": 1}
-        tries = [_fit_scored(X, sample_weight, n_components, covariance_type, single, data_cov,
-                             n_eff, model, model_summary)
+    if fit.status != "ok" and task.params.get("n_init", 1) > 1:
+        tries = [_fit_scored(task, model, model_summary, n_init=1)
                  for model, model_summary in (alone or [(None, None)])]
-        proper = [t for t in tries if t[3] == "ok"]
-        fitted_at_all = [t for t in tries if t[3] == "degenerate"]
-        what = f"loglik {fit[1]:.6g}" if fit[0] is not None else "no fit"
+        proper = [t for t in tries if t.status == "ok"]
+        fitted_at_all = [t for t in tries if t.status == "degenerate"]
+        what = f"loglik {fit.loglik:.6g}" if fit.model is not None else "no fit"
         if proper:
-            retry = max(proper, key=lambda t: t[1])
-            if fit[0] is not None and fit[3] == "degenerate":
-                set_aside = _row(fit, n_components, covariance_type, X.shape[1], n_eff)
-            note = (f"the n_init search's best ({what}) was {fit[3]}: {fit[4]}; "
+            retry = max(proper, key=lambda t: t.loglik)
+            if fit.model is not None and fit.status == "degenerate":
+                set_aside = _row(fit, task)
+            note = (f"the n_init search's best ({what}) was {fit.status}: {fit.reason}; "
                     "this row is the best proper fit of its starts")
-            fit = (*retry[:4], note)
-        elif fit[3] == "failed" and fitted_at_all:  # no proper fit: the best that is a fit
-            retry = max(fitted_at_all, key=lambda t: t[1])
-            fit = (*retry[:4], f"{retry[4]} (the n_init search's best failed: {fit[4]})")
-    return GridFit(_row(fit, n_components, covariance_type, X.shape[1], n_eff), fit[0],
-                   set_aside)
+            fit = retry._replace(reason=note)
+        elif fit.status == "failed" and fitted_at_all:  # no proper fit: the best that is a fit
+            retry = max(fitted_at_all, key=lambda t: t.loglik)
+            fit = retry._replace(
+                reason=f"{retry.reason} (the n_init search's best failed: {fit.reason})")
+    return GridFit(_row(fit, task), fit.model, set_aside)
 
 
-def _row(fit, n_components, covariance_type, n_features, n_eff):
-    """The table row of ``fit`` (``(model, loglik, entropy, status, reason)``)."""
-    model, loglik, entropy, status, reason = fit
+def _row(fit, task):
+    """The table row of a :class:`Scored` ``fit`` of ``task``."""
+    model, loglik, entropy = fit.model, fit.loglik, fit.entropy
+    k, covariance_type = task.n_components, task.covariance_type
+    n_features, n_eff = task.X.shape[1], task.n_eff
+    n_parameters = (model._n_parameters() if model is not None
+                    else model_n_parameters(covariance_type, k, n_features))
     row = dict.fromkeys(COLUMNS, np.nan)
-    row.update(n_components=n_components, covariance_type=covariance_type,
-               n_parameters=model_n_parameters(covariance_type, n_components, n_features),
-               converged=False, n_iter=0, status=status, message=reason)
+    row.update(n_components=k, covariance_type=covariance_type,
+               n_parameters=n_parameters, converged=False, n_iter=0, status=fit.status,
+               message=fit.reason)
     if model is None:
         return row
     bic, aic, icl = information_criteria(loglik, row["n_parameters"], n_eff, entropy)
@@ -221,6 +253,7 @@ def select_model(
     progress=True,
     sample_weight=None,
     allow_degenerate=False,
+    estimator=None,
     **params,
 ):
     """Fit mixtures for a grid of component numbers and covariance types; pick the best.
@@ -260,6 +293,12 @@ def select_model(
         done).
     sample_weight : array-like of shape (n_samples,), default=None
         Row weights; ``n`` in BIC is then their sum.
+    estimator : GaussianMixture or StudentMixture, optional
+        The family to fit, as an unfitted estimator whose parameters (``noise``, ``dof_type``,
+        ``tol``, ...) are kept for every fit (``n_components``, ``covariance_type``,
+        ``random_state`` and ``n_init`` are set per fit; ``**params`` override the others).
+        Default: ``GaussianMixture()``. The table's ``n_parameters`` and the criteria count
+        the family's own parameters (degrees of freedom) and a noise component's weight.
     allow_degenerate : bool, default=False
         Whether a degenerate (spurious) fit may be chosen as ``best_``.
     **params
@@ -288,6 +327,7 @@ def select_model(
     >>> list(sel.table.columns[:4])
     ['n_components', 'covariance_type', 'loglik', 'n_parameters']
     """
+    estimator_class, params = _estimator_of(estimator, params)
     missing = params.get("missing") == "em"
     X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2,
                     input_name="X", ensure_all_finite="allow-nan" if missing else True)
@@ -303,14 +343,14 @@ def select_model(
     for name in ("n_components", "covariance_type", "random_state", "n_init"):
         if name in params:
             raise TypeError(f"select_model() got {name!r} in **params; it is set per fit.")
-    unknown = sorted(set(params) - set(GaussianMixture().get_params()))
+    unknown = sorted(set(params) - set(estimator_class().get_params()))
     if unknown:
         raise TypeError(
             f"select_model() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
-            "extra keyword arguments go to GaussianMixture (tol, max_iter, reg_covar, "
-            "init_params, ...)."
+            f"extra keyword arguments go to {estimator_class.__name__} (tol, max_iter, "
+            "reg_covar, init_params, ...)."
         )
-    probe = GaussianMixture(n_init=n_init, **params)
+    probe = estimator_class(n_init=n_init, **params)
     probe._check_hyperparameters()
     _check_grid_memory(ks, ctypes, n_init, X.shape[1])
     data_cov = DataSpread.of(_data_covariance(fill_for_start(X, sample_weight) if missing
@@ -324,14 +364,28 @@ def select_model(
     if parallel and "n_threads" not in params:
         params = {**params, "n_threads": 1}
     tasks = [
-        (X, sample_weight, k, ctype, {**params, "n_init": n_init, "random_state": int(seed)},
-         data_cov, n_eff)
+        GridTask(X, sample_weight, k, ctype, estimator_class,
+                 {**params, "n_init": n_init, "random_state": int(seed)}, data_cov, n_eff)
         for (k, ctype), seed in zip(grid, seeds)
     ]
     with planned_components(ks):  # the model-based start builds the grid's trees together
         results = _run(tasks, n_jobs if parallel else 1, progress,
                        f"Fitting {len(grid)} mixtures ({n_samples} rows)")
     return ModelSelection(results, criterion, allow_degenerate)
+
+
+def _estimator_of(estimator, params):
+    """The estimator class of a grid and its parameters: ``estimator``'s (an unfitted
+    estimator whose parameters are kept, except those set per fit), updated by ``params``."""
+    if estimator is None:
+        return GaussianMixture, dict(params)
+    if isinstance(estimator, type) or not isinstance(estimator, GaussianMixture):
+        raise TypeError(
+            "estimator must be an unfitted GaussianMixture or StudentMixture instance (its "
+            f"parameters are kept for every fit), got {estimator!r}.")
+    kept = {name: value for name, value in estimator.get_params(deep=False).items()
+            if name not in ("n_components", "covariance_type", "random_state", "n_init")}
+    return type(estimator), {**kept, **params}
 
 
 # select_model's ridge, relative to the data's smallest column variance.
@@ -376,23 +430,24 @@ def polished_log_likelihood(model, X, *, tol=1e-12, max_iter=20_000):
 def _fit_side_by_side(tasks, on_done=None):
     """``[(index, row)]`` of indexed ``tasks``: the fits together, their EM runs side by side
     (one stacked E-step per iteration for all of them); ``on_done(1)`` as each fit's EM ends."""
-    X, sample_weight = tasks[0][1][:2]
-    models = [GaussianMixture(task[2], covariance_type=task[3], **task[4]) for _, task in tasks]
+    X, sample_weight = tasks[0][1].X, tasks[0][1].sample_weight
+    models = [task.build() for _, task in tasks]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         outcomes = fit_side_by_side(models, X, sample_weight, each_alone=True,
                                     on_done=on_done and (lambda i: on_done(1)))
     fitted = [outcome for outcome, _ in outcomes if not isinstance(outcome, ValueError)]
     summaries = dict(zip(map(id, fitted), fit_summaries(fitted, X, sample_weight)))
-    scored = [_fit_scored(*task, outcome, summaries.get(id(outcome)))
+    scored = [_fit_scored(task, outcome, summaries.get(id(outcome)))
               for (_, task), (outcome, _) in zip(tasks, outcomes)]
     # the starts alone of every grid point whose search ended on a fit that cannot be chosen,
     # summarised in one stacked pass
-    alone = [[run() for run in runs] if runs and task[4].get("n_init", 1) > 1 and fit[3] != "ok"
-             else [] for (_, task), (_, runs), fit in zip(tasks, outcomes, scored)]
+    alone = [[run() for run in runs]
+             if runs and task.params.get("n_init", 1) > 1 and fit.status != "ok" else []
+             for (_, task), (_, runs), fit in zip(tasks, outcomes, scored)]
     more = [model for models in alone for model in models]
     summaries.update(zip(map(id, more), fit_summaries(more, X, sample_weight)))
-    return [(i, _fit_one(*task, fit, [(model, summaries[id(model)]) for model in models]))
+    return [(i, _fit_one(task, fit, [(model, summaries[id(model)]) for model in models]))
             for (i, task), fit, models in zip(tasks, scored, alone)]
 
 
@@ -410,7 +465,7 @@ def _run(tasks, n_jobs, progress, description):
 
             by_k = {}
             for index, task in indexed:
-                by_k.setdefault(task[2], []).append((index, task))
+                by_k.setdefault(task.n_components, []).append((index, task))
             done = []
             for part in Parallel(n_jobs=n_jobs, return_as="generator")(
                     delayed(_fit_side_by_side)(group) for group in by_k.values()):

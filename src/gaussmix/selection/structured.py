@@ -158,16 +158,6 @@ def select_parameters(X, estimator, n_components=range(1, 6), param_grid=None,
 
 
 def _unusable(model, data_cov, n_eff):
-    """Why ``model`` is degenerate or spurious (``select_model``'s rules with the model's own
-    parameter count), or ``None``."""
-    reason = degenerate_reason(model, data_cov, np.inf)  # its variance rule only
-    if reason is not None:
-        return reason
-    own = model._own_parameters() if hasattr(model, "_own_parameters") else \
-        model._covariance_model.own_parameters(model.means_.shape[1])
-    sizes = np.asarray(model.weights_, dtype=np.float64) * n_eff
-    if len(sizes) > 1 and sizes.min() < own + 1:
-        k = int(np.argmin(sizes))
-        return (f"spurious: component {k} holds {sizes[k]:.3g} rows, fewer than the {own} "
-                "parameters it fits on its own plus one")
-    return None
+    """Why ``model`` is degenerate or spurious (``select_model``'s rules, with the fitted
+    model's own parameter count), or ``None``."""
+    return degenerate_reason(model, data_cov, n_eff)

@@ -1,19 +1,17 @@
 """EM one iteration at a time: record the parameters, and animate them as a GIF.
 
-The estimator is driven with its own public API: a fit with ``max_iter=0`` gives the
-initialisation, then fits with ``warm_start=True, max_iter=1`` each run exactly one EM iteration
-with the same convergence test as a plain ``fit``. The recorded path therefore ends at the model
-``estimator.fit(X)`` would give (same iterations, same parameters).
+The estimator's own fit records the path: the EM driver hands each state of the run (the
+initialisation, then every iteration's) to an observer, so the path is that of
+``estimator.fit(X)``, with its convergence test and its warnings (same iterations, same
+parameters).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.convergence import tol_text
 from ..estimators import GaussianMixture
 from . import base
 
@@ -53,7 +51,6 @@ def em_trajectory(estimator, X, sample_weight=None):
         ``n_iter_ + 1`` entries: the initialisation, then the parameters after each iteration.
     """
     from sklearn.base import clone
-    from sklearn.exceptions import ConvergenceWarning
 
     if not isinstance(estimator, GaussianMixture):
         raise TypeError(
@@ -65,50 +62,21 @@ def em_trajectory(estimator, X, sample_weight=None):
             f"An EM animation follows a single initialisation, but n_init={estimator.n_init}. "
             "Use n_init=1 (pick a random_state)."
         )
-    max_iter = estimator.max_iter
-    model = clone(estimator).set_params(max_iter=0, warm_start=False)
-    model.fit(X, sample_weight=sample_weight)
-    steps = [_snapshot(model, 0, float("nan"))]
-    model.set_params(max_iter=1, warm_start=True)
-    history = []
-    converged = False
-    # the fit's own stopping rule, judged over the whole run (each 1-iteration fit sees one step)
-    rule = model._stopping_rule(
-        np.asarray(X), None if sample_weight is None else np.asarray(sample_weight, np.float64),
-        estimator.tol)
-    bounds = [-np.inf, -np.inf]  # as a fit starts
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # each 1-iteration fit "stops early"
-        for iteration in range(1, max_iter + 1):
-            model.fit(X, sample_weight=sample_weight)
-            history.append(model.lower_bound_)
-            steps.append(_snapshot(model, iteration, model.lower_bound_))
-            bounds.append(float(model.lower_bound_))
-            if rule.converged(*bounds[-3:], model.weights_):
-                converged = True
-                break
-    if not converged and max_iter > 0:
-        warnings.warn(
-            f"EM did not converge in {max_iter} iterations ({tol_text(estimator.tol)}); the "
-            "animation shows them all. Try a larger max_iter or tol.",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    model.set_params(max_iter=max_iter, warm_start=estimator.warm_start)
-    model.n_iter_ = len(history)
-    model.converged_ = converged
-    model.lower_bounds_ = [float(v) for v in history]
+    model = clone(estimator)
+    steps = []
+
+    def record(iteration, state, lower_bound):
+        steps.append(EMStep(iteration, np.array(state.weights, dtype=np.float64),
+                            np.array(state.means, dtype=np.float64),
+                            np.array(state.covariances, dtype=np.float64),
+                            float("nan") if iteration == 0 else float(lower_bound)))
+
+    model._observer = record
+    try:
+        model.fit(X, sample_weight=sample_weight)
+    finally:
+        del model._observer
     return model, steps
-
-
-def _snapshot(model, iteration, lower_bound):
-    return EMStep(
-        iteration,
-        np.array(model.weights_, dtype=np.float64),
-        np.array(model.means_, dtype=np.float64),
-        np.array(model.covariances_, dtype=np.float64),
-        float(lower_bound),
-    )
 
 
 def _step_model(step, covariance_type):

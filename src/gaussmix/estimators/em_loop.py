@@ -1,0 +1,202 @@
+"""The one EM loop: every run of every estimator, alone or side by side in a batch, advances
+through :class:`Run`, which holds its state, its one convergence test
+(:class:`~gaussmix.engine.convergence.StoppingRule`), its history of lower bounds, the
+``verbose`` log and the observer of the EM animation.
+
+:func:`iterate_alone` drives runs one at a time (an E-step of each run's own kernel through the
+data path, then its estimator's ``_m_step``); :mod:`.batch` drives runs side by side through
+the same :class:`Run` objects. The records :class:`Start`, :class:`RunResult` and
+:class:`Finished` name what a fit's runs start from and end with.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ..engine.em import e_step
+from ..engine.estep import resident_rows
+
+logger = logging.getLogger("gaussmix")
+
+
+def iterate_alone(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
+                  drop_failed=False):
+    """Iterate each of ``runs`` (:class:`Run`) on its own until it converges, fails or
+    reaches its ``max_iter``: its E-step through the data path's ``statistics`` (its rows held
+    loaded between iterations when they are small and complete), then its estimator's
+    ``_m_step``. The loop of every run that is not batched; the convergence test and the
+    history are :class:`Run`'s, the same as in a batch."""
+    for run in runs:
+        owner = run.owner
+        held = statistics
+        if not owner._holds_missing(X):  # small data: its rows held loaded between iterations
+            held = resident_rows(X, sample_weight, statistics, chunk, owner.n_components)
+        n_iter = run.n_iter
+        observer = getattr(owner, "_observer", None)
+        if observer is not None and n_iter == 0:  # the start, as iteration 0
+            observer(0, run.state, run.bound)
+        while run.active(n_iter + 1):
+            n_iter += 1
+            run.step_alone(X, sample_weight, n_iter, dtype, chunk, n_threads, held,
+                           drop_failed)
+
+
+#: With reg_covar=0, a fall of the lower bound larger than this (relative, per dtype) is no
+#: rounding but a numerically singular covariance: the run stops there and says so.
+_DROP_RTOL = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-3}
+SINGULAR_DROP = (
+    "EM stopped where its lower bound went down with reg_covar=0: a component's covariance is "
+    "numerically singular (about as many rows as features, or copies of points), so the fit "
+    "cannot be trusted; raise reg_covar (e.g. 1e-6)."
+)
+
+
+def singular_drop(estimator, previous, bound, dtype):
+    """Whether ``bound`` after ``previous`` is a fall EM cannot take (with ``reg_covar=0``);
+    warns once with :data:`SINGULAR_DROP` when it is."""
+    if getattr(estimator, "reg_covar", None) != 0 or not np.isfinite(previous):
+        return False
+    rtol = _DROP_RTOL.get(np.dtype(dtype), _DROP_RTOL[np.dtype(np.float64)])
+    if bound >= previous - rtol * max(1.0, abs(previous)):
+        return False
+    warnings.warn(SINGULAR_DROP, ConvergenceWarning, stacklevel=3)
+    return True
+
+
+class Run:
+    """The progress of one EM run of a batch (what ``_iterate`` keeps for one run)."""
+
+    __slots__ = ("_state", "_state_of", "before", "bound", "converged", "dtype", "error",
+                 "history", "k", "max_iter", "n_iter", "owner", "rule", "start_time",
+                 "stopped", "terms")
+
+    def __init__(self, owner, state, max_iter, rule, bound=-np.inf, dtype=np.float64,
+                 start_time=None):
+        self.owner, self.max_iter, self.rule = owner, max_iter, rule
+        self.before = -np.inf
+        self.dtype, self.stopped = dtype, False
+        # with verbose >= 2, every verbose_interval iterations are logged (time from here)
+        self.start_time = start_time
+        self._state, self._state_of, self.k = state, None, state.n_components
+        self.bound, self.history, self.n_iter = float(bound), [], 0
+        self.converged, self.error = False, None
+        # (StackedTerms, first component): where the E-step terms of ``state`` stand in the
+        # terms of the last M-step this run took side by side with others, if it did
+        self.terms = None
+
+    @property
+    def state(self):
+        """The run's state (made from its batch's M-step the first time it is asked for)."""
+        if self._state is None:
+            state_of, g = self._state_of
+            self._state = state_of(g)
+        return self._state
+
+    @property
+    def failed(self):
+        return self.error is not None
+
+    def active(self, n_iter):
+        """Whether the run takes iteration ``n_iter``."""
+        return not (self.converged or self.stopped or self.error is not None) \
+            and n_iter <= self.max_iter
+
+    def advance(self, state, bound, n_iter):
+        self._state = state
+        self._advance(float(bound), n_iter, state.weights)
+
+    def advance_to(self, state_of, g, bound, n_iter, weights):
+        """:meth:`advance` to the state ``state_of(g)``, made only when asked for (its
+        ``weights`` known already)."""
+        self._state, self._state_of = None, (state_of, g)
+        self._advance(bound, n_iter, weights)
+
+    def _advance(self, bound, n_iter, weights):
+        """The one convergence test and history of every EM run, alone or in a batch."""
+        previous = self.bound
+        if singular_drop(self.owner, previous, bound, self.dtype):
+            self.stopped = True
+        elif self.rule.converged(self.before, previous, bound, weights):
+            self.converged = True
+        self.before = previous
+        self.bound, self.n_iter, self.terms = bound, n_iter, None
+        self.history.append(bound)
+        owner = self.owner
+        if (self.start_time is not None and owner.verbose >= 2
+                and n_iter % owner.verbose_interval == 0):
+            logger.info("  Iteration %d  time %.3fs  lower bound %.8g  change %.3g", n_iter,
+                        time.perf_counter() - self.start_time, bound, bound - previous)
+        observer = getattr(owner, "_observer", None)
+        if observer is not None:  # e.g. the EM animation's snapshots
+            observer(n_iter, self.state, bound)
+
+    def attempt(self, step, n_iter, drop_failed):
+        """Advance to iteration ``n_iter`` by ``step()`` -> ``(state, lower_bound)``; its
+        ``ValueError`` (a collapse) is raised, or with ``drop_failed`` fails this run."""
+        try:
+            state, bound = step()
+        except ValueError as err:
+            if not drop_failed:
+                raise
+            self.error = err
+            return
+        self.advance(state, bound, n_iter)
+
+    def step_alone(self, X, sample_weight, n_iter, dtype, chunk, n_threads, statistics,
+                   drop_failed):
+        """This run's iteration ``n_iter`` on its own: an E-step of its own kernel, then its
+        estimator's M-step."""
+        owner, state = self.owner, self.state
+
+        def step():
+            stats = e_step(lambda far: owner._kernel(state, dtype, far, fitting=True),
+                           X, sample_weight, dtype, chunk, n_threads, statistics)
+            return owner._m_step(stats, state, dtype)
+
+        self.attempt(step, n_iter, drop_failed)
+
+    def result(self):
+        """The run's :class:`RunResult` (``None`` when it failed)."""
+        if self.failed:
+            return None
+        return RunResult(self.state, self.bound, self.n_iter, self.converged, self.history)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where one EM run ended: its ``state``, its last ``lower_bound``, its ``n_iter``
+    iterations, whether it ``converged``, and the lower bound after each iteration
+    (``history``)."""
+
+    state: object
+    lower_bound: float
+    n_iter: int
+    converged: bool
+    history: list
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A run of a fit as it ended: its initialisation's index ``init``, its
+    :class:`RunResult` (``None`` when it failed) and the ``seconds`` it took (a batch's: those
+    of the whole batch)."""
+
+    init: int
+    result: RunResult | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Start:
+    """One initialisation of a fit: its index ``init`` within ``n_init``, its ``state`` and
+    the lower bound it starts from (``-inf`` for a new start)."""
+
+    init: int
+    state: object
+    lower_bound: float = -np.inf

@@ -1,0 +1,133 @@
+"""The noise component of an estimator: ``noise=True`` (mclust's uniform background over the
+data's bounding box) or ``noise=V`` (over a region of volume ``V``, mclust's ``Vinv = 1/V``).
+
+A mixin of :class:`~gaussmix.estimators.gaussian.GaussianMixture` (and so of
+``StudentMixture``): the parameter's rule, the region drawn from the data before EM, the
+start's noise weight, and the fitted attributes ``noise_weight_``, ``noise_volume_``,
+``noise_log_volume_`` (the volume may overflow a float in many dimensions) and
+``noise_bounds_``. The E-step and M-step terms are the engine's
+(:mod:`gaussmix.engine.families.noise`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backends import is_dask_collection
+from ..engine.families import UniformNoise, box_log_volume
+from ..engine.validation import is_real
+
+NOISE_RULE = {
+    "noise": (
+        lambda v: isinstance(v, (bool, np.bool_))
+        or (is_real(v) and np.isfinite(v) and v > 0),
+        "False, True (a uniform component over the data's bounding box) or a volume V > 0",
+    ),
+}
+
+#: The label :meth:`predict` gives rows the noise component explains best.
+NOISE_LABEL = -1
+
+
+def _column_ranges(X, sample_weight=None, chunk=65536):
+    """``(minimum, maximum)`` per column of the rows of ``X`` (NumPy, memory-mapped or Dask)
+    whose weight is positive (a row of weight 0 is not data), read chunk by chunk so that a
+    memory-mapped file is never loaded whole."""
+    if is_dask_collection(X):
+        import dask
+
+        if sample_weight is not None:
+            X = X[sample_weight > 0]
+        return tuple(np.asarray(v, dtype=np.float64)
+                     for v in dask.compute(X.min(axis=0), X.max(axis=0)))
+    lo = np.full(X.shape[1], np.inf)
+    hi = np.full(X.shape[1], -np.inf)
+    for start in range(0, X.shape[0], chunk):
+        part = np.asarray(X[start:start + chunk], dtype=np.float64)
+        if sample_weight is not None:
+            part = part[np.asarray(sample_weight[start:start + chunk]) > 0]
+            if not len(part):
+                continue
+        lo = np.minimum(lo, part.min(axis=0))
+        hi = np.maximum(hi, part.max(axis=0))
+    return lo, hi
+
+
+class NoiseComponent:
+    """Mixin: an optional uniform noise component (see the module docstring)."""
+
+    def _noise_on(self):
+        noise = getattr(self, "noise", False)
+        return not (noise is False or noise is np.False_)
+
+    def _check_noise_use(self):
+        if self._noise_on() and self._allows_missing():
+            raise ValueError(
+                "noise and missing='em' cannot be combined yet: a row with missing values has "
+                "no density under a uniform box of all the features. Impute first, or fit "
+                "without noise.")
+
+    def _prepare_noise(self, X, sample_weight=None):
+        """The noise region of the data ``X`` (before EM): the bounding box of its rows of
+        positive weight, and the volume (the box's, or the given one)."""
+        if not self._noise_on():
+            return
+        self._set_noise_region(np.vstack(_column_ranges(X, sample_weight)))
+
+    def _set_noise_region(self, bounds):
+        """``noise_bounds_`` (a ``(2, D)`` box, or ``None`` with ``noise=V``: sampling then
+        uses a cube of volume ``V`` about the means), ``noise_volume_`` and its logarithm."""
+        box = self.noise is True or self.noise is np.True_
+        if bounds is None and box:
+            raise ValueError("noise=True spans a box: give noise_bounds (2, n_features), or "
+                             "the volume as noise=V.")
+        self.noise_bounds_ = None if bounds is None else np.asarray(bounds, dtype=np.float64)
+        if box:
+            lo, hi = self.noise_bounds_
+            log_volume = box_log_volume(lo, hi)
+            with np.errstate(over="ignore"):
+                self.noise_volume_ = float(np.exp(log_volume))
+        else:
+            log_volume = float(np.log(float(self.noise)))
+            self.noise_volume_ = float(self.noise)
+        self.noise_log_volume_ = log_volume
+
+    def _noise_background(self, noise_weight):
+        """The kernel's ``background`` of a state's noise weight (``None`` without noise)."""
+        if not self._noise_on():
+            return None
+        return UniformNoise(self.noise_log_volume_).log_density(noise_weight)
+
+    def _noise_start(self, weights):
+        """The start's ``(weights, noise weight)`` from a start of the components alone: the
+        noise component takes the share one more component would have, ``1 / (K + 1)`` (it
+        claims no region of the data before EM has seen it), and the components keep theirs
+        in proportion."""
+        if not self._noise_on():
+            return weights, 0.0
+        share = 1.0 / (len(weights) + 1)
+        return weights * (1.0 - share), share
+
+    def _store_noise(self, noise_weight, dtype):
+        if self._noise_on():
+            self.noise_weight_ = dtype(noise_weight)
+
+    def _noise_of_fitted(self):
+        return float(getattr(self, "noise_weight_", 0.0)) if self._noise_on() else 0.0
+
+    def _sample_noise(self, rng, n_samples):
+        """``n_samples`` rows drawn uniformly from the noise region: the data's bounding box,
+        scaled about its centre to the given volume when ``noise=V``."""
+        if self.noise_bounds_ is None:  # a cube of the volume about the components' mean
+            side = np.exp(self.noise_log_volume_ / self.means_.shape[1])
+            centre = self.weights_ @ self.means_ / self.weights_.sum()
+            return centre - side / 2 + rng.random_sample((n_samples, len(centre))) * side
+        lo, hi = self.noise_bounds_
+        width = hi - lo
+        if not (self.noise is True or self.noise is np.True_):
+            with np.errstate(divide="ignore"):
+                scale = np.exp((self.noise_log_volume_ - np.sum(np.log(width))) / len(width))
+            width = width * scale if np.isfinite(scale) and scale > 0 else np.full_like(
+                width, np.exp(self.noise_log_volume_ / len(width)))
+            lo = 0.5 * (self.noise_bounds_[0] + self.noise_bounds_[1]) - 0.5 * width
+        return lo + rng.random_sample((n_samples, len(lo))) * width
