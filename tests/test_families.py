@@ -208,7 +208,7 @@ def test_noise_with_missing_values_is_refused_clearly(rng):
         gm.GaussianMixture(2, noise=True, missing="em").fit(X)
 
 
-@pytest.mark.parametrize("bad", [0.1, 500.0, [3.0, 4.0, 5.0], "x"])
+@pytest.mark.parametrize("bad", [0.1, 5000.0, [3.0, 4.0, 5.0], "x"])
 def test_bad_degrees_of_freedom_are_refused(bad, rng):
     with pytest.raises(ValueError, match="dof_init"):
         gm.StudentMixture(2, dof_init=bad).fit(rng.normal(size=(50, 2)))
@@ -301,3 +301,51 @@ def test_select_model_fits_the_family_it_is_given_and_counts_its_parameters(rng)
 def test_select_model_refuses_what_is_not_an_estimator_instance(bad, rng):
     with pytest.raises(TypeError, match="estimator"):
         gm.select_model(rng.normal(size=(40, 2)), [1, 2], estimator=bad, progress=False)
+
+
+def test_the_command_line_fits_student_components_and_a_noise_component(tmp_path, rng):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from gaussmix.cli import cli
+
+    X = np.vstack([_two_t_clusters(rng), rng.uniform(-30, 30, (30, 2))])
+    data = tmp_path / "d.csv"
+    pd.DataFrame(X, columns=["a", "b"]).to_csv(data, index=False)
+    runner = CliRunner()
+    fitted = runner.invoke(cli, ["fit", str(data), "-k", "2", "--family", "student", "--noise",
+                                 "-o", str(tmp_path / "m.npz")])
+    assert fitted.exit_code == 0, fitted.output
+    assert "Student-t" in fitted.output and "noise (-1)" in fitted.output
+    model = gm.load(tmp_path / "m.npz")
+    assert type(model) is gm.StudentMixture and model.noise is True
+    out = tmp_path / "p.csv"
+    predicted = runner.invoke(cli, ["predict", str(data), "-m", str(tmp_path / "m.npz"),
+                                    "-o", str(out)])
+    assert predicted.exit_code == 0, predicted.output
+    table = pd.read_csv(out)
+    np.testing.assert_array_equal(table["label"], model.predict(X))
+    np.testing.assert_allclose(table[["p_0", "p_1", "p_noise"]].to_numpy(),
+                               model.predict_proba(X), rtol=1e-12)
+    refused = runner.invoke(cli, ["fit", str(data), "-k", "2", "--family", "student",
+                                  "--missing", "em", "-o", str(tmp_path / "x.npz")])
+    assert refused.exit_code == 2 and "impute first" in refused.output
+    assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.parametrize("family", sorted(families.FAMILIES))
+def test_pictures_draw_every_family_and_the_noise_points(family, rng):
+    import matplotlib.pyplot as plt
+
+    X = np.vstack([_two_t_clusters(rng), rng.uniform(-30, 30, (30, 2))])
+    model = ESTIMATOR_OF_FAMILY[family](2, noise=True, random_state=0).fit(X)
+    ax = gm.plot_mixture(model, X)
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert any(label.startswith("noise (weight") for label in labels)
+    colours = ax.collections[0].get_facecolors()
+    noise_rows = model.predict_proba(X)[:, -1] > 0.95  # points the noise explains surely
+    grey = np.isclose(colours[:, 0], colours[:, 1], atol=0.05) & np.isclose(
+        colours[:, 1], colours[:, 2], atol=0.05)
+    assert noise_rows.sum() > 10 and grey[noise_rows].all()
+    assert grey[model.predict_proba(X)[:, -1] < 0.05].mean() < 0.05
+    plt.close("all")

@@ -19,6 +19,7 @@ from numpy.testing import assert_allclose
 
 import gaussmix as gm
 from gaussmix.engine import covariance
+from gaussmix.engine.covariance import stacking
 
 REFERENCE = Path(__file__).parent / "reference"
 MCLUST = covariance.MCLUST
@@ -225,7 +226,7 @@ def test_select_model_all_is_mclusts_grid_with_its_plot():
 
 @pytest.mark.parametrize("model", ["EVE", "VVE", "VEV", "EII", "EEE", "VEE"])
 def test_the_m_step_of_stacked_mixtures_is_each_mixtures_own(rng, model):
-    """A batch of EM runs takes its M-steps together (estimate_groups; EVE and VVE iterate their
+    """A batch of EM runs takes its M-steps together (stacking.estimate_groups; EVE and VVE iterate their
     common orientations side by side, each until it stops): each mixture gets what its own
     M-step gives, from its own previous covariances."""
     cov_model = covariance.get(model)
@@ -248,8 +249,8 @@ def test_the_m_step_of_stacked_mixtures_is_each_mixtures_own(rng, model):
         previous.append(cov_model.estimate(sample.copy(), nk, 1e-6))
     joined = np.stack if cov_model.shared else np.concatenate
     for start in (None, previous):
-        together = cov_model.estimate_groups(
-            joined([s.copy() for s in samples]), np.concatenate(nks), 1e-6,
+        together = stacking.estimate_groups(
+            cov_model, joined([s.copy() for s in samples]), np.concatenate(nks), 1e-6,
             None if start is None else joined(start), 4)
         alone = [cov_model.estimate(s.copy(), nk, 1e-6, None if start is None else p)
                  for s, nk, p in zip(samples, nks, previous)]

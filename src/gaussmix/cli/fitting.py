@@ -110,6 +110,14 @@ def _fit_options(func):
                      help="Empty and NaN cells: 'error' refuses them; 'em' treats them as "
                      "missing values, which EM fits from the observed cells of each row."),
         table_options,
+        click.option("--family", default="gaussian", show_default=True,
+                     type=click.Choice(["gaussian", "student"]),
+                     help="Component distribution: 'student' fits multivariate Student-t "
+                     "components (heavy tails; each component's degrees of freedom are "
+                     "estimated), which stray points bend less."),
+        click.option("--noise", is_flag=True,
+                     help="Add a uniform noise component over the data's bounding box "
+                     "(mclust's noise): rows it explains best are labelled -1."),
         click.option("--standardize", is_flag=True,
                      help="Fit on columns scaled to mean 0 and variance 1; the scaling is stored "
                      "in the model and applied by predict, score and plot."),
@@ -120,12 +128,30 @@ def _fit_options(func):
     return func
 
 
-def _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing):
-    settings = {"n_init": n_init, "max_iter": max_iter, "tol": tol, "random_state": seed,
-                "missing": missing}
+def _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing, family="gaussian",
+                  noise=False):
+    settings = {"n_init": n_init, "max_iter": max_iter, "tol": tol, "random_state": seed}
+    if family == "student":
+        if missing == "em":
+            raise click.BadParameter("--family student does not take --missing em yet; impute "
+                                     "first, or fit Gaussian components.",
+                                     param_hint="'--missing'")
+    else:
+        settings["missing"] = missing
+    if noise:
+        if missing == "em":
+            raise click.BadParameter("--noise cannot be combined with --missing em.",
+                                     param_hint="'--noise'")
+        settings["noise"] = True
     if reg_covar is not None:  # else each estimator's own default
         settings["reg_covar"] = reg_covar
     return settings
+
+
+def _estimator_class(family):
+    from ..estimators import GaussianMixture, StudentMixture
+
+    return StudentMixture if family == "student" else GaussianMixture
 
 
 def _prepare(data, columns, standardize, n_components, outputs=(), missing="error", quiet=False,
@@ -162,11 +188,13 @@ def _drop_empty_rows(table, quiet):
                        "empty are left out of the fit.", err=True)
 
 
-def _run_selection(table, Z, ks, covariance_types, criterion, settings, quiet):
+def _run_selection(table, Z, ks, covariance_types, criterion, settings, quiet,
+                   family="gaussian"):
     """Fit every (K, covariance type) with :func:`gaussmix.select_model` (its own progress bar)."""
     from ..selection import select_model
 
     settings = {key: value for key, value in settings.items() if value is not None}
+    settings["estimator"] = _estimator_class(family)()
     try:
         with reported_warnings():
             return select_model(
@@ -225,16 +253,16 @@ def _selection_ks(table, ks):
 @_fit_options
 @fail_cleanly
 def fit(data, components, output, criterion, covariance_types, n_init, max_iter, tol, reg_covar,
-        seed, columns, missing, id_column, sep, decimal, standardize, quiet):
-    """Fit a Gaussian mixture to the numeric columns of DATA and save it.
+        seed, columns, missing, id_column, sep, decimal, family, noise, standardize, quiet):
+    """Fit a mixture (Gaussian, or Student-t with --family student) to the numeric columns of
+    DATA and save it.
 
     DATA is a .csv/.tsv (header detected), .parquet or .npy file. Prints the weights and means
     of the components and the fit's BIC.
     """
-    from ..estimators import GaussianMixture
     from ..io import save
 
-    settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing)
+    settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing, family, noise)
     # one K and one covariance type: a single fit; anything more: model selection over them
     single = (components != "auto" and len(components) == 1
               and len(covariance_grid(covariance_types or ("full",))) == 1)
@@ -247,7 +275,7 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
         k = components[0]
         ctype = covariance_grid(covariance_types or ("full",))[0]
         settings["n_init"] = settings["n_init"] or 1
-        model = GaussianMixture(k, covariance_type=ctype, **settings)
+        model = _estimator_class(family)(k, covariance_type=ctype, **settings)
         try:
             message = f"Fitting {k} {ctype} components to {Z.shape[0]} rows"
             with progress(message, quiet) as status, engine_messages(status, model), \
@@ -262,7 +290,7 @@ def fit(data, components, output, criterion, covariance_types, n_init, max_iter,
         if max(ks) > Z.shape[0]:
             check_rows(table, max(ks))
         selection = _run_selection(table, Z, ks, covariance_grid(covariance_types), criterion,
-                                   settings, quiet)
+                                   settings, quiet, family)
         model = selection.best_
     names = table.names if table.has_header else None
     save(model, output, feature_names=names, center=center, scale=scale)
@@ -317,8 +345,9 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
     means = model.means_.astype(np.float64)
     if center is not None:
         means = means * scale + center
+    family = " Student-t" if hasattr(model, "dofs_") else ""
     title = (
-        f"{model.n_components}-component {model.covariance_type} mixture, "
+        f"{model.n_components}-component {model.covariance_type}{family} mixture, "
         f"{n_rows} rows of {table.path}"
     )
     console.print(title, highlight=False, soft_wrap=True)
@@ -330,6 +359,8 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
             np.array2string(means[k][:8], precision=3) + (" ..." if means.shape[1] > 8 else "")
         ]
         rows.append([str(k), f"{model.weights_[k]:.4f}", *cells])
+    if model._n_columns() > model.n_components:
+        rows.append(["noise (-1)", f"{model.noise_weight_:.4f}", *([""] * (len(keys) - 2))])
     console.print(readable_table(keys, rows, wrap=() if show else ("mean",)))
     lines = [
         f"BIC {bic:.6g}  (log-likelihood per row {loglik:.6g}, {n_params} parameters"
@@ -372,7 +403,7 @@ def _print_summary(console, model, table, Z, center, scale, output, selection, c
 @fail_cleanly
 def select(data, components, criterion, output, plot_path, save_best, output_format,
            covariance_types, n_init, max_iter, tol, reg_covar, seed, columns, missing, id_column,
-           sep, decimal, standardize, quiet):
+           sep, decimal, family, noise, standardize, quiet):
     """Compare mixtures over K and covariance types by BIC, AIC or ICL.
 
     Prints one row per fit, best first (criteria in the units of the data columns, lower is
@@ -382,14 +413,14 @@ def select(data, components, criterion, output, plot_path, save_best, output_for
     if output is not None and data_format(output) == "npy":
         raise click.BadParameter("the table has text columns; use .csv, .tsv or .parquet.",
                                  param_hint="'-o' / '--output'")
-    settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing)
+    settings = _fit_settings(n_init, max_iter, tol, reg_covar, seed, missing, family, noise)
     table, Z, center, scale = _prepare(data, columns, standardize, 1, (save_best, output),
                                        missing, quiet, {"id_column": id_column, "sep": sep,
                                                         "decimal": decimal})
     ks = _selection_ks(table, components)
     check_rows(table, max(ks))
     selection = _run_selection(table, Z, ks, covariance_grid(covariance_types), criterion,
-                               settings, quiet)
+                               settings, quiet, family)
     frame = _selection_frame(selection, table, scale)
     if output is not None:
         from ..io.writing import write_table

@@ -120,7 +120,8 @@ def predict(data, model_path, output, columns, id_column, sep, decimal, quiet):
     table = _read_for_model(data, model_path, model_file, columns, quiet,
                             _reading(id_column, sep, decimal))
     n_rows, n_components = table.X.shape[0], model_file.model.n_components
-    counts = np.zeros(n_components, dtype=np.int64)
+    n_columns = model_file.model._n_columns()  # a noise component's probability is the last
+    counts = np.zeros(n_columns, dtype=np.int64)
     unscored = [0]
 
     def blocks():  # one block of rows at a time: a file larger than memory streams through
@@ -130,22 +131,27 @@ def predict(data, model_path, output, columns, id_column, sep, decimal, quiet):
             if ok.all():  # no copy of the block in the usual case
                 proba = model_file.model.predict_proba(model_file.transform(rows))
             else:
-                proba = np.full((len(rows), n_components), np.nan)
+                proba = np.full((len(rows), n_columns), np.nan)
                 if ok.any():
                     proba[ok] = model_file.model.predict_proba(model_file.transform(rows[ok]))
-            labels = np.where(ok, np.argmax(np.nan_to_num(proba, nan=0.0), axis=1), -1)
-            counts[:] += np.bincount(labels[ok], minlength=n_components)
+            best = np.argmax(np.nan_to_num(proba, nan=0.0), axis=1)
+            counts[:] += np.bincount(best[ok], minlength=n_columns)
             unscored[0] += int((~ok).sum())
-            picked = proba[np.arange(len(labels)), np.maximum(labels, 0)]
+            picked = proba[np.arange(len(best)), best]
+            labels = np.where(ok & (best < n_components), best, -1)  # noise: -1
             result = {"label": labels, "probability": np.where(ok, picked, np.nan)}
             result.update({f"p_{k}": proba[:, k] for k in range(n_components)})
+            if n_columns > n_components:
+                result["p_noise"] = proba[:, n_components]
             yield with_ids(table, result, output, slice(start, start + len(rows)))
 
     write_table_chunks(output, blocks(), n_rows)
     _say_unscored(unscored[0], data, model_file.model, "label -1", quiet)
     _, err = consoles(quiet)
+    noise = f"; noise (label -1): {counts[n_components]}" if n_columns > n_components else ""
     err.print(f"wrote {n_rows} predictions to {output} (rows per component: "
-              f"{', '.join(map(str, counts))})", highlight=False, soft_wrap=True)
+              f"{', '.join(map(str, counts[:n_components]))}{noise})", highlight=False,
+              soft_wrap=True)
 
 
 @click.command(epilog=examples(

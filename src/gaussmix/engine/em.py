@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .covariance import stacking
 from .covariance.base import lower_triangular_inverse
 from .estep import StackedTerms, em_statistics
 from .state import MixtureState
@@ -90,7 +91,7 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
     order: ``n_groups`` mixtures of ``n_components`` each under the covariance model
     ``model``, whose covariances before the step are ``previous`` (stacked; ``None`` for a
     ``stackable`` model, which does not need them). Each segment's covariances are its model's
-    own M-step (:meth:`~gaussmix.engine.covariance.CovarianceModel.estimate_groups`, as
+    own M-step (:func:`~gaussmix.engine.covariance.stacking.estimate_groups`, as
     :func:`m_step` takes it); the factors of all of them come from one batched factorisation
     in the statistics' layout, so that on small data a batch's M-step costs about what one
     run's does.
@@ -124,9 +125,10 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
             sample = own_sample[own]
             if model.family != layout:  # diagonal moments from dense ones
                 sample = np.diagonal(sample, axis1=1, axis2=2).copy()
-        covariances.append(model.estimate_groups(sample, nk[own], reg_covar, previous, n_groups))
-        as_layout = model.stacked_dense if layout == "dense" else model.stacked_variances
-        stacked.append(as_layout(covariances[-1], n_groups, k, d))
+        covariances.append(stacking.estimate_groups(model, sample, nk[own], reg_covar, previous,
+                                                    n_groups))
+        as_layout = stacking.stacked_dense if layout == "dense" else stacking.stacked_variances
+        stacked.append(as_layout(model, covariances[-1], n_groups, k, d))
         shared += [model.shared] * n_groups
         first, group = own.stop, group + n_groups
     stacked = np.concatenate(stacked)
@@ -138,7 +140,7 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
     parts, first = [], 0
     for (model, n_groups, k, _, _), cov in zip(segments, covariances):
         own = slice(first, first + n_groups * k)
-        prec_chol = model.precision_cholesky_from_kernel(factor[own], n_groups)
+        prec_chol = stacking.precision_cholesky_from_kernel(model, factor[own], n_groups)
         parts.append(MixtureState(weights[own], means[own], cov, prec_chol))
         first = own.stop
     terms = StackedTerms(layout, weights, means, factor, log_det, variances, tuple(sizes))

@@ -1,23 +1,28 @@
-"""The EM driver every mixture estimator shares, in the manner of scikit-learn's ``BaseMixture``.
+"""The driver every mixture estimator shares, in the manner of scikit-learn's ``BaseMixture``.
 
-:class:`BaseMixture` owns the loop: validation, the data path (memory, memory-mapped file, Dask),
-``n_init`` and keeping the best start, ``warm_start``, convergence on the mean lower bound and its
-history ``lower_bounds_``, the chunked prediction methods and sampling. An estimator supplies its
-state and five hooks:
+:class:`BaseMixture` owns a fit: validation, the data path (memory, memory-mapped file, Dask),
+the starts, ``n_init`` and keeping the best run (with its warnings), ``warm_start``, the
+chunked prediction methods and sampling. The EM iterations themselves run in the one loop of
+:mod:`.em_loop` (one run at a time) or :mod:`.batch` (runs side by side), both through
+:class:`~gaussmix.estimators.em_loop.Run`, which holds the convergence test and the history
+``lower_bounds_``. An estimator supplies its state (a record of :mod:`gaussmix.engine.state`)
+and these hooks:
 
-==========================  =========================================================
-``_initial_state``          the start of initialisation ``init`` (see :mod:`.search`)
-``_state_from_statistics``  the start's state from starting statistics (a first M-step)
-``_kernel``                 the E-step terms of a state (an engine ``Kernel``)
-``_m_step``                 ``(new state, lower bound)`` from summed statistics
-``_fitted_state``,          the state held in the fitted attributes, and storing one
+============================  =========================================================
+``_initial_state``            the start of initialisation ``init`` (see :mod:`.search`)
+``_state_from_statistics``    the start's state from starting statistics (a first M-step)
+``_kernel``                   the E-step terms of a state (an engine ``Kernel``)
+``_m_step``                   ``(new state, lower bound)`` from summed statistics
+``_fitted_state``,            the state held in the fitted attributes, and storing one
 ``_store_state``
-``_prepare_fit``            optional: per-fit quantities drawn from the data (priors)
-==========================  =========================================================
+``_prepare_fit``              optional: per-fit quantities drawn from the data (priors, the
+                              noise component's region)
+``_kernel_terms``,            optional (:mod:`.batch`): the terms of a stacked kernel and
+``_m_step_side_by_side``      the M-steps of runs side by side
+============================  =========================================================
 
 Because the statistics come from whichever data path holds the rows, a new estimator gets
-memory-mapped files and Dask arrays for free. A *state* is whatever the estimator needs between
-iterations (a tuple of float64 arrays); the driver never looks inside it.
+memory-mapped files and Dask arrays for free.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class StudentMixture(GaussianMixture):
         Peel & McLachlan 2000); ``'shared'``: one value for all, estimated; ``'fixed'``: kept
         at ``dof_init``.
     dof_init : float or array-like of shape (n_components,), default=10.0
-        The starting (or, with ``'fixed'``, the fixed) degrees of freedom, in ``[0.2, 200]``.
+        The starting (or, with ``'fixed'``, the fixed) degrees of freedom, in ``[0.2, 1000]``.
         10 makes rows far out count little from the first M-step on (``u`` falls as
         ``(10 + D) / (10 + d^2)``) while the start stays close to the Gaussian start it comes
         from; the first ECM step replaces it.

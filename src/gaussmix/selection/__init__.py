@@ -3,14 +3,15 @@
 :func:`~gaussmix.selection.search.select_model` fits a grid of mixtures and scores them by BIC,
 AIC or ICL (:mod:`~gaussmix.selection.criteria`), returning a
 :class:`~gaussmix.selection.result.ModelSelection`;
-:func:`~gaussmix.selection.search.polished_log_likelihood` compares fits at their optima;
+:func:`~gaussmix.selection.polish.polished_log_likelihood` compares fits at their optima;
 :func:`~gaussmix.selection.structured.select_parameters` fits a grid of an estimator's own
 parameters (HDDC's dimension, the number of factors) with the number of components.
 """
 
 from .criteria import CRITERIA, DEGENERATE_VARIANCE, degenerate_reason, information_criteria
+from .polish import polished_log_likelihood
 from .result import ModelSelection
-from .search import polished_log_likelihood, select_model
+from .search import select_model
 from .structured import ParameterSelection, select_parameters
 
 __all__ = [

@@ -238,14 +238,27 @@ def draw_means(ax, means2, *, size=110, zorder=6, label="component means"):
     )  # fmt: skip
 
 
+#: The colour of points the noise component explains.
+NOISE_COLOR = "#9a9a9a"
+
+
+def to_rgba_array(values):
+    from matplotlib.colors import to_rgba_array as convert
+
+    return convert(values)
+
+
 def soft_colors(resp, colors, min_alpha=0.15):
     """Per-point RGBA: responsibilities blend the component colours; uncertainty fades alpha.
 
     A point certain of its component gets that colour at alpha 0.85; a point split evenly between
-    components gets the blended colour at ``min_alpha``.
+    components gets the blended colour at ``min_alpha``. A last column beyond ``colors`` is a
+    noise component's, drawn in :data:`NOISE_COLOR`.
     """
     resp = np.asarray(resp, dtype=np.float64)
     n_components = resp.shape[1]
+    if n_components == len(colors) + 1:
+        colors = np.vstack([colors[:, :4], to_rgba_array([NOISE_COLOR])])
     rgb = resp @ colors[:, :3]
     if n_components == 1:
         certainty = np.ones(len(resp))

@@ -152,13 +152,21 @@ def plot_mixture(
     ax.grid(True, color="0.92", linewidth=0.8, zorder=0)
     ax.set_axisbelow(True)
     handles = _legend_handles(colors, model.weights_, n_std, shown=shown, min_weight=min_weight)
+    if model._n_columns() > len(model.weights_):  # the noise component's points
+        from matplotlib.patches import Patch
+
+        handles.insert(len(handles) - 2, Patch(
+            facecolor=base.NOISE_COLOR, label=f"noise (weight {float(model.noise_weight_):.2f})"))
     _place_legend(ax, handles, legend)
     return ax
 
 
 def _describe(model, X):
     n_components = len(model.weights_)
-    text = f"{n_components}-component Gaussian mixture ({model.covariance_type} covariances)"
+    family = "Student-t" if hasattr(model, "dofs_") else "Gaussian"
+    text = f"{n_components}-component {family} mixture ({model.covariance_type} covariances)"
+    if model._n_columns() > n_components:
+        text += " + noise"
     if X is not None:
         text += f", {len(X)} points"
     return text

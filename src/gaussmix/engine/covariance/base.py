@@ -104,7 +104,8 @@ class CovarianceModel:
         :meth:`estimate` serves several mixtures at once (a batch of EM runs): each
         component's covariance comes from its own statistics alone, so the mixtures'
         components can be stacked one after the other; or, for a shared covariance, the
-        mixtures' pooled sample covariances come stacked along a leading axis.
+        mixtures' pooled sample covariances come stacked along a leading axis. (What batches
+        need beyond that lives in :mod:`.stacking`, not here.)
     """
 
     name = None
@@ -206,40 +207,6 @@ class CovarianceModel:
     def unregularised(self, covariances, reg_covar, n_features):
         """Covariances without ``reg_covar``, in the kernel family's layout (``partial_fit``
         turns a fitted model back into statistics with them)."""
-        raise NotImplementedError
-
-    # ------------------------------------------------------------------ batches of EM runs
-    # ``n_groups`` mixtures of ``n_components`` each, stacked component after component (a
-    # batch's covariances; a shared model's have one matrix per mixture).
-    def estimate_groups(self, sample_covariances, nk, reg_covar, previous, n_groups):
-        """:meth:`estimate` of ``n_groups`` mixtures stacked component after component (their
-        own sample covariances, or pooled ones for a shared model; ``previous``: their
-        covariances before the step, stacked, or ``None``): at once for a ``stackable`` model,
-        else one mixture after the other; a model whose iterations run faster side by side
-        overrides it."""
-        if self.stackable:
-            return self.estimate(sample_covariances, nk, reg_covar, previous)
-        k = len(nk) // n_groups
-        parts = []
-        for g in range(n_groups):
-            own = slice(g * k, (g + 1) * k)
-            mine = g if self.shared else own  # a shared model: one matrix per mixture
-            parts.append(self.estimate(sample_covariances[mine], nk[own], reg_covar,
-                                       None if previous is None else previous[mine]))
-        return np.stack(parts) if self.shared else np.concatenate(parts)
-
-    def stacked_dense(self, covariances, n_groups, n_components, n_features):
-        """Every stacked component's covariance, ``(n_groups * K, D, D)``."""
-        return self.dense(covariances, n_groups * n_components, n_features)
-
-    def stacked_variances(self, covariances, n_groups, n_components, n_features):
-        """Every stacked component's variance per feature, ``(n_groups * K, D)``."""
-        return self.variances(covariances, n_groups * n_components, n_features)
-
-    def precision_cholesky_from_kernel(self, factor, n_groups):
-        """The stacked mixtures' precision factors in this model's layout, from those of a
-        stacked kernel (:func:`gaussmix.engine.estep.stacked_kernel`): one ``(D, D)`` upper
-        triangular factor per component (dense), or one ``(D,)`` per component (diagonal)."""
         raise NotImplementedError
 
     def take(self, covariances, order):

@@ -95,9 +95,6 @@ class Diagonals(_DiagonalFactors):
     def variances(self, covariances, n_components, n_features):
         return covariances
 
-    def precision_cholesky_from_kernel(self, factor, n_groups):
-        return factor if factor.ndim == 2 else np.diagonal(factor, axis1=1, axis2=2).copy()
-
     def unregularised(self, covariances, reg_covar, n_features):
         return covariances - reg_covar
 
@@ -132,9 +129,6 @@ class Variances(_DiagonalFactors):
 
     def unregularised(self, covariances, reg_covar, n_features):
         return (covariances - reg_covar)[:, None]
-
-    def precision_cholesky_from_kernel(self, factor, n_groups):
-        return (factor[:, 0] if factor.ndim == 2 else factor[:, 0, 0]).copy()
 
     def component_shape(self, n_features):
         return ()

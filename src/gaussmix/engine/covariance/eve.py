@@ -24,9 +24,9 @@ class EVE(Matrices):
         return 1 + n_components * (n_features - 1) + n_features * (n_features - 1) // 2
 
     def estimate(self, sample_covariances, nk, reg_covar, previous=None):
-        return self.estimate_groups(sample_covariances, nk, reg_covar, previous, 1)
+        return self.estimate_mixtures(sample_covariances, nk, reg_covar, previous, 1)
 
-    def estimate_groups(self, sample_covariances, nk, reg_covar, previous, n_groups):
+    def estimate_mixtures(self, sample_covariances, nk, reg_covar, previous, n_groups):
         """The M-step of every stacked mixture, their majorise-minimise iterations side by
         side (:func:`~gaussmix.engine.covariance.decomposition.common_orientation`)."""
         return common_orientation_estimate(sample_covariances, nk, reg_covar, previous,

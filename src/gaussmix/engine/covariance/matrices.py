@@ -143,9 +143,6 @@ class Matrices(_MatrixFactors):
     def unregularised(self, covariances, reg_covar, n_features):
         return covariances - reg_covar * np.eye(n_features)
 
-    def precision_cholesky_from_kernel(self, factor, n_groups):
-        return factor
-
     def take(self, covariances, order):
         return covariances[order]
 
@@ -192,15 +189,6 @@ class Shared(_MatrixFactors):
 
     def unregularised(self, covariances, reg_covar, n_features):
         return covariances - reg_covar * np.eye(n_features)
-
-    def stacked_dense(self, covariances, n_groups, n_components, n_features):
-        return np.repeat(np.asarray(covariances, dtype=np.float64), n_components, axis=0)
-
-    def stacked_variances(self, covariances, n_groups, n_components, n_features):
-        return np.repeat(np.diagonal(covariances, axis1=1, axis2=2), n_components, axis=0)
-
-    def precision_cholesky_from_kernel(self, factor, n_groups):
-        return factor[:: len(factor) // n_groups]  # each mixture's components share it
 
     def take(self, covariances, order):
         return covariances
