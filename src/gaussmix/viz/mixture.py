@@ -152,7 +152,7 @@ def plot_mixture(
     ax.grid(True, color="0.92", linewidth=0.8, zorder=0)
     ax.set_axisbelow(True)
     handles = _legend_handles(colors, model.weights_, n_std, shown=shown, min_weight=min_weight)
-    if model._n_columns() > len(model.weights_):  # the noise component's points
+    if _has_noise(model):  # the noise component's points
         from matplotlib.patches import Patch
 
         handles.insert(len(handles) - 2, Patch(
@@ -161,11 +161,17 @@ def plot_mixture(
     return ax
 
 
+def _has_noise(model):
+    """Whether ``model`` (ours, or scikit-learn's) has a noise component."""
+    columns = getattr(model, "_n_columns", None)
+    return columns is not None and columns() > len(model.weights_)
+
+
 def _describe(model, X):
     n_components = len(model.weights_)
     family = "Student-t" if hasattr(model, "dofs_") else "Gaussian"
     text = f"{n_components}-component {family} mixture ({model.covariance_type} covariances)"
-    if model._n_columns() > n_components:
+    if _has_noise(model):
         text += " + noise"
     if X is not None:
         text += f", {len(X)} points"
