@@ -6,12 +6,18 @@
 * :mod:`~gaussmix.estimators.stepwise`: ``partial_fit`` (stepwise EM);
 * :class:`~gaussmix.estimators.gaussian.GaussianMixture` (EM),
   :class:`~gaussmix.estimators.student.StudentMixture` (ECM, Student-t components) and
-  :class:`~gaussmix.estimators.bayesian.BayesianGaussianMixture` (variational).
+  :class:`~gaussmix.estimators.bayesian.BayesianGaussianMixture` (variational);
+* :class:`~gaussmix.estimators.high_dimensional.HighDimensionalMixture` (HDDC) and
+  :class:`~gaussmix.estimators.factor.FactorMixture` (factor analysers, probabilistic PCA),
+  on :mod:`~gaussmix.estimators.structured`.
 """
 
 from .bayesian import BayesianGaussianMixture
 from .driver import BaseMixture
+from .factor import FactorMixture
 from .gaussian import GaussianMixture
+from .high_dimensional import HighDimensionalMixture
 from .student import StudentMixture
 
-__all__ = ["BaseMixture", "BayesianGaussianMixture", "GaussianMixture", "StudentMixture"]
+__all__ = ["BaseMixture", "BayesianGaussianMixture", "FactorMixture", "GaussianMixture",
+           "HighDimensionalMixture", "StudentMixture"]

@@ -148,7 +148,9 @@ def degenerate_reason(model, data_cov, n_samples_eff):
             "(collapsed onto a few rows or tied values)"
         )
     # a component needs a row more than the parameters it fits on its own
-    needed = cov_model.own_parameters(n_features) + 1
+    # (the fitted model's own count where it has one: HDDC's fitted dimensions)
+    own = getattr(model, "_own_parameters", None)
+    needed = (own() if own is not None else cov_model.own_parameters(n_features)) + 1
     sizes = np.asarray(model.weights_, dtype=np.float64) * n_samples_eff
     if n_components > 1 and sizes.min() < needed:
         k = int(np.argmin(sizes))

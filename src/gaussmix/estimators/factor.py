@@ -1,0 +1,138 @@
+"""``FactorMixture``: mixtures of factor analysers and of probabilistic PCA (PGMM's family).
+
+The covariance model is :class:`gaussmix.engine.covariance.factors.Factors`; the EM driver,
+kernels and data paths are :class:`~gaussmix.estimators.gaussian.GaussianMixture`'s, with the
+loadings and noise variances carried in the state (:mod:`.structured`) so that each M-step
+starts where the last one ended.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine.covariance.factors import FACTOR_MODELS, Factors, unpack
+from ..engine.validation import is_int
+from .gaussian import _PARAMETER_RULES
+from .structured import StructuredMixture
+
+_RULES = {
+    **_PARAMETER_RULES,
+    "model": (lambda v: v in FACTOR_MODELS,
+              "one of " + ", ".join(repr(n) for n in FACTOR_MODELS)),
+    "n_factors": (lambda v: is_int(v) and v >= 1, "an integer >= 1"),
+}
+
+
+class FactorMixture(StructuredMixture):
+    """Mixture of factor analysers: ``Sigma_k = Lambda_k Lambda_k^T + Psi_k`` with ``q`` factors.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+    n_factors : int, default=2
+        Factors per component (``q``; at most ``n_features - 1``).
+    model : str, default='UUU'
+        McNicholas & Murphy's PGMM code: loadings shared by every component (``C``) or not
+        (``U``); noise shared (``C``) or not (``U``); noise isotropic ``psi I`` (``C``) or
+        diagonal (``U``). ``'UUU'``: the mixture of factor analysers (Ghahramani & Hinton 1996);
+        ``'UUC'``: the mixture of probabilistic PCA (Tipping & Bishop 1999), whose M-step is
+        closed form (the same model as ``HighDimensionalMixture(model='AkjBkQkD',
+        dimension=q)``); ``'CUU'``: one set of loadings, each component its own noise; and
+        ``UCU``, ``UCC``, ``CUC``, ``CCU``, ``CCC``.
+    tol, reg_covar, max_iter, n_init, init_params, weights_init, means_init, precisions_init, \
+random_state, warm_start, verbose, verbose_interval, chunk_size, n_threads, learning_decay, \
+learning_offset, missing
+        As in :class:`~gaussmix.GaussianMixture` (``precisions_init`` full ``(K, D, D)``).
+        ``reg_covar`` is added to each sample covariance before the factor model is solved.
+
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_, converged_, n_iter_, \
+lower_bound_, lower_bounds_, n_features_in_
+        As in :class:`~gaussmix.GaussianMixture` with ``covariance_type='full'``
+        (``covariances_ = loadings_ @ loadings_^T + diag(noise_variances_)``).
+    loadings_ : ndarray of shape (n_components, n_features, n_factors)
+        The factor loadings (any rotation of them gives the same model).
+    noise_variances_ : ndarray of shape (n_components, n_features)
+        The diagonal of each ``Psi_k``.
+
+    Notes
+    -----
+    Each M-step takes at most three rounds of the factor model's own iteration from the last
+    loadings and noise (unconstrained loadings: the likelihood's maximum given the noise, as
+    scikit-learn's ``FactorAnalysis`` takes them; shared loadings: the ECM step), then the
+    noise's ECM step; every round raises the likelihood, so EM is monotone. With one component
+    the fit is scikit-learn's ``FactorAnalysis`` (``UUU``) or probabilistic ``PCA`` (``UUC``).
+    ``from_parameters``, ``save`` and ``load`` are not offered yet.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gaussmix as gm
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 2)) @ rng.normal(size=(2, 8)) + rng.normal(size=(500, 8))
+    >>> model = gm.FactorMixture(1, n_factors=2, random_state=0).fit(X)
+    >>> model.loadings_.shape, model.noise_variances_.shape
+    ((1, 8, 2), (1, 8))
+    """
+
+    _parameter_rules = _RULES
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        n_factors=2,
+        model="UUU",
+        tol=None,
+        reg_covar=1e-6,
+        max_iter=1000,
+        n_init=1,
+        init_params="hierarchical",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        chunk_size=None,
+        n_threads=None,
+        learning_decay=0.6,
+        learning_offset=10.0,
+        missing="error",
+    ):
+        self.n_components = n_components
+        self.n_factors = n_factors
+        self.model = model
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.chunk_size = chunk_size
+        self.n_threads = n_threads
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
+        self.missing = missing
+
+    @property
+    def _covariance_model(self):
+        return Factors(self.model, self.n_factors)
+
+    def _store_extra(self, extra, dtype):
+        noise, loadings = unpack(extra, self.means_.shape[1])
+        self.noise_variances_ = noise.astype(dtype)
+        self.loadings_ = loadings.astype(dtype)
+
+    def _fitted_extra(self):
+        noise = np.asarray(self.noise_variances_, dtype=np.float64)
+        loadings = np.asarray(self.loadings_, dtype=np.float64)
+        return np.concatenate([noise, loadings.reshape(len(noise), -1)], axis=1)
