@@ -203,6 +203,12 @@ def test_bad_degrees_of_freedom_are_refused(bad, rng):
         gm.StudentMixture(2, dof_init=bad).fit(rng.normal(size=(50, 2)))
 
 
+@pytest.mark.parametrize("bad", ["Free", "per-component", None, 1])
+def test_bad_dof_types_are_refused_with_the_choices(bad, rng):
+    with pytest.raises(ValueError, match="'dof_type' parameter of StudentMixture must be one of"):
+        gm.StudentMixture(2, dof_type=bad).fit(rng.normal(size=(50, 2)))
+
+
 def test_student_mixture_has_no_partial_fit_and_says_why():
     model = gm.StudentMixture(2)
     assert not hasattr(model, "partial_fit")

@@ -113,6 +113,7 @@ BAD_HYPERPARAMETERS = {
     "learning_decay": [0.5, 0.2, 0.0, 1.5, np.nan, "0.7", None],
     "learning_offset": [-1.0, np.nan, np.inf, "1", None],
     "missing": ["drop", "EM", None, 1, True],
+    "noise": [0, -1.0, np.inf, np.nan, "box", None],
 }
 
 
