@@ -292,7 +292,8 @@ def test_select_model_fits_the_family_it_is_given_and_counts_its_parameters(rng)
     assert best.n_components == 2
 
 
-@pytest.mark.parametrize("bad", [gm.StudentMixture, "student", gm.BayesianGaussianMixture()])
+@pytest.mark.parametrize("bad", [gm.StudentMixture, "student", gm.BayesianGaussianMixture(),
+                                 gm.HighDimensionalMixture()])
 def test_select_model_refuses_what_is_not_an_estimator_instance(bad, rng):
     with pytest.raises(TypeError, match="estimator"):
         gm.select_model(rng.normal(size=(40, 2)), [1, 2], estimator=bad, progress=False)

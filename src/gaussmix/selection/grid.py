@@ -389,6 +389,11 @@ def _estimator_of(estimator, params):
         raise TypeError(
             "estimator must be an unfitted GaussianMixture or StudentMixture instance (its "
             f"parameters are kept for every fit), got {estimator!r}.")
+    if "covariance_type" not in estimator.get_params(deep=False):
+        raise TypeError(
+            f"select_model's grid is over covariance types, which {type(estimator).__name__} "
+            "does not take; use gaussmix.select_parameters(X, estimator, n_components=..., "
+            "param_grid=...) for a grid over its own parameters.")
     kept = {name: value for name, value in estimator.get_params(deep=False).items()
             if name not in ("n_components", "covariance_type", "random_state", "n_init")}
     return type(estimator), {**kept, **params}
