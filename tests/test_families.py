@@ -345,3 +345,32 @@ def test_pictures_draw_every_family_and_the_noise_points(family, rng):
     assert noise_rows.sum() > 10 and grey[noise_rows].all()
     assert grey[model.predict_proba(X)[:, -1] < 0.05].mean() < 0.05
     plt.close("all")
+
+
+def test_the_noise_start_sets_stray_points_aside(rng):
+    """Points scattered far beyond the clusters start in the noise component (a nearest-
+    neighbour screen), so no Gaussian component starts by covering them: with as many
+    components as clusters, every injected point ends as noise and the clusters stay whole."""
+    from sklearn.metrics import adjusted_rand_score
+
+    centres = np.array([[0.0, 0.0, 0.0], [6.0, 0.0, 0.0], [0.0, 6.0, 0.0]])
+    labels = np.repeat(np.arange(3), 150)
+    X = centres[labels] + rng.normal(size=(450, 3))
+    span = X.max(axis=0) - X.min(axis=0)
+    strays = X.mean(axis=0) + (rng.random((25, 3)) - 0.5) * 10 * span
+    data = np.vstack([X, strays])
+    noisy = gm.GaussianMixture(3, noise=True, random_state=0).fit(data)
+    predicted = noisy.predict(data)
+    assert np.all(predicted[450:] == -1)
+    assert adjusted_rand_score(labels, predicted[:450]) > 0.95
+    plain = gm.GaussianMixture(3, random_state=0).fit(data)
+    assert adjusted_rand_score(labels, plain.predict(data)[:450]) < 0.9  # what noise prevents
+
+
+def test_clean_data_gives_the_noise_component_almost_nothing(rng):
+    X = np.vstack([rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) + 6])
+    noisy = gm.GaussianMixture(2, noise=True, random_state=0).fit(X)
+    plain = gm.GaussianMixture(2, random_state=0).fit(X)
+    assert noisy.noise_weight_ < 0.01
+    np.testing.assert_allclose(np.sort(noisy.means_, axis=0), np.sort(plain.means_, axis=0),
+                               atol=0.05)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..backends import is_dask_collection
 from ..engine.families import UniformNoise, box_log_volume
+from ..engine.families.uniform_noise import stray_rows
 from ..engine.validation import check_weights, is_real
 
 NOISE_RULE = {
@@ -112,14 +113,29 @@ class NoiseComponent:
             return None
         return UniformNoise(self.noise_log_volume_).log_density(noise_weight)
 
+    def _start_rows(self, X, sample_weight):
+        """With a noise component, the components start on the rows that are not strays
+        (:func:`~gaussmix.engine.families.uniform_noise.stray_rows`: a nearest-neighbour
+        screen; strays get weight 0 in the starts), and the noise component starts with their
+        share."""
+        X, sample_weight = super()._start_rows(X, sample_weight)
+        if not self._noise_on():
+            return X, sample_weight
+        rows, weights, stray = stray_rows(X, sample_weight)
+        total = len(rows) if weights is None else float(np.sum(weights))
+        strays = float(stray.sum()) if weights is None else float(np.sum(weights[stray]))
+        # never zero, so that EM can grow it: one row's worth more than the strays found
+        self._start_noise_share = (strays + 1.0) / (total + 1.0)
+        kept = np.where(stray, 0.0, 1.0 if weights is None else weights)
+        return rows.astype(X.dtype, copy=False), kept.astype(X.dtype)
+
     def _noise_start(self, weights):
         """The start's ``(weights, noise weight)`` from a start of the components alone: the
-        noise component takes the share one more component would have, ``1 / (K + 1)`` (it
-        claims no region of the data before EM has seen it), and the components keep theirs
-        in proportion."""
+        noise component takes the share of the rows the start set aside as strays (see
+        :meth:`_start_rows`), and the components keep theirs in proportion."""
         if not self._noise_on():
             return weights, 0.0
-        share = 1.0 / (len(weights) + 1)
+        share = getattr(self, "_start_noise_share", 1.0 / (len(weights) + 1))
         return weights * (1.0 - share), share
 
     def _store_noise(self, noise_weight, dtype):
