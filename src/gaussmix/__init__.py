@@ -23,7 +23,9 @@ if TYPE_CHECKING:  # what a type checker sees of the lazy names below ("x as x":
     from .datasets.generate import make_mixture as make_mixture
     from .datasets.overlap import pairwise_overlap as pairwise_overlap
     from .estimators import BayesianGaussianMixture as BayesianGaussianMixture
+    from .estimators import FactorMixture as FactorMixture
     from .estimators import GaussianMixture as GaussianMixture
+    from .estimators import HighDimensionalMixture as HighDimensionalMixture
     from .estimators import StudentMixture as StudentMixture
     from .estimators.adapt import map_adapt as map_adapt
     from .io import load as load
@@ -31,6 +33,7 @@ if TYPE_CHECKING:  # what a type checker sees of the lazy names below ("x as x":
     from .selection import ModelSelection as ModelSelection
     from .selection import polished_log_likelihood as polished_log_likelihood
     from .selection import select_model as select_model
+    from .selection import select_parameters as select_parameters
     from .viz import animate_em as animate_em
     from .viz import plot_1d as plot_1d
     from .viz import plot_density as plot_density

@@ -8,12 +8,17 @@ starts where the last one ended.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..engine.covariance.factors import FACTOR_MODELS, Factors, unpack
 from ..engine.validation import is_int
 from .gaussian import _PARAMETER_RULES
 from .structured import StructuredMixture
+
+if TYPE_CHECKING:
+    from .._typing import ArrayLike, RandomState
 
 _RULES = {
     **_PARAMETER_RULES,
@@ -80,28 +85,28 @@ lower_bound_, lower_bounds_, n_features_in_
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int = 1,
         *,
-        n_factors=2,
-        model="UUU",
-        tol=None,
-        reg_covar=1e-6,
-        max_iter=1000,
-        n_init=1,
-        init_params="hierarchical",
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        n_threads=None,
-        learning_decay=0.6,
-        learning_offset=10.0,
-        missing="error",
-    ):
+        n_factors: int = 2,
+        model: str = "UUU",
+        tol: float | None = None,
+        reg_covar: float = 1e-6,
+        max_iter: int = 1000,
+        n_init: int = 1,
+        init_params: str = "hierarchical",
+        weights_init: ArrayLike | None = None,
+        means_init: ArrayLike | None = None,
+        precisions_init: ArrayLike | None = None,
+        random_state: RandomState = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        n_threads: int | None = None,
+        learning_decay: float = 0.6,
+        learning_offset: float = 10.0,
+        missing: str = "error",
+    ) -> None:
         self.n_components = n_components
         self.n_factors = n_factors
         self.model = model
@@ -124,7 +129,7 @@ lower_bound_, lower_bounds_, n_features_in_
         self.missing = missing
 
     @property
-    def _covariance_model(self):
+    def _covariance_model(self) -> Factors:
         return Factors(self.model, self.n_factors)
 
     def _store_extra(self, extra, dtype):

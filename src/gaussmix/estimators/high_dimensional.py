@@ -8,6 +8,8 @@ carried in the state (:mod:`.structured`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..engine.covariance.subspace import (
@@ -21,6 +23,11 @@ from ..engine.covariance.subspace import (
 from ..engine.validation import is_int, is_real
 from .gaussian import _PARAMETER_RULES
 from .structured import StructuredMixture
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .._typing import ArrayLike, RandomState
 
 
 def _known_model(value):
@@ -109,29 +116,29 @@ lower_bound_, lower_bounds_, n_features_in_
 
     def __init__(
         self,
-        n_components=1,
+        n_components: int = 1,
         *,
-        model="AkjBkQkDk",
-        dimension="cattell",
-        threshold=THRESHOLD,
-        tol=None,
-        reg_covar=1e-6,
-        max_iter=1000,
-        n_init=1,
-        init_params="hierarchical",
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        chunk_size=None,
-        n_threads=None,
-        learning_decay=0.6,
-        learning_offset=10.0,
-        missing="error",
-    ):
+        model: str = "AkjBkQkDk",
+        dimension: int | str = "cattell",
+        threshold: float = THRESHOLD,
+        tol: float | None = None,
+        reg_covar: float = 1e-6,
+        max_iter: int = 1000,
+        n_init: int = 1,
+        init_params: str = "hierarchical",
+        weights_init: ArrayLike | None = None,
+        means_init: ArrayLike | None = None,
+        precisions_init: ArrayLike | None = None,
+        random_state: RandomState = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+        n_threads: int | None = None,
+        learning_decay: float = 0.6,
+        learning_offset: float = 10.0,
+        missing: str = "error",
+    ) -> None:
         self.n_components = n_components
         self.model = model
         self.dimension = dimension
@@ -155,11 +162,11 @@ lower_bound_, lower_bounds_, n_features_in_
         self.missing = missing
 
     @property
-    def _common_dimension(self):
+    def _common_dimension(self) -> bool:
         return SUBSPACE_MODELS[canonical_name(self.model)][3] == "d"
 
     @property
-    def _covariance_model(self):
+    def _covariance_model(self) -> Any:
         dimension, from_data = self.dimension, False
         if dimension == "cattell" and self._common_dimension:
             # chosen from the data before EM (_prepare_fit); 1 stands in until then (only
@@ -189,6 +196,6 @@ lower_bound_, lower_bounds_, n_features_in_
         return self.dimensions_
 
     @property
-    def subspaces_(self):
+    def subspaces_(self) -> list:
         """Orthonormal bases ``(n_features, d_k)`` of the components' subspaces."""
         return principal_subspaces(self.covariances_, self.dimensions_)

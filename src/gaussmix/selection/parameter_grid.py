@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import numbers
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.base import clone
@@ -33,6 +34,12 @@ from .criteria import (
     fit_summaries,
     information_criteria,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+    from .._typing import ArrayLike
 
 __all__ = ["ParameterSelection", "select_parameters"]
 
@@ -80,8 +87,10 @@ _SCORE_COLUMNS = ("loglik", "n_parameters", "bic", "aic", "icl", "converged", "n
                   "status", "message")
 
 
-def select_parameters(X, estimator, n_components=range(1, 6), param_grid=None,
-                      criterion="bic", *, sample_weight=None):
+def select_parameters(X: ArrayLike, estimator: Any,
+                      n_components: int | Iterable[int] = range(1, 6),
+                      param_grid: dict | None = None, criterion: str = "bic", *,
+                      sample_weight: ArrayLike | None = None) -> ParameterSelection:
     """Fit ``estimator`` over a grid of ``n_components`` and its own parameters; pick the best.
 
     Parameters
@@ -120,8 +129,10 @@ def select_parameters(X, estimator, n_components=range(1, 6), param_grid=None,
     check_magnitude(X)
     sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)
     n_eff = float(X.shape[0] if sample_weight is None else sample_weight.sum())
-    ks = [n_components] if isinstance(n_components, numbers.Integral) else list(n_components)
-    if not ks or not all(isinstance(k, numbers.Integral) and 1 <= k <= X.shape[0] for k in ks):
+    ks: list = ([n_components] if isinstance(n_components, numbers.Integral)
+                else list(n_components))  # type: ignore[arg-type]
+    if not ks or not all(isinstance(k, numbers.Integral) and 1 <= int(k) <= X.shape[0]
+                         for k in ks):
         raise ValueError(f"n_components must be integers between 1 and n_samples; got {ks!r}.")
     if not isinstance(criterion, str) or criterion.lower() not in CRITERIA:
         raise ValueError(f"Unknown criterion {criterion!r}; use 'bic', 'aic' or 'icl'.")
