@@ -272,3 +272,28 @@ def test_dask_fit_with_fewer_positive_weights_than_components_is_refused():
     for w in (weights, da.from_array(weights, chunks=100)):
         with pytest.raises(ValueError, match="Only 2 rows have a positive sample_weight"):
             gm.GaussianMixture(3).fit(X, sample_weight=w)
+
+
+@pytest.mark.parametrize("estimator", [gm.StudentMixture, gm.GaussianMixture])
+def test_families_and_the_noise_component_fit_on_workers_as_in_memory(client, estimator):
+    """The family's extra sums (a Student-t's degrees of freedom) and the noise component's
+    responsibilities travel in the statistics' extras, so the workers' fit is the in-memory
+    one; the noise box is read from the workers too."""
+    rng = np.random.default_rng(SEED)
+    X = np.vstack([blobs(6_000), rng.uniform(-30, 30, (300, 3))])
+    start = same_start(X, "full")
+    params = {"n_components": 3, "tol": 0, "max_iter": 10, "noise": True, "random_state": 0,
+              **start}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = estimator(**params).fit(X)
+        Xd = client.persist(da.from_array(X, chunks=(1_000, 3)))
+        with dask.config.set(scheduler=client.get):
+            model = estimator(**params).fit(Xd)
+            labels = model.predict(Xd).compute()
+    assert_allclose(model.lower_bounds_, reference.lower_bounds_, rtol=1e-9)
+    assert_allclose(model.means_, reference.means_, rtol=1e-7)
+    assert model.noise_log_volume_ == pytest.approx(reference.noise_log_volume_)
+    assert_array_equal(labels, reference.predict(X))
+    if estimator is gm.StudentMixture:
+        assert_allclose(model.dofs_, reference.dofs_, rtol=1e-7)
