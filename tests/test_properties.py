@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 
 import gaussmix as gm
 from _helpers import COVARIANCE_TYPES, MCLUST_ONLY, TWO_TYPES
-from gaussmix.engine import covariance
+from gaussmix.engine import covariance, families
 from gaussmix.engine.validation import MAX_ABS_VALUE
 
 #: Errors the public API documents; anything else (LinAlgError, IndexError, FloatingPointError,
@@ -81,7 +81,10 @@ def _call(fn):
 
 
 def _check_fitted(model, X, monotone=False):
-    assert np.isclose(np.sum(model.weights_, dtype=np.float64), 1.0, atol=1e-5)
+    noise = float(getattr(model, "noise_weight_", 0.0))
+    assert np.isclose(np.sum(model.weights_, dtype=np.float64) + noise, 1.0, atol=1e-5)
+    if hasattr(model, "dofs_"):
+        assert np.all(np.isfinite(model.dofs_)) and np.all(model.dofs_ > 0)
     assert np.all(np.isfinite(model.means_)) and np.all(np.isfinite(model.covariances_))
     proba = _call(lambda: model.predict_proba(X))
     if proba is None:
@@ -106,6 +109,20 @@ def test_gaussian_mixture_fits_validly_or_refuses(data, n_components, covariance
     X, weights = data
     model = gm.GaussianMixture(n_components, covariance_type=covariance_type,
                                init_params=init_params, max_iter=30, random_state=0)
+    fitted = _call(lambda: model.fit(X, sample_weight=weights))
+    if fitted is not None:
+        _check_fitted(fitted, X)
+
+
+@given(data=datasets(), n_components=st.integers(1, 3),
+       covariance_type=st.sampled_from(list(covariance.names())),
+       family=st.sampled_from(sorted(families.FAMILIES)), noise=st.booleans())
+def test_every_family_with_or_without_noise_fits_validly_or_refuses(
+        data, n_components, covariance_type, family, noise):
+    X, weights = data
+    estimator = {"gaussian": gm.GaussianMixture, "student": gm.StudentMixture}[family]
+    model = estimator(n_components, covariance_type=covariance_type, noise=noise, max_iter=30,
+                      random_state=0)
     fitted = _call(lambda: model.fit(X, sample_weight=weights))
     if fitted is not None:
         _check_fitted(fitted, X)
