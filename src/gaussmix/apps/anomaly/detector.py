@@ -27,7 +27,7 @@ AUTO_TYPES = ("full", "tied", "diag", "spherical")
 #: Rows fitted at most: larger data are fitted on one random subsample of this many rows (all
 #: rows are scored). BIC keeps the mixtures estimable on it (at most 5 components), and the
 #: fit's time stops growing with the number of rows.
-MAX_FIT_ROWS = 2_000
+MAX_FIT_ROWS = 4_000
 #: EM stops when the mean log-likelihood per row gains less than this (scikit-learn's ``tol``):
 #: a score needs the density's shape, not the last digits of its likelihood, and the
 #: detector fits some 100 to 200 mixtures.
@@ -63,7 +63,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
       with discrete or near-constant columns and loses there; the average holds on every set
       of ``benchmarks/bench_anomaly.py``.
 
-    Data of more than 2,000 rows are fitted on a random subsample of 2,000 and all rows are
+    Data of more than 4,000 rows are fitted on a random subsample of 4,000 and all rows are
     scored.
 
     Parameters
