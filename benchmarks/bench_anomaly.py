@@ -1,57 +1,80 @@
-"""Outlier detection on real data, in one run: MixtureOutlierDetector against scikit-learn's.
+"""Outlier detection on the public anomaly panel: MixtureOutlierDetector against IsolationForest
+and PyOD's GMM and LOF, in the two settings, with data sets kept out of development as a check.
 
-    python benchmarks/bench_anomaly.py             # 5 seeds, with the ablation of the design
-    python benchmarks/bench_anomaly.py --quick     # 2 seeds, detectors only
+    python benchmarks/bench_anomaly.py                     # everything (about ten minutes)
+    python benchmarks/bench_anomaly.py --quick             # small sets, 2 seeds: a smoke run
+    python benchmarks/bench_anomaly.py --markdown out.md   # also write the tables as Markdown
 
-The panel is scikit-learn's bundled data (no download): one class, subsampled, plays the
-outliers among the rows of the others.
+Data (no download):
 
-* ``breast_cancer``: 357 benign rows, 19 malignant (5%), 30 columns;
-* ``wine``: classes 1 and 2 (119 rows), 10 rows of class 0 (7.8%), 13 columns;
-* ``iris``: setosa and versicolor (100 rows), 5 virginica (4.8%), 4 columns;
-* ``digits``: the digits 1-9 (1617 images), 50 zeros (3%), 64 pixels.
+* **panel**: the seven sets of ``benchmarks/anomaly/`` (ODDS outlier definitions on R's
+  mlbench data, see ``benchmarks/anomaly/README.md``). The last column marks the outliers; it
+  is split off here and only ever reaches the metrics.
+* **off-panel**: scikit-learn's bundled data with one class, subsampled, as the outliers (never
+  used to choose a default): ``breast_cancer`` (357 benign rows, 19 malignant, 30 columns),
+  ``wine`` (classes 1 and 2, 10 rows of class 0, 13 columns), ``iris`` (setosa and versicolor,
+  5 virginica), ``digits`` (the digits 1-9, 50 zeros, 64 pixels). Each seed draws another
+  subsample of the outliers.
 
-Every seed draws a different subsample of outliers and shuffles the rows. Each detector is
-fitted on all the rows (unsupervised; nobody is told the true fraction) and scores them:
-``-score_samples`` for MixtureOutlierDetector, IsolationForest and EllipticEnvelope,
-``-negative_outlier_factor_`` for LocalOutlierFactor (``novelty=False``), all with their
-defaults. Printed: ROC AUC and average precision per data set (mean over seeds), their means
-over the panel, each detector's mean rank (1 = best AUC on a data set) and its mean AUC over
-IsolationForest's.
+Settings, each seed ``s`` in ``0 .. n_seeds - 1`` (metrics averaged over the seeds):
 
-The ablation (without ``--quick``) switches the detector's parts off one at a time: a plain
-BIC-chosen mixture on the raw columns; standardised + PCA (5 components); + trimmed refits; and
-the default (+ small components left out of the score); then the default without
-standardisation (for columns in the same units, such as pixels), with 5 and 10 components.
+* **outlier detection**: every detector is fitted on all rows (outliers included, fraction not
+  told) and scores the same rows.
+* **novelty detection**: a random 60% of the inliers (``numpy.random.default_rng(s)``, the same
+  rows for every detector) is the training set; the other 40% of the inliers and all the
+  outliers are scored.
+
+Detectors, with ``random_state=s`` where they take one: ``MixtureOutlierDetector()`` at its
+defaults; ``IsolationForest(n_estimators=200)``; PyOD's ``GMM()`` and ``LOF()`` at their
+defaults (skipped, with a note, when ``pyod`` is not installed). Scores: ``-score_samples``
+(ours, IsolationForest), PyOD's ``decision_function`` on the scored rows, except LOF in the
+outlier setting, whose training scores (``decision_scores_``) leave each row out of its own
+neighbourhood. ROC AUC and average precision per set; fit time is the mean wall time of one
+``fit`` (with the process CPU time of ours in the log, as the machine may be shared).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn import datasets
-from sklearn.covariance import EllipticEnvelope
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.neighbors import LocalOutlierFactor
 
 import gaussmix as gm
 
+HERE = Path(__file__).resolve().parent / "anomaly"
+PANEL = ["breastw", "glass", "ionosphere", "pima", "satellite", "satimage2", "shuttle"]
+QUICK_PANEL = ["breastw", "glass", "ionosphere", "pima"]
 #: name -> (loader, inlier classes, outlier class, outlier fraction of all rows)
-PANEL = {
+OFF_PANEL = {
     "breast_cancer": (datasets.load_breast_cancer, [1], 0, 0.05),
     "wine": (datasets.load_wine, [1, 2], 0, 10 / 129),
     "iris": (datasets.load_iris, [0, 1], 2, 0.05),
     "digits": (datasets.load_digits, list(range(1, 10)), 0, 0.03),
 }
+QUICK_OFF_PANEL = ["wine", "iris"]
+NOVELTY_TRAIN_FRACTION = 0.6
+log = logging.getLogger("bench_anomaly")
 
 
-def task(name, seed):
-    """Rows and 0/1 outlier labels of data set ``name`` for ``seed``."""
-    loader, inlier_classes, outlier_class, fraction = PANEL[name]
+def load_panel(name):
+    """Rows and 0/1 outlier labels of panel set ``name`` (the label column split off)."""
+    import pandas as pd
+
+    frame = pd.read_csv(HERE / f"{name}.csv.gz")
+    return frame.iloc[:, :-1].to_numpy(np.float64), frame.iloc[:, -1].to_numpy(int)
+
+
+def load_off_panel(name, seed):
+    """Rows and 0/1 labels of off-panel set ``name``, its outliers drawn with ``seed``."""
+    loader, inlier_classes, outlier_class, fraction = OFF_PANEL[name]
     data = loader()
     rng = np.random.default_rng(seed)
     inliers = np.flatnonzero(np.isin(data.target, inlier_classes))
@@ -61,81 +84,152 @@ def task(name, seed):
     return data.data[rows].astype(np.float64), (data.target[rows] == outlier_class).astype(int)
 
 
-def _mixture(**params):
-    def outlyingness(X, seed):
-        return -gm.MixtureOutlierDetector(random_state=seed, **params).fit(X).score_samples(X)
-    return outlyingness
+def novelty_split(labels, seed):
+    """``(train, test)`` row indices: a random 60% of the inliers, and everything else."""
+    rng = np.random.default_rng(seed)
+    inliers = np.flatnonzero(labels == 0)
+    train = np.sort(rng.choice(inliers, round(NOVELTY_TRAIN_FRACTION * len(inliers)),
+                               replace=False))
+    return train, np.setdiff1d(np.arange(len(labels)), train)
 
 
-DETECTORS = {
-    "MixtureOutlierDetector": _mixture(),
-    "IsolationForest": lambda X, seed: -IsolationForest(random_state=seed).fit(X).score_samples(X),
-    "LocalOutlierFactor": lambda X, seed: -LocalOutlierFactor().fit(X).negative_outlier_factor_,
-    "EllipticEnvelope":
-        lambda X, seed: -EllipticEnvelope(random_state=seed).fit(X).score_samples(X),
-}
-ABLATION = {
-    "plain BIC mixture, raw columns": _mixture(n_pca=None, standardize=False, trim=0,
-                                               min_component_weight=0),
-    "+ standardise, PCA(5)": _mixture(trim=0, min_component_weight=0),
-    "+ trimmed refits": _mixture(min_component_weight=0),
-    "+ small components out (default)": _mixture(),
-    "default, standardize=False": _mixture(standardize=False),
-    "default, standardize=False, n_pca=10": _mixture(standardize=False, n_pca=10),
-}
+# ---------------------------------------------------------------------- detectors
+# Each: (X_train, X_test or None, seed) -> (outlyingness of the scored rows, fit seconds).
+def ours(X_train, X_test, seed):
+    detector = gm.MixtureOutlierDetector(random_state=seed)
+    start, cpu = time.perf_counter(), time.process_time()
+    detector.fit(X_train)
+    seconds = time.perf_counter() - start
+    log.info("ours: %d x %d fitted in %.2f s (%.2f s CPU)", *X_train.shape, seconds,
+             time.process_time() - cpu)
+    return -detector.score_samples(X_train if X_test is None else X_test), seconds
 
 
-def evaluate(detectors, seeds):
-    """``{detector: {data set: (mean AUC, mean AP)}}`` and the seconds each detector took."""
-    results = {name: {} for name in detectors}
-    seconds = dict.fromkeys(detectors, 0.0)
-    for data_name in PANEL:
-        cases = [task(data_name, seed) for seed in seeds]
-        for name, detector in detectors.items():
-            aucs, aps = [], []
-            for seed, (X, labels) in zip(seeds, cases):
-                start = time.perf_counter()
+def isolation_forest(X_train, X_test, seed):
+    forest = IsolationForest(n_estimators=200, random_state=seed)
+    start = time.perf_counter()
+    forest.fit(X_train)
+    seconds = time.perf_counter() - start
+    return -forest.score_samples(X_train if X_test is None else X_test), seconds
+
+
+def _pyod(make, training_scores=False):
+    def detect(X_train, X_test, seed):
+        model = make(seed)
+        start = time.perf_counter()
+        model.fit(X_train)
+        seconds = time.perf_counter() - start
+        if X_test is None:
+            return (model.decision_scores_ if training_scores
+                    else model.decision_function(X_train)), seconds
+        return model.decision_function(X_test), seconds
+    return detect
+
+
+def detectors():
+    """``{name: detector}``; PyOD's only when it is installed."""
+    found = {"MixtureOutlierDetector": ours, "IsolationForest": isolation_forest}
+    try:
+        from pyod.models.gmm import GMM
+        from pyod.models.lof import LOF
+    except ImportError:
+        print("note: pyod is not installed (pip install pyod): its GMM and LOF are skipped")
+        return found
+    found["PyOD GMM"] = _pyod(lambda seed: GMM(random_state=seed))
+    found["PyOD LOF"] = _pyod(lambda seed: LOF(), training_scores=True)
+    return found
+
+
+# ---------------------------------------------------------------------- evaluation
+def evaluate(cases, found, setting):
+    """``{set: {detector: (AUC, AP, fit seconds)}}``, means over the cases' seeds.
+
+    ``cases``: ``{set: [(seed, X, labels), ...]}``.
+    """
+    results = {}
+    for set_name, runs in cases.items():
+        results[set_name] = {}
+        for name, detect in found.items():
+            rows = []
+            for seed, X, labels in runs:
+                if setting == "novelty":
+                    train, test = novelty_split(labels, seed)
+                    X_train, X_test, y = X[train], X[test], labels[test]
+                else:
+                    X_train, X_test, y = X, None, labels
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    outlyingness = detector(X, seed)
-                seconds[name] += time.perf_counter() - start
-                aucs.append(roc_auc_score(labels, outlyingness))
-                aps.append(average_precision_score(labels, outlyingness))
-            results[name][data_name] = (float(np.mean(aucs)), float(np.mean(aps)))
-    return results, seconds
+                    outlyingness, seconds = detect(X_train, X_test, seed)
+                rows.append((roc_auc_score(y, outlyingness),
+                             average_precision_score(y, outlyingness), seconds))
+            results[set_name][name] = tuple(np.mean(rows, axis=0))
+        print(f"  {set_name:<14}" + "".join(
+            f"{name[:22]:>24}: {auc:.3f} / {ap:.3f} / {sec:6.2f} s"
+            for name, (auc, ap, sec) in results[set_name].items()), flush=True)
+    return results
 
 
-def report(title, results, seconds, reference=None):
-    names = list(results)
-    auc = np.array([[results[n][d][0] for d in PANEL] for n in names])
-    ap = np.array([[results[n][d][1] for d in PANEL] for n in names])
-    ranks = (-auc).argsort(axis=0).argsort(axis=0) + 1
-    print(f"\n{title}")
-    header = "".join(f"{d:>16}" for d in PANEL)
-    print(f"{'ROC AUC / average precision':<38}{header}{'mean':>14}{'rank':>6}"
-          + (f"{'/IF':>7}" if reference else "") + f"{'time':>8}")
-    for i, name in enumerate(names):
-        cells = "".join(f"{a:>9.3f} /{p:>5.2f}" for a, p in zip(auc[i], ap[i]))
-        line = f"{name:<38}{cells}{auc[i].mean():>7.3f} /{ap[i].mean():>5.2f}"
-        line += f"{ranks[:, :][i].mean():>6.2f}" if len(names) > 1 else f"{'':>6}"
-        if reference:
-            line += f"{auc[i].mean() / np.mean([reference[d][0] for d in PANEL]):>7.3f}"
-        print(line + f"{seconds[name]:>7.1f}s", flush=True)
+def table(title, results, shapes, names):
+    """Markdown lines: one row per data set, a cell ``AUC / AP / fit time`` per detector."""
+    lines = [f"**{title}** (ROC AUC / average precision / fit time)", "",
+             "| data set | n x d | " + " | ".join(names) + " |",
+             "|---|---|" + "---|" * len(names)]
+    for set_name, row in results.items():
+        best_auc = max(row[n][0] for n in names)
+        best_ap = max(row[n][1] for n in names)
+        cells = []
+        for n in names:
+            auc, ap, sec = row[n]
+            auc_text = f"**{auc:.3f}**" if auc == best_auc else f"{auc:.3f}"
+            ap_text = f"**{ap:.3f}**" if ap == best_ap else f"{ap:.3f}"
+            cells.append(f"{auc_text} / {ap_text} / {sec:.2f} s")
+        lines.append(f"| {set_name} | {shapes[set_name]} | " + " | ".join(cells) + " |")
+    means = [np.mean([results[s][n][:2] for s in results], axis=0) for n in names]
+    lines.append("| mean | | " + " | ".join(f"{auc:.3f} / {ap:.3f}" for auc, ap in means)
+                 + " |")
+    return lines
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 seeds and no ablation.")
+    parser.add_argument("--quick", action="store_true",
+                        help="The small sets only, 2 seeds: a smoke run.")
     parser.add_argument("--seeds", type=int, default=None, help="Number of seeds (default 5).")
+    parser.add_argument("--markdown", type=Path, default=None,
+                        help="Write the tables to this Markdown file.")
+    parser.add_argument("--setting", choices=["outlier", "novelty", "both"], default="both")
+    parser.add_argument("-v", "--verbose", action="store_true", help="Log our fit times.")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(message)s")
     seeds = list(range(args.seeds or (2 if args.quick else 5)))
-    print(f"outlier detection panel, seeds {seeds}; scores on the training rows")
-    results, seconds = evaluate(DETECTORS, seeds)
-    report("detectors (defaults)", results, seconds, reference=results["IsolationForest"])
-    if not args.quick:
-        ablation, ablation_seconds = evaluate(ABLATION, seeds)
-        report("ablation of MixtureOutlierDetector", ablation, ablation_seconds,
-               reference=results["IsolationForest"])
+    panel = QUICK_PANEL if args.quick else PANEL
+    off_panel = QUICK_OFF_PANEL if args.quick else list(OFF_PANEL)
+    found = detectors()
+    names = list(found)
+    panel_cases, off_cases, shapes = {}, {}, {}
+    for name in panel:
+        X, labels = load_panel(name)
+        panel_cases[name] = [(seed, X, labels) for seed in seeds]
+        shapes[name] = f"{X.shape[0]} x {X.shape[1]}"
+    for name in off_panel:
+        off_cases[name] = [(seed, *load_off_panel(name, seed)) for seed in seeds]
+        shapes[name] = "{} x {}".format(*off_cases[name][0][1].shape)
+    print(f"seeds {seeds}; {os.cpu_count()} cores, load average "
+          + " ".join(f"{v:.1f}" for v in os.getloadavg()))
+    settings = ["outlier", "novelty"] if args.setting == "both" else [args.setting]
+    lines = []
+    for setting in settings:
+        label = ("outlier detection (trained on the contaminated rows)" if setting == "outlier"
+                 else "novelty detection (trained on 60% of the inliers)")
+        for group, cases in (("panel", panel_cases), ("off-panel", off_cases)):
+            print(f"\n{group}, {label}", flush=True)
+            results = evaluate(cases, found, setting)
+            lines += table(f"{group}, {label}", results, shapes, names) + [""]
+    print("\n" + "\n".join(lines))
+    if args.markdown is not None:
+        args.markdown.write_text("\n".join(lines))
+        print(f"wrote {args.markdown}")
 
 
 if __name__ == "__main__":

@@ -49,9 +49,10 @@ def _contamination(ctx, param, value):
 @click.option("--covariance", "covariance_types", multiple=True, type=COVARIANCE_GRID_CHOICES,
               help="Covariance types tried by BIC (repeatable; default full, tied, diag, "
               "spherical; " + COVARIANCE_HELP + ").")
-@click.option("--pca", "n_pca", default=5, show_default=True, type=click.IntRange(1),
-              help="Principal components the mixture is fitted on (fewer if there are fewer "
-              "columns).")
+@click.option("--pca", "n_pca", default=None, type=click.IntRange(1),
+              help="Principal components of one mixture (fewer if there are fewer columns); "
+              "default: an average over 1, 2, 3, 5, 8, 13, 21, 34 and all columns (those "
+              "below the number of columns).")
 @click.option("--no-standardize", is_flag=True,
               help="Do not scale the columns to unit variance (columns in the same units).")
 @click.option("--seed", default=0, show_default=True, type=SEED_TYPE, help="Random seed.")
@@ -82,7 +83,7 @@ def outliers(data, contamination, output, components, covariance_types, n_pca, n
     detector = MixtureOutlierDetector(
         n_components="auto" if components == "auto" else components,
         covariance_type=covariance_grid(covariance_types), contamination=contamination,
-        n_pca=n_pca, standardize=not no_standardize, random_state=seed, missing=missing,
+        n_pca="auto" if n_pca is None else n_pca, standardize=not no_standardize, random_state=seed, missing=missing,
     )
     with progress(f"Screening {data}", quiet), reported_warnings():
         detector.fit(table.X)
@@ -92,10 +93,13 @@ def outliers(data, contamination, output, components, covariance_types, n_pca, n
                                          "outlier": flagged.astype(np.int8)}, output))
     params = detector.selection_.best_params_
     _, err = consoles(quiet or output == "-")
-    projection = ("the standardized columns" if detector.pca_ is None
-                  else f"{detector.pca_.n_components_} principal component(s)")
+    dims = [model.n_dims for model in detector.models_]
+    projection = ("the standardized columns" if dims == [None]
+                  else f"{', '.join(map(str, dims))} principal component(s)")
+    best = detector.best_model_.n_dims
     err.print(f"{data}: {int(flagged.sum())} of {len(score)} rows flagged (score < "
-              f"{detector.offset_:.6g}; mixture of {params['n_components']} "
-              f"{params['covariance_type']} on {projection}, {int(detector.support_.sum())} "
+              f"{detector.offset_:.6g}; {len(dims)} model(s) on {projection}, the lowest "
+              f"trimmed BIC a mixture of {params['n_components']} {params['covariance_type']}"
+              f"{'' if best is None else f' on {best}'}, {int(detector.support_.sum())} "
               f"rows kept); wrote {output}",
               highlight=False, soft_wrap=True)

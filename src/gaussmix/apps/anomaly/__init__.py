@@ -1,8 +1,8 @@
 """Anomaly detection: a robust Gaussian mixture as a scikit-learn outlier detector.
 
-:class:`MixtureOutlierDetector` standardises the rows, projects them on a few principal
-components, chooses a mixture by BIC and refits it after trimming the rows it flags, the
-whole pipeline each time; :func:`contamination_offset` is the thresholding rule it shares with
+:class:`MixtureOutlierDetector` averages trimmed, BIC-chosen mixtures on a ladder of principal-
+component dimensions (``density`` holds the candidate models and the families they come
+from); :func:`contamination_offset` is the thresholding rule it shares with
 ``gaussmix score --contamination``; :func:`plot_outliers` draws density contours with the
 flagged rows ringed.
 """

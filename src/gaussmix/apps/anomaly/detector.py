@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,12 +12,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from ...engine import covariance
 from ...engine.validation import validate_numeric
+from .density import FAMILIES, FitSettings, dimension_ladder, trimmed_bic, trimmed_fit
 from .rules import (
     AUTO_MASS,
     check_contamination,
     contamination_offset,
-    kept_rows,
-    major_log_density,
 )
 
 if TYPE_CHECKING:
@@ -35,27 +33,47 @@ __all__ = ["MixtureOutlierDetector"]
 AUTO_COMPONENTS = range(1, 6)
 #: ``covariance_type="auto"``: covariance types tried by BIC.
 AUTO_TYPES = ("full", "tied", "diag", "spherical")
-#: ``n_pca="auto"``: at most this many principal components.
-AUTO_PCA = 5
+#: Rows fitted at most: larger data are fitted on one random subsample of this many rows (all
+#: rows are scored). BIC keeps the mixtures estimable on it (at most 5 components), and the
+#: fit's time stops growing with the number of rows.
+MAX_FIT_ROWS = 4_000
+#: EM stops when the mean log-likelihood per row gains less than this (scikit-learn's ``tol``):
+#: a score needs the density's shape, not the last digits of its likelihood, and the
+#: detector fits some 100 to 200 mixtures.
+EM_TOL = 1e-3
 #: ``trim="auto"`` when ``contamination="auto"``.
 AUTO_TRIM = 0.1
-#: Rows per component needed before a number of components is tried.
-ROWS_PER_COMPONENT = 10
 #: Draws from the fitted model that set ``offset_`` with ``contamination="auto"``.
 AUTO_DRAWS = 10_000
 
 
 class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
-    """Outlier detection with a trimmed, BIC-chosen Gaussian mixture on principal components.
+    """Outlier detection with trimmed, BIC-chosen Gaussian mixtures on principal components.
 
-    The rows are standardised, projected on their leading principal components, and a
-    :class:`~gaussmix.GaussianMixture` is chosen there by BIC over ``n_components`` x
-    ``covariance_type``. The fit is then made robust by *trimming*: ``n_trim_steps`` times, the
-    rows with the lowest scores (a fraction ``trim``) are set aside and the whole pipeline
-    (standardisation, projection, BIC choice, fit) is refitted on the others, so a cluster of
-    outliers neither inflates the covariances nor wins a component of its own. Components of the
-    final mixture with weight below ``min_component_weight`` are treated as clusters of outliers
-    and left out of the score. ``benchmarks/bench_anomaly.py`` measures each of these steps.
+    Every choice is made on the training rows alone (never on labels), by one rule for all data:
+
+    * **dimensions**: one model per dimension ``q`` of the ladder 1, 2, 3, 5, 8, 13, 21, 34
+      below the number of columns (and all columns when there are at most 34); ``n_pca`` fixes
+      one. A model (:class:`~gaussmix.apps.anomaly.density.ProjectedMixture`) standardises the
+      columns, fits a mixture on the leading ``q`` principal components and an isotropic
+      Gaussian on the rest: a density over all columns, so a row far off the subspace scores low.
+    * **mixture**: at each dimension the number of components and the covariance type are
+      chosen by BIC over ``n_components`` x ``covariance_type``; components lighter than
+      ``min_component_weight`` are clusters of outliers and left out of the density.
+    * **robustness**: ``n_trim_steps`` times the rows the model scores lowest (a fraction
+      ``trim``) are set aside and the model (standardisation, projection, mixture of the same
+      structure) is refitted on the rest, like the C-steps of the minimum covariance
+      determinant.
+    * **family**: every factory in ``density.FAMILIES`` proposes a model at each dimension and
+      the trimmed BIC (:func:`~gaussmix.apps.anomaly.density.trimmed_bic`) picks one; new
+      families (high-dimensional mixtures) join there.
+    * **score**: each model's log-density, centred and scaled by its median and MAD on the
+      fitted rows, averaged over the dimensions. BIC alone picks the largest dimension on data
+      with discrete or near-constant columns and loses there; the average holds on every set
+      of ``benchmarks/bench_anomaly.py``.
+
+    Data of more than 4,000 rows are fitted on a random subsample of 4,000 and all rows are
+    scored.
 
     Parameters
     ----------
@@ -68,12 +86,12 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
     contamination : float in (0, 0.5] or "auto", default=0.1
         Expected fraction of outliers: ``offset_`` flags this fraction of the training rows.
         ``"auto"``: ``offset_`` is the 1st percentile of the scores of 10,000 rows drawn from
-        the fitted mixture, so rows outside the model's 99% highest-density region are flagged
-        (about 1% of clean data, more of contaminated data).
+        the model of lowest trimmed BIC, so rows outside its 99% highest-density region are
+        flagged (1-4% of clean data: the trimmed model is a little narrow; more of
+        contaminated data).
     n_pca : int, None or "auto", default="auto"
-        Principal components kept (``"auto"``: ``min(5, n_features)``; ``None``: all). Few
-        components keep a mixture's parameters estimable when the data have many columns and
-        few rows.
+        Principal components: ``"auto"``, the ladder above; an int, one model on that many;
+        ``None``, one model on all of them.
     standardize : bool, default=True
         Scale every column to unit variance before the projection (columns in different units).
     trim : float in [0, 0.5) or "auto", default="auto"
@@ -84,29 +102,33 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
     min_component_weight : float in [0, 1), default=0.1
         Components lighter than this do not count in ``score_samples``.
     reg_covar : float, default=1e-3
-        Added to the covariances' diagonal (in standardised units): keeps small data stable.
+        Added to the covariances' diagonal (in standardised units), and the least residual
+        variance: keeps small data stable.
     n_init : int, default=1
         Starts per fit (see :func:`gaussmix.select_model`).
     random_state : int, RandomState instance or None, default=None
-        Seeds the fits and the draws of ``contamination="auto"``.
+        Seeds the subsample, the fits and the draws of ``contamination="auto"``.
     missing : {"error", "em"}, default="error"
         ``"em"``: rows may have missing cells (NaN). No principal components are taken then (a
-        row with missing cells has no projection): the mixture is fitted on the standardised
+        row with missing cells has no projection): one mixture is fitted on the standardised
         columns by missing-value EM (:class:`~gaussmix.GaussianMixture`'s ``missing="em"``), and
         each row is scored on its observed cells. ``n_pca`` is ignored.
 
     Attributes
     ----------
+    models_ : list of ProjectedMixture
+        The model of each dimension (``n_dims``, ``mixture_``, ``selection_``,
+        ``log_density``).
+    criteria_ : ndarray of shape (n_models,)
+        Their trimmed BIC on the fitted rows.
+    score_centres_, score_spreads_ : ndarray of shape (n_models,)
+        Median and MAD (times 1.4826) of each model's log-density on the fitted rows.
+    best_model_ : ProjectedMixture
+        The model of lowest trimmed BIC; ``mixture_`` and ``selection_`` are its.
     mixture_ : GaussianMixture
-        The final mixture, fitted on the principal-component scores of ``support_``'s rows.
     selection_ : ModelSelection
-        The final BIC comparison.
-    scaler_ : sklearn.preprocessing.StandardScaler
-        Centring (and scaling) fitted on the kept rows.
-    pca_ : sklearn.decomposition.PCA or None
-        The projection fitted on the kept rows (``None`` with ``missing="em"``).
     support_ : ndarray of shape (n_samples,), dtype bool
-        Rows of the training data used by the final fit.
+        Rows of the training data used by ``best_model_``'s final fit.
     offset_ : float
         ``decision_function = score_samples - offset_``.
     n_features_in_ : int
@@ -115,12 +137,9 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
 
     Notes
     -----
-    ``score_samples(x)`` is ``log sum_k w_k N(z; mu_k, Sigma_k)`` over the components with
-    ``w_k >= min_component_weight``, where ``z = pca_.transform(scaler_.transform(x))`` are the
-    row's principal-component scores: the log-density of the projection, in standardised units
-    (a constant away from the data's units). Adding the log-density of the PCA residual (an
-    isotropic Gaussian on the discarded directions) was measured too and lowered the mean ROC
-    AUC of the benchmark panel, so it is not part of the score.
+    ``score_samples(x) = mean_m (log p_m(x) - c_m) / s_m`` over the models ``m`` of
+    ``models_``, with ``c_m``, ``s_m`` in ``score_centres_``, ``score_spreads_``; higher is
+    more normal. ``models_[m].log_density`` is the density of the row in the data's units.
 
     Examples
     --------
@@ -162,17 +181,14 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _settings(self, n_samples, n_features):
-        """The checked parameters: (ks, types, contamination, n_pca, trim)."""
+        """The checked parameters: (ks, types, contamination, dimensions, trim)."""
         contamination = check_contamination(self.contamination)
         ks = _check_components(self.n_components)
         types = _check_types(self.covariance_type)
         n_pca = self.n_pca
-        if n_pca is None:
-            n_pca = n_features
-        elif isinstance(n_pca, str) and n_pca == "auto":
-            n_pca = min(AUTO_PCA, n_features)
-        elif (isinstance(n_pca, (bool, np.bool_)) or not isinstance(n_pca, numbers.Integral)
-              or n_pca < 1):
+        if not (n_pca is None or (isinstance(n_pca, str) and n_pca == "auto")) and (
+                isinstance(n_pca, (bool, np.bool_)) or not isinstance(n_pca, numbers.Integral)
+                or n_pca < 1):
             raise ValueError(f"n_pca must be an int >= 1, None or 'auto', got {n_pca!r}.")
         trim = self.trim
         if isinstance(trim, str) and trim == "auto":
@@ -194,16 +210,17 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
                 f"MixtureOutlierDetector needs at least 3 rows (and 2 after trimming), got "
                 f"n_samples = {n_samples}."
             )
-        return ks, types, contamination, int(min(n_pca, n_features, n_kept - 1)), float(trim)
+        dims = dimension_ladder(n_features, n_pca, n_kept - 1)
+        return ks, types, contamination, dims, float(trim)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: ArrayLike, y: object = None) -> MixtureOutlierDetector:
-        """Fit the robust mixture to ``X`` and set ``offset_``.
+        """Fit the candidate models to ``X`` and set ``offset_``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training rows (no missing values).
+            Training rows (no missing values unless ``missing="em"``).
         y : ignored
 
         Returns
@@ -213,37 +230,67 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         X = validate_numeric(self, X, reset=True, ensure_min_samples=1)
         X = X.astype(np.float64, copy=False)
         n_samples, n_features = X.shape
-        ks, types, contamination, n_pca, trim = self._settings(n_samples, n_features)
+        ks, types, contamination, dims, trim = self._settings(n_samples, n_features)
+        settings = FitSettings(tuple(ks), tuple(types), bool(self.standardize),
+                               float(self.reg_covar), int(self.n_init),
+                               float(self.min_component_weight), self.missing, EM_TOL)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        support = np.arange(n_samples)
-        parts = _fit_pipeline(X, ks, types, n_pca, self, seed)
-        for _ in range(self.n_trim_steps if trim > 0 else 0):
-            new = kept_rows(self._score(X, parts), trim)
-            if np.array_equal(new, support):
-                break
-            support = new
-            parts = _fit_pipeline(X[support], ks, types, n_pca, self, seed)
-        self.scaler_, self.pca_, self.selection_, self.mixture_ = parts
+        rows = np.arange(n_samples)
+        if n_samples > MAX_FIT_ROWS:  # one random subsample fits every model
+            rows = np.sort(rng.choice(n_samples, MAX_FIT_ROWS, replace=False))
+        X_fit = X[rows]
+        if self.missing == "em":  # a row with missing cells has no projection
+            dims = [None]
+        members, criteria, supports = [], [], []
+        for q in dims:
+            best: tuple | None = None
+            for family in FAMILIES:
+                model, support = trimmed_fit(lambda like=None, f=family, q=q: f(q, settings, seed, like),
+                                             X_fit, trim, self.n_trim_steps)
+                criterion = trimmed_bic(model, X_fit, trim)
+                if best is None or criterion < best[1]:
+                    best = (model, criterion, support)
+            assert best is not None  # FAMILIES is never empty
+            members.append(best[0])
+            criteria.append(best[1])
+            supports.append(best[2])
+        self.models_ = members
+        self.criteria_ = np.asarray(criteria)
+        self._normalise(X_fit)
+        chosen = int(np.argmin(self.criteria_))
+        self.best_model_ = members[chosen]
+        self.mixture_ = self.best_model_.mixture_
+        self.selection_ = self.best_model_.selection_
         self.support_ = np.zeros(n_samples, dtype=bool)
-        self.support_[support] = True
+        self.support_[rows[supports[chosen]]] = True
         if contamination == "auto":
-            draws, _ = self.mixture_.sample(AUTO_DRAWS)
-            self.offset_ = float(np.quantile(self._score_projected(draws), 1.0 - AUTO_MASS))
+            draws = self.best_model_.sample(AUTO_DRAWS)
+            self.offset_ = float(np.quantile(self._score(draws), 1.0 - AUTO_MASS))
         else:
-            self.offset_ = contamination_offset(self._score(X, parts), contamination)
+            self.offset_ = contamination_offset(self._score(X), contamination)
         return self
 
-    # ------------------------------------------------------------------ scoring
-    def _score_projected(self, Z, mixture=None):
-        mixture = self.mixture_ if mixture is None else mixture
-        return major_log_density(mixture.score_samples(Z), mixture.predict_proba(Z),
-                                 mixture.weights_, self.min_component_weight)
+    def _normalise(self, X_fit):
+        """Centre and spread of each model's log-density on the fitted rows (median and
+        normal-consistent MAD), so that the models' scores average on one scale."""
+        centres, spreads = [], []
+        for model in self.models_:
+            log_density = model.log_density(X_fit)
+            centre = float(np.median(log_density))
+            spread = 1.4826 * float(np.median(np.abs(log_density - centre)))
+            centres.append(centre)
+            spreads.append(spread if spread > 0 else 1.0)
+        self.score_centres_ = np.asarray(centres)
+        self.score_spreads_ = np.asarray(spreads)
 
-    def _score(self, X, parts):
-        scaler, pca, _, mixture = parts
-        Z = scaler.transform(X)
-        return self._score_projected(Z if pca is None else pca.transform(Z), mixture)
+    # ------------------------------------------------------------------ scoring
+    def _score(self, X):
+        total = np.zeros(len(X))
+        for model, centre, spread in zip(self.models_, self.score_centres_,
+                                         self.score_spreads_):
+            total += (model.log_density(X) - centre) / spread
+        return total / len(self.models_)
 
     def score_samples(self, X: ArrayLike) -> FloatArray:
         """Score of each row: higher is more normal (see Notes for the exact formula).
@@ -258,7 +305,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_numeric(self, X, reset=False).astype(np.float64, copy=False)
-        return self._score(X, (self.scaler_, self.pca_, None, self.mixture_))
+        return self._score(X)
 
     def decision_function(self, X: ArrayLike) -> FloatArray:
         """``score_samples(X) - offset_``: negative for outliers.
@@ -310,30 +357,6 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------------- helpers
-def _fit_pipeline(X, ks, types, n_pca, params, seed):
-    """Standardise, project and choose a mixture by BIC: ``(scaler, pca, selection, mixture)``."""
-    from sklearn.decomposition import PCA
-    from sklearn.preprocessing import StandardScaler
-
-    from ...selection import select_model
-
-    scaler = StandardScaler(with_std=bool(params.standardize)).fit(X)  # NaN-aware
-    Z = scaler.transform(X)
-    extra = {}
-    if params.missing == "em":  # rows with missing cells have no projection: fit the columns
-        pca, P, extra = None, Z, {"missing": "em"}
-    else:
-        pca = PCA(n_pca, svd_solver="full").fit(Z)
-        P = pca.transform(Z)
-    n_rows = len(P)
-    tried = [k for k in ks if k * ROWS_PER_COMPONENT <= n_rows] or [1]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(converge|degenerate).*")
-        selection = select_model(P, tried, types, random_state=seed, progress=False,
-                                 n_init=params.n_init, reg_covar=params.reg_covar, **extra)
-    return scaler, pca, selection, selection.best_
-
-
 def _check_int(value, name, low):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
             or value < low:
