@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ...engine import covariance
 from ...engine.validation import validate_numeric
-from .density import FAMILIES, FitSettings, dimension_ladder, trimmed_bic, trimmed_fit
+from .candidates import FAMILIES, FitSettings, dimension_ladder, trimmed_bic, trimmed_fit
 from .rules import (
     AUTO_MASS,
     check_contamination,

@@ -72,8 +72,8 @@ def stray_rows(X, sample_weight=None):
     scale = rows.std(axis=0)
     if k < 2 or not np.all(scale > 0):
         return rows, weights, stray
-    neighbours = NearestNeighbors(n_neighbors=k + 1).fit(rows / scale)
-    distance = neighbours.kneighbors(return_distance=True)[0][:, -1]
+    neighbours = NearestNeighbors(n_neighbors=k).fit(rows / scale)
+    distance = neighbours.kneighbors(return_distance=True)[0][:, -1]  # itself left out
     with np.errstate(divide="ignore"):
         log_distance = np.log(distance)
     finite = np.isfinite(log_distance)
