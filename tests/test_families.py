@@ -374,3 +374,13 @@ def test_clean_data_gives_the_noise_component_almost_nothing(rng):
     assert noisy.noise_weight_ < 0.01
     np.testing.assert_allclose(np.sort(noisy.means_, axis=0), np.sort(plain.means_, axis=0),
                                atol=0.05)
+
+
+def test_the_noise_screen_weighs_rows_as_repeated_rows(rng):
+    from gaussmix.engine.families.uniform_noise import stray_rows
+
+    X = np.vstack([rng.normal(size=(200, 2)), rng.uniform(-40, 40, (12, 2))])
+    w = rng.integers(1, 4, len(X))
+    _, _, weighted = stray_rows(X, w)
+    _, _, repeated = stray_rows(np.repeat(X, w, axis=0))
+    np.testing.assert_array_equal(np.repeat(weighted, w), repeated)

@@ -72,8 +72,11 @@ def stray_rows(X, sample_weight=None):
     scale = rows.std(axis=0)
     if k < 2 or not np.all(scale > 0):
         return rows, weights, stray
-    neighbours = NearestNeighbors(n_neighbors=k).fit(rows / scale)
-    distance = neighbours.kneighbors(return_distance=True)[0][:, -1]  # itself left out
+    if weights is None:
+        neighbours = NearestNeighbors(n_neighbors=k).fit(rows / scale)
+        distance = neighbours.kneighbors(return_distance=True)[0][:, -1]  # itself left out
+    else:
+        distance = _weighted_neighbour_distance(rows / scale, np.asarray(weights, float), k)
     with np.errstate(divide="ignore"):
         log_distance = np.log(distance)
     finite = np.isfinite(log_distance)
@@ -82,3 +85,19 @@ def stray_rows(X, sample_weight=None):
     q1, q3 = np.percentile(log_distance[finite], [25, 75])
     stray = finite & (log_distance > q3 + 3.0 * (q3 - q1))
     return rows, weights, stray
+
+
+def _weighted_neighbour_distance(rows, weights, k):
+    """Each row's distance to its ``k``-th nearest neighbour when a row of weight ``w`` stands
+    for ``w`` rows at its place (its own ``w - 1`` copies at distance 0): the distance at which
+    the neighbours' cumulative weight reaches ``k``, so that integer weights screen exactly as
+    repeated rows do."""
+    from sklearn.neighbors import NearestNeighbors
+
+    m = min(len(rows) - 1, 4 * k)  # enough neighbours unless many weigh far under one
+    distance, index = NearestNeighbors(n_neighbors=m).fit(rows).kneighbors(return_distance=True)
+    reached = (weights - 1.0)[:, None] + np.cumsum(weights[index], axis=1) >= k
+    first = np.where(reached.any(axis=1), reached.argmax(axis=1), m - 1)
+    out = distance[np.arange(len(rows)), first]
+    out[weights - 1.0 >= k] = 0.0  # its own copies are its neighbours
+    return out
