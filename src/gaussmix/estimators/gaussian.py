@@ -408,9 +408,11 @@ default='hierarchical'
         model = self._covariance_model
         log_weights = log_weights_of(state.weights)
         n_features = state.means.shape[1]
-        density = self._family.terms(
-            log_weights, model.log_det_cholesky(state.prec_chol, n_features), n_features,
-            dtype, state.dofs)
+        family, density = self._family, None
+        if family.own_terms:  # else the fused Gaussian kernel: nothing more to prepare
+            density = family.terms(log_weights,
+                                   model.log_det_cholesky(state.prec_chol, n_features),
+                                   n_features, dtype, state.dofs)
         total = state.weights.sum()
         shift = state.weights @ state.means / (total if total > 0 else 1.0)
         kernel = kernel_for(model, log_weights, state.means, state.prec_chol, shift, dtype, far,
