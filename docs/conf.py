@@ -1,0 +1,78 @@
+"""Sphinx configuration of the gaussmix documentation site.
+
+Build: ``python -m sphinx -W -b html docs docs/_build/html`` (warnings are errors; the gallery's
+examples in ``docs/examples/`` run during the build, so every picture is made by its code).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+import gaussmix  # noqa: E402
+
+project = "gaussmix"
+author = "the gaussmix authors"
+copyright = "the gaussmix authors, BSD-3-Clause"
+release = gaussmix.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.intersphinx",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "images", "examples/README.rst", "**.ipynb_checkpoints"]
+
+# design.md links to files of the repository (../src/...), which are not pages of the site
+myst_heading_anchors = 3
+suppress_warnings = ["myst.xref_missing", "myst.header"]
+
+autosummary_generate = True
+autodoc_default_options = {"members": False, "inherited-members": False}
+autodoc_typehints = "none"  # numpydoc's Parameters sections say the types
+
+numpydoc_show_class_members = True
+numpydoc_show_inherited_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+numpydoc_validation_checks: set[str] = set()
+
+intersphinx_mapping: dict[str, tuple[str, None]] = {}
+
+sphinx_gallery_conf = {
+    "examples_dirs": ["examples"],
+    "gallery_dirs": ["auto_examples"],
+    "filename_pattern": r"/plot_",  # every example is executed
+    "ignore_pattern": r"__init__\.py",
+    "backreferences_dir": "gen_modules/backreferences",
+    "doc_module": ("gaussmix",),
+    "reference_url": {"gaussmix": None},
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "plot_gallery": "True",
+    "abort_on_example_error": True,
+    "show_memory": False,
+}
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"gaussmix {release}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "header_links_before_dropdown": 6,
+}
+html_static_path: list[str] = []
+html_show_sourcelink = False
+templates_path = ["_templates"]
