@@ -12,7 +12,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-import gaussmix  # noqa: E402
+import gaussmix
 
 project = "gaussmix"
 author = "the gaussmix authors"
