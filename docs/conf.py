@@ -63,6 +63,7 @@ sphinx_gallery_conf = {
     "plot_gallery": "True",
     "abort_on_example_error": True,
     "show_memory": False,
+    "matplotlib_animations": (True, "jshtml"),  # the EM animation plays on its page
 }
 
 html_theme = "pydata_sphinx_theme"

@@ -45,6 +45,29 @@ for ax, i in zip(axes.ravel(), shown):
 plt.show()
 
 # %%
+# The animation
+# -------------
+# The same run, one frame per iteration (press play). :func:`gaussmix.animate_em` writes it as
+# a GIF file; here matplotlib's ``FuncAnimation`` redraws the snapshots so that the page can
+# show it.
+from matplotlib.animation import FuncAnimation
+
+frames = list(range(min(len(steps), 16))) + [len(steps) - 1]
+fig, ax = plt.subplots(figsize=(5, 4), layout="constrained", dpi=60)
+
+
+def draw(i):
+    ax.clear()
+    step = steps[i]
+    snapshot = gm.GaussianMixture.from_parameters(step.weights, step.means, step.covariances)
+    gm.plot_mixture(snapshot, X, ax=ax, legend=False, title=f"iteration {i}", reference=model)
+    ax.set(xlim=axes[0, 0].get_xlim(), ylim=axes[0, 0].get_ylim())
+
+
+animation = FuncAnimation(fig, draw, frames=frames, interval=400)
+animation
+
+# %%
 # The lower bound climbs
 # ----------------------
 # One number per iteration: the mean log-likelihood of the points. The big gains come first;
