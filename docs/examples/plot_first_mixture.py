@@ -12,9 +12,9 @@ deviations around it.
 # Generate from a known mixture
 # -----------------------------
 # :func:`gaussmix.make_mixture` draws random means and covariances, scaled until the average
-# overlap of two components (the chance that a point of one looks more like the other) is the
-# one asked for, then samples points from it. It returns the points, the component that made
-# each point, and the true mixture itself.
+# overlap of two components (the chance that a point of one is more likely under the other,
+# counted both ways) is the one asked for, then samples points from it. It returns the points,
+# the component that made each point, and the true mixture itself.
 import matplotlib.pyplot as plt
 
 import gaussmix as gm
