@@ -9,6 +9,23 @@ deviations around it.
 """
 
 # %%
+# One feature first: a sum of weighted bells
+# ------------------------------------------
+# Old Faithful's eruptions last either about two minutes or about four and a half. A mixture of
+# two Gaussians describes the histogram: each component is a bell curve scaled by its weight
+# (the shaded areas), and the mixture's density is their sum (the black line).
+import matplotlib.pyplot as plt
+
+import gaussmix as gm
+
+eruptions = gm.datasets.load_old_faithful()[:, :1]
+two_bells = gm.GaussianMixture(2, random_state=0).fit(eruptions)
+gm.plot_1d(two_bells, eruptions, feature_names=["eruption length (min)"], legend="inside",
+           title="two weighted bells and their sum")
+plt.show()
+print("weights:", two_bells.weights_.round(2), "means:", two_bells.means_.ravel().round(2))
+
+# %%
 # Generate from a known mixture
 # -----------------------------
 # :func:`gaussmix.make_mixture` draws random means and covariances, scaled until the average
