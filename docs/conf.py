@@ -23,7 +23,7 @@ version = release
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
+    "matplotlib.sphinxext.mathmpl",  # formulas drawn by matplotlib: readable offline, no MathJax
     "sphinx.ext.intersphinx",
     "numpydoc",
     "myst_parser",
@@ -87,3 +87,6 @@ def _skip_metadata_routing(app, what, name, obj, skip, options):
 
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_routing)
+
+mathmpl_fontsize = 14.0  # close to the body text
+mathmpl_srcset = ["2x"]  # sharp on high-resolution screens
