@@ -65,6 +65,8 @@ def test_there_is_a_gallery():
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+# the EM example's animation is played by sphinx-gallery on the page; run bare, it is not drawn
+@pytest.mark.filterwarnings("ignore:Animation was deleted without rendering:UserWarning")
 def test_gallery_example_runs(example, monkeypatch):
     plt = pytest.importorskip("matplotlib.pyplot")
     monkeypatch.setenv("MPLBACKEND", "Agg")
