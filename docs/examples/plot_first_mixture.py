@@ -8,6 +8,8 @@ probably made them, a red cross on each mean and translucent ellipses at 1, 2 an
 deviations around it.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 # %%
 # One feature first: a sum of weighted bells
 # ------------------------------------------
