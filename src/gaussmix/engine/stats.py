@@ -50,7 +50,7 @@ class SuffStats:
     extras : dict of str to ndarray or float
         Further additive sums a component family or the noise component asks the E-step for
         (see :mod:`gaussmix.engine.families`): a Student-t family's ``"resp"`` (the
-        responsibilities' sums, while ``nk`` sums the moments' weights ``r u``) and ``"dof"``;
+        responsibilities' sums, while ``nk`` sums the moments' weights ``r u``) and ``"resp_log"``;
         the noise component's ``"background"``. They add, scale and split like the moments.
     """
 

@@ -40,29 +40,25 @@ class StudentTerms:
         self.half = (-0.5 * (nu + d)).astype(dtype)[:, None]
         self.const = const.astype(dtype)[:, None]
         self.ratio = ((nu + d) / nu).astype(dtype)[:, None]
-        self.log_ratio = np.log((nu + d) / nu)
 
     def log_density(self, lp, latent):
         """``lp`` (``-d^2/2``, ``(K, n)``) becomes ``log w_k + log t_k`` in place; ``latent``
         keeps ``log(1 + d^2/nu)``."""
-        np.multiply(lp, self.scale, out=latent)
-        np.maximum(latent, 0.0, out=latent)  # rounding of the expanded quadratic form
+        np.multiply(lp, self.scale, out=latent)  # d^2/nu (rounding may make it a hair < 0)
         np.log1p(latent, out=latent)
         np.multiply(latent, self.half, out=lp)
         lp += self.const
 
     def accumulate(self, extras, resp, latent):
-        """Add ``sum r`` and ``sum r (log u - u)`` of the chunk (``resp`` weighted by the
-        sample weights) to ``extras``, and leave ``u`` in ``latent``."""
-        resp_sum = resp.sum(axis=1, dtype=np.float64)
-        resp_log = np.einsum("kn,kn->k", resp, latent).astype(np.float64)
+        """Add ``sum r`` and ``sum r log(1 + d^2/nu)`` of the chunk (``resp`` weighted by the
+        sample weights) to ``extras``, and leave ``u`` in ``latent``. (``sum r u``, which the
+        degrees of freedom also need, is the moments' weight sum ``nk`` of the statistics.)"""
+        extras["resp"] = extras.get("resp", 0.0) + resp.sum(axis=1, dtype=np.float64)
+        extras["resp_log"] = extras.get("resp_log", 0.0) + np.einsum(
+            "kn,kn->k", resp, latent).astype(np.float64)
         np.negative(latent, out=latent)
         np.exp(latent, out=latent)
         latent *= self.ratio
-        resp_u = np.einsum("kn,kn->k", resp, latent).astype(np.float64)
-        dof = self.log_ratio * resp_sum - resp_log - resp_u
-        extras["resp"] = extras.get("resp", 0.0) + resp_sum
-        extras["dof"] = extras.get("dof", 0.0) + dof
 
 
 def update_dofs(dofs, resp_sums, dof_sums, n_features, shared=False):
@@ -110,8 +106,11 @@ class StudentFamily(ComponentFamily):
         nk, weights, means, sample = moment_step(stats, nk_eps, moment_weight=stats.nk,
                                                  resp_sums=resp_sums, background=background)
         if options != "fixed":
-            dofs = update_dofs(dofs, resp_sums, np.asarray(stats.extras["dof"]),
-                               means.shape[1], shared=options == "shared")
+            # sum r (log u - u) = log((nu + D)/nu) sum r - sum r log(1 + d^2/nu) - sum r u
+            d = means.shape[1]
+            dof_sums = (np.log((dofs + d) / dofs) * resp_sums
+                        - np.asarray(stats.extras["resp_log"]) - stats.nk)
+            dofs = update_dofs(dofs, resp_sums, dof_sums, d, shared=options == "shared")
         return FamilyStep(nk, weights, means, sample, dofs)
 
     def n_parameters(self, n_components, options=None):
