@@ -71,7 +71,7 @@ class _Workspace:
         self.lp = np.empty((k, rows), dtype=layout.dtype)
         self.shifted = self.plogp = self.latent = self.background = None
         if layout.density is not None:  # a family's per-row terms (see engine.families)
-            self.latent = np.empty((k, rows), dtype=layout.dtype)
+            self.latent = np.empty((layout.density.n_latent * k, rows), dtype=layout.dtype)
         if layout.background is not None:  # the noise component's responsibilities
             self.background = np.empty(rows, dtype=layout.dtype)
         if layout.track_entropy:
@@ -210,8 +210,7 @@ class Layout:
             acc.extras["background"] = acc.extras.get("background", 0.0) + float(
                 np.sum(part, dtype=np.float64))
         if self.density is not None:  # its sums, then the moments' weights r * u
-            self.density.accumulate(acc.extras, resp, ws.latent[:, :n])
-            resp *= ws.latent[:, :n]
+            resp *= self.density.accumulate(acc.extras, resp, ws.latent[:, :n])
         acc.moments += F @ resp.T  # this orientation is the faster GEMM for BLAS
         if self.family == "shared":
             xt = F[: self.n_features]

@@ -31,6 +31,10 @@ MIN_DOF, MAX_DOF = 0.2, 1000.0
 class StudentTerms:
     """The Student-t E-step terms of one iteration (the kernel's ``density``)."""
 
+    #: Per-row arrays of K rows each the kernel keeps for these terms: the latent weights
+    #: ``u`` and ``log(1 + d^2/nu)``.
+    n_latent = 2
+
     def __init__(self, log_weights, log_det, dofs, n_features, dtype):
         nu = np.asarray(dofs, dtype=np.float64)
         d = n_features
@@ -43,22 +47,26 @@ class StudentTerms:
 
     def log_density(self, lp, latent):
         """``lp`` (``-d^2/2``, ``(K, n)``) becomes ``log w_k + log t_k`` in place; ``latent``
-        keeps ``log(1 + d^2/nu)``."""
-        np.multiply(lp, self.scale, out=latent)  # d^2/nu (rounding may make it a hair < 0)
-        np.log1p(latent, out=latent)
-        np.multiply(latent, self.half, out=lp)
+        (``(2K, n)``) keeps ``u = (nu + D) / (nu + d^2)`` and ``log(1 + d^2/nu)``. No
+        exponential: ``u`` is a division."""
+        k = len(lp)
+        q, log_q = latent[:k], latent[k:]
+        np.multiply(lp, self.scale, out=q)  # d^2/nu (rounding may make it a hair < 0)
+        np.log1p(q, out=log_q)
+        np.multiply(log_q, self.half, out=lp)
         lp += self.const
+        q += 1.0
+        np.divide(self.ratio, q, out=q)
 
     def accumulate(self, extras, resp, latent):
         """Add ``sum r`` and ``sum r log(1 + d^2/nu)`` of the chunk (``resp`` weighted by the
-        sample weights) to ``extras``, and leave ``u`` in ``latent``. (``sum r u``, which the
-        degrees of freedom also need, is the moments' weight sum ``nk`` of the statistics.)"""
+        sample weights) to ``extras``; returns ``u``, the weights the moments take. (``sum r
+        u``, which the degrees of freedom also need, is the moments' weight sum ``nk``.)"""
+        k = len(resp)
         extras["resp"] = extras.get("resp", 0.0) + resp.sum(axis=1, dtype=np.float64)
         extras["resp_log"] = extras.get("resp_log", 0.0) + np.einsum(
-            "kn,kn->k", resp, latent).astype(np.float64)
-        np.negative(latent, out=latent)
-        np.exp(latent, out=latent)
-        latent *= self.ratio
+            "kn,kn->k", resp, latent[k:]).astype(np.float64)
+        return latent[:k]
 
 
 def update_dofs(dofs, resp_sums, dof_sums, n_features, shared=False):
