@@ -66,7 +66,7 @@ def fit_by_bic(returns, label):
                           random_state=SEED, progress=False, **TIGHT)
     bic = "  ".join(f"K={row.n_components}: {row.bic:.1f}" for row in sel.table.itertuples())
     print(f"BIC on {label} ({len(returns)} days): {bic}  -> K = {sel.best_params_['n_components']}")
-    return sel.best_, sel.models_[(1, "full")]
+    return sel.best_, sel.models_[(1, sel.best_params_["covariance_type"])]
 
 
 # ---------------------------------------------------------------------- 1. tails
