@@ -64,9 +64,8 @@ class StudentMixture(GaussianMixture):
         matrices).
     dof_type : {'free', 'shared', 'fixed'}, default='free'
         ``'free'``: each component's degrees of freedom are estimated (the ECM equation of
-        Peel & McLachlan 2000, carried further by a Newton step on ECME's objective where ECM
-        creeps: nearly Gaussian components); ``'shared'``: one value for all, estimated;
-        ``'fixed'``: kept at ``dof_init``.
+        Peel & McLachlan 2000); ``'shared'``: one value for all, estimated; ``'fixed'``: kept
+        at ``dof_init``.
     dof_init : float or array-like of shape (n_components,), default=10.0
         The starting (or, with ``'fixed'``, the fixed) degrees of freedom, in ``[0.2, 1000]``.
         10 makes rows far out count little from the first M-step on (``u`` falls as

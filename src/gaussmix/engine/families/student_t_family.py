@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import digamma, gammaln, polygamma
+from scipy.special import digamma, gammaln
 
 from .protocol import ComponentFamily, FamilyStep, moment_step
 
@@ -59,16 +59,13 @@ class StudentTerms:
         np.divide(self.ratio, q, out=q)
 
     def accumulate(self, extras, resp, latent):
-        """Add ``sum r``, ``sum r log(1 + d^2/nu)`` and ``sum r u^2`` of the chunk (``resp``
-        weighted by the sample weights) to ``extras``; returns ``u``, the weights the moments
-        take. (``sum r u``, which the degrees of freedom also need, is the moments' weight sum
-        ``nk``.)"""
+        """Add ``sum r`` and ``sum r log(1 + d^2/nu)`` of the chunk (``resp`` weighted by the
+        sample weights) to ``extras``; returns ``u``, the weights the moments take. (``sum r
+        u``, which the degrees of freedom also need, is the moments' weight sum ``nk``.)"""
         k = len(resp)
         extras["resp"] = extras.get("resp", 0.0) + resp.sum(axis=1, dtype=np.float64)
         extras["resp_log"] = extras.get("resp_log", 0.0) + np.einsum(
             "kn,kn->k", resp, latent[k:]).astype(np.float64)
-        extras["resp_u2"] = extras.get("resp_u2", 0.0) + np.einsum(
-            "kn,kn,kn->k", resp, latent[:k], latent[:k]).astype(np.float64)
         return latent[:k]
 
 
@@ -87,44 +84,6 @@ def update_dofs(dofs, resp_sums, dof_sums, n_features, shared=False):
     else:
         c = np.asarray(dof_sums) / np.maximum(resp_sums, 1e-300) + shift
     out = np.array([_solve_dof(value) for value in c])
-    return np.repeat(out, len(dofs)) if shared else out
-
-
-def accelerated_dofs(dofs, ecm, resp_sums, log_sums, u_sums, u2_sums, n_features, shared=False):
-    """The ECM update ``ecm`` carried further where it is slow.
-
-    ECM's equation for ``nu`` holds the latent weights ``u`` at the old ``nu``, so when the
-    likelihood is flat in ``nu`` (large values: nearly Gaussian components) it creeps, a few
-    per cent per iteration. The objective ECME maximises instead, ``G(nu) = sum_i r_i log
-    t_nu(x_i)`` at the E-step's locations and scales (Liu & Rubin 1995), has its first and
-    second derivatives at the old ``nu`` in closed form from the E-step's sums (``sum r``,
-    ``sum r log(1 + d^2/nu)``, ``sum r u``, ``sum r u^2``). One Newton step on it (in
-    ``log nu``, where it is concave, moving at most tenfold) is taken when it goes the way ECM
-    goes, and further; otherwise ECM's value stands."""
-    nu = np.asarray(dofs, dtype=np.float64)
-    d = n_features
-    n, s_log, s_u, s_u2 = (np.asarray(v, dtype=np.float64) for v in (
-        resp_sums, log_sums, u_sums, u2_sums))
-    half, a = 0.5 * (nu + d), nu / (nu + d)
-    first = (n * (0.5 * digamma(half) - 0.5 * digamma(0.5 * nu) - 0.5 * d / nu)
-             - 0.5 * s_log + n * (nu + d) / (2.0 * nu) - 0.5 * s_u)
-    spread = (n - a * s_u) / nu  # sum r d^2 / (nu (nu + d^2))
-    slope = -(n - a * a * s_u2) / nu**2
-    second = (n * (0.25 * polygamma(1, half) - 0.25 * polygamma(1, 0.5 * nu) + 0.5 * d / nu**2)
-              + spread + half * slope)
-    if shared:
-        first, second = np.sum(first, keepdims=True), np.sum(second, keepdims=True)
-        nu = nu[:1]
-    grad = nu * first  # in log nu
-    curvature = nu**2 * second + nu * first
-    ecm = np.asarray(ecm, dtype=np.float64)[: len(nu)]
-    out = ecm.copy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        step = np.clip(-grad / curvature, -np.log(10.0), np.log(10.0))
-    newton = np.clip(nu * np.exp(step), MIN_DOF, MAX_DOF)
-    further = (curvature < 0) & np.isfinite(newton) & ((newton - nu) * (ecm - nu) > 0) \
-        & (np.abs(newton - nu) > np.abs(ecm - nu))
-    out[further] = newton[further]
     return np.repeat(out, len(dofs)) if shared else out
 
 
@@ -159,9 +118,7 @@ class StudentFamily(ComponentFamily):
             d = means.shape[1]
             dof_sums = (np.log((dofs + d) / dofs) * resp_sums
                         - np.asarray(stats.extras["resp_log"]) - stats.nk)
-            ecm = update_dofs(dofs, resp_sums, dof_sums, d, shared=options == "shared")
-            dofs = accelerated_dofs(dofs, ecm, resp_sums, stats.extras["resp_log"], stats.nk,
-                                    stats.extras["resp_u2"], d, shared=options == "shared")
+            dofs = update_dofs(dofs, resp_sums, dof_sums, d, shared=options == "shared")
         return FamilyStep(nk, weights, means, sample, dofs)
 
     def n_parameters(self, n_components, options=None):
