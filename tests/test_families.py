@@ -8,9 +8,12 @@ test iterates the registries (families, covariance models) rather than naming th
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.stats import multivariate_normal, multivariate_t
+from sklearn.exceptions import ConvergenceWarning
 
 import gaussmix as gm
 from _helpers import ONE_PER_REPRESENTATION, TWO_TYPES
@@ -384,3 +387,26 @@ def test_the_noise_screen_weighs_rows_as_repeated_rows(rng):
     _, _, weighted = stray_rows(X, w)
     _, _, repeated = stray_rows(np.repeat(X, w, axis=0))
     np.testing.assert_array_equal(np.repeat(weighted, w), repeated)
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("dof_type", ["free", "shared"])
+def test_ecm_climbs_at_every_step_on_any_tail_weight(seed, dof_type):
+    """On t data of any tail weight (down to Cauchy-like) and on Gaussian data ECM climbs at
+    every step; on heavy tails it converges. (On nearly Gaussian components ECM raises the
+    degrees of freedom slowly, a known limit; a Newton step on ECME's objective was tried
+    against it and reached lower optima on overlapping clusters, so it is not used.)"""
+    rng = np.random.default_rng(seed)
+    d, k = int(rng.integers(1, 5)), int(rng.integers(1, 4))
+    dof = [1.5, 3.0, 8.0, 30.0, np.inf, 5.0][seed]
+    parts = []
+    for _ in range(k):
+        rows = rng.standard_t(dof, (int(rng.integers(80, 300)), d)) if np.isfinite(dof) \
+            else rng.normal(size=(200, d))
+        parts.append(rows * rng.uniform(0.5, 2.0) + rng.normal(scale=5.0, size=d))
+    X = np.vstack(parts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # nearly Gaussian: ECM creeps
+        model = gm.StudentMixture(k, dof_type=dof_type, random_state=0).fit(X)
+    bounds = np.asarray(model.lower_bounds_)
+    assert np.all(np.diff(bounds) >= -1e-7 * np.maximum(1.0, np.abs(bounds[1:])))
+    if dof <= 3:  # heavy tails: the degrees of freedom settle quickly
+        assert model.converged_
