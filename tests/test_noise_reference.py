@@ -235,3 +235,23 @@ def test_noise_true_uses_the_product_of_column_ranges(name):
     else:  # mclust would pass Vinv = 1 / the rotated box's volume
         assert fit.noise_volume_ > 4 * rotated
         assert_allclose(record["hypvol"], rotated, rtol=1e-9)
+
+
+@needs_noise
+@pytest.mark.parametrize("name", ["iris", "old_faithful", "noise_blobs", "quakes"])
+def test_noise_hypvol_is_mclusts_default_volume(name):
+    """``noise='hypvol'`` gives R's ``hypvol(X)``, read from mclust's own table: the rotated box
+    on iris and Old Faithful, the column box on the other two."""
+    X = _dataset(name)
+    record = next(r for r in RECORDS if r["dataset"] == name)
+    fit = gm.GaussianMixture(2, noise="hypvol", random_state=0).fit(X)
+    assert_allclose(fit.noise_volume_, record["hypvol"], rtol=1e-9)
+    weights = np.random.default_rng(0).integers(0, 3, len(X))  # weights: as repeated rows
+    weighted = gm.GaussianMixture(2, noise="hypvol", random_state=0).fit(
+        X, sample_weight=weights)
+    repeated = gm.GaussianMixture(2, noise="hypvol", random_state=0).fit(
+        np.repeat(X, weights, axis=0))
+    assert_allclose(weighted.noise_log_volume_, repeated.noise_log_volume_, rtol=1e-9)
+    noise_rows = fit._sample_noise(np.random.RandomState(0), 2000)  # the region of that volume
+    span = noise_rows.max(axis=0) - noise_rows.min(axis=0)
+    assert_allclose(np.sum(np.log(span)), np.log(record["hypvol"]), atol=0.05)

@@ -155,7 +155,7 @@ default='hierarchical'
         NaN take the usual kernels, so data without NaN give the same fit as ``'error'``. Works
         for memory-mapped files (read chunk by chunk; their NaN are filled for the starts as
         rows are read) and Dask arrays too.
-    noise : bool or float, default=False
+    noise : bool, 'hypvol' or float, default=False
         A uniform noise component (mclust's ``initialization = list(noise = ...)``): ``True``
         spreads it over the data's bounding box (its volume is the product of the column
         ranges), a number ``V > 0`` over a region of that volume (mclust's ``Vinv = 1/V``).
@@ -163,9 +163,8 @@ default='hierarchical'
         rows it explains best are labelled ``-1`` by :meth:`predict`, :meth:`predict_proba`
         gives its probability as a last column, and :meth:`score_samples` includes its
         density. It counts two parameters in :meth:`bic` (its weight and its volume, as mclust
-        counts them). mclust's own default volume is the smaller of the column box and the
-        box of the principal-component scores (``hypvol``); give that as ``noise=V`` to
-        reproduce it.
+        counts them). ``noise='hypvol'`` takes mclust's own default volume, the smaller of the
+        column box and the box of the principal-component scores (R's ``hypvol``).
 
     Attributes
     ----------

@@ -20,14 +20,68 @@ from ..engine.validation import check_weights, is_real
 
 NOISE_RULE = {
     "noise": (
-        lambda v: isinstance(v, (bool, np.bool_))
+        lambda v: isinstance(v, (bool, np.bool_)) or (isinstance(v, str) and v == "hypvol")
         or (is_real(v) and np.isfinite(v) and v > 0),
-        "False, True (a uniform component over the data's bounding box) or a volume V > 0",
+        ("False, True (a uniform component over the data's bounding box), 'hypvol' (mclust's "
+         "default volume: the smaller of the column box and the principal-component box) or a "
+         "volume V > 0"),
     ),
 }
 
 #: The label :meth:`predict` gives rows the noise component explains best.
 NOISE_LABEL = -1
+
+
+def _rotated_box_log_volume(X, sample_weight=None, chunk=65536):
+    """The log-volume of the box of the data's principal-component scores (mclust's
+    ``hypvol`` takes the smaller of it and the column box): the (weighted) covariance's
+    eigenvectors, then the ranges of the rows' scores, read chunk by chunk."""
+    if is_dask_collection(X):
+        import dask
+
+        w = None if sample_weight is None else sample_weight
+        if w is not None:
+            keep = w > 0
+            X, w = X[keep], w[keep]
+        total = X.shape[0] if w is None else w.sum()
+        mean = (X.sum(axis=0) if w is None else (X * w[:, None]).sum(axis=0)) / total
+        centred = X - mean
+        scatter = centred.T @ (centred if w is None else centred * w[:, None])
+        mean, scatter = dask.compute(mean, scatter)
+        vectors = np.linalg.eigh(np.asarray(scatter, dtype=np.float64))[1]
+        scores = (X - mean) @ vectors
+        lo, hi = dask.compute(scores.min(axis=0), scores.max(axis=0))
+        return box_log_volume(lo, hi)
+    n, d = X.shape
+    total, first, second = 0.0, np.zeros(d), np.zeros((d, d))
+    shift = None
+    for start in range(0, n, chunk):
+        part = np.asarray(X[start:start + chunk], dtype=np.float64)
+        w = None if sample_weight is None else np.asarray(sample_weight[start:start + chunk],
+                                                          dtype=np.float64)
+        if w is not None:
+            part, w = part[w > 0], w[w > 0]
+        if not len(part):
+            continue
+        shift = part[0].copy() if shift is None else shift
+        z = part - shift
+        weights = np.ones(len(z)) if w is None else w
+        total += weights.sum()
+        first += weights @ z
+        second += (z * weights[:, None]).T @ z
+    mean = first / total
+    vectors = np.linalg.eigh(second / total - np.outer(mean, mean))[1]
+    lo = np.full(d, np.inf)
+    hi = np.full(d, -np.inf)
+    for start in range(0, n, chunk):
+        part = np.asarray(X[start:start + chunk], dtype=np.float64)
+        if sample_weight is not None:
+            part = part[np.asarray(sample_weight[start:start + chunk]) > 0]
+            if not len(part):
+                continue
+        scores = (part - shift) @ vectors
+        lo, hi = np.minimum(lo, scores.min(axis=0)), np.maximum(hi, scores.max(axis=0))
+    return box_log_volume(lo, hi)
 
 
 def _column_ranges(X, sample_weight=None, chunk=65536):
@@ -70,10 +124,16 @@ class NoiseComponent:
 
     def _prepare_noise(self, X, sample_weight=None):
         """The noise region of the data ``X`` (before EM): the bounding box of its rows of
-        positive weight, and the volume (the box's, or the given one)."""
+        positive weight, and the volume (the box's, mclust's ``hypvol``, or the given one)."""
         if not self._noise_on():
             return
         self._set_noise_region(np.vstack(_column_ranges(X, sample_weight)))
+        if self.noise == "hypvol":  # mclust's: the smaller of the two boxes
+            rotated = _rotated_box_log_volume(X, sample_weight)
+            if rotated < self.noise_log_volume_:
+                self.noise_log_volume_ = rotated
+                with np.errstate(over="ignore"):
+                    self.noise_volume_ = float(np.exp(rotated))
 
     def _given_noise(self, weights, noise_weight, noise_bounds):
         """Check given ``weights`` and ``noise_weight`` (``from_parameters``; they sum to one)
@@ -92,7 +152,7 @@ class NoiseComponent:
     def _set_noise_region(self, bounds):
         """``noise_bounds_`` (a ``(2, D)`` box, or ``None`` with ``noise=V``: sampling then
         uses a cube of volume ``V`` about the means), ``noise_volume_`` and its logarithm."""
-        box = self.noise is True or self.noise is np.True_
+        box = self.noise is True or self.noise is np.True_ or self.noise == "hypvol"
         if bounds is None and box:
             raise ValueError("noise=True spans a box: give noise_bounds (2, n_features), or "
                              "the volume as noise=V.")
@@ -147,16 +207,19 @@ class NoiseComponent:
 
     def _sample_noise(self, rng, n_samples):
         """``n_samples`` rows drawn uniformly from the noise region: the data's bounding box,
-        scaled about its centre to the given volume when ``noise=V``."""
+        scaled about its centre to the noise volume when that is another (``noise=V``,
+        ``noise='hypvol'`` where the rotated box is the smaller)."""
         if self.noise_bounds_ is None:  # a cube of the volume about the components' mean
             side = np.exp(self.noise_log_volume_ / self.means_.shape[1])
             centre = self.weights_ @ self.means_ / self.weights_.sum()
             return centre - side / 2 + rng.random_sample((n_samples, len(centre))) * side
         lo, hi = self.noise_bounds_
         width = hi - lo
-        if not (self.noise is True or self.noise is np.True_):
-            with np.errstate(divide="ignore"):
-                scale = np.exp((self.noise_log_volume_ - np.sum(np.log(width))) / len(width))
+        with np.errstate(divide="ignore"):
+            box = float(np.sum(np.log(width)))
+        if self.noise_log_volume_ != box:  # a region of another volume: the box, rescaled
+            with np.errstate(divide="ignore", over="ignore"):
+                scale = np.exp((self.noise_log_volume_ - box) / len(width))
             width = width * scale if np.isfinite(scale) and scale > 0 else np.full_like(
                 width, np.exp(self.noise_log_volume_ / len(width)))
             lo = 0.5 * (self.noise_bounds_[0] + self.noise_bounds_[1]) - 0.5 * width
