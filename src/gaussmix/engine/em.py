@@ -21,6 +21,7 @@ import numpy as np
 from .covariance import stacking
 from .covariance.base import lower_triangular_inverse
 from .estep import StackedTerms, em_statistics
+from .families.protocol import moment_step
 from .state import MixtureState
 from .stats import cancelled_components, components_of, sample_covariances
 
@@ -54,18 +55,15 @@ def gaussian_moments(stats, model, reg_covar, nk_eps, previous=None):
     is handed to the model's ``estimate``. (A batch of EM runs steps in
     :func:`stacked_m_step`.)
     """
-    nk = stats.nk + nk_eps
-    mc = stats.s1 / nk[:, None]
-    means = mc + stats.shift
-    sample = sample_covariances(stats, nk, mc)
+    nk, _, means, sample = moment_step(stats, nk_eps)
     covariances = model.estimate(sample, nk, reg_covar, previous)
     return nk, means, covariances
 
 
 def m_step(stats, model, reg_covar, nk_eps, previous=None):
     """Weights, means and covariances (float64) of EM's M-step (see :func:`gaussian_moments`)."""
-    nk, means, covariances = gaussian_moments(stats, model, reg_covar, nk_eps, previous)
-    return nk / nk.sum(), means, covariances
+    nk, weights, means, sample = moment_step(stats, nk_eps)
+    return weights, means, model.estimate(sample, nk, reg_covar, previous)
 
 
 def resolution_floor(weights, means, covariances, model, dtype):

@@ -389,19 +389,23 @@ default='hierarchical'
 
     def _prepare_fit(self, X, sample_weight, start_data, path, chunk, n_threads):
         self._check_noise_use()
-        self._prepare_noise(X, sample_weight)
+        self._prepare_noise(X, sample_weight, path.em_statistics)
 
     def _state_from_statistics(self, stats, dtype):
         """The start's state: a Gaussian M-step on the start's statistics, held to the same
         resolution floor as every EM step (a start of single rows with reg_covar=0, as
         k-means++ gives, has no spread at all)."""
-        model = self._covariance_model
         step = families.get("gaussian").m_step(stats, 10 * np.finfo(dtype).eps)
-        covariances = model.estimate(step.sample, step.nk, self.reg_covar)
+        covariances, prec_chol = self._solve_covariances(step, None, dtype)
+        return self._family_start(MixtureState(step.weights, step.means, covariances, prec_chol))
+
+    def _solve_covariances(self, step, previous, dtype):
+        """``(covariances, precision factors)`` of a family's M-step ``step``: the covariance
+        model's constrained solve (from ``previous``), held to the data's resolution floor."""
+        model = self._covariance_model
+        covariances = model.estimate(step.sample, step.nk, self.reg_covar, previous)
         floor = resolution_floor(step.weights, step.means, covariances, model, dtype)
-        state = MixtureState(step.weights, step.means, covariances,
-                             model.precision_cholesky(covariances, floor))
-        return self._family_start(state)
+        return covariances, model.precision_cholesky(covariances, floor)
 
     def _kernel(self, state, dtype, far=(), fitting=False):
         model = self._covariance_model
@@ -432,12 +436,9 @@ default='hierarchical'
         covariances, then the precision factors; a spread below the data's resolution raises
         the collapse error. The lower bound is the mean log-likelihood of ``state`` (the
         parameters the E-step used), scikit-learn's convention."""
-        model = self._covariance_model
         step = self._family.m_step(stats, 10 * np.finfo(dtype).eps, state.dofs,
                                    self._family_option())
-        covariances = model.estimate(step.sample, step.nk, self.reg_covar, state.covariances)
-        floor = resolution_floor(step.weights, step.means, covariances, model, dtype)
-        prec_chol = model.precision_cholesky(covariances, floor)
+        covariances, prec_chol = self._solve_covariances(step, state.covariances, dtype)
         noise_weight = max(0.0, 1.0 - float(step.weights.sum())) if self._noise_on() else 0.0
         new = MixtureState(step.weights, step.means, covariances, prec_chol, noise_weight,
                            step.dofs)
