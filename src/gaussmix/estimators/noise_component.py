@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backends import is_dask_collection
+from ..engine.estep import em_statistics, whole_data_kernel
 from ..engine.families import UniformNoise, box_log_volume
 from ..engine.families.uniform_noise import stray_rows
 from ..engine.validation import check_weights, is_real
@@ -32,67 +33,33 @@ NOISE_RULE = {
 NOISE_LABEL = -1
 
 
-def _rotated_box_log_volume(X, sample_weight=None, chunk=65536):
+def _rotated_box_log_volume(X, sample_weight, bounds, statistics=em_statistics,
+                            chunk=65536):
     """The log-volume of the box of the data's principal-component scores (mclust's
-    ``hypvol`` takes the smaller of it and the column box): the (weighted) covariance's
-    eigenvectors, then the ranges of the rows' scores, read chunk by chunk."""
-    if is_dask_collection(X):
-        import dask
-
-        w = None if sample_weight is None else sample_weight
-        if w is not None:
-            keep = w > 0
-            X, w = X[keep], w[keep]
-        total = X.shape[0] if w is None else w.sum()
-        mean = (X.sum(axis=0) if w is None else (X * w[:, None]).sum(axis=0)) / total
-        centred = X - mean
-        scatter = centred.T @ (centred if w is None else centred * w[:, None])
-        mean, scatter = dask.compute(mean, scatter)
-        vectors = np.linalg.eigh(np.asarray(scatter, dtype=np.float64))[1]
-        scores = (X - mean) @ vectors
-        lo, hi = dask.compute(scores.min(axis=0), scores.max(axis=0))
-        return box_log_volume(lo, hi)
-    n, d = X.shape
-    total, first, second = 0.0, np.zeros(d), np.zeros((d, d))
-    shift = None
-    for start in range(0, n, chunk):
-        part = np.asarray(X[start:start + chunk], dtype=np.float64)
-        w = None if sample_weight is None else np.asarray(sample_weight[start:start + chunk],
-                                                          dtype=np.float64)
-        if w is not None:
-            part, w = part[w > 0], w[w > 0]
-        if not len(part):
-            continue
-        shift = part[0].copy() if shift is None else shift
-        z = part - shift
-        weights = np.ones(len(z)) if w is None else w
-        total += weights.sum()
-        first += weights @ z
-        second += (z * weights[:, None]).T @ z
-    mean = first / total
-    vectors = np.linalg.eigh(second / total - np.outer(mean, mean))[1]
-    lo = np.full(d, np.inf)
-    hi = np.full(d, -np.inf)
-    for start in range(0, n, chunk):
-        part = np.asarray(X[start:start + chunk], dtype=np.float64)
-        if sample_weight is not None:
-            part = part[np.asarray(sample_weight[start:start + chunk]) > 0]
-            if not len(part):
-                continue
-        scores = (part - shift) @ vectors
-        lo, hi = np.minimum(lo, scores.min(axis=0)), np.maximum(hi, scores.max(axis=0))
-    return box_log_volume(lo, hi)
+    ``hypvol`` takes the smaller of it and the column box ``bounds``): the weighted covariance
+    through the data path's ``statistics`` (one whole-data component, moments around the
+    box's centre), its eigenvectors, then the ranges of the rows' scores."""
+    shift = bounds.mean(axis=0)
+    stats = statistics(X, sample_weight, whole_data_kernel("dense", shift, X.dtype), chunk, 1)
+    offset = stats.s1[0] / stats.nk[0]
+    covariance = stats.s2[0] / stats.nk[0] - np.outer(offset, offset)
+    vectors = np.linalg.eigh(covariance)[1]
+    return box_log_volume(*_column_ranges(X, sample_weight, chunk,
+                                          transform=lambda rows: (rows - shift) @ vectors))
 
 
-def _column_ranges(X, sample_weight=None, chunk=65536):
+def _column_ranges(X, sample_weight=None, chunk=65536, transform=None):
     """``(minimum, maximum)`` per column of the rows of ``X`` (NumPy, memory-mapped or Dask)
     whose weight is positive (a row of weight 0 is not data), read chunk by chunk so that a
-    memory-mapped file is never loaded whole."""
+    memory-mapped file is never loaded whole; with ``transform``, of the rows it maps them to
+    (float64 rows in, float64 rows out)."""
     if is_dask_collection(X):
         import dask
 
         if sample_weight is not None:
             X = X[sample_weight > 0]
+        if transform is not None:
+            X = transform(X.astype(np.float64))
         return tuple(np.asarray(v, dtype=np.float64)
                      for v in dask.compute(X.min(axis=0), X.max(axis=0)))
     lo = np.full(X.shape[1], np.inf)
@@ -103,6 +70,8 @@ def _column_ranges(X, sample_weight=None, chunk=65536):
             part = part[np.asarray(sample_weight[start:start + chunk]) > 0]
             if not len(part):
                 continue
+        if transform is not None:
+            part = transform(part)
         lo = np.minimum(lo, part.min(axis=0))
         hi = np.maximum(hi, part.max(axis=0))
     return lo, hi
@@ -122,14 +91,15 @@ class NoiseComponent:
                 "no density under a uniform box of all the features. Impute first, or fit "
                 "without noise.")
 
-    def _prepare_noise(self, X, sample_weight=None):
+    def _prepare_noise(self, X, sample_weight=None, statistics=em_statistics):
         """The noise region of the data ``X`` (before EM): the bounding box of its rows of
-        positive weight, and the volume (the box's, mclust's ``hypvol``, or the given one)."""
+        positive weight, and the volume (the box's, mclust's ``hypvol``, or the given one);
+        ``statistics``: the data path's (see :func:`_rotated_box_log_volume`)."""
         if not self._noise_on():
             return
         self._set_noise_region(np.vstack(_column_ranges(X, sample_weight)))
         if self.noise == "hypvol":  # mclust's: the smaller of the two boxes
-            rotated = _rotated_box_log_volume(X, sample_weight)
+            rotated = _rotated_box_log_volume(X, sample_weight, self.noise_bounds_, statistics)
             if rotated < self.noise_log_volume_:
                 self.noise_log_volume_ = rotated
                 with np.errstate(over="ignore"):
