@@ -54,10 +54,11 @@ def fit_summaries(models, X, sample_weight):
     :func:`gaussmix.engine.estep.stacked_kernel`): on small data a pass costs its call
     overhead, whatever the number of mixtures. Models that score rows with missing values are
     summarised one at a time."""
+    if len(models) < 2 or any(model._allows_missing() for model in models):
+        return [_fit_summary(model, X, sample_weight) for model in models]
     states = [model._fitted_state() for model in models]
     terms = [model._kernel_terms(state) for model, state in zip(models, states)]
-    if len(models) < 2 or any(model._allows_missing() or term is None
-                              for model, term in zip(models, terms)):
+    if any(term is None for term in terms):  # a family or noise with its own E-step terms
         return [_fit_summary(model, X, sample_weight) for model in models]
     dtype = np.result_type(X.dtype, *(model.means_.dtype for model in models)).type
     shift = states[0].weights @ states[0].means
