@@ -76,6 +76,24 @@ def test_a_fit_climbs_and_scores_as_scipy_does(family, covariance_type, noise, r
 
 
 @pytest.mark.parametrize("covariance_type", REPRESENTATIVE)
+@pytest.mark.parametrize("family", sorted(families.FAMILIES))
+def test_components_far_apart_score_as_scipy_does(family, covariance_type, rng):
+    """Clusters 1e5 standard deviations apart put the kernel's components beyond its
+    shared-shift forms (the stacked whitened form, moments around their own means): the
+    family's rows there must be the same map of the distances as everywhere else."""
+    X = _two_t_clusters(rng)
+    X[len(X) // 2:] += 1e5
+    model = ESTIMATOR_OF_FAMILY[family](2, covariance_type=covariance_type,
+                                        random_state=0).fit(X)
+    kernel = model._kernel(model._fitted_state(), X.dtype)
+    assert len(kernel.far), "the data no longer reach the far-component path"
+    np.testing.assert_allclose(model.score_samples(X), _reference_log_density(model, X),
+                               rtol=1e-9, atol=1e-9)
+    steps = np.diff(model.lower_bounds_)
+    assert np.all(steps > -1e-8 * np.abs(model.lower_bounds_[1:])), steps.min()
+
+
+@pytest.mark.parametrize("covariance_type", REPRESENTATIVE)
 def test_student_t_beats_gaussian_on_heavy_tails_and_keeps_its_means(covariance_type, rng):
     X = _two_t_clusters(rng, n=600, dof=2.5)
     t = gm.StudentMixture(2, covariance_type=covariance_type, random_state=0).fit(X)

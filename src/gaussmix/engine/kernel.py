@@ -86,10 +86,12 @@ class Kernel(Layout):
         Each component's variance per feature (else the dense family inverts the factors).
     density : object, optional
         A component family's E-step terms (:mod:`gaussmix.engine.families`): the kernel then
-        computes ``-d_k(x)^2 / 2`` (half the squared Mahalanobis distance; ``log_weights`` and
-        ``log_det`` are not used) and ``density.log_density`` turns it into the weighted
-        log-densities, filling the per-row latent weights; ``density.accumulate`` adds its
-        sums to the statistics. ``None``: the Gaussian kernel.
+        computes ``row_scale_k * (-d_k(x)^2 / 2) + row_offset_k`` (``d_k`` the Mahalanobis
+        distance; ``log_weights`` and ``log_det`` are not used) into the first K rows of the
+        workspace's ``latent`` (the affine map folded into the forms' coefficients, free),
+        ``density.log_density(latent, lp)`` turns those into the weighted log-densities and
+        keeps what its sums need in ``latent``, and ``density.accumulate`` adds its sums to
+        the statistics. ``None``: the Gaussian kernel.
     background : float, optional
         The log-density of a uniform noise component times its weight (``log w_0 - log V``),
         normalised with the components; its responsibilities' sum is the statistics'
@@ -132,10 +134,14 @@ class Kernel(Layout):
         if density is None:
             const = log_weights + log_det
             const = const - 0.5 * n_features * LOG_2PI
-        else:  # the family's log-density needs the squared distances alone
-            const = np.zeros(n_components)
+            row_scale = np.ones(n_components)
+        else:
+            # the family reads its rows as ``scale_k (-d^2/2) + offset_k``: both folded into
+            # the forms' coefficients below (rows ``scale (-d^2/2 + offset / scale)``), free
+            row_scale = np.asarray(density.row_scale, dtype=np.float64)
+            const = np.asarray(density.row_offset, dtype=np.float64) / row_scale
         if family == "dense":
-            prec = self._init_dense(factor, mc, const, dtype)
+            prec = self._init_dense(factor, mc, const, dtype, row_scale)
             size = _term_size(mc, np.abs(prec))
             if variances is None:
                 inverse = np.linalg.inv(factor)
@@ -144,11 +150,13 @@ class Kernel(Layout):
             def factors(idx):
                 return factor[idx], np.linalg.inv(factor[idx])
         elif family == "shared":
-            # ||y - B_k||^2 = ||y||^2 - 2 y.B_k + ||B_k||^2 with y = L^T x, B_k = L^T mc_k.
+            # ||y - B_k||^2 = ||y||^2 - 2 y.B_k + ||B_k||^2 with y = L^T x, B_k = L^T mc_k: one
+            # GEMM on the rows [y; 1; ||y||^2] (see log_prob)
             self.Lt = np.ascontiguousarray(factor.T).astype(dtype)
             B = mc @ factor
             c0 = const - 0.5 * np.sum(B**2, axis=1)
-            self.theta = np.hstack([B, c0[:, None]]).astype(dtype)
+            self.theta = (row_scale[:, None] * np.hstack(
+                [B, c0[:, None], np.full((n_components, 1), -0.5)])).astype(dtype)
             size = _term_size(mc, np.abs(factor @ factor.T))
             inverse = np.linalg.inv(factor)
             variances = np.sum(inverse**2, axis=-2)[None, :]
@@ -160,7 +168,8 @@ class Kernel(Layout):
             p = factor
             p2 = p**2
             c0 = const - 0.5 * np.sum(mc**2 * p2, axis=1)
-            self.theta = np.hstack([-0.5 * p2, mc * p2, c0[:, None]]).astype(dtype)
+            self.theta = (row_scale[:, None] * np.hstack(
+                [-0.5 * p2, mc * p2, c0[:, None]])).astype(dtype)
             size = np.sum(mc**2 * p2, axis=1) + n_features
             variances = 1.0 / p2
 
@@ -171,7 +180,7 @@ class Kernel(Layout):
         # the factor by which its shared-shift second moments cancel
         with np.errstate(divide="ignore", invalid="ignore"):
             cancel = np.max(mc**2 / variances, axis=1)
-        self._split_far(size, cancel, factors, mc, const, dtype, far)
+        self._split_far(size, cancel, factors, mc, const, dtype, far, row_scale)
 
     def incomplete_rows(self):
         """The :class:`~gaussmix.engine.missing.IncompleteRows` of these parameters (built on
@@ -182,7 +191,7 @@ class Kernel(Layout):
                                               self.centres)
         return self._incomplete
 
-    def _init_dense(self, prec_chol, mc, const, dtype):
+    def _init_dense(self, prec_chol, mc, const, dtype, row_scale):
         """Split the components between the two dense E-step forms.
 
         *Expanded* (one GEMM ``Theta @ F`` on the outer products ``F`` that the statistics need
@@ -209,13 +218,14 @@ class Kernel(Layout):
         quad = -0.5 * prec[:, rows, cols] * _pair_counts(d)
         lin = np.einsum("kij,kj->ki", prec, mc)
         theta = np.empty((len(mc), quad.shape[1] + d + 1), dtype=dtype)
-        theta[:, : quad.shape[1]] = quad
-        theta[:, quad.shape[1] : -1] = lin
-        theta[:, -1] = const - 0.5 * np.einsum("ki,ki->k", lin, mc)
+        scale = row_scale[:, None]
+        theta[:, : quad.shape[1]] = scale * quad
+        theta[:, quad.shape[1] : -1] = scale * lin
+        theta[:, -1] = row_scale * (const - 0.5 * np.einsum("ki,ki->k", lin, mc))
         self.theta_exp = theta
         return prec
 
-    def _split_far(self, size, cancel, factors, mc, const, dtype, forced=()):
+    def _split_far(self, size, cancel, factors, mc, const, dtype, forced=(), row_scale=None):
         """Find the components too far from the shift for the shared-shift forms (see
         :meth:`_init_dense`) and prepare their stacked form: ``y_k = L_k^T (x - m_k)`` for all of
         them in one GEMM ``[L_k^T | -L_k^T m_k] @ [x ; 1]``, with ``L_k`` the precision factor
@@ -243,7 +253,9 @@ class Kernel(Layout):
         lt = L.transpose(0, 2, 1).reshape(-1, d)
         b = np.einsum("kd,kde->ke", mc[far], L).reshape(-1, 1)
         self.theta_far = np.hstack([lt, -b]).astype(dtype)
-        self.const_far = const[far].astype(dtype)[:, None]
+        scale = np.ones(len(far)) if row_scale is None else row_scale[far]
+        self.scale_far = (-0.5 * scale).astype(dtype)[:, None]
+        self.const_far = (scale * const[far]).astype(dtype)[:, None]
         comps = far[self.whitened]
         self.centres[comps] = mc[comps] + self.shift
         # x - mean_k = A_k y with A_k = L_k^-T (statistics()); shared pools every other row
@@ -259,14 +271,16 @@ class Kernel(Layout):
         # all components far: write in place; otherwise overwrite their shared-shift rows
         out = lp if len(far) == self.n_components else ws.lp_far[:, :n]
         np.einsum("kdn,kdn->kn", y3, y3, out=out)  # one read of y, no squared copy
-        out *= -0.5
+        out *= self.scale_far
         out += self.const_far
         if out is not lp:
             lp[far] = out
 
-    def log_prob(self, ws, n):
-        """Weighted log-probabilities ``(K, n)`` of the rows loaded in ``ws`` (a view of ``ws``)."""
-        F, lp = ws.F[:, :n], ws.lp[:, :n]
+    def log_prob(self, ws, n, lp=None):
+        """Weighted log-probabilities ``(K, n)`` of the rows loaded in ``ws`` (a view of ``ws``;
+        for a family's ``density``, its rows ``scale (-d^2/2) + offset``), into ``lp`` if given."""
+        F = ws.F[:, :n]
+        lp = ws.lp[:, :n] if lp is None else lp
         family, d = self.family, self.n_features
         all_far = len(self.far) == self.n_components
         if family == "dense":
@@ -275,12 +289,10 @@ class Kernel(Layout):
         elif all_far:
             pass
         elif family == "shared":
-            ya = ws.Y[:, :n]
+            ya = ws.Y[:, :n]  # [L^T x; 1; ||L^T x||^2]
             np.matmul(self.Lt, F[:d], out=ya[:d])
+            np.einsum("dn,dn->n", ya[:d], ya[:d], out=ya[d + 1])
             np.matmul(self.theta, ya, out=lp)
-            sq = np.einsum("dn,dn->n", ya[:d], ya[:d])
-            sq *= -0.5
-            lp += sq
         else:
             np.matmul(self.theta, F, out=lp)
         if len(self.far):
@@ -297,9 +309,12 @@ class Kernel(Layout):
     def e_step_loaded(self, ws, n):
         """:meth:`e_step` of the ``n`` rows already loaded in ``ws`` (centred on this kernel's
         shift)."""
-        lp = self.log_prob(ws, n)
-        if self.density is not None:
-            self.density.log_density(lp, ws.latent[:, :n])
+        if self.density is None:
+            lp = self.log_prob(ws, n)
+        else:
+            latent = ws.latent[:, :n]
+            self.log_prob(ws, n, latent[: self.n_components])
+            lp = self.density.log_density(latent, ws.lp[:, :n])
         if self.background is not None:
             return lp, _with_background(lp, normalize_inplace(lp), self.background,
                                         ws.background[:n])

@@ -66,8 +66,8 @@ class _Workspace:
             if n_far < k:
                 self.lp_far = np.empty((n_far, rows), dtype=layout.dtype)
         if layout.family == "shared":
-            self.Y = np.empty((d + 1, rows), dtype=layout.dtype)
-            self.Y[-1] = 1
+            self.Y = np.empty((d + 2, rows), dtype=layout.dtype)  # [L^T x; 1; ||L^T x||^2]
+            self.Y[d] = 1
         self.lp = np.empty((k, rows), dtype=layout.dtype)
         self.shifted = self.plogp = self.latent = self.background = None
         if layout.density is not None:  # a family's per-row terms (see engine.families)
@@ -209,16 +209,26 @@ class Layout:
             part = ws.background[:n] if weight is None else ws.background[:n] * weight
             acc.extras["background"] = acc.extras.get("background", 0.0) + float(
                 np.sum(part, dtype=np.float64))
-        if self.density is not None:  # its sums, then the moments' weights r * u
-            resp *= self.density.accumulate(acc.extras, resp, ws.latent[:, :n])
-        acc.moments += F @ resp.T  # this orientation is the faster GEMM for BLAS
+        scale = None  # the moments' weights are resp times this, per component
+        if self.density is not None:  # its sums, and the moments' weights (r u = r / q * s)
+            scale = self.density.accumulate(acc.extras, resp, ws.latent[:, :n])
+        if scale is None:
+            acc.moments += F @ resp.T  # this orientation is the faster GEMM for BLAS
+        else:
+            acc.moments += np.multiply(F @ resp.T, scale)
         if self.family == "shared":
             xt = F[: self.n_features]
             if len(self.whitened) or self.density is not None or self.background is not None:
-                # each row's total moment weight (pooled over the near components)
-                xw = xt * resp[self.near_rows].sum(axis=0)
+                # each row's total moment weight (pooled over the near components), into the
+                # E-step's spent y = L^T x
+                near = self.near_rows
+                total = (resp.sum(axis=0) if scale is None else scale.astype(resp.dtype) @ resp) if near.all() else (
+                    resp[near].sum(axis=0) if scale is None
+                    else scale[near].astype(resp.dtype) @ resp[near])
+                xw = np.multiply(xt, total, out=ws.Y[: self.n_features, :n])
             else:
-                xw = xt if weight is None else xt * weight
+                xw = xt if weight is None else np.multiply(xt, weight,
+                                                           out=ws.Y[: self.n_features, :n])
             acc.xtx += xw @ xt.T
         acc.weight += float(n if weight is None else np.sum(weight, dtype=np.float64))
         acc.n_samples += n
@@ -229,6 +239,8 @@ class Layout:
             if len(w) < len(self.far):
                 y = y[w]
             r = resp[self.far[w]][:, :, None]  # (whitened, n, 1)
+            if scale is not None:
+                r = r * scale[self.far[w]][:, None, None]
             yr = np.multiply(y, r.transpose(0, 2, 1), out=ws.Yr[:, :n].reshape(y.shape))
             acc.whitened_yy += yr @ y.transpose(0, 2, 1)
             acc.whitened_y += (y @ r)[:, :, 0]

@@ -3,12 +3,14 @@
 A *family* supplies, for EM on the sufficient-statistics engine (see ``docs/design.md``, "The
 component protocol"):
 
-* its E-step terms (:meth:`ComponentFamily.terms`): an object with ``n_latent`` (the per-row
-  ``(K, n)`` arrays the kernel keeps for it), whose ``log_density(lp, latent)`` turns the
-  kernel's ``-d^2/2`` (half the squared Mahalanobis distance of each row from each component)
-  into weighted log-densities and fills the per-row latent arrays, and whose
-  ``accumulate(extras, resp, latent)`` adds the family's further sums and returns the weights
-  the moments take (``None``: the fused Gaussian kernel, no extra pass);
+* its E-step terms (:meth:`ComponentFamily.terms`; ``None``: the fused Gaussian kernel, no
+  extra pass): an object with ``n_latent`` (the per-row ``(K, n)`` arrays the kernel keeps for
+  it in ``latent``) and ``row_scale``, ``row_offset`` (per component: the kernel writes
+  ``row_scale * (-d^2/2) + row_offset``, ``d`` the Mahalanobis distance of each row from each
+  component, into ``latent[:K]``, folding the map into its own coefficients), whose
+  ``log_density(latent, lp)`` fills ``lp`` with the weighted log-densities, and whose
+  ``accumulate(extras, resp, latent)`` adds the family's further sums and turns ``resp`` into
+  the moments' weights in place, up to the per-component factor it returns (or ``None``);
 * its M-step (:meth:`ComponentFamily.m_step`): weights, means, the sample covariances handed to
   the covariance model's constrained solve, and the family's own parameters;
 * its parameter count (:meth:`ComponentFamily.n_parameters`).

@@ -29,10 +29,17 @@ MIN_DOF, MAX_DOF = 0.2, 1000.0
 
 
 class StudentTerms:
-    """The Student-t E-step terms of one iteration (the kernel's ``density``)."""
+    """The Student-t E-step terms of one iteration (the kernel's ``density``).
 
-    #: Per-row arrays of K rows each the kernel keeps for these terms: the latent weights
-    #: ``u`` and ``log(1 + d^2/nu)``.
+    The kernel writes ``q = 1 + d^2/nu`` into ``latent[:K]`` (``row_scale`` times its
+    ``-d^2/2`` plus ``row_offset``, folded into its own coefficients at no cost);
+    :meth:`log_density` leaves ``log q`` in ``latent[K:]``. The latent weight
+    ``u = (nu + D) / (nu + d^2) = ratio / q`` is never stored: the moments take ``r / q`` and
+    are scaled by ``ratio`` per component after their GEMM.
+    """
+
+    #: Per-row arrays of K rows each the kernel keeps for these terms: ``q = 1 + d^2/nu`` and
+    #: ``log q``.
     n_latent = 2
 
     def __init__(self, log_weights, log_det, dofs, n_features, dtype):
@@ -40,33 +47,34 @@ class StudentTerms:
         d = n_features
         const = (np.asarray(log_weights, dtype=np.float64) + log_det
                  + gammaln(0.5 * (nu + d)) - gammaln(0.5 * nu) - 0.5 * d * np.log(nu * np.pi))
-        self.scale = (-2.0 / nu).astype(dtype)[:, None]  # -d^2/2 -> d^2/nu
+        self.row_scale = -2.0 / nu  # -d^2/2 -> 1 + d^2/nu
+        self.row_offset = np.ones_like(nu)
         self.half = (-0.5 * (nu + d)).astype(dtype)[:, None]
         self.const = const.astype(dtype)[:, None]
-        self.ratio = ((nu + d) / nu).astype(dtype)[:, None]
+        self.ratio = (nu + d) / nu
 
-    def log_density(self, lp, latent):
-        """``lp`` (``-d^2/2``, ``(K, n)``) becomes ``log w_k + log t_k`` in place; ``latent``
-        (``(2K, n)``) keeps ``u = (nu + D) / (nu + d^2)`` and ``log(1 + d^2/nu)``. No
-        exponential: ``u`` is a division."""
+    def log_density(self, latent, lp):
+        """Fill ``lp`` (``(K, n)``) with ``log w_k + log t_k`` from ``q`` in ``latent[:K]``,
+        keeping ``log q`` in ``latent[K:]``; returns ``lp``. Three passes: ``log`` of ``q``
+        loses nothing that matters (its absolute error is one rounding of ``1 + d^2/nu``, as
+        ``log1p``'s; rounding may leave ``q`` a hair below 1 and ``log q`` a hair below 0)."""
         k = len(lp)
-        q, log_q = latent[:k], latent[k:]
-        np.multiply(lp, self.scale, out=q)  # d^2/nu (rounding may make it a hair < 0)
-        np.log1p(q, out=log_q)
+        log_q = np.log(latent[:k], out=latent[k:])
         np.multiply(log_q, self.half, out=lp)
         lp += self.const
-        q += 1.0
-        np.divide(self.ratio, q, out=q)
+        return lp
 
     def accumulate(self, extras, resp, latent):
         """Add ``sum r`` and ``sum r log(1 + d^2/nu)`` of the chunk (``resp`` weighted by the
-        sample weights) to ``extras``; returns ``u``, the weights the moments take. (``sum r
-        u``, which the degrees of freedom also need, is the moments' weight sum ``nk``.)"""
+        sample weights) to ``extras``; turn ``resp`` into ``r / q`` in place and return
+        ``ratio``, the per-component factor that makes those the moments' weights ``r u``.
+        (``sum r u``, which the degrees of freedom also need, is the moments' weight sum.)"""
         k = len(resp)
         extras["resp"] = extras.get("resp", 0.0) + resp.sum(axis=1, dtype=np.float64)
         extras["resp_log"] = extras.get("resp_log", 0.0) + np.einsum(
             "kn,kn->k", resp, latent[k:]).astype(np.float64)
-        return latent[:k]
+        np.divide(resp, latent[:k], out=resp)
+        return self.ratio
 
 
 def update_dofs(dofs, resp_sums, dof_sums, n_features, shared=False):
