@@ -61,8 +61,9 @@ print(f"identification accuracy {accuracy:.0%} (chance 12.5%), verification EER 
 
 # %%
 # Left: every score, the true speaker's model ringed; a red cross marks the model that won a
-# row it should not have (a misidentified utterance). Right: target trials (utterance against its own speaker) score
-# higher than non-target trials, and the EER threshold sits where the two overlap.
+# row it should not have (a misidentified utterance). Right: target trials (an utterance
+# against its own speaker) score higher than non-target trials, and the EER threshold sits
+# where the two overlap.
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained",
                                   gridspec_kw={"width_ratios": [1, 1.3]})
 image = left.imshow(scores, aspect="auto", cmap="viridis")
