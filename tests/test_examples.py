@@ -5,8 +5,9 @@ second for all), so a syntax error, a renamed import or a changed option fails C
 runs themselves take 5 to 40 s each on 2 busy cores, even at their ``--quick`` sizes (all seven
 about 2 minutes): the cheapest (``anomaly_detection.py``, 3 to 4 s) runs by default, the others
 are marked ``slow`` and run with ``GAUSSMIX_SLOW=1`` (``make_speaker_corpus.py`` where
-``espeak-ng`` is installed, ``explorer_screenshot.py`` where Debian's chromium is). The scripts' numbers are not checked here (the README quotes them from
-full runs); a run must finish, say what it wrote, and write it where it was told.
+``espeak-ng`` is installed, ``explorer_screenshot.py`` where Debian's chromium is). The
+scripts' numbers are not checked here (the README quotes them from full runs); a run must
+finish, say what it wrote, and write it where it was told.
 """
 
 from __future__ import annotations
