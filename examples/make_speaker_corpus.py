@@ -218,7 +218,7 @@ def main(argv=None):
         writer.writerows(rows)
     size = sum(p.stat().st_size for p in out.iterdir())
     seconds = sum(r["seconds"] for r in rows)
-    print(f"{len(rows)} utterances, {seconds:.0f} s of speech, {size / 1000:.0f} kB in {out} "
+    print(f"wrote {len(rows)} utterances, {seconds:.0f} s of speech, {size / 1000:.0f} kB in {out} "
           f"({version.split('Data')[0].strip()})")
 
 

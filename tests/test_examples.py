@@ -33,8 +33,8 @@ def _arguments(out):
     what it must write."""
     return {
         "anomaly_detection": ([str(out / "anomaly.png")], (), ["anomaly.png"]),
-        "explorer_screenshot": (["--out", str(out / "explorer.png")], ("selenium", "panel"),
-                                ["explorer.png"]),
+        "explorer_screenshot": (["--out", str(out / "explorer.png")],
+                                ("selenium", "panel", "bokeh"), ["explorer.png"]),
         "finance_regimes": (["--out", str(out), "--quick"], ("arch",),
                             ["finance_tails.png", "finance_regimes.png"]),
         "make_readme_pictures": (["--out", str(out)], (),
