@@ -9,12 +9,12 @@ dashed: the decision boundary; ringed: the flagged rows.
 
 Run (a few seconds)::
 
-    python examples/anomaly_detection.py [output.png]
+    python examples/anomaly_detection.py [output.png]   # default: docs/images/anomaly.png
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import matplotlib
@@ -40,7 +40,15 @@ def planted(rng):
     return rows, np.r_[np.zeros(len(X), int), np.ones(20, int)]
 
 
-def main(path):
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("output", nargs="?", default="docs/images/anomaly.png",
+                        help="where the picture goes (default: %(default)s)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    path = parse_args(argv).output
     rng = np.random.default_rng(SEED)
     X, labels = planted(rng)
     detectors = {
@@ -71,4 +79,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "docs/images/anomaly.png")
+    main()

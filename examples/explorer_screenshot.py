@@ -5,11 +5,12 @@ Starts ``gaussmix explore`` on a free port of 127.0.0.1, opens it in Debian's he
 ``docs/images/explorer.png``. Needs ``pip install "gaussmix[explore]" selenium`` and
 ``apt-get install chromium chromium-driver``. Run from the repository root (about 20 s)::
 
-    python examples/explorer_screenshot.py
+    python examples/explorer_screenshot.py [--out PICTURE]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -60,7 +61,15 @@ def wait(condition, what, timeout=60.0):
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def main():
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="where the screenshot goes (default: docs/images/explorer.png)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    out = parse_args(argv).out
     if find_chromium() is None:
         raise SystemExit("needs Debian's chromium and chromium-driver (apt-get install them)")
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
@@ -91,11 +100,12 @@ def main():
         move.pointer_action.move_to_location(round(x), round(y))
         move.perform()
         time.sleep(0.8)  # the tooltip fades in
-        fd, tmp = tempfile.mkstemp(suffix=".png", dir=OUT.parent)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)
         os.close(fd)
         browser.save_screenshot(tmp)
-        os.replace(tmp, OUT)
-        print(f"wrote {OUT}")
+        os.replace(tmp, out)
+        print(f"wrote {out}")
     finally:
         if browser is not None:
             browser.quit()

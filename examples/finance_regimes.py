@@ -18,11 +18,15 @@ percent.
 
 Run from the repository root (about a minute)::
 
-    python examples/finance_regimes.py
+    python examples/finance_regimes.py [--out FOLDER] [--quick]
+
+``--out``: the folder of the two pictures (default ``docs/images/``); ``--quick`` (a smoke run):
+the rolling forecasts refit once a year instead of every 21 days.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -111,7 +115,7 @@ def tails_picture(returns, mixture, normal):
 
 
 # ---------------------------------------------------------------------- 2. VaR backtests
-def backtest_rows(returns, mixture, normal):
+def backtest_rows(returns, mixture, normal, refit_every=21):
     train, test = returns[:"2008-12-31"], returns["2009-01-01":]
     mix_train, normal_train = fit_by_bic(train, "1999-2008")
     r_all, r_test = returns.to_numpy(), test.to_numpy()
@@ -126,10 +130,11 @@ def backtest_rows(returns, mixture, normal):
                 var = fin.value_at_risk(model, level)
                 rows.append((sample, level, name, str(model.n_components), var,
                              fin.var_backtest(r, var, level)))
-    print("rolling forecasts (1,000-day window, refit every 21 days) ...", flush=True)
+    print(f"rolling forecasts (1,000-day window, refit every {refit_every} days) ...", flush=True)
     rolling = []
     for ks, name in ((1, "normal"), (range(1, 6), "mixture")):
-        var, used = fin.rolling_var(r_all, LEVELS, n_components=ks, window=1000, refit_every=21,
+        var, used = fin.rolling_var(r_all, LEVELS, n_components=ks, window=1000,
+                                    refit_every=refit_every,
                                     random_state=SEED, return_n_components=True)
         keep = used > 0
         k = f"{used[keep].min()}-{used[keep].max()}" if name == "mixture" else "1"
@@ -201,7 +206,20 @@ def regimes(prices):
     save(fig, "finance_regimes.png")
 
 
-def main():
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="the folder of the pictures (default: docs/images/)")
+    parser.add_argument("--quick", action="store_true",
+                        help="rolling forecasts refitted once a year (a smoke run)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    global OUT
+    args = parse_args(argv)
+    OUT = args.out
+    OUT.mkdir(parents=True, exist_ok=True)
     prices = fin.load_sp500()["Adj Close"]
     returns = fin.log_returns(prices)
     print(f"S&P 500 {prices.index[0].date()} to {prices.index[-1].date()}: {len(returns)} daily "
@@ -216,7 +234,7 @@ def main():
               f"{fin.expected_shortfall(mixture, level):.2f}%, observed "
               f"{-returns[returns <= observed].mean():.2f}%")
     tails_picture(returns, mixture, normal)
-    print_table(backtest_rows(returns, mixture, normal))
+    print_table(backtest_rows(returns, mixture, normal, refit_every=252 if args.quick else 21))
     regimes(prices)
 
 

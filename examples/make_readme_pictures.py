@@ -2,13 +2,14 @@
 
 Run from the repository root::
 
-    python examples/make_readme_pictures.py
+    python examples/make_readme_pictures.py [--out FOLDER]   # default: docs/images/
 
 Everything is seeded, so the pictures only change when the code does.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -116,7 +117,16 @@ def covariance_models():
     save(fig, "covariance_models.png")
 
 
-def main():
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="the folder the pictures go to (default: docs/images/)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    global OUT
+    OUT = parse_args(argv).out
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stdout)
     log.setLevel(logging.INFO)
     OUT.mkdir(parents=True, exist_ok=True)

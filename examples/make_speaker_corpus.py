@@ -46,7 +46,9 @@ part of the degradation. The loaders and ``gaussmix speaker`` read WAV just as w
 
 Run from the repository root (needs ``espeak-ng``; a few seconds)::
 
-    python examples/make_speaker_corpus.py [--out src/gaussmix/datasets/speakers]
+    python examples/make_speaker_corpus.py [--out src/gaussmix/datasets/speakers] [--limit N]
+
+``--limit N`` makes only the first N utterances (a smoke run).
 
 The output is deterministic for a given espeak-ng version.
 """
@@ -177,7 +179,18 @@ def plan():
     return todo
 
 
-def main(out=OUT):
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="output folder (default: the package's)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="make only the first LIMIT utterances of the plan (a smoke run)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out = args.out
     if shutil.which("espeak-ng") is None:
         raise SystemExit("espeak-ng is not installed (Debian/Ubuntu: apt-get install espeak-ng).")
     version = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True,
@@ -188,7 +201,7 @@ def main(out=OUT):
         old.unlink()
     rng = np.random.default_rng(SEED)
     rows = []
-    for stem, speaker, voice, role, text in plan():
+    for stem, speaker, voice, role, text in plan()[:args.limit]:
         speed = int(rng.integers(SPEED[0], SPEED[1] + 1))
         pitch = int(rng.integers(PITCH[0], PITCH[1] + 1))
         record = {"file": f"{stem}.flac", "speaker": speaker, "role": role, "voice": voice,
@@ -205,11 +218,9 @@ def main(out=OUT):
         writer.writerows(rows)
     size = sum(p.stat().st_size for p in out.iterdir())
     seconds = sum(r["seconds"] for r in rows)
-    print(f"{len(rows)} utterances, {seconds:.0f} s of speech, {size / 1000:.0f} kB in {out} "
+    print(f"wrote {len(rows)} utterances, {seconds:.0f} s of speech, {size / 1000:.0f} kB in {out} "
           f"({version.split('Data')[0].strip()})")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=OUT, help="output folder (default: the package's)")
-    main(parser.parse_args().out)
+    main()
