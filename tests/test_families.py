@@ -93,6 +93,22 @@ def test_components_far_apart_score_as_scipy_does(family, covariance_type, rng):
     assert np.all(steps > -1e-8 * np.abs(model.lower_bounds_[1:])), steps.min()
 
 
+@pytest.mark.parametrize("scale", [1.0, 1e9])
+def test_student_terms_fold_their_constant_only_where_it_is_representable(scale, rng):
+    """The Student-t terms fold ``const`` into the kernel's map (``c q``) while ``|log c|`` is
+    small for the dtype; in float32 data a billion units wide leave some components' constant
+    as a separate term. Both paths give scipy's density at the fitted parameters, and EM
+    climbs."""
+    X = (_two_t_clusters(rng, d=4) * scale).astype(np.float32)
+    model = gm.StudentMixture(2, covariance_type="full", random_state=0).fit(X)
+    terms = model._kernel(model._fitted_state(), X.dtype).density
+    assert bool(terms.rest) == (scale > 1), terms.log_c
+    reference = _reference_log_density(model, X.astype(np.float64))
+    np.testing.assert_allclose(model.score_samples(X), reference, rtol=2e-5, atol=2e-4)
+    steps = np.diff(model.lower_bounds_)
+    assert np.all(steps > -1e-4 * np.abs(model.lower_bounds_[1:])), steps.min()
+
+
 @pytest.mark.parametrize("covariance_type", REPRESENTATIVE)
 def test_student_t_beats_gaussian_on_heavy_tails_and_keeps_its_means(covariance_type, rng):
     X = _two_t_clusters(rng, n=600, dof=2.5)

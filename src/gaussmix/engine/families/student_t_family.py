@@ -31,15 +31,19 @@ MIN_DOF, MAX_DOF = 0.2, 1000.0
 class StudentTerms:
     """The Student-t E-step terms of one iteration (the kernel's ``density``).
 
-    The kernel writes ``q = 1 + d^2/nu`` into ``latent[:K]`` (``row_scale`` times its
-    ``-d^2/2`` plus ``row_offset``, folded into its own coefficients at no cost);
-    :meth:`log_density` leaves ``log q`` in ``latent[K:]``. The latent weight
-    ``u = (nu + D) / (nu + d^2) = ratio / q`` is never stored: the moments take ``r / q`` and
-    are scaled by ``ratio`` per component after their GEMM.
+    ``log w + log t = half log q + const`` with ``q = 1 + d^2/nu`` and ``half = -(nu + D)/2``,
+    which is ``half log(c q)`` with ``log c = const / half``. The kernel writes ``c q`` into
+    ``latent[:K]`` (``row_scale`` times its ``-d^2/2`` plus ``row_offset``, folded into its own
+    coefficients at no cost), so :meth:`log_density` is a ``log`` and a product; it keeps
+    ``log(c q)`` in ``latent[K:]``. The latent weight ``u = (nu + D) / (nu + d^2) = ratio c /
+    (c q)`` is never stored: the moments take ``r / (c q)`` and are scaled by ``ratio c`` per
+    component after their GEMM. ``c`` is folded in only while ``|log c|`` is at most an eighth
+    of the dtype's largest exponent (88 in float64, 11 in float32), so that ``c q`` is
+    representable wherever ``q`` is, short of rows ~1e16 standard deviations out in float32;
+    a component beyond that keeps ``c = 1`` and adds ``const`` (one more pass).
     """
 
-    #: Per-row arrays of K rows each the kernel keeps for these terms: ``q = 1 + d^2/nu`` and
-    #: ``log q``.
+    #: Per-row arrays of K rows each the kernel keeps for these terms: ``c q`` and its log.
     n_latent = 2
 
     def __init__(self, log_weights, log_det, dofs, n_features, dtype):
@@ -47,34 +51,42 @@ class StudentTerms:
         d = n_features
         const = (np.asarray(log_weights, dtype=np.float64) + log_det
                  + gammaln(0.5 * (nu + d)) - gammaln(0.5 * nu) - 0.5 * d * np.log(nu * np.pi))
-        self.row_scale = -2.0 / nu  # -d^2/2 -> 1 + d^2/nu
-        self.row_offset = np.ones_like(nu)
-        self.half = (-0.5 * (nu + d)).astype(dtype)[:, None]
-        self.const = const.astype(dtype)[:, None]
-        self.ratio = (nu + d) / nu
+        half = -0.5 * (nu + d)
+        log_c = const / half
+        folded = np.abs(log_c) <= np.log(np.finfo(dtype).max) / 8  # NaN: not folded
+        self.log_c = np.where(folded, log_c, 0.0)
+        c = np.exp(self.log_c)
+        self.row_scale = -2.0 / nu * c  # -d^2/2 -> c (1 + d^2/nu)
+        self.row_offset = c
+        self.half = half.astype(dtype)[:, None]
+        # the components whose const stays a separate term
+        self.rest = [(k, np.dtype(dtype).type(const[k])) for k in np.flatnonzero(~folded)]
+        self.moment_scale = (nu + d) / nu * c
 
     def log_density(self, latent, lp):
-        """Fill ``lp`` (``(K, n)``) with ``log w_k + log t_k`` from ``q`` in ``latent[:K]``,
-        keeping ``log q`` in ``latent[K:]``; returns ``lp``. Three passes: ``log`` of ``q``
-        loses nothing that matters (its absolute error is one rounding of ``1 + d^2/nu``, as
-        ``log1p``'s; rounding may leave ``q`` a hair below 1 and ``log q`` a hair below 0)."""
+        """Fill ``lp`` (``(K, n)``) with ``log w_k + log t_k`` from ``c q`` in ``latent[:K]``,
+        keeping ``log(c q)`` in ``latent[K:]``; returns ``lp``. Two passes: ``log`` of
+        ``c q`` loses nothing that matters (its absolute error is one rounding, as
+        ``log1p(d^2/nu)`` plus ``const``'s; rounding may leave ``q`` a hair below 1)."""
         k = len(lp)
         log_q = np.log(latent[:k], out=latent[k:])
         np.multiply(log_q, self.half, out=lp)
-        lp += self.const
+        for j, const in self.rest:
+            lp[j] += const
         return lp
 
     def accumulate(self, extras, resp, latent):
         """Add ``sum r`` and ``sum r log(1 + d^2/nu)`` of the chunk (``resp`` weighted by the
-        sample weights) to ``extras``; turn ``resp`` into ``r / q`` in place and return
-        ``ratio``, the per-component factor that makes those the moments' weights ``r u``.
+        sample weights) to ``extras``; turn ``resp`` into ``r / (c q)`` in place and return
+        ``ratio c``, the per-component factor that makes those the moments' weights ``r u``.
         (``sum r u``, which the degrees of freedom also need, is the moments' weight sum.)"""
         k = len(resp)
-        extras["resp"] = extras.get("resp", 0.0) + resp.sum(axis=1, dtype=np.float64)
-        extras["resp_log"] = extras.get("resp_log", 0.0) + np.einsum(
-            "kn,kn->k", resp, latent[k:]).astype(np.float64)
+        resp_sum = resp.sum(axis=1, dtype=np.float64)
+        extras["resp"] = extras.get("resp", 0.0) + resp_sum
+        extras["resp_log"] = extras.get("resp_log", 0.0) + (np.einsum(
+            "kn,kn->k", resp, latent[k:]).astype(np.float64) - self.log_c * resp_sum)
         np.divide(resp, latent[:k], out=resp)
-        return self.ratio
+        return self.moment_scale
 
 
 def update_dofs(dofs, resp_sums, dof_sums, n_features, shared=False):
