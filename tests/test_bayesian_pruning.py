@@ -14,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture as SkBayesianGaussianMixture
 
 import gaussmix as gm
+from _helpers import TWO_TYPES
 from gaussmix.engine.variational import PRIOR_TYPES
 
 BGM = gm.BayesianGaussianMixture
@@ -35,7 +36,7 @@ def _fit(X, **params):
 @given(n_groups=st.integers(2, 5), overlap=st.sampled_from([0.001, 0.01, 0.05, 0.1]),
        seed=st.integers(0, 2**31 - 1), n_components=st.integers(6, 10),
        prior_type=st.sampled_from(PRIOR_TYPES),
-       covariance_type=st.sampled_from(["full", "diag"]))
+       covariance_type=st.sampled_from(TWO_TYPES))
 def test_the_rule_never_lowers_the_lower_bound(n_groups, overlap, seed, n_components,
                                                prior_type, covariance_type):
     X, _, _ = gm.make_mixture(400, n_groups, overlap=overlap, random_state=seed)

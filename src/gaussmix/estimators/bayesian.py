@@ -114,13 +114,14 @@ default='dirichlet_process'
         Threads for the E-step of ``fit``.
     prune : {'elbo', None}, default='elbo'
         After a fit that converged, empty the components its lower bound says the data do not
-        need: for each component (the smallest first), refit with its rows given to the others
-        and keep the refit if it has fewer components with weight and a higher lower bound;
-        repeat until no removal is kept (:mod:`gaussmix.estimators.pruning`). It undoes the
-        local optimum of variational EM in which one group is split between two components.
-        It costs about one refit per component kept (each from a fitted state), and only ever
-        raises ``lower_bound_``. ``None``: scikit-learn's fit, iteration for iteration (as
-        is ``'elbo'`` where no removal is kept).
+        need: for each component with weight, refit with its rows given to the others; keep
+        the refit with the highest lower bound among those with fewer components with weight
+        and a higher bound; repeat until no removal is kept
+        (:mod:`gaussmix.estimators.pruning`). It undoes the local optimum of variational EM in
+        which one group is split between two components. It costs one refit (from a fitted
+        state) per component with weight, per removal and once more at the end, and only
+        ever raises ``lower_bound_``. ``None``: scikit-learn's fit, iteration for iteration
+        (as is ``'elbo'`` where no removal is kept).
 
     Attributes
     ----------

@@ -19,20 +19,25 @@ difference of two such bounds is the difference of the ELBOs.
 The rule, from the fit EM converged to:
 
 1. the *active* components are those with a responsibility sum of at least one (average) row;
-2. for each active component, the smallest first (a split group's spare half is small, and its
-   refit the cheapest), refit with it emptied as above, with the fit's own ``max_iter`` and
-   stopping rule (a refit that fails, a covariance collapsing, is not kept);
-3. keep the first refit that converged, has fewer active components than before, and whose
-   lower bound is higher by more than the stopping rule calls no change (``tol``, or the
-   relative rule's tolerance), then go back to 1;
-4. stop when no active component's removal is kept (or one component is left).
+2. for each active component, refit with it emptied as above, with the fit's own ``max_iter``
+   and stopping rule (a refit that fails, a covariance collapsing, is not kept);
+3. of the refits that converged, have fewer active components than before, and whose lower
+   bound is higher by more than the stopping rule calls no change (``tol``, or the relative
+   rule's tolerance), keep the one with the highest lower bound (steepest ascent: on iris the
+   first such refit in order of size ends at 404.0, the highest at 439.3), then go back to 1;
+4. stop when no removal is kept (or one active component is left).
 
 "Fewer active components" is what makes it a pruning: with a Dirichlet-process (stick-breaking)
 prior, the bound also rises when a group moves from a late stick to an empty earlier one, a
 relabelling that changes nothing a user reads off the fit; such moves are not taken. Every
-kept move empties one component, so there are at most ``n_components - 1``, and the final
-sweep costs one refit per component kept. Refits run in the same EM loop as the fit
-(:meth:`~gaussmix.estimators.driver.BaseMixture._iterate`).
+kept move empties one component, so there are at most ``n_components - 1``; each costs one
+refit per active component, and so does the final sweep that keeps none. Refits run in the
+same EM loop as the fit (:meth:`~gaussmix.estimators.driver.BaseMixture._iterate`).
+
+The rule only removes, greedily: an optimum that needs a component moved to a group it does
+not cover stays out of its reach (iris, ten components, ``weight_concentration_prior=1e-3``:
+the rule takes the fit from 381.6 to 439.3 with two groups; the best of ``n_init=8`` starts
+is 464.1 with three). More starts remain the cure for that; the rule prunes the best of them.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ def active_components(estimator, state, min_rows):
     """Indices of the components of ``state`` with a responsibility sum of at least
     ``min_rows`` (the posterior's mean precision is the prior's plus that sum)."""
     nk = np.asarray(state.mean_precision, dtype=np.float64) - estimator.mean_precision_prior_
-    return np.flatnonzero(nk >= min_rows), nk
+    return np.flatnonzero(nk >= min_rows)
 
 
 def prune_by_lower_bound(estimator, plan, result):
@@ -69,10 +74,11 @@ def prune_by_lower_bound(estimator, plan, result):
     kept = True
     while kept:
         kept = False
-        active, nk = active_components(estimator, result.state, min_rows)
+        active = active_components(estimator, result.state, min_rows)
         if active.size < 2:
             break
-        for k in active[np.argsort(nk[active], kind="stable")]:
+        best = None
+        for k in active:
             try:
                 state, bound = estimator._removal_start(plan, result.state, int(k))
                 refit = estimator._iterate(X, sample_weight, state, bound, estimator.max_iter,
@@ -82,14 +88,17 @@ def prune_by_lower_bound(estimator, plan, result):
                 continue        # these rows): a fit that cannot be evaluated is not better
             if not _better(estimator, refit, result, active.size, rule, min_rows):
                 continue
+            if best is None or refit.lower_bound > best[1].lower_bound:
+                best = (int(k), refit)
+        if best is not None:
+            k, refit = best
             if estimator.verbose:
                 logger.info("Pruned component %d: lower bound %.8g -> %.8g", k,
                             result.lower_bound, refit.lower_bound)
             result = RunResult(refit.state, refit.lower_bound, result.n_iter + refit.n_iter,
                                True, list(result.history) + list(refit.history))
-            removed.append(int(k))
+            removed.append(k)
             kept = True
-            break
     return result, removed
 
 
@@ -98,6 +107,6 @@ def _better(estimator, refit, result, n_active, rule, min_rows):
     bound higher by more than ``rule`` calls no change."""
     if refit is None or not refit.converged or not refit.lower_bound > result.lower_bound:
         return False
-    if active_components(estimator, refit.state, min_rows)[0].size >= n_active:
+    if active_components(estimator, refit.state, min_rows).size >= n_active:
         return False
     return not rule.converged(-np.inf, result.lower_bound, refit.lower_bound)
