@@ -119,3 +119,14 @@ def test_prune_is_a_checked_parameter():
     assert BGM().get_params()["prune"] == "elbo"
     with pytest.raises(ValueError, match="prune"):
         BGM(prune="bic").fit(np.random.default_rng(0).normal(size=(20, 2)))
+
+
+def test_integer_weights_act_like_repeated_rows_the_rule_included():
+    X, _, _ = gm.make_mixture(600, 3, overlap=0.05, random_state=5)
+    w = np.random.default_rng(0).integers(1, 3, len(X))
+    params = {"n_components": 10, "weight_concentration_prior": 1e-3, "max_iter": 1000}
+    weighted = BGM(**params).fit(X, sample_weight=w)
+    repeated = BGM(**params).fit(np.repeat(X, w, axis=0))
+    assert weighted.pruned_ and weighted.pruned_ == repeated.pruned_
+    assert weighted.lower_bound_ == pytest.approx(repeated.lower_bound_, rel=1e-10)
+    np.testing.assert_allclose(weighted.weights_, repeated.weights_, rtol=1e-8, atol=1e-12)

@@ -18,7 +18,8 @@ difference of two such bounds is the difference of the ELBOs.
 
 The rule, from the fit EM converged to:
 
-1. the *active* components are those with a responsibility sum of at least one (average) row;
+1. the *active* components are those with a responsibility sum of at least one row (a weight
+   of 1: ``sample_weight`` counts as repeated rows in this estimator, in its priors too);
 2. for each active component, refit with it emptied as above, with the fit's own ``max_iter``
    and stopping rule (a refit that fails, a covariance collapsing, is not kept);
 3. of the refits that converged, have fewer active components than before, and whose lower
@@ -46,7 +47,6 @@ import logging
 
 import numpy as np
 
-from ..engine.convergence import weight_total
 from .em_loop import RunResult
 
 logger = logging.getLogger("gaussmix")
@@ -68,7 +68,7 @@ def prune_by_lower_bound(estimator, plan, result):
     the components the rule emptied, in order. The result's ``n_iter`` and ``history`` count
     the kept refits' iterations after the fit's own."""
     X, sample_weight = plan.X, plan.sample_weight
-    min_rows = weight_total(X, sample_weight) / max(1, X.shape[0])
+    min_rows = 1.0  # a row's worth: weights count as repeated rows here, the priors' too
     rule = estimator._stopping_rule(X, sample_weight, estimator.tol)
     removed = []
     kept = True
