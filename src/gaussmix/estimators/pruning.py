@@ -84,8 +84,10 @@ def prune_by_lower_bound(estimator, plan, result):
                 refit = estimator._iterate(X, sample_weight, state, bound, estimator.max_iter,
                                            estimator.tol, plan.dtype, plan.chunk,
                                            plan.n_threads, plan.statistics)
-            except ValueError:  # a covariance that collapsed (or a prior that is singular on
-                continue        # these rows): a fit that cannot be evaluated is not better
+            except ValueError as err:  # a covariance that collapsed (or a prior singular on
+                if estimator.verbose:      # these rows): a fit that cannot be evaluated is not
+                    logger.info("Removing component %d: refit failed (%s)", k, err)  # better
+                continue
             if not _better(estimator, refit, result, active.size, rule, min_rows):
                 continue
             if best is None or refit.lower_bound > best[1].lower_bound:
