@@ -207,10 +207,9 @@ def test_explorer_view_covers_every_frame_ellipse():
                 assert x0 <= xs.min() and xs.max() <= x1 and y0 <= ys.min() and ys.max() <= y1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 27, not done: the variational mixture converges (lower bound) with one group split in "
-    "two, the spare half keeping weight 0.039, where it should be pruned"))
 def test_the_bayesian_mixture_prunes_to_the_three_groups():
+    # variational EM alone converges with one group split in two (the spare half keeping weight
+    # 0.039); prune="elbo" (the default) empties it because the lower bound rises
     X, _, _ = gm.make_mixture(600, 3, overlap=0.05, random_state=5)
     model = gm.BayesianGaussianMixture(10, weight_concentration_prior=1e-3, max_iter=500).fit(X)
     assert model.converged_

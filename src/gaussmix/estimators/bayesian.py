@@ -10,17 +10,20 @@ memory-mapped files, Dask) and prediction are the driver's.
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..engine import variational as vb
-from ..engine.em import gaussian_moments
+from ..engine.em import e_step, gaussian_moments
 from ..engine.estep import em_statistics, kernel_for, log_weights_of, whole_data_kernel
 from ..engine.state import VariationalState
 from ..engine.stats import sample_covariances
 from ..engine.validation import is_real
 from .driver import MIXTURE_RULES, BaseMixture
+from .pruning import PRUNE_RULES, prune_by_lower_bound
 
 if TYPE_CHECKING:
 
@@ -42,6 +45,8 @@ _PARAMETER_RULES = {
     "degrees_of_freedom_prior": (
         lambda v: v is None or (is_real(v) and np.isfinite(v)), "None or a number"
     ),
+    "prune": (lambda v: v is None or (isinstance(v, str) and v in PRUNE_RULES),
+              "None or " + ", ".join(repr(r) for r in PRUNE_RULES)),
 }
 
 
@@ -107,6 +112,16 @@ default='dirichlet_process'
         Rows per E-step chunk (as for :class:`gaussmix.GaussianMixture`).
     n_threads : int or None, default=None
         Threads for the E-step of ``fit``.
+    prune : {'elbo', None}, default='elbo'
+        After a fit that converged, empty the components its lower bound says the data do not
+        need: for each component with weight, refit with its rows given to the others; keep
+        the refit with the highest lower bound among those with fewer components with weight
+        and a higher bound; repeat until no removal is kept
+        (:mod:`gaussmix.estimators.pruning`). It undoes the local optimum of variational EM in
+        which one group is split between two components. It costs one refit (from a fitted
+        state) per component with weight, per removal and once more at the end, and only
+        ever raises ``lower_bound_``. ``None``: scikit-learn's fit, iteration for iteration
+        (as is ``'elbo'`` where no removal is kept).
 
     Attributes
     ----------
@@ -125,6 +140,10 @@ default='dirichlet_process'
 covariance_prior_ :
         The priors used (defaults resolved against the training data).
     converged_, n_iter_, lower_bound_, lower_bounds_, n_features_in_
+        With ``prune='elbo'``, ``n_iter_`` and ``lower_bounds_`` count the kept refits'
+        iterations after the fit's own (each refit starts below the bound it ends above).
+    pruned_ : list of int
+        The components ``prune`` emptied, in order (empty with ``prune=None``).
 
     Examples
     --------
@@ -165,6 +184,7 @@ covariance_prior_ :
         verbose_interval: int = 10,
         chunk_size: int | None = None,
         n_threads: int | None = None,
+        prune: str | None = "elbo",
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -188,6 +208,7 @@ covariance_prior_ :
         self.verbose_interval = verbose_interval
         self.chunk_size = chunk_size
         self.n_threads = n_threads
+        self.prune = prune
 
     # ------------------------------------------------------------------ priors
     def _check_hyperparameters(self):
@@ -297,7 +318,8 @@ covariance_prior_ :
         return VariationalState(concentration, mean_precision, means, degrees_of_freedom,
                                 covariances, prec_chol)
 
-    def _kernel(self, state, dtype, far=(), fitting=False):
+    def _kernel(self, state, dtype, far=(), fitting=False, removed=()):
+        """``removed``: components given no weight (no responsibility) in this E-step."""
         concentration, mean_precision = state.weight_concentration, state.mean_precision
         means, degrees_of_freedom, prec_chol = state.means, state.degrees_of_freedom, \
             state.prec_chol
@@ -305,6 +327,11 @@ covariance_prior_ :
         log_weights = vb.expected_log_weights(concentration, prior_type) + vb.log_weight_terms(
             degrees_of_freedom, mean_precision, means.shape[1]
         )
+        if len(removed):
+            log_weights = np.array(log_weights, dtype=np.float64)
+            # not -inf, which the kernel's GEMM would turn into NaN (-inf * 0); any row's
+            # responsibility for it is e**-1e30 = 0, in float32 as in float64
+            log_weights[list(removed)] = -1e30
         shift = vb.mixture_weights(concentration, prior_type) @ means
         return kernel_for(self._covariance_model, log_weights, means, prec_chol, shift, dtype,
                           far, track_entropy=fitting)
@@ -328,6 +355,35 @@ covariance_prior_ :
         bound = (stats.entropy - log_wishart - log_norm_weight
                  - 0.5 * n_features * np.sum(np.log(mean_precision)))
         return state, float(bound)
+
+    # ------------------------------------------------------------------ prune="elbo"
+    def _run_all(self, plan):
+        """The fit's runs, the one kept (as :meth:`_fit_finish` keeps it) pruned by the
+        rule of :mod:`.pruning` when ``prune="elbo"`` and it converged."""
+        finished = list(super()._run_all(plan))
+        self.pruned_ = []
+        best = None
+        for i, run in enumerate(finished):
+            if run.result is not None and (
+                    best is None or run.result.lower_bound > finished[best].result.lower_bound):
+                best = i
+        if self.prune is None or best is None or not finished[best].result.converged:
+            return finished
+        start_time = time.perf_counter()
+        result, self.pruned_ = prune_by_lower_bound(self, plan, finished[best].result)
+        seconds = finished[best].seconds + time.perf_counter() - start_time
+        finished[best] = replace(finished[best], result=result, seconds=seconds)
+        return finished
+
+    def _removal_start(self, plan, state, k):
+        """``(state, lower bound)`` after one EM iteration from ``state`` in whose E-step
+        component ``k`` has no weight: its rows go to the others, and it to its prior."""
+        dtype = plan.dtype
+        stats = e_step(
+            lambda far: self._kernel(state, dtype, far, fitting=True, removed=(k,)),
+            plan.X, plan.sample_weight, dtype, plan.chunk, plan.n_threads, plan.statistics,
+        )
+        return self._m_step(stats, state, dtype)
 
     def _fitted_state(self):
         concentration = self.weight_concentration_
