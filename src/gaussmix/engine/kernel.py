@@ -173,9 +173,8 @@ class Kernel(Layout):
             size = np.sum(mc**2 * p2, axis=1) + n_features
             variances = 1.0 / p2
 
-            def factors(idx):
-                eye = np.eye(n_features)
-                return p[idx][:, :, None] * eye, (1.0 / p[idx])[:, :, None] * eye
+            def factors(idx):  # diagonal: the factors' diagonals, (len(idx), D)
+                return p[idx], 1.0 / p[idx]
         # how many times its own variance each component's squared offset from the shift is:
         # the factor by which its shared-shift second moments cancel
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -249,25 +248,37 @@ class Kernel(Layout):
         self.far = far = np.flatnonzero(far)
         self.whitened = np.flatnonzero(whitened[far])
         self.needs_outer = self.family == "dense" and len(far) < k
-        L, L_inverse = factors(far)  # (far, D, D) precision factors and their inverses
-        lt = L.transpose(0, 2, 1).reshape(-1, d)
-        b = np.einsum("kd,kde->ke", mc[far], L).reshape(-1, 1)
-        self.theta_far = np.hstack([lt, -b]).astype(dtype)
+        # (far, D, D) precision factors and their inverses; diagonal ones as (far, D), so that
+        # wide data cost O(K D) here, not O(K D^2) (20 rows of 2,000 columns: gigabytes)
+        L, L_inverse = factors(far)
+        if L.ndim == 2:  # y_k = p_k * x - p_k * m_k, elementwise
+            self.theta_far = None
+            self.diagonal_far = (L.astype(dtype)[:, :, None], (mc[far] * L).astype(dtype)[:, :, None])
+        else:
+            lt = L.transpose(0, 2, 1).reshape(-1, d)
+            b = np.einsum("kd,kde->ke", mc[far], L).reshape(-1, 1)
+            self.theta_far = np.hstack([lt, -b]).astype(dtype)
         scale = np.ones(len(far)) if row_scale is None else row_scale[far]
         self.scale_far = (-0.5 * scale).astype(dtype)[:, None]
         self.const_far = (scale * const[far]).astype(dtype)[:, None]
         comps = far[self.whitened]
         self.centres[comps] = mc[comps] + self.shift
         # x - mean_k = A_k y with A_k = L_k^-T (statistics()); shared pools every other row
-        self.far_inverse_factors = L_inverse[self.whitened].transpose(0, 2, 1)
+        self.far_inverse_factors = (L_inverse[self.whitened] if L.ndim == 2
+                                    else L_inverse[self.whitened].transpose(0, 2, 1))
         self.near_rows[comps] = False
 
     def _log_prob_far(self, ws, F, lp, n):
         """Stacked-form rows of the far components, over whatever ``lp`` holds for them."""
         d, far = self.n_features, self.far
         y = ws.Yf[:, :n]
-        np.matmul(self.theta_far, F[self.x_at :], out=y)
         y3 = y.reshape(len(far), d, n)
+        if self.theta_far is None:  # diagonal factors
+            factor, offset = self.diagonal_far
+            np.multiply(factor, F[self.x_at : self.x_at + d], out=y3)
+            y3 -= offset
+        else:
+            np.matmul(self.theta_far, F[self.x_at :], out=y)
         # all components far: write in place; otherwise overwrite their shared-shift rows
         out = lp if len(far) == self.n_components else ws.lp_far[:, :n]
         np.einsum("kdn,kdn->kn", y3, y3, out=out)  # one read of y, no squared copy

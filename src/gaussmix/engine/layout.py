@@ -196,8 +196,9 @@ class Layout:
         acc = Accumulator(np.zeros((self.width, self.n_components)))
         if self.family == "shared":
             acc.xtx = np.zeros((d, d))
-        if n_w:
-            acc.whitened_yy, acc.whitened_y = np.zeros((n_w, d, d)), np.zeros((n_w, d))
+        if n_w:  # their second moments: the diagonals alone for diagonal factors
+            shape = (n_w, d) if self.family == "diagonal" else (n_w, d, d)
+            acc.whitened_yy, acc.whitened_y = np.zeros(shape), np.zeros((n_w, d))
         return acc
 
     def accumulate(self, acc, ws, n, resp, weight):
@@ -242,7 +243,10 @@ class Layout:
             if scale is not None:
                 r = r * scale[self.far[w]][:, None, None]
             yr = np.multiply(y, r.transpose(0, 2, 1), out=ws.Yr[:, :n].reshape(y.shape))
-            acc.whitened_yy += yr @ y.transpose(0, 2, 1)
+            if self.family == "diagonal":
+                acc.whitened_yy += np.einsum("kdn,kdn->kd", yr, y)
+            else:
+                acc.whitened_yy += yr @ y.transpose(0, 2, 1)
             acc.whitened_y += (y @ r)[:, :, 0]
 
     def statistics(self, acc, loglik=0.0):
@@ -264,14 +268,16 @@ class Layout:
             # x - mean_k = A_k y with A_k = L_k^-T: moments around the component's own mean
             syy, sy = acc.whitened_yy, acc.whitened_y
             A, comps = self.far_inverse_factors, self.far[self.whitened]
-            stats.s1[comps] = np.einsum("kij,kj->ki", A, sy)
-            s2 = A @ syy @ A.transpose(0, 2, 1)
-            if self.family == "dense":
-                stats.s2[comps] = s2
-            elif self.family == "shared":
-                stats.s2 += s2.sum(axis=0)
+            if self.family == "diagonal":  # A and the second moments as diagonals
+                stats.s1[comps] = A * sy
+                stats.s2[comps] = A**2 * syy
             else:
-                stats.s2[comps] = np.diagonal(s2, axis1=1, axis2=2)
+                stats.s1[comps] = np.einsum("kij,kj->ki", A, sy)
+                s2 = A @ syy @ A.transpose(0, 2, 1)
+                if self.family == "dense":
+                    stats.s2[comps] = s2
+                else:  # shared
+                    stats.s2 += s2.sum(axis=0)
         # one log-likelihood per mixture of a batch (see Kernel.n_groups), else a float
         stats.loglik = float(loglik) if np.ndim(loglik) == 0 else np.array(loglik, dtype=float)
         stats.weight = acc.weight

@@ -296,8 +296,12 @@ def _whitened_rows(Xs, w):
     to unit variance."""
     centre = np.average(Xs, axis=0, weights=w)
     xc = Xs - centre
-    cov = (xc * w[:, None]).T @ xc / w.sum()
-    values, vectors = np.linalg.eigh(cov)
+    if len(xc) < xc.shape[1]:  # wide: the rows span at most n directions; a thin SVD, O(n^2 D)
+        _, singular, vt = np.linalg.svd(xc * np.sqrt(w / w.sum())[:, None],
+                                        full_matrices=False)
+        values, vectors = singular**2, vt.T
+    else:
+        values, vectors = np.linalg.eigh((xc * w[:, None]).T @ xc / w.sum())
     scale = np.sqrt(np.maximum(values, values.max() * 1e-12 + np.finfo(float).tiny))
     return xc @ vectors / scale
 

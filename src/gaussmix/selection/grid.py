@@ -49,7 +49,6 @@ from ..estimators.batch import fit_side_by_side
 from .criteria import (
     CRITERIA,
     DataSpread,
-    _data_covariance,
     _fit_summary,
     degenerate_reason,
     fit_summaries,
@@ -359,8 +358,8 @@ def select_model(
     probe = estimator_class(n_init=n_init, **params)
     probe._check_hyperparameters()
     _check_grid_memory(ks, ctypes, n_init, X.shape[1])
-    data_cov = DataSpread.of(_data_covariance(fill_for_start(X, sample_weight) if missing
-                                              else X, sample_weight))
+    data_cov = DataSpread.of_rows(fill_for_start(X, sample_weight) if missing else X,
+                                  sample_weight)
     if "reg_covar" not in params:
         params = {**params, "reg_covar": relative_reg_covar(np.diag(data_cov.matrix))}
 

@@ -29,7 +29,6 @@ from ..estimators.batch import fit_side_by_side
 from .criteria import (
     CRITERIA,
     DataSpread,
-    _data_covariance,
     degenerate_reason,
     fit_summaries,
     information_criteria,
@@ -146,7 +145,7 @@ def select_parameters(X: ArrayLike, estimator: Any,
         outcomes = fit_side_by_side(estimators, X, sample_weight)
     fitted = [m for m in outcomes if not isinstance(m, ValueError)]
     summaries = dict(zip(map(id, fitted), fit_summaries(fitted, X, sample_weight)))
-    data_cov = DataSpread.of(_data_covariance(X, sample_weight))
+    data_cov = DataSpread.of_rows(X, sample_weight)
     rows, models = [], []
     for (k, point), outcome in zip(itertools.product(ks, points), outcomes):
         row = {"n_components": int(k), **point}
