@@ -367,3 +367,39 @@ def test_temporaries_left_by_a_killed_process_are_removed_by_the_next_write(tmp_
     assert (tmp_path / folder).is_dir()
     for name in keep:
         assert (tmp_path / name).read_bytes() == b"keep"
+
+
+_WRITE_FOREVER = """
+import sys
+from gaussmix.io.writing import all_or_nothing, atomic_write, remove_temporaries_on_signals
+remove_temporaries_on_signals()
+print("ready", flush=True)
+try:
+    while True:
+        with all_or_nothing():
+            atomic_write("a.bin", lambda f: f.write(b"a" * 4096))
+            atomic_write("b.bin", lambda f: f.write(b"b" * 4096))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signals_at_many_moments_of_a_real_writer_leave_no_temporary(tmp_path, signum):
+    """A real process writing two outputs all or nothing in a loop (its BLAS threads may take
+    the signal), stopped after several delays: every time, no temporary and whole outputs."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for delay in (0.0, 0.001, 0.004, 0.013, 0.04, 0.1):
+        folder = tmp_path / f"{delay}"
+        folder.mkdir()
+        process = subprocess.Popen([sys.executable, "-c", _WRITE_FOREVER], cwd=folder, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert process.stdout.readline() == b"ready\n", process.stderr.read()
+        time.sleep(delay)
+        process.send_signal(signum)
+        code = process.wait(timeout=60)
+        assert code != 0
+        left = sorted(os.listdir(folder))
+        assert left in ([], ["a.bin", "b.bin"]), (delay, left)  # both outputs or neither
+        for name in left:
+            assert (folder / name).read_bytes() == name[0].encode() * 4096
