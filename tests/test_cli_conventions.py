@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gaussmix.cli import cli
-from gaussmix.cli.options import FiniteFloatRange
+from gaussmix.cli.options import ComponentsType, FiniteFloatRange
 
 
 def _commands(group=cli, path=()):
@@ -65,6 +65,77 @@ def test_reported_usage_errors_exit_2(tmp_path, args):
         os.chdir(old)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
+
+
+def _components_options():
+    for path, command in _commands():
+        for param in command.params:
+            if isinstance(param, click.Option) and isinstance(param.type, ComponentsType):
+                yield pytest.param(path, param, id=f"{' '.join(path)} {param.opts[-1]}")
+
+
+@pytest.mark.parametrize("path, option", list(_components_options()))
+def test_every_k_list_is_capped_like_a_range(tmp_path, path, option):
+    """-k: a list (even of repeated values) holds at most as many values as a range: exit 2."""
+    limit = ComponentsType.MAX_VALUES
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for value in (",".join(map(str, range(1, limit + 2))), ",".join(["2"] * (limit + 1)),
+                      "1," * 10**6 + "1", f"1-{limit + 1}"):
+            result = CliRunner().invoke(cli, [*path, "data.csv", option.opts[-1], value])
+            assert result.exit_code == 2, result.output[-300:]
+            assert f"at most {limit}" in result.output and "Traceback" not in result.output
+            assert len(result.output) < 2000  # the message does not echo the list
+    finally:
+        os.chdir(old)
+    converted = ComponentsType().convert(",".join(map(str, range(limit, 0, -1))), None, None)
+    assert converted == list(range(1, limit + 1))
+
+
+# Characters that drive a terminal: C0/C1 controls (ESC sequences, CSI, carriage return, bell),
+# bidirectional overrides and isolates, line separators.
+DRIVING = ["\x1b", "\x1b[2J", "\x1b]0;owned\x07", "\r", "\x07", "\x08", "\x9b31m", "\u202e",
+           "\u2066", "\u200f", "\u2028", "\x00"]
+hostile_text = st.lists(st.sampled_from(DRIVING + list("ab-1.,=")), min_size=1, max_size=6).map(
+    "".join).filter(lambda text: _unsafe(text))
+
+
+def _unsafe(text):
+    return [c for c in text if c != "\n" and (ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f
+                                              or c in "\u061c\u200e\u200f\u2028\u2029"
+                                              or 0x202a <= ord(c) <= 0x202e
+                                              or 0x2066 <= ord(c) <= 0x2069)]
+
+
+# Every place a usage error of click's own repeats an argument: unknown option, command and
+# sub-command, bad integer, float, choice and K values, an unexpected extra argument, an
+# option's value given to a flag.
+USAGE_ERRORS = [
+    ["--{x}"], ["{x}"], ["fit", "--{x}"], ["speaker", "{x}"], ["generate", "-o", "a.csv", "-n", "{x}"],
+    ["generate", "-o", "a.csv", "--overlap", "{x}"], ["fit", "d.csv", "--covariance", "{x}"],
+    ["fit", "d.csv", "-k", "{x}"], ["generate", "-o", "a.csv", "extra{x}"],
+    ["generate", "-o", "a.csv", "--no-labels={x}"], ["generate", "-o", "{x}.xyz"],
+    ["fit", "d.csv", "--covar={x}"],
+]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=hostile_text)
+def test_usage_errors_show_arguments_as_text(tmp_path, text):
+    """click's own usage messages repeat the user's argument: through printable, never raw
+    (the runner keeps colours, as a terminal would: nothing is stripped for us)."""
+    old = os.getcwd()
+    os.chdir(tmp_path)  # nothing is written, but if a case ever is, not into the checkout
+    try:
+        for args in USAGE_ERRORS:
+            result = CliRunner().invoke(cli, [a.replace("{x}", text) for a in args], color=True)
+            assert result.exit_code == 2, (args, result.output)
+            assert not _unsafe(result.output), (args, result.output)
+            assert "Traceback" not in result.output
+    finally:
+        os.chdir(old)
+    assert os.listdir(tmp_path) == []
 
 
 HOSTILE_NAMES = ["a[/]", "[cm]", "[bold red]x[/bold red]", "\x1b[31mred\x1b[0m", ":smile:",

@@ -187,6 +187,32 @@ def test_nan_in_a_dask_array_names_the_row():
         gm.GaussianMixture(3).fit(da.from_array(X, chunks=1_000))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sample_weight_limits_follow_the_data_dtype_as_in_memory(dtype):
+    """Weights above the data dtype's limit, or summing to too little, are refused on Dask
+    exactly as in memory (the same message), whether the weights are NumPy or Dask arrays; the
+    largest accepted weight fits."""
+    from gaussmix.engine.validation import MAX_SAMPLE_WEIGHT, MIN_TOTAL_SAMPLE_WEIGHT
+
+    X = blobs(600).astype(dtype)
+    Xd = da.from_array(X, chunks=250)
+    limit = MAX_SAMPLE_WEIGHT[np.dtype(dtype)]
+    big = np.ones(len(X))
+    big[7] = limit * 10
+    tiny = np.full(len(X), MIN_TOTAL_SAMPLE_WEIGHT / len(X) / 10)
+    for w in (big, tiny):
+        with pytest.raises(ValueError) as in_memory:
+            gm.GaussianMixture(3, random_state=0).fit(X, sample_weight=w)
+        for weights in (w, da.from_array(w, chunks=250)):
+            with pytest.raises(ValueError) as on_dask:
+                gm.GaussianMixture(3, random_state=0).fit(Xd, sample_weight=weights)
+            assert str(on_dask.value) == str(in_memory.value)
+    fine = np.ones(len(X))
+    fine[7] = limit
+    model = gm.GaussianMixture(3, random_state=0, max_iter=3).fit(Xd, sample_weight=fine)
+    assert np.isfinite(model.means_).all()
+
+
 def test_bad_dask_inputs_are_refused():
     Xd = da.from_array(blobs(1_000), chunks=300)
     model = gm.GaussianMixture(3)

@@ -254,3 +254,152 @@ def test_an_interrupted_write_leaves_no_temporary_file(tmp_path, signum):
             assert sum(1 for _ in f) == 3_000_001
     else:
         assert code != 0
+
+
+@pytest.fixture
+def gaussmix_signal_handlers():
+    """The command line's SIGINT/SIGTERM handlers in this process, the old ones put back after."""
+    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    writing.remove_temporaries_on_signals()
+    yield
+    for s, handler in old.items():
+        signal.signal(s, handler)
+
+
+def _signal_at_line(n, signum):
+    """A trace function that, at the ``n``-th line run in gaussmix.io.writing or in tempfile,
+    sends ``signum`` to this process from another thread (so that a signal mask in the main
+    thread cannot hold it back), as a Ctrl-C from outside would."""
+    import threading
+
+    files = {os.path.abspath(writing.__file__), os.path.abspath(tempfile.__file__)}
+    seen = [0]
+
+    def local(frame, event, arg):
+        if event == "line":
+            seen[0] += 1
+            if seen[0] == n:
+                sender = threading.Thread(target=os.kill, args=(os.getpid(), signum))
+                sender.start()
+                sender.join()
+        return local
+
+    def trace(frame, event, arg):
+        return local if os.path.abspath(frame.f_code.co_filename) in files else None
+
+    return trace, seen
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_at_any_line_of_a_write_leaves_no_temporary_file(tmp_path, signum,
+                                                                   gaussmix_signal_handlers):
+    """Ctrl-C or SIGTERM delivered at every line of a two-output all-or-nothing write in turn
+    (creating the temporaries, writing, renaming): never a temporary left, and the outputs are
+    all old or all new."""
+    n = 0
+    while True:
+        n += 1
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        (folder / "a").write_bytes(b"old")
+        (folder / "b").write_bytes(b"old")
+        trace, seen = _signal_at_line(n, signum)
+        sys.settrace(trace)
+        try:
+            with writing.all_or_nothing():
+                writing.atomic_write(folder / "a", lambda f: f.write(b"new"))
+                writing.atomic_write(folder / "b", lambda f: f.write(b"new"))
+        except (KeyboardInterrupt, SystemExit):
+            interrupted = True
+        else:
+            interrupted = False
+        finally:
+            sys.settrace(None)
+        assert sorted(os.listdir(folder)) == ["a", "b"], (n, os.listdir(folder))
+        assert not writing._PENDING and not writing._TEMPORARIES, n
+        contents = {(folder / "a").read_bytes(), (folder / "b").read_bytes()}
+        assert contents in ({b"old"}, {b"new"}), (n, contents)
+        if not interrupted:
+            assert seen[0] < n  # the write ended before the n-th line: every line was tried
+            break
+    assert n > 20
+
+
+def _temporary_names(folder):
+    return sorted(name for name in os.listdir(folder) if name.startswith(".gaussmix-"))
+
+
+def test_temporaries_left_by_a_killed_process_are_removed_by_the_next_write(tmp_path):
+    """SIGKILL cannot be caught: the temporary stays, named with the dead process's id, and the
+    next write into the folder removes it. Nothing else is touched: not a running process's
+    temporary, not a link or a folder with such a name, not other names."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    script = ("import sys, time\nfrom gaussmix.io.writing import atomic_write\n"
+              "atomic_write('out.csv', lambda f: (f.write(b'x'), f.flush(), "
+              "print('writing', flush=True), time.sleep(600)))\n")
+    killed = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE)
+    assert killed.stdout.readline() == b"writing\n"
+    killed.kill()
+    killed.wait(timeout=60)
+    stale = _temporary_names(tmp_path)
+    assert len(stale) == 1 and stale[0].startswith(f".gaussmix-{killed.pid}-"), stale
+    # a live writer's temporary (this very process and another running one) and look-alikes
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        keep = [f".gaussmix-{os.getpid()}-abcdefgh.tmp", f".gaussmix-{alive.pid}-abcdefgh.tmp",
+                ".gaussmix-abcdefgh.tmp", "gaussmix-1-abcdefgh.tmp", "data.csv"]
+        for name in keep:
+            (tmp_path / name).write_bytes(b"keep")
+        target = tmp_path / "target.txt"
+        target.write_bytes(b"keep")
+        link = f".gaussmix-{killed.pid}-linkxxxx.tmp"
+        os.symlink(target, tmp_path / link)
+        folder = f".gaussmix-{killed.pid}-folderxx.tmp"
+        (tmp_path / folder).mkdir()
+        writing.atomic_write(tmp_path / "out.csv", lambda f: f.write(b"new"))
+    finally:
+        alive.kill()
+        alive.wait()
+    assert not (tmp_path / stale[0]).exists()
+    assert (tmp_path / "out.csv").read_bytes() == b"new"
+    assert target.read_bytes() == b"keep" and os.path.islink(tmp_path / link)
+    assert (tmp_path / folder).is_dir()
+    for name in keep:
+        assert (tmp_path / name).read_bytes() == b"keep"
+
+
+_WRITE_FOREVER = """
+import sys
+from gaussmix.io.writing import all_or_nothing, atomic_write, remove_temporaries_on_signals
+remove_temporaries_on_signals()
+print("ready", flush=True)
+try:
+    while True:
+        with all_or_nothing():
+            atomic_write("a.bin", lambda f: f.write(b"a" * 4096))
+            atomic_write("b.bin", lambda f: f.write(b"b" * 4096))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signals_at_many_moments_of_a_real_writer_leave_no_temporary(tmp_path, signum):
+    """A real process writing two outputs all or nothing in a loop (its BLAS threads may take
+    the signal), stopped after several delays: every time, no temporary and whole outputs."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for delay in (0.0, 0.001, 0.004, 0.013, 0.04, 0.1):
+        folder = tmp_path / f"{delay}"
+        folder.mkdir()
+        process = subprocess.Popen([sys.executable, "-c", _WRITE_FOREVER], cwd=folder, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert process.stdout.readline() == b"ready\n", process.stderr.read()
+        time.sleep(delay)
+        process.send_signal(signum)
+        code = process.wait(timeout=60)
+        assert code != 0
+        left = sorted(os.listdir(folder))
+        assert left in ([], ["a.bin", "b.bin"]), (delay, left)  # both outputs or neither
+        for name in left:
+            assert (folder / name).read_bytes() == name[0].encode() * 4096

@@ -234,3 +234,61 @@ def test_bad_calls_raise_clear_errors():
         gm.pairwise_overlap(([0.5, 0.6], [[0.0], [1.0]], [[[1.0]], [[1.0]]]))
     with pytest.raises(ValueError, match="not positive definite"):
         gm.pairwise_overlap(([0.5, 0.5], [[0.0, 0], [1.0, 0]], [np.eye(2), -np.eye(2)]))
+
+
+class _CountedIntegrals:
+    """Counts the overlap module's integrals at full accuracy (the default ``epsabs``) and at the
+    search's coarser one."""
+
+    def __init__(self, monkeypatch):
+        from gaussmix.datasets import overlap
+
+        self.full = self.search = 0
+        self.exact, self.default_epsabs = overlap._prob_quadratic_exceeds, overlap._EPSABS
+        monkeypatch.setattr(overlap, "_prob_quadratic_exceeds", self)
+
+    def __call__(self, a, b, y, **accuracy):
+        if accuracy.get("epsabs", self.default_epsabs) < self.default_epsabs * 1.5:
+            self.full += 1
+        else:
+            self.search += 1
+        return self.exact(a, b, y, **accuracy)
+
+
+@pytest.mark.parametrize("n_components, n_features", [(8, 2), (8, 5), (40, 1), (40, 2)])
+def test_make_mixture_work_grows_with_the_pairs_only(monkeypatch, n_components, n_features):
+    """Hitting the overlap takes one pass at full accuracy over the K (K - 1) ordered pairs (the
+    answer) and a handful of coarser passes (the search, started from a guess without
+    integrals), never the coinciding-means limit: ``generate -k 40`` took over 60 s with ten
+    full passes. Counted, not timed (in one dimension the probabilities have a closed form; in
+    two they are integrals)."""
+    counted = _CountedIntegrals(monkeypatch)
+    _, _, truth = gm.make_mixture(20, n_components, n_features, overlap=0.05, random_state=0)
+    pairs = n_components * (n_components - 1)
+    assert counted.full == pairs
+    assert 0 < counted.search <= 6 * pairs
+    assert truth.overlap_ == pytest.approx(0.05, abs=1e-6)
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 3])
+def test_pairs_skipped_by_the_search_are_bounded(n_features):
+    """The search skips a pair whose Bhattacharyya bound is tiny: the bound is an upper bound
+    of the exact misclassification at every scale (unequal weights and shapes included)."""
+    from gaussmix.datasets.overlap import (
+        _cholesky_stack,
+        _misclassification_matrix,
+        _pair_bounds,
+        _pair_terms,
+        _upper_bounds,
+    )
+
+    rng = np.random.default_rng(n_features)
+    for _ in range(3):
+        _, _, truth = gm.make_mixture(10, 5, n_features, overlap=0.02, weights="random",
+                                      random_state=int(rng.integers(1000)))
+        full = _full(truth)
+        terms = _pair_terms(truth.weights_, truth.means_, _cholesky_stack(full))
+        bounds = _pair_bounds(truth.weights_, truth.means_, full)
+        for scale in (0.05, 0.5, 1.0, 4.0):
+            exact = _misclassification_matrix(terms, 5, scale)
+            assert np.all(exact <= _upper_bounds(bounds, scale) + 1e-8), scale

@@ -44,6 +44,7 @@ from ..engine.validation import (
     check_positive_rows,
     check_rows,
     check_sample_weight,
+    check_weight_range,
     first_nonfinite_row,
     nonfinite_row_message,
 )
@@ -91,7 +92,7 @@ def _sample_weight(sample_weight, X):
         if w.dtype.kind not in "fiub":
             raise ValueError(f"sample_weight must hold numbers; got dtype {w.dtype}.")
         return w.astype(np.float64).rechunk((X.chunks[0],))
-    w = check_sample_weight(sample_weight, n_samples)
+    w = check_sample_weight(sample_weight, n_samples, dtype=X.dtype)  # X's limits, as in memory
     # Sent to the workers once, not with every iteration's graph.
     return da.from_array(w, chunks=(X.chunks[0],)).persist()
 
@@ -119,8 +120,8 @@ def prepare(estimator, X, sample_weight, reset, random_state):
     todo = {"sample": X[rows], "bad": bad}
     if w is not None:
         todo.update(
-            w_sample=w[rows], w_finite=da.isfinite(w).all(), w_min=w.min(), w_sum=w.sum(),
-            w_positive=da.count_nonzero(w),
+            w_sample=w[rows], w_finite=da.isfinite(w).all(), w_min=w.min(), w_max=w.max(),
+            w_sum=w.sum(), w_positive=da.count_nonzero(w),
         )
     done = dask.compute(todo)[0]
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
@@ -134,8 +135,7 @@ def prepare(estimator, X, sample_weight, reset, random_state):
             raise ValueError("sample_weight contains NaN or infinite values.")
         if done["w_min"] < 0:
             raise ValueError("sample_weight must be non-negative.")
-        if not done["w_sum"] > 0:
-            raise ValueError("sample_weight sums to zero; at least one row must have positive weight.")
+        check_weight_range(float(done["w_max"]), float(done["w_sum"]), X.dtype)
         check_positive_rows(int(done["w_positive"]), estimator.n_components)
         w_sample = np.asarray(done["w_sample"], dtype=np.float64)
         if not w_sample.sum() > 0:  # a sample of rows that all have zero weight

@@ -24,11 +24,12 @@ from . import (
     segmenting,
     speaker_verbs,
 )
+from .options import SafeMessages
 
 __all__ = ["cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SafeMessages, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gaussmix")
 def cli():
     """Gaussian mixture models: generate data, fit, predict, score and see them.

@@ -38,13 +38,45 @@ class CliError(click.ClickException):
         click.echo(f"gaussmix: error: {one_line(self.format_message())}", err=True)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0 and C1 controls, and the invisible Unicode marks that reorder or break the text shown
+# (bidirectional overrides and isolates, line and paragraph separators).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def printable(text):
-    """``text`` with control characters (ANSI escape sequences, bells, carriage returns...)
-    shown as ``\\xNN``: names from data files and paths never drive the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    """``text`` with control characters (ANSI escape sequences, bells, carriage returns,
+    bidirectional overrides...) shown as ``\\xNN`` (``\\uNNNN``): names from data files,
+    paths and arguments never drive the terminal."""
+    return _CONTROL.sub(_escape, str(text))
+
+
+def _escape(match):
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+class SafeMessages(click.Group):
+    """A group whose usage errors (click's own included: "No such option", "Invalid value",
+    "No such command"...) show user-supplied text through :func:`printable`."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        with _printable_usage_errors():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx):  # parses and runs the sub-commands
+        with _printable_usage_errors():
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _printable_usage_errors():
+    try:
+        yield
+    except click.ClickException as exc:
+        exc.message = printable(exc.message)
+        if isinstance(exc, click.FileError):
+            exc.ui_filename = printable(exc.ui_filename)
+        raise
 
 
 def one_line(text):
@@ -190,7 +222,8 @@ class ComponentsType(click.ParamType):
     """``-k``: a number, a range (``1-8`` or ``2:6``, inclusive), a list (``2,4,8``) or ``auto``."""
 
     name = "K"
-    #: Most values one range may hold, and the largest K (the data must have as many rows).
+    #: Most values one range or list may hold, and the largest K (the data must have as many
+    #: rows).
     MAX_VALUES = 1000
     MAX_COMPONENTS = 1_000_000
 
@@ -210,6 +243,9 @@ class ComponentsType(click.ParamType):
                     values = list(range(low, high + 1))
                     break
             else:
+                if text.count(",") >= self.MAX_VALUES:  # before building the list
+                    self.fail(f"a list of {text.count(',') + 1} numbers of components: at "
+                              f"most {self.MAX_VALUES} at once.", param, ctx)
                 values = [int(part) for part in text.split(",")]
         except ValueError:
             self.fail(f"{value!r} is not a number, a range like 1-8 or 2:6, or 'auto'.", param, ctx)

@@ -27,7 +27,9 @@ from .overlap import (
     _cholesky_stack,
     _misclassification_matrix,
     _overlap_of,
+    _pair_bounds,
     _pair_terms,
+    _rough_misclassification,
     _single_threaded_blas,
     _summarise,
     covariance_model,
@@ -107,11 +109,15 @@ def _random_weights(rng, weights, n_components):
     return w / w.sum()
 
 
-def _solve_scale(objective, target, tol):
+def _solve_scale(objective, target, tol, unreachable=None, start=0.0, slope=None):
     """Root of ``objective(log_c) = target`` by bracketing then Brent's method.
 
-    ``objective`` must be below the target for small ``log_c``; returns ``(log_c, value)`` or
-    ``None`` when no sign change is found in ``[-40, 40]`` around 0.
+    ``objective`` must be below the target for small ``log_c``. The bracket is searched from
+    ``start`` (a guess of the root) with a first step of 2, or, given the guessed ``slope`` of
+    the objective, one and a half times the Newton step; each further step doubles, up to 2.
+    Returns ``(log_c, value)``, or ``None`` when no sign change is found in ``[-40, 40]``,
+    or when the search has gone 4 above ``start`` and ``unreachable()`` says the target is out of
+    reach.
     """
     cache = {}
 
@@ -127,29 +133,46 @@ def _solve_scale(objective, target, tol):
         return value
 
     try:
-        return _bracket_and_solve(f, cache)
+        return _bracket_and_solve(f, cache, unreachable, float(start), slope)
     except _Close as close:
         s = close.args[0]
         return s, cache[s]
 
 
-def _bracket_and_solve(f, cache):
-    """Bracket the sign change of ``f`` on a grid of step 2 from 0, then run Brent's method."""
-    lo = hi = 0.0
-    step = 2.0
-    if f(0.0) > 0:
+def _bracket_and_solve(f, cache, unreachable, start, slope):
+    """Bracket the sign change of ``f`` from ``start`` with growing steps, then run Brent."""
+    lo = hi = start
+    value = f(start)
+    step = 2.0 if not slope or slope <= 0 else float(np.clip(1.5 * abs(value) / slope, 1e-4, 2))
+    if value > 0:
         while f(lo) > 0:
             hi, lo = lo, lo - step
+            step = min(2.0 * step, 2.0)
             if lo < -40:
                 return None
     else:
         while f(hi) < 0:
             lo, hi = hi, hi + step
-            if hi > 40:
+            step = min(2.0 * step, 2.0)
+            if hi > 40 or (hi >= start + 4 and unreachable is not None and unreachable()):
                 return None
     root = optimize.brentq(f, lo, hi, xtol=1e-13, rtol=1e-13, maxiter=200)
     f(root)
     return root, cache[root]
+
+
+def _first_guess(bounds, key, target):
+    """Where to start the search for ``log c``, and the objective's slope there: the root of
+    the same search on :func:`_rough_misclassification` (no integrals) and its slope;
+    ``(0, None)`` when the guess finds no root."""
+    def rough(log_c):
+        return key(_summarise(_rough_misclassification(bounds, np.exp(log_c)))) - target
+
+    try:
+        guess = optimize.brentq(rough, -40.0, 40.0, xtol=1e-6)
+    except ValueError:  # no sign change: the guess cannot help
+        return 0.0, None
+    return guess, (rough(guess + 1e-3) - rough(guess - 1e-3)) / 2e-3
 
 
 def _check_int(value, name, minimum):
@@ -365,6 +388,15 @@ def _draw_with_overlap(
     def key(result):
         return result.max if max_overlap is not None else result.mean
 
+    # The search for the scale starts at the root of a rough overlap without integrals
+    # (_first_guess: typically a few hundredths of log c off), so that four or five steps find
+    # it. Each step is one pass over the K (K - 1) ordered pairs with integrals good to
+    # `accuracy` (the overlap module's are good to 1e-10, three times the work), skipping the
+    # pairs whose Bhattacharyya bound is below it (their overlap cannot move the average by
+    # more); the scale found gets one pass to full accuracy. The overlap of coinciding means
+    # (the reachable limit) is computed only when the search goes far up without reaching the
+    # request, to say why.
+    accuracy = min(1e-9, 0.01 * tol)
     for _ in range(max_tries):
         means = rng.uniform(0.0, _MEAN_BOX, (n_components, n_features))
         shapes = _random_shapes(rng, n_components, n_features, model, max_axis_ratio)
@@ -373,27 +405,31 @@ def _draw_with_overlap(
             full = model.dense(cov_, n_components, n_features)
             return _overlap_of(weights, centres, full)
 
-        # Limit for huge covariances: the overlap of components sharing one mean.
-        limit = summary(shapes, np.zeros_like(means))
-        reachable = limit.max if max_overlap is not None else limit.mean
-        best_reachable = max(best_reachable, reachable)
-        if first >= reachable - tol:
-            failures.append("limit")
-            continue
-
         full = model.dense(shapes, n_components, n_features)
         terms = _pair_terms(weights, means, _cholesky_stack(full))
+        bounds = _pair_bounds(weights, means, full)
 
-        def objective(log_c, terms=terms):
-            return key(_summarise(_misclassification_matrix(terms, n_components, np.exp(log_c))))
+        def objective(log_c, terms=terms, bounds=bounds):
+            return key(_summarise(_misclassification_matrix(
+                terms, n_components, np.exp(log_c), bounds, accuracy, epsabs=accuracy)))
 
-        found = _solve_scale(objective, first, tol)
+        reachable = []
+
+        def unreachable(shapes=shapes, centres=means * 0.0, reachable=reachable):
+            # Limit for huge covariances: the overlap of components sharing one mean.
+            if not reachable:
+                reachable.append(key(summary(shapes, centres)))
+            return first >= reachable[0] - tol
+
+        found = _solve_scale(objective, first, tol, unreachable,
+                             *_first_guess(bounds, key, first))
         if found is None:
-            failures.append("bracket")
+            failures.append("limit" if unreachable() else "bracket")
+            best_reachable = max(best_reachable, reachable[0])
             continue
         log_c, _ = found
         covariances = model.scaled(shapes, np.exp(log_c))
-        result = summary(covariances)
+        result = summary(covariances)  # to full accuracy, as pairwise_overlap(truth) gives it
         if max_overlap is not None and overlap is not None:
             result, covariances = _match_average(
                 summary, covariances, result, model, overlap, max_overlap, tol

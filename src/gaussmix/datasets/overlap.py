@@ -31,6 +31,7 @@ involved.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -55,13 +56,18 @@ _DAMPED = 45.0
 _MAX_ERROR = 1e-8
 # Coefficients of the quadratic part smaller than this (relative) are treated as exactly zero.
 _ZERO_A = 1e-9
+# Up to this many quadratic terms the integrand is computed with plain floats (faster than NumPy
+# on a few numbers).
+_SCALAR_TERMS = 8
 
 
 # ---------------------------------------------------------------------------- quadratic forms
-def _prob_quadratic_exceeds(a, b, y):
+def _prob_quadratic_exceeds(a, b, y, epsabs=_EPSABS, max_error=_MAX_ERROR):
     """``P[sum_l a_l W_l**2 + b_l W_l > y]`` for independent standard normal ``W_l``.
 
     Exact ties (a constant form equal to ``y``) count one half. Pure function of floats.
+    ``epsabs`` and ``max_error``: the quadrature's requested and largest accepted error (looser
+    values serve the generator's search for a scale, whose result is then computed exactly).
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -92,29 +98,46 @@ def _prob_quadratic_exceeds(a, b, y):
     b2_over_4a = b2q / (4.0 * aq)
     cache = {}
 
-    def modulus_phase(t):
-        # |phi(t)| and the bounded part of arg phi(t) (it tends to a constant as t -> inf).
-        hit = cache.get(t)
-        if hit is None:
-            u = 1.0 + c4 * (t * t)
-            log_mod = -0.25 * np.log(u).sum() - 0.5 * t * t * ((b2q / u).sum() + b2_linear)
-            phase = (0.5 * np.arctan(two_a * t) + b2_over_4a * t / u).sum()
-            hit = cache[t] = (np.exp(log_mod), phase)
-        return hit
+    if aq.size <= _SCALAR_TERMS:  # a few terms: plain floats, without NumPy's per-call cost
+        rows = list(zip(c4.tolist(), two_a.tolist(), b2q.tolist(), b2_over_4a.tolist()))
+
+        def modulus_phase(t):
+            # |phi(t)| and the bounded part of arg phi(t) (it tends to a constant as t -> inf).
+            hit = cache.get(t)
+            if hit is None:
+                tt = t * t
+                log_u = b_sum = phase = 0.0
+                for c, ta, b2, b4 in rows:
+                    u = 1.0 + c * tt
+                    log_u += math.log(u)
+                    b_sum += b2 / u
+                    phase += 0.5 * math.atan(ta * t) + b4 * t / u
+                hit = cache[t] = (math.exp(-0.25 * log_u - 0.5 * tt * (b_sum + b2_linear)), phase)
+            return hit
+    else:
+
+        def modulus_phase(t):
+            hit = cache.get(t)
+            if hit is None:
+                u = 1.0 + c4 * (t * t)
+                log_mod = -0.25 * np.log(u).sum() - 0.5 * t * t * ((b2q / u).sum() + b2_linear)
+                phase = (0.5 * np.arctan(two_a * t) + b2_over_4a * t / u).sum()
+                hit = cache[t] = (math.exp(log_mod), float(phase))
+            return hit
 
     def integrand(t):
         if t == 0.0:
             return 0.0
         mod, phase = modulus_phase(t)
-        return mod * np.sin(phase - omega * t) / t
+        return mod * math.sin(phase - omega * t) / t
 
     def tail_cos(t):
         mod, phase = modulus_phase(t)
-        return mod * np.sin(phase) / t
+        return mod * math.sin(phase) / t
 
     def tail_sin(t):
         mod, phase = modulus_phase(t)
-        return mod * np.cos(phase) / t
+        return mod * math.cos(phase) / t
 
     # The linear parts damp |phi(t)| by exp(-g(t)), g increasing. When that damping alone
     # reaches e^-45 at some finite t_end, the integral beyond t_end is negligible (< 1e-18) and
@@ -130,31 +153,31 @@ def _prob_quadratic_exceeds(a, b, y):
             t_end = 1.0
             while damping(t_end) < _DAMPED:
                 t_end *= 2.0
-            head, err = integrate.quad(integrand, 0.0, t_end, epsabs=_EPSABS, epsrel=0, limit=5000)
+            head, err = integrate.quad(integrand, 0.0, t_end, epsabs=epsabs, epsrel=0, limit=5000)
             errors.append(err)
             tail = 0.0
         else:
-            head, err = integrate.quad(integrand, 0.0, _SPLIT, epsabs=_EPSABS, epsrel=0, limit=5000)
+            head, err = integrate.quad(integrand, 0.0, _SPLIT, epsabs=epsabs, epsrel=0, limit=5000)
             errors.append(err)
             if abs(omega) * _SPLIT < 1e-3:  # no oscillation left: a plain improper integral
                 tail, err = integrate.quad(
-                    integrand, _SPLIT, np.inf, epsabs=_EPSABS, epsrel=0, limit=5000
+                    integrand, _SPLIT, np.inf, epsabs=epsabs, epsrel=0, limit=5000
                 )
                 errors.append(err)
             else:
                 w = abs(omega)
                 cos_part, err_c = integrate.quad(
-                    tail_cos, _SPLIT, np.inf, weight="cos", wvar=w, epsabs=_EPSABS, limlst=1000
+                    tail_cos, _SPLIT, np.inf, weight="cos", wvar=w, epsabs=epsabs, limlst=1000
                 )
                 sin_part, err_s = integrate.quad(
-                    tail_sin, _SPLIT, np.inf, weight="sin", wvar=w, epsabs=_EPSABS, limlst=1000
+                    tail_sin, _SPLIT, np.inf, weight="sin", wvar=w, epsabs=epsabs, limlst=1000
                 )
                 errors += [err_c, err_s]
                 tail = cos_part - np.sign(omega) * sin_part
     error = float(np.sum(errors)) / np.pi
-    if not error <= _MAX_ERROR:  # pragma: no cover - a numerical safety net
+    if not error <= max_error:  # pragma: no cover - a numerical safety net
         raise ArithmeticError(
-            f"The overlap integral reached an error of {error:.2g}, above {_MAX_ERROR:g}. Please "
+            f"The overlap integral reached an error of {error:.2g}, above {max_error:g}. Please "
             "report the mixture parameters that caused this."
         )
     return float(min(1.0, max(0.0, 0.5 + (head + tail) / np.pi)))
@@ -219,14 +242,64 @@ def _pair_terms(weights, means, chols):
     return terms
 
 
-def _misclassification_matrix(terms, n_components, scale=1.0):
-    """``(K, K)`` matrix of ``w(j|i)`` (row ``i``: true component, column ``j``), zero diagonal."""
+def _misclassification_matrix(terms, n_components, scale=1.0, bounds=None, negligible=0.0,
+                              **accuracy):
+    """``(K, K)`` matrix of ``w(j|i)`` (row ``i``: true component, column ``j``), zero diagonal.
+
+    With ``bounds`` (:func:`_pair_bounds`), a pair whose upper bound at ``scale`` is at most
+    ``negligible`` is set to 0 without its integral (an error of at most ``negligible``).
+    ``accuracy``: ``epsabs`` and ``max_error`` for :func:`_prob_quadratic_exceeds`.
+    """
     out = np.zeros((n_components, n_components))
     root = np.sqrt(scale)
+    upper = None if bounds is None else _upper_bounds(bounds, scale)
     for (i, j), term in terms.items():
-        if term is not None:
+        if term is not None and (upper is None or upper[i, j] > negligible):
             a, b, y0, d2 = term
-            out[i, j] = _prob_quadratic_exceeds(a, b / root, y0 + d2 / scale)
+            out[i, j] = _prob_quadratic_exceeds(a, b / root, y0 + d2 / scale, **accuracy)
+    return out
+
+
+def _pair_bounds(weights, means, full_covariances):
+    """Per ordered pair, ``(h, L, D)`` with ``w(j|i) <= exp(h - L - D / c)`` once every
+    covariance is scaled by ``c``: the Bhattacharyya bound (``h = log(pi_j / pi_i) / 2``).
+
+    ``pi_i w(j|i)`` is at most the Bayes error of the pair, at most ``sqrt(pi_i pi_j)
+    exp(-B)``, with ``B = D / c + L`` the Bhattacharyya distance (``D = (mu_i - mu_j)'
+    Sbar^{-1} (mu_i - mu_j) / 8``, ``L = log det Sbar / 2 - (log det S_i + log det S_j) / 4``,
+    ``Sbar = (S_i + S_j) / 2``). Costs one small solve per pair, no integral: the generator
+    uses it to skip the pairs too far apart to matter at a scale.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    covs = np.asarray(full_covariances, dtype=np.float64)
+    mean_cov = 0.5 * (covs[:, None] + covs[None, :])
+    diff = means[:, None, :] - means[None, :, :]
+    d = 0.125 * np.einsum("ijk,ijk->ij", diff, np.linalg.solve(mean_cov, diff[..., None])[..., 0])
+    log_det = np.linalg.slogdet(covs)[1]
+    big_l = 0.5 * np.linalg.slogdet(mean_cov)[1] - 0.25 * (log_det[:, None] + log_det[None, :])
+    with np.errstate(divide="ignore"):
+        log_w = np.log(weights)
+    half_log_ratio = np.nan_to_num(0.5 * (log_w[None, :] - log_w[:, None]), nan=np.inf)
+    return half_log_ratio, np.maximum(big_l, 0.0), np.maximum(d, 0.0)
+
+
+def _upper_bounds(bounds, scale):
+    """Each ordered pair's bound on ``w(j|i)`` at ``scale`` (:func:`_pair_bounds`), at most 1."""
+    half_log_ratio, big_l, d = bounds
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.exp(np.minimum(half_log_ratio - big_l - d / scale, 0.0))
+
+
+def _rough_misclassification(bounds, scale):
+    """A cheap guess of the ``(K, K)`` misclassification matrix at ``scale``: exact for two
+    components with one covariance and equal weights (``Phi(-sqrt(2 B))``, half the Mahalanobis
+    distance), near it otherwise. Only a starting point for the generator's search."""
+    from scipy.special import ndtr
+
+    half_log_ratio, big_l, d = bounds
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.exp(np.minimum(half_log_ratio, 0.0)) * ndtr(-np.sqrt(2.0 * (big_l + d / scale)))
+    np.fill_diagonal(out, 0.0)
     return out
 
 

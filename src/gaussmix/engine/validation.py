@@ -224,6 +224,27 @@ def check_positive_rows(n_positive, n_components):
         )
 
 
+def check_weight_range(largest, total, dtype):
+    """The limits on finite, non-negative sample weights with maximum ``largest`` and sum
+    ``total`` for data of ``dtype`` (:data:`MAX_SAMPLE_WEIGHT`, :data:`MIN_TOTAL_SAMPLE_WEIGHT`),
+    shared by the in-memory check and the Dask path (which computes the two lazily)."""
+    limit = MAX_SAMPLE_WEIGHT.get(np.dtype(dtype), MAX_SAMPLE_WEIGHT[np.dtype(np.float64)])
+    if largest > limit:
+        raise ValueError(
+            f"sample_weight holds {largest:.3g}; weights up to {limit:.0e} are accepted for "
+            f"{np.dtype(dtype).name} data (only their ratios matter to EM: divide them by their "
+            "maximum)."
+        )
+    if not total > 0:
+        raise ValueError("sample_weight sums to zero; at least one row must have positive weight.")
+    if total < MIN_TOTAL_SAMPLE_WEIGHT:
+        raise ValueError(
+            f"sample_weight sums to {total:.3g}, too little to compute with (the statistics "
+            f"lose precision); give weights summing to at least {MIN_TOTAL_SAMPLE_WEIGHT:.0e} "
+            "(only their ratios matter to EM: divide them by their maximum)."
+        )
+
+
 def check_sample_weight(sample_weight, n_samples, n_components=None, dtype=np.float64):
     """Validated float64 weights (or None); with ``n_components``, enough positive rows too.
     ``dtype``: the data's, whose kernels the weights enter (:data:`MAX_SAMPLE_WEIGHT`)."""
@@ -245,21 +266,7 @@ def check_sample_weight(sample_weight, n_samples, n_components=None, dtype=np.fl
         raise ValueError("sample_weight contains NaN or infinite values.")
     if np.any(w < 0):
         raise ValueError("sample_weight must be non-negative.")
-    largest = MAX_SAMPLE_WEIGHT.get(np.dtype(dtype), MAX_SAMPLE_WEIGHT[np.dtype(np.float64)])
-    if w.size and w.max() > largest:
-        raise ValueError(
-            f"sample_weight holds {w.max():.3g}; weights up to {largest:.0e} are accepted for "
-            f"{np.dtype(dtype).name} data (only their ratios matter to EM: divide them by their "
-            "maximum)."
-        )
-    if not w.sum() > 0:
-        raise ValueError("sample_weight sums to zero; at least one row must have positive weight.")
-    if w.sum() < MIN_TOTAL_SAMPLE_WEIGHT:
-        raise ValueError(
-            f"sample_weight sums to {w.sum():.3g}, too little to compute with (the statistics "
-            f"lose precision); give weights summing to at least {MIN_TOTAL_SAMPLE_WEIGHT:.0e} "
-            "(only their ratios matter to EM: divide them by their maximum)."
-        )
+    check_weight_range(float(w.max()) if w.size else 0.0, float(w.sum()), dtype)
     if n_components is not None:
         check_positive_rows(int(np.count_nonzero(w)), n_components)
     return w

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import io
 import os
+import re
 import signal
 import stat
 import sys
@@ -29,7 +30,8 @@ from .formats import DataError, data_format
 
 __all__ = [
     "OutputError", "all_or_nothing", "atomic_write", "atomic_write_path", "check_output",
-    "no_scratch_space", "protect_inputs", "remove_temporaries_on_signals", "same_file",
+    "no_scratch_space", "protect_inputs", "remove_stale_temporaries",
+    "remove_temporaries_on_signals", "same_file",
     "scratch_array", "write_table", "write_table_chunks",
 ]
 
@@ -80,12 +82,13 @@ _PENDING = []  # stack of open all_or_nothing() blocks: lists of (tmp, destinati
 
 
 def _remove(tmp):
-    with _LOCK:
-        _TEMPORARIES.discard(tmp)
+    # unlink first, forget after: a signal between the two still finds it in _TEMPORARIES
     try:
         os.unlink(tmp)
     except OSError:
         pass
+    with _LOCK:
+        _TEMPORARIES.discard(tmp)
 
 
 def _remove_all():
@@ -93,6 +96,60 @@ def _remove_all():
         temporaries = list(_TEMPORARIES)
     for tmp in temporaries:
         _remove(tmp)
+
+
+#: Temporary outputs are ``.gaussmix-<pid>-<8 random characters><suffix>``: the name says whose
+#: they are, so that one left by a killed process (SIGKILL, power cut) can be recognised later.
+_PREFIX = ".gaussmix-"
+_OURS = re.compile(r"\.gaussmix-([0-9]{1,10})-[a-z0-9_]{8}(?:\..*)?", re.DOTALL)
+_SWEPT = set()  # directories already swept by this process
+
+
+def _process_exists(pid):
+    if pid <= 0:
+        return True  # not a process of ours: never claim it is gone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, someone else's
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory):
+    """Remove from ``directory`` the temporary outputs that a gaussmix process killed outright
+    (SIGKILL, power cut: nothing could clean up) left behind.
+
+    Only regular files (never symbolic links, never followed), owned by this user, named
+    ``.gaussmix-<pid>-XXXXXXXX...`` whose process ``<pid>`` no longer exists are removed; a
+    running writer's temporaries and every other name stay. Each directory is swept once per
+    process (the first write into it); POSIX only. Returns the names removed.
+    """
+    directory = os.path.abspath(directory)
+    if os.name != "posix" or directory in _SWEPT:
+        return []
+    _SWEPT.add(directory)
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _OURS.fullmatch(entry.name)
+        if match is None:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+                continue
+            if int(match.group(1)) == os.getpid() or _process_exists(int(match.group(1))):
+                continue
+            os.unlink(entry.path)  # unlink never follows a link
+        except OSError:
+            continue
+        removed.append(entry.name)
+    return removed
 
 
 def remove_temporaries_on_signals(signals=(signal.SIGINT, signal.SIGTERM)):
@@ -134,35 +191,66 @@ def protect_inputs(paths):
 @contextmanager
 def all_or_nothing():
     """Defer the renames of every atomic write inside the block to its end: when the block
-    raises, no destination has changed and every temporary file is removed."""
+    raises, no destination has changed and every temporary file is removed. A signal at any
+    point leaves the stack of open blocks as it was (the bookkeeping is inside the ``try``)."""
     pending = []
-    _PENDING.append(pending)
+    done = False
     try:
+        _PENDING.append(pending)
         yield
+        with _signals_held():
+            _pop(pending)
+            if _PENDING:  # nested: the outer block commits
+                _PENDING[-1].extend(pending)
+            else:
+                _commit(pending)
+            done = True
     except BaseException:
-        _PENDING.remove(pending)
-        for tmp, _ in pending:
-            _remove(tmp)
+        _pop(pending)
+        if not done:
+            for tmp, _ in pending:
+                _remove(tmp)
         raise
-    _PENDING.remove(pending)
-    if _PENDING:  # nested: the outer block commits
-        _PENDING[-1].extend(pending)
-        return
-    _commit(pending)
+
+
+def _pop(pending):
+    """Take ``pending`` (this very list: another block's may be equal) off the stack, if there."""
+    for i in range(len(_PENDING) - 1, -1, -1):
+        if _PENDING[i] is pending:
+            del _PENDING[i]
+            return
+
+
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
 def _signals_held():
-    """SIGINT and SIGTERM held back inside the block (main thread; delivered after it)."""
-    block = hasattr(signal, "pthread_sigmask") and threading.current_thread() is \
-        threading.main_thread()
-    if block:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    """SIGINT and SIGTERM held back inside the block and delivered after it (main thread).
+
+    Blocking them with ``pthread_sigmask`` is not enough: the kernel then hands a signal sent to
+    the process to another thread (BLAS, Arrow...), and Python still runs its handler in the main
+    thread at the next bytecode, inside the block. So the block swaps in a handler that only
+    records the signal, and raises each recorded one again, under the old handler, at the end.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = {}
     try:
+        for signum in _HELD_SIGNALS:
+            handler = signal.getsignal(signum)
+            if handler is None:  # installed outside Python: cannot be put back, leave it
+                continue
+            previous[signum] = handler
+            signal.signal(signum, lambda number, frame: caught.append(number))
         yield
     finally:
-        if block:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)
 
 
 def _commit(pending):
@@ -208,15 +296,18 @@ def atomic_write_path(path, write, suffix=".tmp"):
         if same_file(destination, protected):
             raise OutputError(f"{path}: is the input {protected}; refusing to overwrite it.")
     directory = os.path.dirname(os.path.abspath(destination))
-    with _signals_held():  # a signal between creating and recording it would leave it behind
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".gaussmix-", suffix=suffix, dir=directory)
-        except OSError as exc:  # report the file asked for, not the temporary name
-            raise type(exc)(exc.errno, exc.strerror, path) from None
-        with _LOCK:
-            _TEMPORARIES.add(tmp)
-    os.close(fd)
+    remove_stale_temporaries(directory)
+    tmp = None
     try:
+        with _signals_held():  # a signal between creating and recording it would leave it behind
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f"{_PREFIX}{os.getpid()}-", suffix=suffix,
+                                           dir=directory)
+            except OSError as exc:  # report the file asked for, not the temporary name
+                raise type(exc)(exc.errno, exc.strerror, path) from None
+            with _LOCK:
+                _TEMPORARIES.add(tmp)
+            os.close(fd)
         try:
             write(tmp)
             os.chmod(tmp, _mode_for(destination))
@@ -227,7 +318,8 @@ def atomic_write_path(path, write, suffix=".tmp"):
             return
         _commit([(tmp, destination)])
     except BaseException:
-        _remove(tmp)
+        if tmp is not None:
+            _remove(tmp)
         raise
 
 
