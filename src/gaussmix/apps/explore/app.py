@@ -26,10 +26,13 @@ PLAY_MS = 300
 LOOPBACK = ("127.0.0.1", "localhost")
 #: Largest CSV file the upload tab reads; a bigger one is refused with a message on the page.
 UPLOAD_LIMIT = 10 * 2**20
-#: Largest websocket message the server takes: far above UPLOAD_LIMIT (the browser sends a file
-#: base64-encoded, 4/3 its size), so an oversized upload reaches the refusal instead of
-#: closing the connection.
-WEBSOCKET_MAX_MESSAGE = 256 * 2**20
+#: Largest websocket message the server takes: above the largest message a browser can send,
+#: so that any oversized upload reaches the refusal instead of closing the connection. The page
+#: sends a file as one base64 data URL (4/3 its size) in a JavaScript string, and no browser
+#: holds a string over 2^30 characters (Firefox; Chromium stops at 2^29, V8's limit): a file too
+#: big for that fails in the browser itself and nothing is sent. (At 256 MiB, files over about
+#: 190 MiB dropped the connection.) Only an upload that big is ever buffered this large.
+WEBSOCKET_MAX_MESSAGE = 2**30 + 2**20
 
 _INTRO = (
     "<h2 style='margin:0 0 4px 0'>Watch EM think</h2>"
