@@ -62,6 +62,39 @@ def models_where(predicate, names=ONE_PER_REPRESENTATION):
     return tuple(name for name in names if predicate(covariance.get(name)))
 
 
+def structured_estimators(n_components=2, **params):
+    """The high-dimensional estimators a test runs over, from the engine's registries of their
+    submodels: a :class:`~gaussmix.HighDimensionalMixture` per HDDC submodel (HDclassif's
+    fourteen, dimensions by Cattell's scree test) and one with a fixed dimension, and a
+    :class:`~gaussmix.FactorMixture` per PGMM model (the eight, two factors)."""
+    import gaussmix as gm
+    from gaussmix.engine.covariance.factors import FACTOR_MODELS
+    from gaussmix.engine.covariance.subspace import SUBSPACE_MODELS
+
+    hddc = [gm.HighDimensionalMixture(n_components, model=name, **params)
+            for name in SUBSPACE_MODELS]
+    fixed = [gm.HighDimensionalMixture(n_components, model=next(iter(SUBSPACE_MODELS)),
+                                       dimension=2, **params)]
+    factors = [gm.FactorMixture(n_components, model=name, n_factors=2, **params)
+               for name in FACTOR_MODELS]
+    return hddc + fixed + factors
+
+
+def one_per_estimator(estimators):
+    """The first of ``estimators`` of each class (the fast subset)."""
+    first = {}
+    for estimator in estimators:
+        first.setdefault(type(estimator), estimator)
+    return list(first.values())
+
+
+def estimator_id(estimator):
+    """A test id naming an estimator by its class and own parameters (``model``, ...)."""
+    own = [str(getattr(estimator, name)) for name in ("model", "dimension", "n_factors")
+           if hasattr(estimator, name)]
+    return "-".join([type(estimator).__name__, *own])
+
+
 SKLEARN_INITS = ("kmeans", "k-means++", "random", "random_from_data")
 DTYPES = (np.float64, np.float32)
 

@@ -331,3 +331,45 @@ def test_outliers_verb_bad_data_is_one_line_and_no_file(tmp_path, monkeypatch):
         assert result.exit_code == 1
         assert result.output.startswith("gaussmix: error:") and result.output.count("\n") == 1
         assert not os.path.exists("out.csv")
+
+
+# ---------------------------------------------------------------------- the HDDC candidate
+def test_the_hddc_candidate_is_a_density_of_every_column(rng):
+    """HDDC's family (measured, not in FAMILIES): standardised columns and a
+    HighDimensionalMixture by BIC; its log-density is the mixture's density of the raw rows
+    (scipy's, with the Jacobian of the standardisation), and it counts the mixture's own
+    parameters (its dimensions included)."""
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+
+    from gaussmix.apps.anomaly.candidates import FitSettings
+    from gaussmix.apps.anomaly.hddc_candidate import NotApplicable, subspace_mixture
+
+    X, _ = contaminated(rng, n_features=4)
+    X = X * [1.0, 10.0, 0.1, 3.0]
+    settings = FitSettings((1, 2, 3), (), True, 1e-3, 1, 0.0, "error", 1e-3)
+    model = subspace_mixture(2, settings, 0).fit(X)
+    mixture = model.mixture_
+    assert isinstance(mixture, gm.HighDimensionalMixture) and mixture.n_components in (1, 2, 3)
+    assert model.n_parameters_ == mixture._n_parameters()
+    scale = model.scale_
+    by_scipy = logsumexp([np.log(w) + multivariate_normal(
+        model.center_ + scale * m, c * np.outer(scale, scale)).logpdf(X)
+        for w, m, c in zip(mixture.weights_, mixture.means_, mixture.covariances_)], axis=0)
+    np.testing.assert_allclose(model.log_density(X), by_scipy, rtol=1e-9)
+    again = subspace_mixture(5, settings, 0).fit(X)  # another rung: the same fit, shared
+    assert again.mixture_ is mixture and len(settings.cache) == 1
+    assert model.sample(50).shape == (50, 4)
+    with pytest.raises(NotApplicable):
+        subspace_mixture(1, settings, 0).fit(X[:, :1])
+
+
+def test_a_family_that_cannot_model_the_rows_is_left_out(rng, monkeypatch):
+    from gaussmix.apps.anomaly import detector as detector_module
+    from gaussmix.apps.anomaly.hddc_candidate import subspace_mixture
+
+    monkeypatch.setattr(detector_module, "FAMILIES", (*detector_module.FAMILIES,
+                                                      subspace_mixture))
+    X, y = contaminated(rng, n_inliers=120, n_outliers=12, n_features=1)
+    detector = gm.MixtureOutlierDetector(n_components=[1, 2], random_state=0).fit(X)
+    assert roc_auc_score(y, -detector.score_samples(X)) > 0.5

@@ -2,14 +2,27 @@
 
 import os
 import pickle
+import warnings
 import zipfile
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from scipy.stats import multivariate_normal
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 import gaussmix as gm
-from _helpers import COVARIANCE_TYPES, model_file_arrays, set_metadata, tampered_model_file
+from _helpers import (
+    COVARIANCE_TYPES,
+    estimator_id,
+    model_file_arrays,
+    one_per_estimator,
+    set_metadata,
+    structured_estimators,
+    tampered_model_file,
+)
+from gaussmix.cli import cli
 from gaussmix.io import FORMAT_VERSION, read_model
 
 SEED = 20261125
@@ -323,3 +336,164 @@ def test_small_npy_conversions_stay_in_memory(tmp_path):
     table = _data.read_table(tmp_path / "f.npy", ["2"])
     assert not isinstance(table.X, np.memmap)
     np.testing.assert_array_equal(table.X[:, 0], [2.0, 6.0, 10.0])
+
+
+# ---------------------------------------------------------------------- high-dimensional mixtures
+def _wide_data(n=240, n_features=6, dtype=np.float64):
+    """Two clusters, each in its own plane of a 6-feature space plus small isotropic noise (the
+    fitted intrinsic dimensions are 2 at least)."""
+    rng = np.random.default_rng(SEED)
+    parts = []
+    for k in range(2):
+        basis = np.linalg.qr(rng.normal(size=(n_features, n_features)))[0][:, :2]
+        rows = rng.normal(size=(n // 2, 2)) * [6.0, 3.0] @ basis.T
+        parts.append(rows + 0.3 * rng.normal(size=(n // 2, n_features)) + 8.0 * k)
+    return np.vstack(parts).astype(dtype)
+
+
+def _fit_quietly(estimator, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clone(estimator).set_params(random_state=0, max_iter=60).fit(X)
+
+
+STRUCTURED = structured_estimators()
+STRUCTURED_CASES = [(e, np.float64) for e in STRUCTURED] + [
+    (e, np.float32) for e in one_per_estimator(STRUCTURED)]
+
+
+@pytest.mark.parametrize(
+    "estimator, dtype", STRUCTURED_CASES,
+    ids=[f"{estimator_id(e)}-{np.dtype(t).name}" for e, t in STRUCTURED_CASES])
+def test_high_dimensional_models_round_trip(tmp_path, estimator, dtype):
+    X = _wide_data(dtype=dtype)
+    model = _fit_quietly(estimator, X)
+    gm.save(model, tmp_path / "m.npz")
+    saved = read_model(tmp_path / "m.npz")
+    loaded = saved.model
+    assert type(loaded) is type(model) and saved.metadata["format_version"] == FORMAT_VERSION
+    assert loaded.get_params() == model.get_params()
+    for method in ("predict", "predict_proba", "score_samples"):
+        np.testing.assert_array_equal(getattr(loaded, method)(X), getattr(model, method)(X))
+    np.testing.assert_array_equal(loaded.sample(30)[0], model.sample(30)[0])
+    own = ("dimensions_",) if hasattr(model, "dimensions_") else ("loadings_", "noise_variances_")
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", *own):
+        saved_array, restored = getattr(model, name), getattr(loaded, name)
+        assert restored.dtype == saved_array.dtype
+        np.testing.assert_array_equal(restored, saved_array)
+    assert loaded.bic(X) == model.bic(X)  # the fitted dimensions and their count came back
+    loaded.set_params(warm_start=True, max_iter=5)  # continues from the restored structure
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        loaded.fit(X)
+    assert np.isfinite(loaded.lower_bound_) and loaded.lower_bound_ >= model.lower_bound_ - 1e-3
+
+
+@pytest.fixture(scope="module")
+def structured_paths(tmp_path_factory):
+    """A fitted file of each high-dimensional estimator at its defaults, by class name."""
+    X = _wide_data()
+    folder = tmp_path_factory.mktemp("structured")
+    paths = {}
+    for estimator in one_per_estimator(STRUCTURED):
+        name = type(estimator).__name__
+        model = _fit_quietly(type(estimator)(2), X)
+        paths[name] = folder / f"{name}.npz"
+        gm.save(model, paths[name])
+    assert np.all(gm.load(paths["HighDimensionalMixture"]).dimensions_ >= 2)
+    return paths
+
+
+def _drop(name):
+    def change(arrays, metadata):
+        del arrays[name]
+
+    return change
+
+
+def _params(**changes):
+    def change(arrays, metadata):
+        metadata["params"].update(changes)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "estimator, change, match",
+    [
+        ("HighDimensionalMixture", _set("dimensions", lambda d: d + 0.5), "integers from 1 to 5"),
+        ("HighDimensionalMixture", _set("dimensions", lambda d: d * 0 + 6), "integers from 1 to 5"),
+        ("HighDimensionalMixture", _set("dimensions", lambda d: d * 0 + 1),
+         "no eigenvalue repeated 5 times"),
+        ("HighDimensionalMixture", _params(dimension=4), "dimensions.npy must be 4"),
+        ("HighDimensionalMixture", _params(model="AkjBkQkXy"), "'model' parameter"),
+        ("HighDimensionalMixture", _params(dimension=0), "'dimension' parameter"),
+        ("HighDimensionalMixture", _drop("dimensions"), "needs dimensions.npy"),
+        ("HighDimensionalMixture", set_metadata("format_version", 1), "needs format version 3"),
+        ("HighDimensionalMixture", set_metadata("n_features", 1), "at least 2 features"),
+        ("FactorMixture", _set("noise_variances", lambda v: -v), "must be positive"),
+        ("FactorMixture", _set("loadings", lambda w: w * 1.01), "do not give covariances"),
+        ("FactorMixture", _params(n_factors=3), r"loadings.npy has shape \(2, 6, 2\), expected"),
+        ("FactorMixture", _params(n_factors="two"), "'n_factors' parameter"),
+        ("FactorMixture", _params(model="UUC"), "isotropic noise"),
+        ("FactorMixture", _params(model="UCU"), "shares its noise"),
+        ("FactorMixture", _params(model="CUU"), "shares its loadings"),
+        ("FactorMixture", _drop("loadings"), "needs loadings.npy"),
+    ],
+)
+def test_structure_its_model_could_not_have_fitted_is_refused(tmp_path, structured_paths,
+                                                              estimator, change, match):
+    path = tampered_model_file(tmp_path, structured_paths[estimator], change)
+    with pytest.raises(ValueError, match=match) as info:
+        gm.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_structure_member_in_another_estimators_file_is_refused(tmp_path, model_path,
+                                                                   structured_paths):
+    dimensions = model_file_arrays(structured_paths["HighDimensionalMixture"])["dimensions"]
+    for source, member, array in [(model_path, "dimensions", dimensions),
+                                  (structured_paths["HighDimensionalMixture"], "loadings",
+                                   np.zeros((2, 6, 2)))]:
+        path = tampered_model_file(tmp_path, source, _set_new(member, array))
+        with pytest.raises(ValueError, match=f"has no {member}.npy"):
+            gm.load(path)
+
+
+def _set_new(name, array):
+    def change(arrays, metadata):
+        arrays[name] = array
+
+    return change
+
+
+def test_cli_predicts_and_scores_with_a_high_dimensional_model(tmp_path, structured_paths):
+    X = _wide_data()
+    np.savetxt(tmp_path / "x.csv", X, delimiter=",")
+    for path in structured_paths.values():
+        model = gm.load(path)
+        runner = CliRunner()
+        result = runner.invoke(cli, ["predict", str(tmp_path / "x.csv"), "-m", str(path),
+                                     "-o", str(tmp_path / "labels.csv"), "--quiet"])
+        assert result.exit_code == 0, result.output
+        table = np.loadtxt(tmp_path / "labels.csv", delimiter=",", skiprows=1)
+        np.testing.assert_array_equal(table[:, 0], model.predict(X))
+        np.testing.assert_allclose(table[:, 2:], model.predict_proba(X), rtol=1e-12)
+        result = runner.invoke(cli, ["score", str(tmp_path / "x.csv"), "-m", str(path),
+                                     "-o", str(tmp_path / "scores.csv"), "--quiet"])
+        assert result.exit_code == 0, result.output
+        scores = np.loadtxt(tmp_path / "scores.csv", delimiter=",", skiprows=1)
+        np.testing.assert_allclose(scores, model.score_samples(X), rtol=1e-12)
+
+
+def test_a_standardised_high_dimensional_model_in_raw_units(tmp_path, structured_paths):
+    X = _wide_data() * np.logspace(-2, 3, 6) + 100.0
+    center, scale = X.mean(axis=0), X.std(axis=0)
+    for path in structured_paths.values():
+        model = gm.load(path)
+        gm.save(model, tmp_path / "s.npz", center=center, scale=scale)
+        saved = read_model(tmp_path / "s.npz")
+        raw = saved.raw_model()  # unequal scales break the structure: a full Gaussian mixture
+        assert type(raw) is gm.GaussianMixture
+        expected = model.score_samples(saved.transform(X)) - np.sum(np.log(scale))
+        np.testing.assert_allclose(raw.score_samples(X), expected, rtol=1e-9)

@@ -10,12 +10,15 @@ import pathlib
 import shutil
 import tempfile
 import zipfile
+from functools import partial
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from sklearn.base import clone
 
 import gaussmix as gm
+from _helpers import estimator_id, one_per_estimator, structured_estimators
 from gaussmix.cli import cli
 
 SEED = 20261126
@@ -26,6 +29,20 @@ def _model(n_components, n_features, covariance_type, n_rows=80):
     X = rng.normal(size=(n_rows, n_features)) + 4 * rng.integers(0, 2, size=(n_rows, 1))
     return gm.GaussianMixture(n_components, covariance_type=covariance_type,
                               random_state=0).fit(X), X
+
+
+def _structured(estimator):
+    """A small fitted file's model of a high-dimensional estimator (2 features, the fewest)."""
+    rng = np.random.default_rng(SEED)
+    X = rng.normal(size=(80, 2)) * [3.0, 0.5]
+    return clone(estimator).set_params(random_state=0).fit(X), X
+
+
+#: The smallest model of each estimator whose file has members of its own.
+SMALL_MODELS = [lambda: _model(1, 1, "spherical")] + [
+    partial(_structured, estimator) for estimator in one_per_estimator(structured_estimators(1))]
+SMALL_IDS = ["GaussianMixture"] + [
+    estimator_id(estimator) for estimator in one_per_estimator(structured_estimators(1))]
 
 
 def _check_loads_valid_or_refused(path, X):
@@ -52,9 +69,10 @@ def scratch(tmp_path):
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_every_truncation_and_byte_change_of_a_small_model_file(scratch):
+@pytest.mark.parametrize("small_model", SMALL_MODELS, ids=SMALL_IDS)
+def test_every_truncation_and_byte_change_of_a_small_model_file(scratch, small_model):
     tmp_path = scratch
-    model, X = _model(1, 1, "spherical")
+    model, X = small_model()
     good = tmp_path / "good.npz"
     gm.save(model, good)
     data = good.read_bytes()

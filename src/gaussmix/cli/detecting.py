@@ -99,7 +99,8 @@ def outliers(data, contamination, output, components, covariance_types, n_pca, n
     best = detector.best_model_.n_dims
     err.print(f"{data}: {int(flagged.sum())} of {len(score)} rows flagged (score < "
               f"{detector.offset_:.6g}; {len(dims)} model(s) on {projection}, the lowest "
-              f"trimmed BIC a mixture of {params['n_components']} {params['covariance_type']}"
+              f"trimmed BIC a mixture of {params['n_components']} "
+              f"{params.get('covariance_type', type(detector.mixture_).__name__)}"
               f"{'' if best is None else f' on {best}'}, {int(detector.support_.sum())} "
               f"rows kept); wrote {output}",
               highlight=False, soft_wrap=True)

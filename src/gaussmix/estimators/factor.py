@@ -68,7 +68,8 @@ lower_bound_, lower_bounds_, n_features_in_
     scikit-learn's ``FactorAnalysis`` takes them; shared loadings: the ECM step), then the
     noise's ECM step; every round raises the likelihood, so EM is monotone. With one component
     the fit is scikit-learn's ``FactorAnalysis`` (``UUU``) or probabilistic ``PCA`` (``UUC``).
-    ``from_parameters``, ``save`` and ``load`` are not offered yet.
+    ``save`` and ``load`` keep the model (:mod:`gaussmix.io.structured_file`);
+    ``from_parameters`` is not offered yet.
 
     Examples
     --------

@@ -98,7 +98,8 @@ lower_bound_, lower_bounds_, n_features_in_
     ``hdc_getComplexity``) with the fitted dimensions, and count the dimensions themselves when
     the scree test chose them. When the test re-chooses a dimension during EM, the likelihood
     can fall at that step; with fixed dimensions every M-step is exact and EM is monotone.
-    ``from_parameters``, ``save`` and ``load`` are not offered yet.
+    ``save`` and ``load`` keep the model (:mod:`gaussmix.io.structured_file`);
+    ``from_parameters`` is not offered yet.
 
     Examples
     --------

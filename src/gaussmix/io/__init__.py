@@ -1,7 +1,7 @@
 """Files: fitted mixtures in a documented, versioned format that cannot run code, and data tables.
 
-The gaussmix model file (format versions 1 and 2)
--------------------------------------------------
+The gaussmix model file (format versions 1 to 3)
+-----------------------------------------------
 A model file is a ZIP archive in NumPy's ``.npz`` layout: every member is a plain ``.npy`` array of
 numbers (no object arrays, so nothing is ever unpickled). Any file name works; ``.npz`` is usual.
 
@@ -22,10 +22,15 @@ member                      content
 A :class:`~gaussmix.BayesianGaussianMixture` file (``"estimator": "BayesianGaussianMixture"``,
 format version 2) also holds the variational posterior and the priors it was fitted under (see
 :mod:`~gaussmix.io.bayesian_file`); a :class:`~gaussmix.GaussianMixture` file is version 1, as
-it has always been, so older gaussmix versions read it.
+it has always been, so older gaussmix versions read it. Format version 3 adds a
+:class:`~gaussmix.StudentMixture`'s degrees of freedom and a noise component
+(:mod:`~gaussmix.io.family_file`), and the structure of a
+:class:`~gaussmix.HighDimensionalMixture` (its intrinsic dimensions) or a
+:class:`~gaussmix.FactorMixture` (its loadings and noise variances;
+:mod:`~gaussmix.io.structured_file`).
 
 The JSON metadata holds ``format`` (``"gaussmix-model"``), ``format_version``, ``gaussmix_version``,
-``estimator`` (``"GaussianMixture"`` or ``"BayesianGaussianMixture"``), ``covariance_type``, ``n_components``, ``n_features``, ``dtype`` (``"float64"`` or
+``estimator`` (the class name: ``"GaussianMixture"``, ``"BayesianGaussianMixture"``, ...), ``covariance_type``, ``n_components``, ``n_features``, ``dtype`` (``"float64"`` or
 ``"float32"``: the dtype of the parameter arrays), ``params`` (the JSON-representable
 hyper-parameters, as :meth:`GaussianMixture.get_params` gives them), ``fit`` (``converged``,
 ``n_iter``, ``lower_bound``; ``null`` for a model built with

@@ -11,7 +11,8 @@ import numpy as np
 from .._version import __version__
 from ..engine import covariance
 from ..estimators import BayesianGaussianMixture, GaussianMixture
-from . import bayesian_file, family_file
+from ..estimators.structured import StructuredMixture
+from . import bayesian_file, family_file, structured_file
 from .writing import atomic_write
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ FORMAT_NAME = "gaussmix-model"
 #: The newest format version this gaussmix reads and writes. A file states the lowest version
 #: that describes it: 1 for a GaussianMixture (readable by every gaussmix), 2 for a
 #: BayesianGaussianMixture (see :mod:`gaussmix.io.bayesian_file`), 3 for a StudentMixture or
-#: a mixture with a noise component (:mod:`gaussmix.io.family_file`).
+#: a mixture with a noise component (:mod:`gaussmix.io.family_file`), a HighDimensionalMixture
+#: or a FactorMixture (:mod:`gaussmix.io.structured_file`).
 FORMAT_VERSION = 3
 GAUSSIAN_FORMAT_VERSION = 1
 
@@ -33,6 +35,9 @@ _REQUIRED = ("metadata", "weights", "means", "covariances", "precisions_cholesky
 _OPTIONAL = ("center", "scale", "weights_init", "means_init", "precisions_init",
              *family_file.OPTIONAL)
 _INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
+#: What a structured mixture's raw-unit GaussianMixture keeps of its hyper-parameters.
+_GAUSSIAN_PARAMS = ("tol", "reg_covar", "max_iter", "n_init", "init_params", "random_state",
+                    "chunk_size", "n_threads")
 _MAX_METADATA_BYTES = 16 * 2**20
 _NPY_HEADER_ALLOWANCE = 2**16
 
@@ -92,8 +97,9 @@ class ModelFile:
 
         Standardisation is affine, so the mixture of ``x`` is again Gaussian: means become
         ``mean * scale + center`` and covariances ``diag(scale) @ C @ diag(scale)``. A spherical
-        model with unequal scales becomes a diagonal one. Without standardisation this is
-        :attr:`model` itself.
+        model with unequal scales becomes a diagonal one, and a HighDimensionalMixture or
+        FactorMixture a GaussianMixture with full covariances (unequal scales break their
+        structure). Without standardisation this is :attr:`model` itself.
         """
         if self.center is None:
             return self.model
@@ -103,6 +109,12 @@ class ModelFile:
                 f"{type(self.model).__name__}. Apply transform() to the rows instead."
             )
         m, s = self.model, self.scale
+        if isinstance(m, StructuredMixture):
+            m = GaussianMixture.from_parameters(
+                m.weights_.astype(np.float64), m.means_.astype(np.float64),
+                m.covariances_.astype(np.float64), covariance_type=m.covariance_type,
+                **{name: value for name, value in m.get_params().items()
+                   if name in _GAUSSIAN_PARAMS})
         ctype, covariances = covariance.get(m.covariance_type).rescaled(
             m.covariances_.astype(np.float64), s
         )
@@ -126,8 +138,8 @@ class ModelFile:
             **family,
             **params,
         )
-        if hasattr(m, "feature_names_in_"):
-            raw.feature_names_in_ = m.feature_names_in_
+        if hasattr(self.model, "feature_names_in_"):
+            raw.feature_names_in_ = self.model.feature_names_in_
         return raw
 
 
@@ -135,8 +147,10 @@ class ModelFile:
 def save(model: GaussianMixture | BayesianGaussianMixture, path: PathLike, *,
          feature_names: Sequence[str] | None = None, center: ArrayLike | None = None,
          scale: ArrayLike | None = None) -> None:
-    """Write a fitted :class:`GaussianMixture` or :class:`BayesianGaussianMixture` to ``path``
-    (format documented in :mod:`gaussmix.io`).
+    """Write a fitted mixture to ``path`` (format documented in :mod:`gaussmix.io`): a
+    :class:`GaussianMixture` or any of its subclasses (:class:`StudentMixture`,
+    :class:`HighDimensionalMixture`, :class:`FactorMixture`) or a
+    :class:`BayesianGaussianMixture`.
 
     The file is written to a temporary file in the same directory and renamed into place, so an
     interrupted save never leaves a half-written file and never destroys an existing one.
@@ -145,7 +159,8 @@ def save(model: GaussianMixture | BayesianGaussianMixture, path: PathLike, *,
     ----------
     model : GaussianMixture or BayesianGaussianMixture
         A fitted model (or one built with :meth:`GaussianMixture.from_parameters`). A Bayesian
-        mixture's file also holds its variational posterior and priors.
+        mixture's file also holds its variational posterior and priors; a high-dimensional
+        one's its dimensions, or its loadings and noise variances.
     path : str or os.PathLike
         Destination; written exactly as given (no extension is added).
     feature_names : sequence of str, optional
@@ -189,11 +204,15 @@ def save(model: GaussianMixture | BayesianGaussianMixture, path: PathLike, *,
     bayesian = bayesian_file.is_bayesian(model)
     family_arrays, family_metadata = family_file.family_parts(model)
     arrays.update(family_arrays)
+    structure = structured_file.structure_arrays(model)
+    arrays.update(structure)
     version = GAUSSIAN_FORMAT_VERSION
     if bayesian:
         version = bayesian_file.FORMAT_VERSION
     elif family_arrays or family_metadata:
         version = family_file.FORMAT_VERSION
+    elif structure:
+        version = structured_file.FORMAT_VERSION
     lower_bound = getattr(model, "lower_bound_", None)
     metadata = {
         **family_metadata,

@@ -15,7 +15,7 @@ from .._version import __version__
 from ..engine import covariance
 from ..engine.validation import max_abs_value
 from ..estimators import BayesianGaussianMixture, GaussianMixture, StudentMixture
-from . import bayesian_file, family_file
+from . import bayesian_file, family_file, structured_file
 from .model_file import (
     _INIT_ARRAYS,
     _MAX_METADATA_BYTES,
@@ -39,15 +39,18 @@ __all__ = ["load", "read_model"]
 MAX_INFLATION = 64
 #: Largest number of components or features a model file may declare.
 MAX_DIMENSION = 2**31 - 1
-_KNOWN = _REQUIRED + _OPTIONAL + bayesian_file.REQUIRED + bayesian_file.OPTIONAL
+_KNOWN = (_REQUIRED + _OPTIONAL + bayesian_file.REQUIRED + bayesian_file.OPTIONAL
+          + structured_file.OPTIONAL)
 _ESTIMATORS = {"GaussianMixture": GaussianMixture,
                bayesian_file.ESTIMATOR: BayesianGaussianMixture,
-               family_file.ESTIMATOR: StudentMixture}
+               family_file.ESTIMATOR: StudentMixture,
+               **{name: entry[0] for name, entry in structured_file.ESTIMATORS.items()}}
 
 
 def load(path: PathLike) -> GaussianMixture | BayesianGaussianMixture:
-    """Read a model written by :func:`save`; returns the :class:`GaussianMixture` or
-    :class:`BayesianGaussianMixture` saved.
+    """Read a model written by :func:`save`; returns the mixture saved (a
+    :class:`GaussianMixture`, :class:`BayesianGaussianMixture`, :class:`StudentMixture`,
+    :class:`HighDimensionalMixture` or :class:`FactorMixture`).
 
     Nothing in the file can run code: members are read with ``allow_pickle=False`` and checked
     before the model is built. Use :func:`read_model` to also get the stored column names and
@@ -148,7 +151,12 @@ def _check_members(archive):
 
 
 def _check_estimator_members(members, metadata):
-    """The posterior members a Bayesian mixture's file needs, and no others elsewhere."""
+    """The posterior members a Bayesian mixture's file needs, the structure members a
+    high-dimensional mixture's file needs, and no others elsewhere."""
+    try:
+        structured_file.check_metadata(metadata, members)
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
     posterior = bayesian_file.REQUIRED + bayesian_file.OPTIONAL
     if metadata["estimator"] == bayesian_file.ESTIMATOR:
         missing = [f"{name}.npy" for name in bayesian_file.REQUIRED if name not in members]
@@ -259,6 +267,7 @@ def _expected_shapes(metadata):
     return {
         **posterior,
         **family_file.shapes(metadata),
+        **structured_file.shapes(metadata),
         "weights": (k,),
         "means": (k, d),
         "covariances": cshape,
@@ -329,7 +338,9 @@ def _build(metadata, arrays):
     for name in _INIT_ARRAYS:
         params[name] = arrays.get(name)
     try:
-        if estimator is not BayesianGaussianMixture:
+        if metadata["estimator"] in structured_file.ESTIMATORS:
+            model = structured_file.build(metadata, arrays, params)
+        elif estimator is not BayesianGaussianMixture:
             if estimator is StudentMixture:
                 family["dofs"] = arrays["dofs"]
             model = estimator.from_parameters(

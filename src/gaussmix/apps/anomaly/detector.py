@@ -12,7 +12,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ...engine import covariance
 from ...engine.validation import validate_numeric
-from .candidates import FAMILIES, FitSettings, dimension_ladder, trimmed_bic, trimmed_fit
+from .candidates import (
+    FAMILIES,
+    FitSettings,
+    NotApplicable,
+    dimension_ladder,
+    trimmed_bic,
+    trimmed_fit,
+)
 from .rules import (
     AUTO_MASS,
     check_contamination,
@@ -246,8 +253,12 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         for q in dims:
             best: tuple | None = None
             for family in FAMILIES:
-                model, support = trimmed_fit(lambda like=None, f=family, q=q: f(q, settings, seed, like),
-                                             X_fit, trim, self.n_trim_steps)
+                try:
+                    model, support = trimmed_fit(
+                        lambda like=None, f=family, q=q: f(q, settings, seed, like),
+                        X_fit, trim, self.n_trim_steps)
+                except NotApplicable:  # e.g. HDDC on one column
+                    continue
                 criterion = trimmed_bic(model, X_fit, trim)
                 if best is None or criterion < best[1]:
                     best = (model, criterion, support)
