@@ -254,3 +254,24 @@ def test_an_interrupted_write_leaves_no_temporary_file(tmp_path, signum):
             assert sum(1 for _ in f) == 3_000_001
     else:
         assert code != 0
+
+
+class _SignalInsideMkstemp:
+    """``tempfile`` whose ``mkstemp`` is interrupted just after creating the file, as when
+    SIGINT reaches a BLAS thread while the main thread holds signals back: the handler (which
+    removes the temporaries) runs before ``mkstemp`` returns the file's name."""
+
+    def mkstemp(self, **kwargs):
+        tempfile.mkstemp(**kwargs)
+        writing._remove_all()  # what the handler does, then it raises
+        raise KeyboardInterrupt
+
+    def __getattr__(self, name):
+        return getattr(tempfile, name)
+
+
+def test_a_signal_inside_mkstemp_leaves_no_temporary_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(writing, "tempfile", _SignalInsideMkstemp())
+    with pytest.raises(KeyboardInterrupt):
+        writing.write_table(tmp_path / "out.csv", {"x": np.arange(3.0)})
+    assert os.listdir(tmp_path) == []

@@ -120,6 +120,20 @@ def test_a_small_fit_through_the_cli_imports_no_sklearn_scipy_stats_or_pandas(tm
     assert _not_for_a_small_fit(loaded) == []
 
 
+@pytest.mark.parametrize("verb", ["predict", "score"])
+def test_predict_and_score_through_the_cli_import_no_sklearn_or_pandas(tmp_path, verb):
+    """With a text ID column carried into the output: CSV written without pandas."""
+    data = tmp_path / "d.csv"
+    data.write_text("name,x,y\n" + "".join(f"r{i},{i % 7},{(i * 3) % 11}\n" for i in range(60)))
+    model = tmp_path / "m.gmm"
+    subprocess.run([sys.executable, "-m", "gaussmix", "fit", str(data), "-k", "2", "-q", "-o",
+                    str(model)], check=True, capture_output=True, timeout=120)
+    out = tmp_path / "out.csv"
+    loaded = _modules(_CLI.format(argv=[verb, str(data), "-m", str(model), "-o", str(out)]))
+    assert out.read_text().startswith("name,")
+    assert _not_for_a_small_fit(loaded) == []
+
+
 def test_the_scikit_learn_protocol_needs_scikit_learn_only_when_it_calls():
     """scikit-learn's own calls (``clone``, tags) work, and bring scikit-learn only then."""
     loaded = _modules(

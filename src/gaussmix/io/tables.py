@@ -189,6 +189,10 @@ def _mostly_numbers(column, decimal):
 
 
 def _id_values(column):
+    import pyarrow as pa
+
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return np.array(column.to_pylist(), dtype=object)  # to_numpy would import pandas
     values = column.to_numpy(zero_copy_only=False)
     return values.astype(object) if values.dtype.kind in "OUS" else values
 

@@ -14,8 +14,11 @@ Only regular files are written: an output path that is a directory, a FIFO or a 
 from __future__ import annotations
 
 import atexit
+import csv
 import io
+import math
 import os
+import secrets
 import signal
 import stat
 import sys
@@ -76,6 +79,7 @@ def same_file(a, b):
 _LOCK = threading.RLock()
 _PROTECTED = []  # files that must never be written (a command's inputs): see protect_inputs
 _TEMPORARIES = set()  # every temporary file not yet renamed or removed, for the signal handler
+_CREATING = set()  # (directory, prefix) of a temporary file being created, for the handler
 _PENDING = []  # stack of open all_or_nothing() blocks: lists of (tmp, destination)
 
 
@@ -91,6 +95,12 @@ def _remove(tmp):
 def _remove_all():
     with _LOCK:
         temporaries = list(_TEMPORARIES)
+        for directory, prefix in list(_CREATING):
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                continue
+            temporaries += [os.path.join(directory, n) for n in names if n.startswith(prefix)]
     for tmp in temporaries:
         _remove(tmp)
 
@@ -209,12 +219,20 @@ def atomic_write_path(path, write, suffix=".tmp"):
             raise OutputError(f"{path}: is the input {protected}; refusing to overwrite it.")
     directory = os.path.dirname(os.path.abspath(destination))
     with _signals_held():  # a signal between creating and recording it would leave it behind
+        # ... and one reaching another thread (BLAS) runs the handler even here, maybe inside
+        # mkstemp: the handler also removes the files of the prefixes being created
+        prefix = f".gaussmix-{secrets.token_hex(4)}-"
+        with _LOCK:
+            _CREATING.add((directory, prefix))
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".gaussmix-", suffix=suffix, dir=directory)
+            fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
         except OSError as exc:  # report the file asked for, not the temporary name
+            with _LOCK:
+                _CREATING.discard((directory, prefix))
             raise type(exc)(exc.errno, exc.strerror, path) from None
         with _LOCK:
             _TEMPORARIES.add(tmp)
+            _CREATING.discard((directory, prefix))
     os.close(fd)
     try:
         try:
@@ -364,6 +382,52 @@ def _write_npy_chunks(f, chunks, n_rows):
 
 
 def _write_csv(f, columns, sep=",", header=True):
+    """The columns as CSV, as pandas' ``to_csv(index=False)`` writes them (its cell texts, its
+    csv dialect). Numbers, booleans and text are written here; other columns (dates, ...) by
+    pandas, whose import costs half a second."""
+    cells = [_csv_cells(values) for values in columns.values()]
+    if not cells or any(column is None for column in cells) or len(set(map(len, cells))) > 1:
+        _write_csv_pandas(f, columns, sep, header)
+        return
+    text = f if isinstance(f, io.TextIOBase) else \
+        io.TextIOWrapper(f, encoding="utf-8", newline="")
+    try:
+        writer = csv.writer(text, delimiter=sep, lineterminator=os.linesep if text is f else "\n",
+                            quoting=csv.QUOTE_MINIMAL, quotechar='"', doublequote=True)
+        if header:
+            writer.writerow([str(name) for name in columns])
+        writer.writerows(zip(*cells))
+        text.flush()
+    finally:
+        if text is not f:
+            text.detach()
+
+
+def _csv_cells(values):
+    """pandas' CSV text of a 1-D column (``astype(str)`` for floats, missing values empty,
+    ``str`` of each other value), or None for a column left to pandas."""
+    if isinstance(values, (list, tuple)):
+        values = np.array(values, dtype=object) if any(
+            v is None or isinstance(v, str) for v in values) else np.asarray(values)
+    if not isinstance(values, np.ndarray) or values.ndim != 1:
+        return None
+    kind = values.dtype.kind
+    if kind == "f":
+        text = values.astype(str)
+        text[np.isnan(values)] = ""
+        return text.tolist()
+    if kind in "biuU":
+        return [str(v) for v in values.tolist()]
+    if kind == "O" and all(v is None or isinstance(v, _PLAIN_CELLS) for v in values.tolist()):
+        return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+                for v in values.tolist()]
+    return None
+
+
+_PLAIN_CELLS = (str, int, float)
+
+
+def _write_csv_pandas(f, columns, sep, header):
     import pandas as pd
 
     frame = pd.DataFrame(columns)
