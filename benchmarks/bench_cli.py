@@ -4,9 +4,10 @@
     python benchmarks/bench_cli.py --repeat 10
 
 Calls: ``gaussmix --help``, ``gaussmix fit --help``, a usage error (``gaussmix fit`` without
-DATA), ``import gaussmix``, and a small ``fit`` (200 rows, 2 columns, K=2) whose time is almost
-all fixed cost (imports, reading, writing). The goal of issue 27: help and usage errors under
-0.3 s, a small fit under 1 s. ``python -X importtime -c "import gaussmix.cli"`` shows where
+DATA), ``import gaussmix``, small fits (200 rows, 2 columns, K=2 and K=3, saving a model file)
+and the same fit through the Python API (fit, predict, score), whose time is almost all fixed
+cost (imports, reading, writing); ``import sklearn`` for reference (a small fit imports none of
+it). The goal of issue 27: help and usage errors under 0.3 s, a small fit under 1 s. ``python -X importtime -c "import gaussmix.cli"`` shows where
 import time goes.
 """
 
@@ -21,6 +22,13 @@ import tempfile
 import time
 
 GAUSSMIX = [sys.executable, "-m", "gaussmix"]
+_API = """
+import numpy as np
+from gaussmix import GaussianMixture
+X = np.loadtxt({data!r}, delimiter=",", skiprows=1)
+model = GaussianMixture(3, random_state=0).fit(X)
+model.predict(X), model.score(X)
+"""
 
 
 def _timed(argv, repeat):
@@ -51,6 +59,10 @@ def main(argv=None):
             ("gaussmix fit (usage error)", [*GAUSSMIX, "fit"]),
             ("gaussmix fit 200 rows, K=2", [*GAUSSMIX, "fit", data, "-k", "2", "-q",
                                             "-o", os.path.join(folder, "model.npz")]),
+            ("gaussmix fit 200 rows, K=3 -o m.gmm", [*GAUSSMIX, "fit", data, "-k", "3", "-q",
+                                                     "-o", os.path.join(folder, "m.gmm")]),
+            ("Python: fit, predict, score (K=3)", [sys.executable, "-c", _API.format(data=data)]),
+            ("import sklearn (reference)", [sys.executable, "-c", "import sklearn"]),
         ]
         print(f"{'call':40s} {'best':>8s} {'median':>8s}   ({args.repeat} runs each)")
         for name, command in cases:

@@ -14,7 +14,13 @@ from sklearn.utils.estimator_checks import check_estimator, parametrize_with_che
 import gaussmix as gm
 from _helpers import COVARIANCE_TYPES
 
-pytestmark = pytest.mark.usefixtures("single_blas_thread")
+pytestmark = [
+    pytest.mark.usefixtures("single_blas_thread"),
+    # The estimators follow the protocol without subclassing BaseEstimator, so a small fit does
+    # not import scikit-learn (tests/test_sklearn_protocol.py); the checks say so, then pass.
+    pytest.mark.filterwarnings(
+        "ignore:Estimator .* does not inherit from `sklearn.base.BaseEstimator`:UserWarning"),
+]
 
 ESTIMATORS = (
     [gm.GaussianMixture(2)]

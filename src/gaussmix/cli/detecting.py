@@ -75,7 +75,7 @@ def outliers(data, contamination, output, components, covariance_types, n_pca, n
     import numpy as np
 
     from ..apps.anomaly import MixtureOutlierDetector
-    from ..io.writing import write_table
+    from ..io.table_writing import write_table
 
     quiet_notes = quiet or output == "-"
     table = read_data(data, parse_columns(columns), quiet_notes, allow_missing=missing == "em",

@@ -423,7 +423,7 @@ def select(data, components, criterion, output, plot_path, save_best, output_for
                                settings, quiet, family)
     frame = _selection_frame(selection, table, scale)
     if output is not None:
-        from ..io.writing import write_table
+        from ..io.table_writing import write_table
 
         write_table(output, {name: frame[name].to_numpy() for name in frame.columns})
     if plot_path is not None:

@@ -98,7 +98,7 @@ def generate(output, n_samples, n_components, n_features, overlap, covariance_ty
              random_weights, seed, labels_path, no_labels, truth_path, quiet):
     """Draw data from a random Gaussian mixture and write it with its labels."""
     from ..datasets.generate import make_mixture
-    from ..io.writing import write_table
+    from ..io.table_writing import write_table
 
     X, y, truth = make_mixture(
         n_samples, n_components, n_features, overlap=overlap, covariance_type=covariance_type,

@@ -113,7 +113,7 @@ def predict(data, model_path, output, columns, id_column, sep, decimal, quiet):
     """
     import numpy as np
 
-    from ..io.writing import write_table_chunks
+    from ..io.table_writing import write_table_chunks
 
     model_file = _read_model_file(model_path)
     quiet = quiet or output == "-"
@@ -179,7 +179,7 @@ def score(data, model_path, output, contamination, threshold, columns, id_column
     """
     import numpy as np
 
-    from ..io.writing import write_table
+    from ..io.table_writing import write_table
 
     if contamination is not None and threshold is not None:
         raise click.UsageError("Give --contamination or --threshold, not both.")

@@ -252,7 +252,7 @@ def identify(audio, ubm_path, folder, top_c, output, quiet):
     names = list(models)
     best = [names[i] for i in matrix.argmax(axis=1)]
     if output is not None:
-        from ..io.writing import write_table
+        from ..io.table_writing import write_table
 
         columns = {"file": list(audio), "identified": best}
         columns.update({f"score_{n}": matrix[:, j] for j, n in enumerate(names)})

@@ -7,10 +7,10 @@ that says what was wrong and what to do, never an error from deep inside NumPy.
 from __future__ import annotations
 
 import numbers
+import sys
 import warnings
 
 import numpy as np
-from sklearn.utils.validation import validate_data
 
 FLOAT_DTYPES = (np.float64, np.float32)
 #: Largest magnitude accepted in data and model parameters, per dtype: squares of values times
@@ -85,6 +85,8 @@ def check_array_api_dispatch(X):
     """Refuse arrays of other array-API namespaces (PyTorch, CuPy, array-api-strict, ...) under
     ``sklearn.set_config(array_api_dispatch=True)``: gaussmix computes with NumPy, and those
     would otherwise fail deep inside validation. NumPy arrays (and lists) pass."""
+    if "sklearn" not in sys.modules:  # then no one has set it
+        return
     from sklearn import get_config
 
     if (get_config().get("array_api_dispatch") and not isinstance(X, np.ndarray)
@@ -111,11 +113,16 @@ def validate_numeric(estimator, X, **kwargs):
             "entry, zeros included, is a coordinate of the row)."
         )
     check_array_api_dispatch(X)
+    X_given = X
     missing = allows_missing(estimator)
     if missing:
         kwargs["ensure_all_finite"] = "allow-nan"
     try:
-        X = validate_data(estimator, X, dtype=list(FLOAT_DTYPES), **kwargs)
+        X = _validate_plain(estimator, X, **kwargs)
+        if X is None:
+            from sklearn.utils.validation import validate_data
+
+            X = validate_data(estimator, X_given, dtype=list(FLOAT_DTYPES), **kwargs)
     except (TypeError, ValueError) as err:
         # numpy's bare "could not convert string to float: 'a'" does not say which input failed
         if "convert" in str(err) or "argument must be" in str(err):
@@ -135,6 +142,55 @@ def validate_numeric(estimator, X, **kwargs):
             check_no_empty_columns(X)
     check_magnitude(X)
     return X
+
+
+def _validate_plain(estimator, X, reset=True, ensure_min_samples=1, ensure_all_finite=True,
+                    **others):
+    """What ``validate_data(estimator, X, dtype=[float64, float32], ...)`` returns, for the
+    everyday input that it would accept: a NumPy array (or nested list) of real numbers, 2-D,
+    finite (or NaN only, with ``ensure_all_finite='allow-nan'``), with enough rows, and, when
+    predicting, the fitted number of features and no feature names to compare. None for any
+    other input, which scikit-learn's ``validate_data`` then takes with its own messages (the
+    tests match them), its feature names (pandas) and its settings; importing it costs a second.
+    """
+    if others or (type(X) is not np.ndarray and type(X) not in (list, tuple)):
+        return None
+    if "sklearn" in sys.modules:
+        from sklearn import get_config
+
+        if get_config().get("array_api_dispatch"):
+            return None
+    if type(X) is np.ndarray:
+        array = X
+        dtype = X.dtype if X.dtype in FLOAT_DTYPES else np.float64
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                array = np.asarray(X)
+        except (TypeError, ValueError):  # ragged: scikit-learn says so
+            return None
+        dtype = np.float64  # as scikit-learn: a list holds no dtype to keep
+    if array.dtype.kind not in "fiub" or array.ndim != 2:
+        return None
+    n_samples, n_features = array.shape
+    if n_samples < max(1, ensure_min_samples) or n_features < 1:
+        return None
+    if not reset and (hasattr(estimator, "feature_names_in_")
+                      or getattr(estimator, "n_features_in_", n_features) != n_features):
+        return None
+    array = np.asarray(array, dtype=dtype)
+    if array.dtype.kind == "f":
+        total = np.sum(array, dtype=np.float64)
+        if not np.isfinite(total):  # the common case costs one sum, as in scikit-learn
+            nan_only = ensure_all_finite == "allow-nan" and not np.isinf(array).any()
+            if not (nan_only or ensure_all_finite is False):
+                return None
+    if reset:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    return array
 
 
 def check_no_empty_columns(X):

@@ -20,8 +20,6 @@ import copy
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 
 from ..backends import data_path_for
 from ..engine import covariance
@@ -211,9 +209,7 @@ def _check_ubm(ubm):
             f"{type(ubm).__name__}. Fit one with gaussmix.GaussianMixture(...).fit(X_background), "
             "or build one with GaussianMixture.from_parameters."
         )
-    try:
-        check_is_fitted(ubm, "means_")
-    except NotFittedError:
+    if not hasattr(ubm, "means_"):
         raise ValueError(
             "map_adapt needs a fitted UBM; this GaussianMixture is not fitted yet. Call "
             "ubm.fit(X_background) first."

@@ -30,16 +30,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from ..backends import data_path_for, is_dask_collection
 from ..engine import covariance
@@ -62,6 +57,12 @@ from ..engine.validation import (
 )
 from .batch import BatchedRuns
 from .em_loop import Finished, Run, Start, iterate_alone
+from .sklearn_protocol import (
+    SklearnEstimator,
+    check_is_fitted,
+    check_random_state,
+    warn_convergence,
+)
 from .start_search import INIT_PARAMS, StartSearch
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def _ensure_log_handler():
         logger.setLevel(logging.INFO)
 
 
-class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
+class BaseMixture(StartSearch, BatchedRuns, SklearnEstimator):
     """The shared EM driver; see the module docstring for the hooks a subclass supplies."""
 
     #: ``name -> (predicate, what)`` checked by :meth:`_check_hyperparameters`.
@@ -270,14 +271,13 @@ class BaseMixture(StartSearch, BatchedRuns, DensityMixin, BaseEstimator):
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
         if not best.converged and self.max_iter > 0:
-            warnings.warn(
+            warn_convergence(
                 # scikit-learn's sentence (its tests match it), then what happened
                 "Best performing initialization did not converge. Try different init "
                 "parameters, or increase max_iter, tol, or check for degenerate data. "
                 f"(Best of {plan.n_init} initialisation(s); did not converge in {self.max_iter} "
                 f"iterations ({tol_text(self.tol)}): try a larger max_iter or tol, or check the "
                 "data's scaling and duplicated points.)",
-                ConvergenceWarning,
                 stacklevel=4,
             )
         self._store_state(best.state, plan.dtype)

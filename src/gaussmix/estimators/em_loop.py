@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from ..engine.em import e_step
 from ..engine.estep import resident_rows
+from .sklearn_protocol import warn_convergence
 
 logger = logging.getLogger("gaussmix")
 
@@ -65,7 +64,7 @@ def singular_drop(estimator, previous, bound, dtype):
     rtol = _DROP_RTOL.get(np.dtype(dtype), _DROP_RTOL[np.dtype(np.float64)])
     if bound >= previous - rtol * max(1.0, abs(previous)):
         return False
-    warnings.warn(SINGULAR_DROP, ConvergenceWarning, stacklevel=3)
+    warn_convergence(SINGULAR_DROP, stacklevel=3)
     return True
 
 

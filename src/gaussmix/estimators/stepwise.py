@@ -11,14 +11,13 @@ model fitted by ``fit`` or loaded from a file can go on learning), and the param
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from ..backends import is_dask_collection
 from ..backends.memory import MEMORY
 from ..backends.stream import StreamState, blend, step_size
 from ..engine.estep import em_statistics, single_threaded_blas
 from ..engine.validation import check_sample_weight, validate_numeric
+from .sklearn_protocol import check_is_fitted, check_random_state, request_metadata
 
 
 class StepwiseEM:
@@ -26,6 +25,11 @@ class StepwiseEM:
 
     def _running_statistics(self, state):
         raise NotImplementedError
+
+    def set_partial_fit_request(self, **requests):
+        """Whether ``partial_fit`` asks a meta-estimator for ``sample_weight`` (metadata
+        routing); returns self."""
+        return request_metadata(self, "partial_fit", requests)
 
     def _partial_fit(self, X, sample_weight):
         # Small matrices only (one batch, K factors): multi-threaded BLAS would only add latency.

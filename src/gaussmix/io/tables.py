@@ -189,6 +189,10 @@ def _mostly_numbers(column, decimal):
 
 
 def _id_values(column):
+    import pyarrow as pa
+
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return np.array(column.to_pylist(), dtype=object)  # to_numpy would import pandas
     values = column.to_numpy(zero_copy_only=False)
     return values.astype(object) if values.dtype.kind in "OUS" else values
 
@@ -199,10 +203,27 @@ def _numeric_matrix(table, chosen, dtype=np.float64):
     X = np.empty((table.num_rows, len(chosen)), dtype=dtype)
     for j, i in enumerate(chosen):
         column = table.column(i)
-        if not pa.types.is_floating(column.type):
+        if column.type != pa.float64():
             column = column.cast(pa.float64())
-        X[:, j] = column.to_numpy(zero_copy_only=False)
+        X[:, j] = _float64_values(column)
     return X
+
+
+def _float64_values(column):
+    """A float64 Arrow column as NumPy values, nulls as NaN, read from its buffers: pyarrow's
+    ``to_numpy`` imports pandas (half a second) on first use."""
+    parts = []
+    for chunk in column.chunks:
+        validity, data = chunk.buffers()[:2]
+        start, stop = chunk.offset, chunk.offset + len(chunk)
+        values = np.frombuffer(data, dtype=np.float64)[start:stop] if len(chunk) else \
+            np.empty(0)
+        if chunk.null_count:
+            valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8),
+                                  bitorder="little")[start:stop].astype(bool)
+            values = np.where(valid, values, np.nan)
+        parts.append(values)
+    return np.concatenate(parts) if parts else np.empty(0)
 
 
 def _read_csv(path, columns, id_column=None, sep=None, decimal=None):

@@ -14,25 +14,23 @@ Only regular files are written: an output path that is a directory, a FIFO or a 
 from __future__ import annotations
 
 import atexit
-import io
 import os
 import re
 import signal
 import stat
-import sys
 import tempfile
 import threading
 from contextlib import contextmanager
 
 import numpy as np
 
-from .formats import DataError, data_format
+from .formats import DataError
 
 __all__ = [
     "OutputError", "all_or_nothing", "atomic_write", "atomic_write_path", "check_output",
     "no_scratch_space", "protect_inputs", "remove_stale_temporaries",
     "remove_temporaries_on_signals", "same_file",
-    "scratch_array", "write_table", "write_table_chunks",
+    "scratch_array",
 ]
 
 
@@ -381,90 +379,3 @@ def no_scratch_space(path, size, exc, what="a standardized copy"):
         f"{path}: no room for {what} ({size / 2**20:.0f} MiB) of this file on disk ({reason}); "
         f"free disk space next to it, next to the output or in the temporary folder, or {advice}."
     )
-
-
-def write_table(path, columns):
-    """Write named 1-D columns to ``path`` (format from the extension; ``'-'``: CSV to stdout).
-
-    A ``.npy`` output holds one 1-D array for a single column, else a 2-D float64 array with the
-    columns in order. The file is written to a temporary file and renamed into place.
-    """
-    first = next(iter(columns.values()))
-    write_table_chunks(path, [columns], len(first))
-
-
-def write_table_chunks(path, chunks, n_rows):
-    """:func:`write_table` for columns that arrive in blocks of rows (``chunks`` yields dicts
-    with the same names), written as they come: a file larger than memory can be produced.
-    ``n_rows`` is the total, needed up front by the ``.npy`` header."""
-    path = os.fspath(path)
-    fmt = data_format(path)
-    if path == "-":
-        out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else sys.stdout
-        _write_csv_chunks(out, chunks)
-        sys.stdout.flush()
-        return
-    if fmt == "csv":
-        sep = "\t" if path.lower().endswith(".tsv") else ","
-        atomic_write(path, lambda f: _write_csv_chunks(f, chunks, sep))
-        return
-    if fmt == "parquet":
-        atomic_write(path, lambda f: _write_parquet_chunks(f, chunks))
-        return
-    atomic_write(path, lambda f: _write_npy_chunks(f, chunks, n_rows))
-
-
-def _write_csv_chunks(f, chunks, sep=","):
-    for i, columns in enumerate(chunks):
-        _write_csv(f, columns, sep, header=i == 0)
-
-
-def _write_parquet_chunks(f, chunks):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    writer = None
-    try:
-        for columns in chunks:
-            table = pa.table({name: np.asarray(v) for name, v in columns.items()})
-            if writer is None:
-                writer = pq.ParquetWriter(f, table.schema)
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-def _write_npy_chunks(f, chunks, n_rows):
-    header = None
-    written = 0
-    for columns in chunks:
-        values = [np.asarray(v) for v in columns.values()]
-        if len(values) == 1:
-            block = values[0]
-        else:
-            block = np.column_stack([v.astype(np.float64) for v in values])
-        block = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("<"))
-        if header is None:
-            header = {"descr": np.lib.format.dtype_to_descr(block.dtype), "fortran_order": False,
-                      "shape": (n_rows, *block.shape[1:])}
-            np.lib.format.write_array_header_1_0(f, header)
-        f.write(block.tobytes())
-        written += len(block)
-    if header is None or written != n_rows:
-        raise ValueError(f"internal error: {written} rows written, {n_rows} announced")
-
-
-def _write_csv(f, columns, sep=",", header=True):
-    import pandas as pd
-
-    frame = pd.DataFrame(columns)
-    if isinstance(f, io.TextIOBase):
-        frame.to_csv(f, index=False, sep=sep, header=header)
-        return
-    text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-    try:
-        frame.to_csv(text, index=False, sep=sep, lineterminator="\n", header=header)
-        text.flush()
-    finally:
-        text.detach()

@@ -31,9 +31,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array
 
 from ..engine import covariance
 from ..engine.missing import fill_for_start
@@ -46,6 +43,7 @@ from ..engine.validation import (
 )
 from ..estimators import GaussianMixture
 from ..estimators.batch import fit_side_by_side
+from ..estimators.sklearn_protocol import check_random_state, convergence_warning
 from .criteria import (
     CRITERIA,
     DataSpread,
@@ -167,7 +165,7 @@ def _fit_scored(task, fitted=None, summary=None, **changes):
         if fitted is None:
             model = task.build(**changes)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
+                warnings.simplefilter("ignore", convergence_warning())
                 model.fit(task.X, sample_weight=task.sample_weight)
         loglik, entropy = summary or _fit_summary(model, task.X, task.sample_weight)
     except ValueError as err:
@@ -334,6 +332,8 @@ def select_model(
     """
     estimator_class, params = _estimator_of(estimator, params)
     missing = params.get("missing") == "em"
+    from sklearn.utils.validation import check_array
+
     X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2,
                     input_name="X", ensure_all_finite="allow-nan" if missing else True)
     if missing:
@@ -417,7 +417,7 @@ def _fit_side_by_side(tasks, on_done=None):
     X, sample_weight = tasks[0][1].X, tasks[0][1].sample_weight
     models = [task.build() for _, task in tasks]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", convergence_warning())
         outcomes = fit_side_by_side(models, X, sample_weight, each_alone=True,
                                     on_done=on_done and (lambda i: on_done(1)))
     fitted = [outcome for outcome, _ in outcomes if not isinstance(outcome, ValueError)]

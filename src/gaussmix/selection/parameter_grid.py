@@ -20,9 +20,6 @@ import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_array
 
 from ..engine.validation import check_magnitude, check_sample_weight
 from ..estimators.batch import fit_side_by_side
@@ -124,6 +121,10 @@ def select_parameters(X: ArrayLike, estimator: Any,
     >>> sel.best_params_
     {'n_components': 1, 'dimension': 3}
     """
+    from sklearn.base import clone
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils.validation import check_array
+
     X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2, input_name="X")
     check_magnitude(X)
     sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)

@@ -15,7 +15,6 @@ freedom solve the ECM equation of :func:`update_dofs`.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import digamma, gammaln
 
 from .protocol import ComponentFamily, FamilyStep, moment_step
@@ -115,6 +114,8 @@ def _solve_dof(c):
         return MAX_DOF
     if equation(MIN_DOF) <= 0:
         return MIN_DOF
+    from scipy.optimize import brentq  # here: importing scipy.optimize costs 0.2 s
+
     return float(brentq(equation, MIN_DOF, MAX_DOF, xtol=1e-10, rtol=1e-12))
 
 
