@@ -368,3 +368,14 @@ def test_app_widgets_drive_the_session():
     assert app.session.names == ("age", "weight")
     app.csv_file.value = b"just one column\n1\n2\n"
     assert app.alert.visible and "numeric columns" in app.alert.object
+
+
+def test_an_upload_is_measured_by_its_bytes_or_by_the_size_the_page_sent():
+    """The page sends ``OVERSIZED_MARK`` and the size in place of a file over the limit; any
+    other content, a file that merely starts like the mark included, counts by its length."""
+    from gaussmix.apps.explore.uploads import OVERSIZED_MARK, upload_size
+
+    assert upload_size(OVERSIZED_MARK + b"123456789") == 123456789
+    assert upload_size(b"a,b\n1,2\n") == 8
+    for lookalike in (OVERSIZED_MARK, OVERSIZED_MARK + b"12x", OVERSIZED_MARK + b"-5"):
+        assert upload_size(lookalike) == len(lookalike)

@@ -20,19 +20,11 @@ from ..._optional import require
 from ...engine import covariance
 from . import figures, frames
 from .session import MAX_COMPONENTS, START_METHODS, ExplorerSession
+from .uploads import UPLOAD_LIMIT, WEBSOCKET_MAX_MESSAGE, guard_uploads, upload_size
 
 PAUSE_MS = 450
 PLAY_MS = 300
 LOOPBACK = ("127.0.0.1", "localhost")
-#: Largest CSV file the upload tab reads; a bigger one is refused with a message on the page.
-UPLOAD_LIMIT = 10 * 2**20
-#: Largest websocket message the server takes: above the largest message a browser can send,
-#: so that any oversized upload reaches the refusal instead of closing the connection. The page
-#: sends a file as one base64 data URL (4/3 its size) in a JavaScript string, and no browser
-#: holds a string over 2^30 characters (Firefox; Chromium stops at 2^29, V8's limit): a file too
-#: big for that fails in the browser itself and nothing is sent. (At 256 MiB, files over about
-#: 190 MiB dropped the connection.) Only an upload that big is ever buffered this large.
-WEBSOCKET_MAX_MESSAGE = 2**30 + 2**20
 
 _INTRO = (
     "<h2 style='margin:0 0 4px 0'>Watch EM think</h2>"
@@ -330,8 +322,9 @@ class Explorer:
             if not self.csv_file.value:
                 return
             name = self.csv_file.filename or "the CSV file"
-            if len(self.csv_file.value) > UPLOAD_LIMIT:
-                self._error(f"{name} is {len(self.csv_file.value) / 2**20:.1f} MiB; the explorer "
+            size = upload_size(self.csv_file.value)
+            if size > UPLOAD_LIMIT:
+                self._error(f"{name} is {size / 2**20:.1f} MiB; the explorer "
                             f"reads CSV files up to {UPLOAD_LIMIT >> 20} MiB (it draws two "
                             "columns: keep those, or a sample of the rows).")
                 return
@@ -425,6 +418,7 @@ def explorer(session=None, **settings):
     """
     if session is None:
         session = ExplorerSession.generated(**settings)
+    guard_uploads(panel().state.curdoc)
     return Explorer(session).layout
 
 
@@ -456,7 +450,12 @@ def serve(session_factory=None, *, host="127.0.0.1", port=5006, show=True,
     """
     pn = panel()
     factory = session_factory or ExplorerSession.generated
-    return pn.serve(lambda: Explorer(factory()).layout, port=port, address=host,
+
+    def page():
+        guard_uploads(pn.state.curdoc)
+        return Explorer(factory()).layout
+
+    return pn.serve(page, port=port, address=host,
                     websocket_origin=websocket_origins(host, port, allow_origins), show=show,
                     title=title, verbose=False,
                     websocket_max_message_size=WEBSOCKET_MAX_MESSAGE)
