@@ -10,12 +10,13 @@ paths, the noise component, prediction) is :class:`~gaussmix.estimators.gaussian
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..engine.families.student_t_family import MAX_DOF, MIN_DOF
+from ..engine.state import MixtureState, Proposal
 from ..engine.validation import is_real
 from .driver import MIXTURE_RULES
 from .gaussian import GaussianMixture
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from .._typing import ArrayLike, RandomState
 
 DOF_TYPES = ("free", "shared", "fixed")
+#: How much further each kept overrelaxed step of ``log nu`` goes than the last (see
+#: ``StudentMixture._m_step``).
+OVERRELAXATION = 2.0
 
 
 def _valid_dof_init(value):
@@ -159,6 +163,42 @@ lower_bound_, lower_bounds_, n_features_in_
         dofs = np.broadcast_to(np.asarray(self.dof_init, dtype=np.float64),
                                (self.n_components,)).copy()
         return replace(state, dofs=dofs)
+
+    def _m_step(self, stats, state, dtype):
+        """The ECM step, then an overrelaxed step of the degrees of freedom on trial.
+
+        On a nearly Gaussian component ECM's update of ``nu`` (which solves the complete-data
+        equation with the last E-step's weights ``u``) converges linearly at a rate that tends
+        to 1 as ``nu`` grows: on Old Faithful it creeps from 19 to 113 in 1000 iterations
+        while the log-likelihood gains 1e-7 a row each. ECME's exact update (the observed
+        likelihood's maximum over ``nu``) would need a pass over the data per evaluation.
+        The step here is adaptive overrelaxation (Salakhutdinov & Roweis 2003) of ``log nu``
+        alone (the means and scales keep their ECM updates: only ``nu`` crawls): component
+        ``k``'s proposal goes ``step_k`` times as far as ECM's move from the current ``nu_k``
+        (in ``log nu``, over the orders of magnitude ``nu`` spans). ``step_k`` doubles
+        (:data:`OVERRELAXATION`) while ECM keeps moving ``nu_k`` the same way, and is 1 again
+        once ECM turns back (the last proposal went too far). The next E-step, which
+        computes the proposal's lower bound anyway, keeps it only if that bound is at least
+        this state's; else it is repeated at the plain ECM state
+        (:class:`~gaussmix.engine.state.Proposal`) and every step starts again from 1. So EM
+        stays monotone and pays one repeated E-step per rejection; a fit ends on the plain
+        step, never on an unchecked proposal.
+        """
+        new, bound = super()._m_step(stats, state, dtype)
+        if self.dof_type == "fixed":
+            return new, bound
+        old_log = np.log(state.dofs)
+        move = np.log(new.dofs) - old_log
+        steps = np.ones_like(move)
+        if isinstance(state, Proposal) and state.acceleration is not None:  # kept
+            last_steps, last_move = state.acceleration
+            same_way = np.sign(move) * np.sign(last_move) > 0
+            steps = np.where(same_way, last_steps * OVERRELAXATION, 1.0)
+        proposed = np.clip(np.exp(old_log + steps * move), MIN_DOF, MAX_DOF)
+        base = {f.name: getattr(new, f.name) for f in fields(MixtureState)}
+        plain = bool(np.all(steps == 1.0))  # the ECM step itself: nothing to check
+        return Proposal(**{**base, "dofs": proposed}, fallback=new,
+                        floor=-np.inf if plain else bound, acceleration=(steps, move)), bound
 
     def _sample_family(self, rng, parts, means):
         """t rows: each Gaussian deviation divided by ``sqrt(w)``, ``w ~ chi2(nu) / nu``."""
