@@ -202,7 +202,7 @@ lower_bound_, lower_bounds_, n_features_in_
             rising = (move > 0) & (last_move > 0)
             ratio = information_ratio(state.dofs, state.means.shape[1])
             steps = np.where(rising, np.minimum(last_steps * OVERRELAXATION, ratio), 1.0)
-        proposed = np.clip(np.exp(old_log + steps * move), MIN_DOF, MAX_DOF)
+        proposed = np.exp(np.clip(old_log + steps * move, np.log(MIN_DOF), np.log(MAX_DOF)))
         base = {f.name: getattr(new, f.name) for f in fields(MixtureState)}
         plain = bool(np.all(steps == 1.0))  # the ECM step itself: nothing to check
         return Proposal(**{**base, "dofs": proposed}, fallback=new,
