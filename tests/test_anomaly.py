@@ -373,3 +373,46 @@ def test_a_family_that_cannot_model_the_rows_is_left_out(rng, monkeypatch):
     X, y = contaminated(rng, n_inliers=120, n_outliers=12, n_features=1)
     detector = gm.MixtureOutlierDetector(n_components=[1, 2], random_state=0).fit(X)
     assert roc_auc_score(y, -detector.score_samples(X)) > 0.5
+
+
+# ---------------------------------------------------------------------- many clusters
+def nine_clusters(rng, sizes=(60,) * 9):
+    """Nine well-separated Gaussian clusters on a 3 x 3 grid in two dimensions."""
+    centres = np.array([(x, y) for x in (-12.0, 0.0, 12.0) for y in (-12.0, 0.0, 12.0)])
+    return np.vstack([c + rng.normal(size=(n, 2)) for c, n in zip(centres, sizes)])
+
+
+def test_auto_components_grow_past_five_while_bic_asks_for_more(rng):
+    """``n_components="auto"`` tries 1-5, then 8, 13, ... while BIC's best is the largest
+    tried: nine clusters get more than five components; a list is the grid itself."""
+    X = nine_clusters(rng)
+    grown = gm.MixtureOutlierDetector(n_pca=None, n_trim_steps=0, random_state=0).fit(X)
+    assert grown.mixture_.n_components >= 8
+    fixed = gm.MixtureOutlierDetector(n_components=range(1, 6), n_pca=None, n_trim_steps=0,
+                                      random_state=0).fit(X)
+    assert fixed.mixture_.n_components <= 5
+    one = gm.MixtureOutlierDetector(n_pca=None, n_trim_steps=0, random_state=0).fit(
+        rng.normal(size=(300, 2)))
+    assert one.mixture_.n_components < 5  # BIC's best is inside the grid: nothing more tried
+
+
+def test_minor_weight_is_at_most_half_an_equal_share():
+    from gaussmix.apps.anomaly.candidates import minor_weight
+
+    assert minor_weight(0.1, 1) == minor_weight(0.1, 5) == 0.1
+    assert minor_weight(0.1, 8) == pytest.approx(0.5 / 8)
+    assert minor_weight(0.0, 13) == 0.0
+
+
+def test_the_light_clusters_of_a_many_component_mixture_count(rng):
+    """Nine clusters, four of weight 1/14 (below the default ``min_component_weight=0.1``,
+    above half an equal share 1/18): all nine components are major, so a light cluster's
+    centre is as dense as a heavy one's (within the factor of their weights)."""
+    from gaussmix.apps.anomaly.candidates import FitSettings, projected_mixture
+
+    X = nine_clusters(rng, sizes=(40, 80, 40, 80, 80, 80, 40, 80, 40))
+    settings = FitSettings((9,), ("spherical",), True, 1e-3, 1, 0.1, "error", 1e-3)
+    model = projected_mixture(None, settings, 0).fit(X)
+    assert np.sort(model.mixture_.weights_)[0] < 0.1 and model._major is None
+    light, heavy = model.log_density(np.array([[-12.0, -12.0], [0.0, -12.0]]))
+    assert light > heavy - np.log(2) - 0.5

@@ -51,6 +51,9 @@ class FitSettings:
     min_component_weight: float
     missing: str
     tol: float
+    #: Numbers of components tried after ``ks`` while BIC's best is the largest one tried
+    #: (``n_components="auto"``); empty: ``ks`` only.
+    more_ks: tuple = ()
     #: Fits a family may share between the ladder's rungs (one detector fit's lifetime).
     cache: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -129,8 +132,11 @@ class ProjectedMixture:
             except ValueError:
                 if i == len(grids) - 1:
                     raise
+        if self.like is None:
+            self.selection_ = _grow(self.selection_, P, p, n, self.seed, extra)
         self.mixture_ = self.selection_.best_
-        self._major = _major_mixture(self.mixture_, p.min_component_weight)
+        self.min_weight_ = minor_weight(p.min_component_weight, self.mixture_.n_components)
+        self._major = _major_mixture(self.mixture_, self.min_weight_)
         if extra and self._major is not None:  # rows with NaN: through the responsibilities
             self._major = (None, self._major[1])
         self.n_parameters_ = (self.mixture_._n_parameters() + d + q * d - q * (q + 1) // 2
@@ -184,7 +190,49 @@ class ProjectedMixture:
         from .rules import major_log_density
 
         return major_log_density(self.mixture_.score_samples(P), self.mixture_.predict_proba(P),
-                                 self.mixture_.weights_, self.params.min_component_weight)
+                                 self.mixture_.weights_, self.min_weight_)
+
+
+def minor_weight(min_component_weight, n_components):
+    """The weight below which a component of a mixture of ``n_components`` is minor (a cluster
+    of outliers, left out of the density): ``min_component_weight``, but at most half of an equal
+    share ``1 / n_components``, so that a mixture of many components (one per class of data
+    with many classes) is not all minor. Up to ``0.5 / min_component_weight`` components (5 at
+    the default 0.1) the threshold is ``min_component_weight`` itself."""
+    return min(float(min_component_weight), 0.5 / max(int(n_components), 1))
+
+
+def _best_bic(selection):
+    return float(selection.table["bic"].iloc[selection.best_index_])
+
+
+def _grow(selection, P, p, n, seed, extra):
+    """``selection``, or a selection with more components when BIC asks for them: while BIC's
+    best number of components is the largest tried, the next number of ``p.more_ks`` (that
+    has ``ROWS_PER_COMPONENT`` rows per component) is fitted with the best covariance type,
+    and kept when its BIC is lower. The grid then follows the data's clusters (the nine
+    classes of a data set of digits need more than five) without fitting many components
+    where BIC already chose few."""
+    from ...selection import select_model
+
+    tried = max(selection.table["n_components"])
+    for k in p.more_ks:
+        if k <= tried:
+            continue
+        if k * ROWS_PER_COMPONENT > n or selection.best_params_["n_components"] != tried:
+            break
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*(converge|degenerate).*")
+                grown = select_model(P, [k], [selection.best_params_["covariance_type"]],
+                                     random_state=seed, progress=False, n_init=p.n_init,
+                                     reg_covar=p.reg_covar, tol=p.tol, **extra)
+        except ValueError:  # degenerate with this many components: keep what BIC had
+            break
+        tried = k
+        if _best_bic(grown) < _best_bic(selection):
+            selection = grown
+    return selection
 
 
 def _major_mixture(mixture, min_weight):

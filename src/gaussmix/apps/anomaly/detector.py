@@ -38,11 +38,14 @@ __all__ = ["MixtureOutlierDetector"]
 
 #: ``n_components="auto"``: numbers of components tried by BIC.
 AUTO_COMPONENTS = range(1, 6)
+#: ``n_components="auto"``: then these, one at a time while BIC's best is the largest tried
+#: (Fibonacci numbers, as the dimension ladder).
+AUTO_MORE_COMPONENTS = (8, 13, 21, 34)
 #: ``covariance_type="auto"``: covariance types tried by BIC.
 AUTO_TYPES = ("full", "tied", "diag", "spherical")
 #: Rows fitted at most: larger data are fitted on one random subsample of this many rows (all
-#: rows are scored). BIC keeps the mixtures estimable on it (at most 5 components), and the
-#: fit's time stops growing with the number of rows.
+#: rows are scored). BIC keeps the mixtures estimable on it (10 rows per component at least),
+#: and the fit's time stops growing with the number of rows.
 MAX_FIT_ROWS = 4_000
 #: EM stops when the mean log-likelihood per row gains less than this (scikit-learn's ``tol``):
 #: a score needs the density's shape, not the last digits of its likelihood, and the
@@ -65,8 +68,10 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
       columns, fits a mixture on the leading ``q`` principal components and an isotropic
       Gaussian on the rest: a density over all columns, so a row far off the subspace scores low.
     * **mixture**: at each dimension the number of components and the covariance type are
-      chosen by BIC over ``n_components`` x ``covariance_type``; components lighter than
-      ``min_component_weight`` are clusters of outliers and left out of the density.
+      chosen by BIC over ``n_components`` x ``covariance_type`` (``"auto"``: 1 to 5, then 8,
+      13, 21, 34 one at a time while BIC's best is the largest tried, so data of many classes
+      get enough components); components lighter than ``min_component_weight`` (and than half
+      an equal share, ``0.5 / K``) are clusters of outliers and left out of the density.
     * **robustness**: ``n_trim_steps`` times the rows the model scores lowest (a fraction
       ``trim``) are set aside and the model (standardisation, projection, mixture of the same
       structure) is refitted on the rest, like the C-steps of the minimum covariance
@@ -85,8 +90,9 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
     Parameters
     ----------
     n_components : int, iterable of int or "auto", default="auto"
-        Numbers of components tried by BIC (``"auto"``: 1 to 5); numbers above
-        ``n_rows / 10`` are skipped (at least 1 is always tried).
+        Numbers of components tried by BIC (``"auto"``: 1 to 5, then 8, 13, 21 and 34, each
+        with BIC's best covariance type and only while BIC's best is the largest number tried
+        so far); numbers above ``n_rows / 10`` are skipped (at least 1 is always tried).
     covariance_type : str, iterable of str or "auto", default="auto"
         Covariance types tried (``"auto"``: full, tied, diag and spherical; any name
         :class:`~gaussmix.GaussianMixture` accepts).
@@ -107,7 +113,9 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
     n_trim_steps : int, default=3
         Trimmed refits.
     min_component_weight : float in [0, 1), default=0.1
-        Components lighter than this do not count in ``score_samples``.
+        Components lighter than this, and than half an equal share ``0.5 / K`` of a
+        ``K``-component mixture, do not count in ``score_samples`` (with the default the
+        second bound matters from ``K = 6``: nine equal classes are all major).
     reg_covar : float, default=1e-3
         Added to the covariances' diagonal (in standardised units), and the least residual
         variance: keeps small data stable.
@@ -240,7 +248,8 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         ks, types, contamination, dims, trim = self._settings(n_samples, n_features)
         settings = FitSettings(tuple(ks), tuple(types), bool(self.standardize),
                                float(self.reg_covar), int(self.n_init),
-                               float(self.min_component_weight), self.missing, EM_TOL)
+                               float(self.min_component_weight), self.missing, EM_TOL,
+                               AUTO_MORE_COMPONENTS if _is_auto(self.n_components) else ())
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         rows = np.arange(n_samples)
@@ -372,6 +381,10 @@ def _check_int(value, name, low):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
             or value < low:
         raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
 
 
 def _check_components(n_components):
