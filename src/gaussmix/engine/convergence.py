@@ -4,8 +4,7 @@ The default rule is relative to the log-likelihood's own size, as mclust's is, b
 gain *still to come* rather than the last step: with a linear rate ``r = d_t / d_{t-1}`` the
 steps that remain add up to ``d_t / (1 - r)`` (Aitken's acceleration; Böhning et al. 1994;
 McNicholas et al. 2010), and EM stops when that is below ``RTOL`` of ``1 + |L|`` (``L`` the
-total log-likelihood; mclust's relative tolerance, 1e-5), unless the rate rises faster and
-faster (it has not settled: EM is slowing down near a saddle, see ``_rate_runs_away``). Being relative, the rule means the
+total log-likelihood; mclust's relative tolerance, 1e-5). Being relative, the rule means the
 same on 100 rows and on 10 million; and it is the same for a single fit, runs side by side and
 a model-selection grid.
 
@@ -62,12 +61,6 @@ class StoppingRule:
     True
     >>> rule.converged(-1.5, -1.499998, -1.4999962)  # crawling: 2e-5 still to come
     False
-    >>> bounds = [-1.0, -0.999996, -0.9999928, -0.99999016, -0.99998784]
-    >>> rule = StoppingRule(None, n_rows=1)
-    >>> rule.converged(*bounds[2:])  # rate 0.88, a gain of 2e-5 to come: done
-    True
-    >>> rule.converged(*bounds[2:], earlier=bounds[:2])  # unless the rate rose ever faster
-    False
     >>> StoppingRule(1e-3).converged(-1.9, -1.5, -1.4995)  # scikit-learn's tol
     True
     """
@@ -76,11 +69,10 @@ class StoppingRule:
     n_rows: float = 1.0
     min_rows: float = 0.0
 
-    def converged(self, before: float, previous: float, bound: float, weights=None,
-                  earlier=()) -> bool:
+    def converged(self, before: float, previous: float, bound: float, weights=None) -> bool:
         """After a step from ``previous`` to ``bound`` (and before that from ``before``, or
         ``-inf`` if the run has taken one step or none); ``weights``: the mixture's weights
-        after the step, if known; ``earlier``: the two bounds before ``before``, if known.
+        after the step, if known.
 
         A mixture with a component of fewer than ``min_rows`` rows (weight times ``n_rows``:
         fewer than the parameters it fits on its own, plus one) is spurious: its likelihood
@@ -105,29 +97,7 @@ class StoppingRule:
         rate = change / last if np.isfinite(last) and last > 0 else 0.0
         if rate >= 1:  # the steps are growing: EM is still speeding up
             return False
-        if _rate_runs_away(earlier, before, previous, rate):
-            return False
         return bool(change / (1.0 - rate) <= RTOL * scale)
-
-
-def _rate_runs_away(earlier, before, previous, rate) -> bool:
-    """Whether the rate of the last three steps rises faster and faster.
-
-    Aitken's estimate of the gain to come assumes a rate that has settled. Near an optimum the
-    rate approaches its limit ever more slowly (from below, as the slowest direction takes
-    over: its rises shrink); a rate whose rises *grow* is not settling but heading for 1 or
-    beyond, as where EM slows down near a saddle before it speeds up again (Old Faithful with
-    three Student-t components from the default start stops 0.08 nats short that way).
-    Three rates need four steps: with fewer, nothing is known and nothing is vetoed."""
-    if len(earlier) != 2:
-        return False
-    first, second = earlier[1] - earlier[0], before - earlier[1]
-    third = previous - before
-    if not (np.all(np.isfinite([first, second, third])) and first > 0 and second > 0
-            and third > 0):
-        return False
-    rates = (second / first, third / second, rate)
-    return bool(0 < rates[1] - rates[0] < rates[2] - rates[1])
 
 
 def weight_total(X, sample_weight) -> float:

@@ -44,21 +44,6 @@ class MixtureState:
 
 
 @dataclass(frozen=True, slots=True)
-class Proposal(MixtureState):
-    """An accelerated EM step on trial: its parameters (the fields of :class:`MixtureState`),
-    the plain EM step's state ``fallback`` (which cannot lower the likelihood) and the lower
-    bound ``floor`` of the state both came from. The next E-step, which computes the
-    proposal's lower bound anyway, keeps it if that is at least ``floor`` and otherwise
-    repeats itself on ``fallback`` (:meth:`gaussmix.estimators.em_loop.Run.step_alone`), so
-    the lower bounds never fall. ``acceleration`` is the estimator's own record of how it
-    made the proposal (see ``StudentMixture._m_step``)."""
-
-    fallback: MixtureState | None = None
-    floor: float = -np.inf
-    acceleration: Any = None
-
-
-@dataclass(frozen=True, slots=True)
 class VariationalState:
     """The variational posterior of a Bayesian Gaussian mixture (scikit-learn's names).
 

@@ -19,7 +19,6 @@ import numpy as np
 
 from ..engine.em import e_step
 from ..engine.estep import resident_rows
-from ..engine.state import Proposal
 from .sklearn_protocol import warn_convergence
 
 logger = logging.getLogger("gaussmix")
@@ -73,8 +72,8 @@ class Run:
     """The progress of one EM run of a batch (what ``_iterate`` keeps for one run)."""
 
     __slots__ = ("_state", "_state_of", "before", "bound", "converged", "dtype", "error",
-                 "fell_back", "history", "k", "max_iter", "n_iter", "owner", "rule",
-                 "start_time", "stopped", "terms")
+                 "history", "k", "max_iter", "n_iter", "owner", "rule", "start_time",
+                 "stopped", "terms")
 
     def __init__(self, owner, state, max_iter, rule, bound=-np.inf, dtype=np.float64,
                  start_time=None):
@@ -86,8 +85,6 @@ class Run:
         self._state, self._state_of, self.k = state, None, state.n_components
         self.bound, self.history, self.n_iter = float(bound), [], 0
         self.converged, self.error = False, None
-        # whether the last E-step was repeated at a rejected proposal's plain EM step
-        self.fell_back = False
         # (StackedTerms, first component): where the E-step terms of ``state`` stand in the
         # terms of the last M-step this run took side by side with others, if it did
         self.terms = None
@@ -124,10 +121,7 @@ class Run:
         previous = self.bound
         if singular_drop(self.owner, previous, bound, self.dtype):
             self.stopped = True
-        elif not self.fell_back and self.rule.converged(self.before, previous, bound, weights,
-                                                        tuple(self.history[-4:-2])):
-            # (a plain step after an accelerated one says nothing of the rate at which EM
-            # approaches its optimum: the rule judges the next steps)
+        elif self.rule.converged(self.before, previous, bound, weights):
             self.converged = True
         self.before = previous
         self.bound, self.n_iter, self.terms = bound, n_iter, None
@@ -159,18 +153,10 @@ class Run:
         estimator's M-step."""
         owner, state = self.owner, self.state
 
-        def statistics_at(state):
-            return e_step(lambda far: owner._kernel(state, dtype, far, fitting=True),
-                          X, sample_weight, dtype, chunk, n_threads, statistics)
-
         def step():
-            current, stats = state, statistics_at(state)
-            self.fell_back = (isinstance(current, Proposal)
-                              and stats.loglik / stats.weight < current.floor)
-            if self.fell_back:  # an accelerated step that lost likelihood: the plain step
-                current = current.fallback
-                stats = statistics_at(current)
-            return owner._m_step(stats, current, dtype)
+            stats = e_step(lambda far: owner._kernel(state, dtype, far, fitting=True),
+                           X, sample_weight, dtype, chunk, n_threads, statistics)
+            return owner._m_step(stats, state, dtype)
 
         self.attempt(step, n_iter, drop_failed)
 
@@ -178,10 +164,7 @@ class Run:
         """The run's :class:`RunResult` (``None`` when it failed)."""
         if self.failed:
             return None
-        state = self.state
-        if isinstance(state, Proposal):  # never checked: the plain step, which cannot fall
-            state = state.fallback
-        return RunResult(state, self.bound, self.n_iter, self.converged, self.history)
+        return RunResult(self.state, self.bound, self.n_iter, self.converged, self.history)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,12 @@ paths, the noise component, prediction) is :class:`~gaussmix.estimators.gaussian
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..engine.families.student_t_family import MAX_DOF, MIN_DOF, information_ratio
-from ..engine.state import MixtureState, Proposal
+from ..engine.families.student_t_family import MAX_DOF, MIN_DOF
 from ..engine.validation import is_real
 from .driver import MIXTURE_RULES
 from .gaussian import GaussianMixture
@@ -30,9 +29,6 @@ if TYPE_CHECKING:
     from .._typing import ArrayLike, RandomState
 
 DOF_TYPES = ("free", "shared", "fixed")
-#: How much longer each lengthened step of ``log nu`` is than the last one kept (see
-#: ``StudentMixture._m_step``).
-OVERRELAXATION = 2.0
 
 
 def _valid_dof_init(value):
@@ -163,50 +159,6 @@ lower_bound_, lower_bounds_, n_features_in_
         dofs = np.broadcast_to(np.asarray(self.dof_init, dtype=np.float64),
                                (self.n_components,)).copy()
         return replace(state, dofs=dofs)
-
-    def _m_step(self, stats, state, dtype):
-        """The ECM step, then a longer step of the degrees of freedom on trial.
-
-        On a nearly Gaussian component ECM's update of ``nu`` (which solves the complete-data
-        equation with the last E-step's weights ``u``) converges linearly at a rate that tends
-        to 1 as ``nu`` grows (:func:`~gaussmix.engine.families.student_t_family.
-        information_ratio`): on Old Faithful it creeps from 19 to 113 in 1000 iterations while
-        the log-likelihood gains 1e-7 a row each. ECME's exact update (the observed
-        likelihood's maximum over ``nu``) would need a pass over the data per evaluation.
-
-        The step here is adaptive overrelaxation (Salakhutdinov & Roweis 2003) of ``log nu``
-        alone (the means and scales keep their ECM updates): component ``k``'s proposal goes
-        ``step_k`` times as far as ECM's move. ``step_k`` doubles (:data:`OVERRELAXATION`)
-        each iteration ECM raises ``nu_k`` again, up to the information ratio ``I_c / I_o``
-        (the step that lands on the fixed point of ``nu``'s own linear map: never further),
-        and is 1 on any other move. Only rises are lengthened: ECM crawls only towards a large
-        ``nu`` (from ``dof_init`` up); towards a small one its ratio is a few and it settles
-        in tens of iterations, while a faster fall of ``nu`` sharply re-weights the rows
-        (``u = (nu + D) / (nu + d^2)``) and was seen to carry the means and weights of
-        overlapping clusters to a lower optimum.
-
-        The next E-step, which computes the proposal's lower bound anyway, keeps it only if
-        that bound is at least this state's; else it is repeated at the plain ECM state
-        (:class:`~gaussmix.engine.state.Proposal`) and every step is 1 again. So EM stays
-        monotone and pays one repeated E-step per rejection; a fit ends on the plain step,
-        never on an unchecked proposal.
-        """
-        new, bound = super()._m_step(stats, state, dtype)
-        if self.dof_type == "fixed":
-            return new, bound
-        old_log = np.log(state.dofs)
-        move = np.log(new.dofs) - old_log
-        steps = np.ones_like(move)
-        if isinstance(state, Proposal) and state.acceleration is not None:  # kept
-            last_steps, last_move = state.acceleration
-            rising = (move > 0) & (last_move > 0)
-            ratio = information_ratio(state.dofs, state.means.shape[1])
-            steps = np.where(rising, np.minimum(last_steps * OVERRELAXATION, ratio), 1.0)
-        proposed = np.exp(np.clip(old_log + steps * move, np.log(MIN_DOF), np.log(MAX_DOF)))
-        base = {f.name: getattr(new, f.name) for f in fields(MixtureState)}
-        plain = bool(np.all(steps == 1.0))  # the ECM step itself: nothing to check
-        return Proposal(**{**base, "dofs": proposed}, fallback=new,
-                        floor=-np.inf if plain else bound, acceleration=(steps, move)), bound
 
     def _sample_family(self, rng, parts, means):
         """t rows: each Gaussian deviation divided by ``sqrt(w)``, ``w ~ chi2(nu) / nu``."""

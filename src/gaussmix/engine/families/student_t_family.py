@@ -15,7 +15,7 @@ freedom solve the ECM equation of :func:`update_dofs`.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, gammaln, polygamma
+from scipy.special import digamma, gammaln
 
 from .protocol import ComponentFamily, FamilyStep, moment_step
 
@@ -104,31 +104,6 @@ def update_dofs(dofs, resp_sums, dof_sums, n_features, shared=False):
         c = np.asarray(dof_sums) / np.maximum(resp_sums, 1e-300) + shift
     out = np.array([_solve_dof(value) for value in c])
     return np.repeat(out, len(dofs)) if shared else out
-
-
-def information_ratio(dofs, n_features):
-    """How many times ECM's step of ``nu`` its own linear map needs to reach its fixed point.
-
-    With the location and scale known, EM's map for ``nu`` converges at the rate ``1 - I_o /
-    I_c`` (the fraction of missing information; Dempster, Laird & Rubin 1977), where, per row,
-    ``I_c = psi'(nu/2)/4 - 1/(2 nu)`` is the information about ``nu`` in the complete data (the
-    gamma-distributed precision scale ``u``) and ``I_o = (psi'(nu/2) - psi'((nu + D)/2))/4 -
-    D (nu + D + 4) / (2 nu (nu + D) (nu + D + 2))`` that in the observed t rows. A linear map of
-    rate ``r`` reaches its fixed point in a step ``1 / (1 - r) = I_c / I_o`` times its own
-    (Aitken). The ratio is a few for small ``nu`` and grows like ``nu^2`` (about 34 at ``nu =
-    20`` and 2600 at 200 in two dimensions): ECM crawls on nearly Gaussian components.
-
-    >>> bool(information_ratio([20.0], 2)[0] > 30)
-    True
-    """
-    nu = np.asarray(dofs, dtype=np.float64)
-    d = n_features
-    complete = 0.25 * polygamma(1, 0.5 * nu) - 0.5 / nu
-    observed = (0.25 * (polygamma(1, 0.5 * nu) - polygamma(1, 0.5 * (nu + d)))
-                - d * (nu + d + 4) / (2 * nu * (nu + d) * (nu + d + 2)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = complete / observed
-    return np.where(np.isfinite(ratio) & (ratio > 1.0), ratio, 1.0)
 
 
 def _solve_dof(c):
