@@ -146,3 +146,20 @@ def test_the_scikit_learn_protocol_needs_scikit_learn_only_when_it_calls():
         "assert get_tags(model).estimator_type == 'density_estimator'\n"
     )
     assert "sklearn" in loaded
+
+
+def test_a_small_model_selection_imports_no_sklearn_or_scipy_stats(tmp_path):
+    """``gaussmix select`` and ``select_model`` on small data: no scikit-learn (the grid
+    silences its fits' convergence warnings itself instead of filtering scikit-learn's class;
+    plain arrays are checked without ``check_array``). Its table is a pandas DataFrame."""
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n" + "".join(f"{i % 7},{(i * 3) % 11}\n" for i in range(60)))
+    loaded = _modules(_CLI.format(argv=["select", str(data), "-k", "1-3", "--format", "csv"]))
+    heavy = [m for m in _not_for_a_small_fit(loaded) if not m.startswith("pandas")]
+    assert heavy == []
+    loaded = _modules(
+        "import numpy as np\n"
+        "import gaussmix as gm\n"
+        "X = np.random.default_rng(0).normal(size=(80, 2))\n"
+        "gm.select_model(X, range(1, 4), progress=False, random_state=0)\n")
+    assert [m for m in _not_for_a_small_fit(loaded) if not m.startswith("pandas")] == []

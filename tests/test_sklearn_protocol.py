@@ -188,3 +188,36 @@ def test_not_a_base_estimator_subclass_the_one_documented_difference():
     assert not isinstance(model, BaseEstimator)
     assert "GaussianMixture" in model._repr_html_()
     assert set(model._repr_mimebundle_()) == {"text/plain", "text/html"}
+
+
+def test_convergence_warnings_off_silences_this_thread_only_and_restores():
+    """The grid's way of silencing its fits: in this thread, within the block, and nested
+    blocks restore the state they found; warnings outside still have scikit-learn's class."""
+    import threading
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from gaussmix.estimators.sklearn_protocol import convergence_warnings_off, warn_convergence
+
+    heard = []
+
+    def other_thread():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warn_convergence("from another thread")
+        heard.extend(caught)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with convergence_warnings_off():
+            warn_convergence("silenced")
+            with convergence_warnings_off():
+                warn_convergence("silenced too")
+            warn_convergence("still silenced")
+            thread = threading.Thread(target=other_thread)
+            thread.start()
+            thread.join()
+        warn_convergence("heard")
+    assert [str(w.message) for w in caught] == ["heard"]
+    assert caught[0].category is ConvergenceWarning
+    assert [str(w.message) for w in heard] == ["from another thread"]

@@ -144,16 +144,49 @@ def validate_numeric(estimator, X, **kwargs):
     return X
 
 
+def check_float_array(X, ensure_min_samples=1, allow_nan=False):
+    """scikit-learn's ``check_array(X, dtype=[float64, float32], ...)``: a plain array of real
+    numbers is checked here (:func:`_plain_float_array`), anything else by ``check_array``
+    itself, with its messages (importing it costs a second)."""
+    finite = "allow-nan" if allow_nan else True
+    array = _plain_float_array(X, ensure_min_samples, finite)
+    if array is not None:
+        return array
+    from sklearn.utils.validation import check_array
+
+    return check_array(X, dtype=list(FLOAT_DTYPES), ensure_min_samples=ensure_min_samples,
+                       input_name="X", ensure_all_finite=finite)
+
+
 def _validate_plain(estimator, X, reset=True, ensure_min_samples=1, ensure_all_finite=True,
                     **others):
     """What ``validate_data(estimator, X, dtype=[float64, float32], ...)`` returns, for the
-    everyday input that it would accept: a NumPy array (or nested list) of real numbers, 2-D,
-    finite (or NaN only, with ``ensure_all_finite='allow-nan'``), with enough rows, and, when
-    predicting, the fitted number of features and no feature names to compare. None for any
-    other input, which scikit-learn's ``validate_data`` then takes with its own messages (the
-    tests match them), its feature names (pandas) and its settings; importing it costs a second.
+    everyday input that it would accept (see :func:`_plain_float_array`) and, when predicting,
+    the fitted number of features and no feature names to compare. None for any other input,
+    which scikit-learn's ``validate_data`` then takes with its own messages (the tests match
+    them), its feature names (pandas) and its settings; importing it costs a second.
     """
-    if others or (type(X) is not np.ndarray and type(X) not in (list, tuple)):
+    if others:
+        return None
+    array = _plain_float_array(X, ensure_min_samples, ensure_all_finite)
+    if array is None:
+        return None
+    n_features = array.shape[1]
+    if not reset and (hasattr(estimator, "feature_names_in_")
+                      or getattr(estimator, "n_features_in_", n_features) != n_features):
+        return None
+    if reset:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    return array
+
+
+def _plain_float_array(X, ensure_min_samples=1, ensure_all_finite=True):
+    """``X`` as float64 (float32 kept) when it is a NumPy array (or nested list) of real
+    numbers, 2-D, finite (or NaN only, with ``ensure_all_finite='allow-nan'``), with enough
+    rows; None for anything else (and while scikit-learn's array API dispatch is on)."""
+    if type(X) is not np.ndarray and type(X) not in (list, tuple):
         return None
     if "sklearn" in sys.modules:
         from sklearn import get_config
@@ -176,9 +209,6 @@ def _validate_plain(estimator, X, reset=True, ensure_min_samples=1, ensure_all_f
     n_samples, n_features = array.shape
     if n_samples < max(1, ensure_min_samples) or n_features < 1:
         return None
-    if not reset and (hasattr(estimator, "feature_names_in_")
-                      or getattr(estimator, "n_features_in_", n_features) != n_features):
-        return None
     array = np.asarray(array, dtype=dtype)
     if array.dtype.kind == "f":
         total = np.sum(array, dtype=np.float64)
@@ -186,10 +216,6 @@ def _validate_plain(estimator, X, reset=True, ensure_min_samples=1, ensure_all_f
             nan_only = ensure_all_finite == "allow-nan" and not np.isinf(array).any()
             if not (nan_only or ensure_all_finite is False):
                 return None
-    if reset:
-        estimator.n_features_in_ = n_features
-        if hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
     return array
 
 

@@ -25,7 +25,9 @@ import copy
 import inspect
 import numbers
 import sys
+import threading
 import warnings
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -66,8 +68,27 @@ def convergence_warning():
     return ConvergenceWarning
 
 
+_QUIET = threading.local()
+
+
+@contextmanager
+def convergence_warnings_off():
+    """Within it, :func:`warn_convergence` says nothing (in this thread): for a caller that
+    judges its fits' convergence itself (a model-selection grid), without a warnings filter on
+    ``ConvergenceWarning``, whose class would have to be imported from scikit-learn first."""
+    before = getattr(_QUIET, "on", False)
+    _QUIET.on = True
+    try:
+        yield
+    finally:
+        _QUIET.on = before
+
+
 def warn_convergence(message, stacklevel=2):
-    """Warn with scikit-learn's ``ConvergenceWarning`` (imported only when there is one)."""
+    """Warn with scikit-learn's ``ConvergenceWarning`` (imported only when there is one),
+    unless inside :func:`convergence_warnings_off`."""
+    if getattr(_QUIET, "on", False):
+        return
     warnings.warn(message, convergence_warning(), stacklevel=stacklevel + 1)
 
 

@@ -26,7 +26,6 @@ are reported with status ``"failed"`` and the engine's message.
 from __future__ import annotations
 
 import numbers
-import warnings
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -36,6 +35,7 @@ from ..engine import covariance
 from ..engine.missing import fill_for_start
 from ..engine.starts import MAX_PLANNED_BYTES, planned_bytes, planned_components
 from ..engine.validation import (
+    check_float_array,
     check_magnitude,
     check_no_empty_columns,
     check_no_empty_rows,
@@ -43,7 +43,7 @@ from ..engine.validation import (
 )
 from ..estimators import GaussianMixture
 from ..estimators.batch import fit_side_by_side
-from ..estimators.sklearn_protocol import check_random_state, convergence_warning
+from ..estimators.sklearn_protocol import check_random_state, convergence_warnings_off
 from .criteria import (
     CRITERIA,
     DataSpread,
@@ -164,8 +164,7 @@ def _fit_scored(task, fitted=None, summary=None, **changes):
             raise fitted
         if fitted is None:
             model = task.build(**changes)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", convergence_warning())
+            with convergence_warnings_off():
                 model.fit(task.X, sample_weight=task.sample_weight)
         loglik, entropy = summary or _fit_summary(model, task.X, task.sample_weight)
     except ValueError as err:
@@ -332,10 +331,7 @@ def select_model(
     """
     estimator_class, params = _estimator_of(estimator, params)
     missing = params.get("missing") == "em"
-    from sklearn.utils.validation import check_array
-
-    X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2,
-                    input_name="X", ensure_all_finite="allow-nan" if missing else True)
+    X = check_float_array(X, ensure_min_samples=2, allow_nan=missing)
     if missing:
         check_no_empty_rows(X)
         check_no_empty_columns(X)
@@ -416,8 +412,7 @@ def _fit_side_by_side(tasks, on_done=None):
     (one stacked E-step per iteration for all of them); ``on_done(1)`` as each fit's EM ends."""
     X, sample_weight = tasks[0][1].X, tasks[0][1].sample_weight
     models = [task.build() for _, task in tasks]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", convergence_warning())
+    with convergence_warnings_off():
         outcomes = fit_side_by_side(models, X, sample_weight, each_alone=True,
                                     on_done=on_done and (lambda i: on_done(1)))
     fitted = [outcome for outcome, _ in outcomes if not isinstance(outcome, ValueError)]
