@@ -224,7 +224,7 @@ class Kernel(Layout):
         self.theta_exp = theta
         return prec
 
-    def _split_far(self, size, cancel, factors, mc, const, dtype, forced=(), row_scale=None):
+    def _split_far(self, size, cancel, factors, mc, const, dtype, forced, row_scale):
         """Find the components too far from the shift for the shared-shift forms (see
         :meth:`_init_dense`) and prepare their stacked form: ``y_k = L_k^T (x - m_k)`` for all of
         them in one GEMM ``[L_k^T | -L_k^T m_k] @ [x ; 1]``, with ``L_k`` the precision factor
@@ -258,7 +258,7 @@ class Kernel(Layout):
             lt = L.transpose(0, 2, 1).reshape(-1, d)
             b = np.einsum("kd,kde->ke", mc[far], L).reshape(-1, 1)
             self.theta_far = np.hstack([lt, -b]).astype(dtype)
-        scale = np.ones(len(far)) if row_scale is None else row_scale[far]
+        scale = row_scale[far]
         self.scale_far = (-0.5 * scale).astype(dtype)[:, None]
         self.const_far = (scale * const[far]).astype(dtype)[:, None]
         comps = far[self.whitened]

@@ -222,10 +222,9 @@ class Layout:
             if len(self.whitened) or self.density is not None or self.background is not None:
                 # each row's total moment weight (pooled over the near components), into the
                 # E-step's spent y = L^T x
-                near = self.near_rows
-                total = (resp.sum(axis=0) if scale is None else scale.astype(resp.dtype) @ resp) if near.all() else (
-                    resp[near].sum(axis=0) if scale is None
-                    else scale[near].astype(resp.dtype) @ resp[near])
+                near = slice(None) if self.near_rows.all() else self.near_rows  # no copy
+                total = resp[near].sum(axis=0) if scale is None else (
+                    scale[near].astype(resp.dtype) @ resp[near])
                 xw = np.multiply(xt, total, out=ws.Y[: self.n_features, :n])
             else:
                 xw = xt if weight is None else np.multiply(xt, weight,

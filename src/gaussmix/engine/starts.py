@@ -23,6 +23,7 @@ from threadpoolctl import ThreadpoolController
 
 from .agglomeration import cut, ward_tree
 from .model_based import model_based_tree, model_based_trees, trace_groups
+from .stats import centred_rows, principal_axes
 
 # Rows used by the hierarchical start: its cost is O(HIERARCHICAL_SUBSAMPLE**2) in time and memory.
 HIERARCHICAL_SUBSAMPLE = 2000
@@ -294,14 +295,8 @@ def init_hierarchical_whitened(X, sample_weight, n_components, random_state, dty
 def _whitened_rows(Xs, w):
     """The rows rotated to the principal axes of their weighted covariance, each axis scaled
     to unit variance."""
-    centre = np.average(Xs, axis=0, weights=w)
-    xc = Xs - centre
-    if len(xc) < xc.shape[1]:  # wide: the rows span at most n directions; a thin SVD, O(n^2 D)
-        _, singular, vt = np.linalg.svd(xc * np.sqrt(w / w.sum())[:, None],
-                                        full_matrices=False)
-        values, vectors = singular**2, vt.T
-    else:
-        values, vectors = np.linalg.eigh((xc * w[:, None]).T @ xc / w.sum())
+    xc = centred_rows(Xs, w)
+    values, vectors = principal_axes(xc, w)
     scale = np.sqrt(np.maximum(values, values.max() * 1e-12 + np.finfo(float).tiny))
     return xc @ vectors / scale
 

@@ -300,3 +300,21 @@ def recentre_from_responsibilities(stats, X, sample_weight, resp_chunks, compone
     else:
         out.s2[comps] = np.diagonal(s2, axis1=1, axis2=2)
     return out
+
+
+def centred_rows(X, weights=None):
+    """``X`` (float64) minus its weighted mean."""
+    mean = np.average(X, axis=0, weights=weights).astype(np.float64)
+    return np.asarray(X, dtype=np.float64) - mean
+
+
+def principal_axes(centred, weights):
+    """Eigenvalues and eigenvectors (columns) of the weighted covariance ``sum_i w_i x_i
+    x_i^T / sum w`` of ``centred`` rows. With fewer rows than columns they come from the thin
+    SVD of the rows (``O(n^2 D)``; ``n`` axes, the others have no spread), not from the
+    ``D x D`` matrix's eigendecomposition (``O(D^3)``: 7 s for 20 rows of 2,000 columns)."""
+    if len(centred) < centred.shape[1]:
+        _, singular, vt = np.linalg.svd(centred * np.sqrt(weights / weights.sum())[:, None],
+                                        full_matrices=False)
+        return singular**2, vt.T
+    return np.linalg.eigh((centred * weights[:, None]).T @ centred / weights.sum())

@@ -19,6 +19,7 @@ from scipy.special import xlogy
 from ..engine import covariance
 from ..engine.estep import iter_e_step, single_threaded_blas, stacked_kernel
 from ..engine.layout import chunk_rows
+from ..engine.stats import centred_rows, principal_axes
 
 CRITERIA = ("bic", "aic", "icl")
 # A component whose variance in some direction is below this fraction of the data's variance in
@@ -188,18 +189,11 @@ class DataSpread:
         if n >= d:
             return cls.of(matrix)
         w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        scaled = centred_rows(X, w) * np.sqrt(w / w.sum())[:, None]
-        _, singular, vt = np.linalg.svd(scaled, full_matrices=False)
+        values, vectors = principal_axes(centred_rows(X, w), w)
         scale = max(float(np.trace(matrix)) / d, np.finfo(np.float64).tiny)
-        values = singular**2 + 1e-12 * scale  # the floor _data_covariance adds
+        values = values + 1e-12 * scale  # the floor _data_covariance adds
         keep = values > 2e-12 * scale
-        return cls(matrix, vt[keep].T / np.sqrt(values[keep]))
-
-
-def centred_rows(X, weights):
-    """``X`` (float64) minus its weighted mean."""
-    mean = np.average(X, axis=0, weights=weights).astype(np.float64)
-    return np.asarray(X, dtype=np.float64) - mean
+        return cls(matrix, vectors[:, keep] / np.sqrt(values[keep]))
 
 
 def _data_covariance(X, sample_weight):
