@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import itertools
 import numbers
-import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..engine.validation import check_magnitude, check_sample_weight
+from ..engine.validation import check_float_array, check_magnitude, check_sample_weight
 from ..estimators.batch import fit_side_by_side
+from ..estimators.sklearn_protocol import convergence_warnings_off
 from .criteria import (
     CRITERIA,
     DataSpread,
@@ -122,10 +122,8 @@ def select_parameters(X: ArrayLike, estimator: Any,
     {'n_components': 1, 'dimension': 3}
     """
     from sklearn.base import clone
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.utils.validation import check_array
 
-    X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2, input_name="X")
+    X = check_float_array(X, ensure_min_samples=2)
     check_magnitude(X)
     sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype=X.dtype)
     n_eff = float(X.shape[0] if sample_weight is None else sample_weight.sum())
@@ -141,8 +139,7 @@ def select_parameters(X: ArrayLike, estimator: Any,
     points = [dict(zip(names, values)) for values in itertools.product(*grid.values())]
     estimators = [clone(estimator).set_params(n_components=int(k), **point)
                   for k in ks for point in points]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with convergence_warnings_off():
         outcomes = fit_side_by_side(estimators, X, sample_weight)
     fitted = [m for m in outcomes if not isinstance(m, ValueError)]
     summaries = dict(zip(map(id, fitted), fit_summaries(fitted, X, sample_weight)))
