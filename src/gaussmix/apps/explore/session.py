@@ -36,6 +36,7 @@ import numpy as np
 
 from ...engine import covariance
 from ...estimators import GaussianMixture
+from ...estimators.sklearn_protocol import convergence_warnings_off
 
 #: Start choices offered to learners, and the ``init_params`` of each. ``'random'`` also gives
 #: ``means_init``: K points of the data picked at random (seeded), so the groups start as wide
@@ -308,12 +309,9 @@ class ExplorerSession:
         """
         if self.e_step() == "none":
             return "none"
-        from sklearn.exceptions import ConvergenceWarning
-
         before = np.array(self.model.means_, dtype=np.float64)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)  # a 1-iteration fit "stops"
+            with convergence_warnings_off():  # a 1-iteration fit "stops"
                 self.model.fit(self._X)
         except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
             self.message = f"This M-step failed: {' '.join(str(exc).split())} Press Reset."

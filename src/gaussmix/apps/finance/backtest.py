@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import special, stats
-from sklearn.exceptions import ConvergenceWarning
 
 from ...estimators import GaussianMixture
+from ...estimators.sklearn_protocol import convergence_warnings_off
 from .risk import _positive_int, _probabilities, value_at_risk
 
 __all__ = ["VaRBacktest", "rolling_var", "var_backtest"]
@@ -137,8 +136,7 @@ def _fit_returns(x, ks, random_state, params, previous, fresh):
             starts.append({})
         fits = []
         for start in starts:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
+            with convergence_warnings_off():
                 fits.append(GaussianMixture(k, random_state=random_state, **params, **start).fit(x))
         model = max(fits, key=lambda m: m.score(x))
         previous[k] = model
