@@ -2,6 +2,7 @@
 
 import inspect
 import re
+import warnings
 
 import matplotlib
 
@@ -150,6 +151,19 @@ def test_spike_on_repeated_rows_is_degenerate_and_not_chosen():
     spike = allowed.best_
     smallest = np.linalg.eigvalsh(spike.covariances_).min()
     assert smallest < DEGENERATE_VARIANCE * np.linalg.eigvalsh(np.cov(X.T)).min()
+
+
+def test_starts_refitted_alone_do_not_leak_convergence_warnings():
+    """When a search ends degenerate, its starts are refitted alone; those fits are silenced
+    like the grid's own (a run out of iterations is the table's ``converged`` column, not a
+    warning from inside select_model)."""
+    X = np.random.default_rng(0).normal(size=(40, 3))  # 6 full components: every fit spurious
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sel = gm.select_model(X, [1, 6], "full", n_init=4, max_iter=5, random_state=0,
+                              progress=False)
+    row = sel.table.set_index("n_components").loc[6]
+    assert row.status == "degenerate" and not row.converged
 
 
 def test_collapsing_fit_is_a_failed_row_not_a_crash():

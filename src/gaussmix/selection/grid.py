@@ -421,9 +421,10 @@ def _fit_side_by_side(tasks, on_done=None):
               for (_, task), (outcome, _) in zip(tasks, outcomes)]
     # the starts alone of every grid point whose search ended on a fit that cannot be chosen,
     # summarised in one stacked pass
-    alone = [[run() for run in runs]
-             if runs and task.params.get("n_init", 1) > 1 and fit.status != "ok" else []
-             for (_, task), (_, runs), fit in zip(tasks, outcomes, scored)]
+    with convergence_warnings_off():
+        alone = [[run() for run in runs]
+                 if runs and task.params.get("n_init", 1) > 1 and fit.status != "ok" else []
+                 for (_, task), (_, runs), fit in zip(tasks, outcomes, scored)]
     more = [model for models in alone for model in models]
     summaries.update(zip(map(id, more), fit_summaries(more, X, sample_weight)))
     return [(i, _fit_one(task, fit, [(model, summaries[id(model)]) for model in models]))
