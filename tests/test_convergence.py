@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
 import gaussmix as gm
 from _helpers import MCLUST_SAMPLE, TWO_TYPES
-from gaussmix.engine.convergence import RTOL, StoppingRule
+from gaussmix.engine.convergence import RTOL, StoppingRule, held_by_ridge
 
 
 def _gap_to_optimum(model, X):
@@ -145,3 +147,75 @@ def test_a_spurious_mixture_stops_on_the_last_step_alone():
     assert not rule.converged(*crawling, weights=np.array([0.5, 0.5]))  # 20 rows each
     assert rule.converged(*crawling, weights=np.array([0.9, 0.1]))  # one of 4 rows
     assert not rule.converged(-10.0, -9.9, -9.85, weights=np.array([0.9, 0.1]))  # big steps
+
+
+# ---------------------------------------------------------------------- held up by the ridge
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_features=st.integers(1, 5),
+       with_whitener=st.booleans(), log_ridge=st.floats(-6, 2))
+def test_held_by_ridge_is_the_smallest_eigenvalues_below_their_bounds(seed, n_features,
+                                                                     with_whitener, log_ridge):
+    """The cheap bound only skips components it clears: the answer is that of every
+    covariance's eigendecompositions (in the whitener's directions, both below their bounds),
+    dense and diagonal."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(6, n_features, n_features))
+    scales = np.exp(rng.uniform(-6, 3, size=(6, 1, n_features)))
+    covariances = a @ np.swapaxes(a, 1, 2) * scales * np.swapaxes(scales, 1, 2) \
+        + 1e-9 * np.eye(n_features)
+    variances = np.exp(rng.uniform(-8, 3, size=(6, n_features)))
+    whitener, collapsed = None, 0.0
+    if with_whitener:
+        r = max(n_features - 1, 1)
+        whitener = np.linalg.qr(rng.normal(size=(n_features, r)))[0] * rng.uniform(0.5, 4, r)
+        collapsed = 10.0 ** rng.uniform(-6, 1)
+    ridge = 10.0**log_ridge
+
+    def expected(cov):
+        if whitener is None:
+            return np.linalg.eigvalsh(cov)[:, 0] < ridge
+        basis = whitener / np.linalg.norm(whitener, axis=0)
+        return (np.linalg.eigvalsh(basis.T @ cov @ basis)[:, 0] < ridge) & (
+            np.linalg.eigvalsh(whitener.T @ cov @ whitener)[:, 0] < collapsed)
+
+    factors = np.swapaxes(np.linalg.inv(np.linalg.cholesky(covariances)), 1, 2)
+    np.testing.assert_array_equal(held_by_ridge(factors, ridge, "dense", whitener, collapsed),
+                                  expected(covariances))
+    np.testing.assert_array_equal(
+        held_by_ridge(1 / np.sqrt(variances), ridge, "diagonal", whitener, collapsed),
+        expected(variances[:, :, None] * np.eye(n_features)))
+
+
+def test_a_grid_stops_a_run_held_up_by_the_ridge_and_lists_it_as_degenerate():
+    """Four full components on 40 rows in 4 dimensions: the start gives a component fewer rows
+    than dimensions, which only the ridge holds up. The grid stops that run there (mclust
+    reports such cells as singular) and never chooses it; a single fit is not stopped so (it
+    climbs on, 11 nats, by narrowing that component), nor is a grid whose ridge is one a user
+    chose large."""
+    X = np.random.default_rng(3).normal(size=(40, 4))
+    sel = gm.select_model(X, [1, 4], "full", n_init=1, random_state=0, progress=False)
+    row = sel.table.set_index("n_components").loc[4]
+    assert row.status == "degenerate" and "collapsed" in row.message
+    assert not row.converged and row.n_iter == 1
+    assert sel.best_params_["n_components"] == 1
+    alone = gm.GaussianMixture(4, n_init=1, random_state=0, reg_covar=sel.best_.reg_covar)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        alone.fit(X)
+    assert alone.converged_ and alone.n_iter_ > 20
+    assert alone.score(X) * len(X) > row.loglik + 5
+    wide = gm.select_model(X, [1, 4], "full", n_init=1, random_state=0, progress=False,
+                           reg_covar=0.3)
+    assert wide.table.converged.all()
+
+
+def test_a_constant_column_is_not_taken_for_a_ridge_held_component():
+    """A constant column is held up by the ridge in every component; only directions in which
+    the data spread count, so the grid fits such data as before."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.vstack([rng.normal(size=(100, 2)), rng.normal(6, 1, (100, 2))]),
+                         np.full(200, 3.0)])
+    sel = gm.select_model(X, [1, 2, 3], "all", n_init=1, random_state=0, progress=False)
+    assert (sel.table.status == "ok").all(), sel.table[["covariance_type", "message"]]
+    assert sel.table.converged.all()
+    assert sel.best_params_["n_components"] == 2

@@ -249,20 +249,39 @@ def test_bad_data_gives_clear_error():
         gm.select_model(np.arange(10.0), [1], progress=False)
 
 
-def test_degenerate_search_result_falls_back_to_the_best_proper_start(faithful):
-    """Old Faithful's waiting times are whole minutes: with 5 full components the search's best
-    likelihood puts a component on one tied value; the row reports the best proper fit among
-    the search's starts instead, says so, and the spurious fit is listed apart."""
-    sel = gm.select_model(faithful, [3, 5], "full", n_init=5, random_state=0, progress=False)
-    row = sel.table.set_index("n_components").loc[5]
+def test_degenerate_search_result_falls_back_to_the_best_proper_start():
+    """Four tight rows far from two groups: with three full components the search's best
+    likelihood gives those four rows a component of their own, fewer rows than the five
+    parameters it fits (spurious); the row reports the best proper fit among the search's
+    starts instead, says so, and the spurious fit is listed apart."""
+    rng = np.random.default_rng(2)
+    X = np.vstack([rng.normal(size=(300, 2)), rng.normal([8, 8], 0.05, (4, 2)),
+                   rng.normal([-5, 5], 0.8, (60, 2))])
+    sel = gm.select_model(X, [2, 3], "full", n_init=5, random_state=0, progress=False)
+    row = sel.table.set_index("n_components").loc[3]
     assert row.status == "ok"
     assert "was degenerate" in row.message and "best proper fit" in row.message
-    first = gm.GaussianMixture(5, n_init=1).fit(faithful)  # the hierarchical start, proper
-    assert row.loglik >= first.score(faithful) * len(faithful) - 1e-6
+    assert "spurious: component" in row.message
     spike = float(re.search(r"loglik (-?[0-9.]+)", row.message).group(1))
     assert spike > row.loglik + 50  # the spurious fit had a far higher likelihood
-    aside = sel.set_aside.set_index("n_components").loc[5]
+    aside = sel.set_aside.set_index("n_components").loc[3]
     assert aside.status == "degenerate" and aside.loglik == pytest.approx(spike, rel=1e-5)
+
+
+def test_a_search_run_held_up_by_the_ridge_stops_and_is_not_chosen(faithful):
+    """Old Faithful's waiting times are whole minutes: with 5 full components a start puts a
+    component on one tied value, where only the ridge holds it up. The grid stops that run
+    there, so its search ends on a proper fit (unstopped, that run climbs to the search's best
+    likelihood, as the same fit alone shows, and has to be set aside)."""
+    from gaussmix.selection.criteria import DataSpread, degenerate_reason
+
+    sel = gm.select_model(faithful, [3, 5], "full", n_init=5, random_state=0, progress=False)
+    row = sel.table.set_index("n_components").loc[5]
+    assert row.status == "ok" and row.converged and row.message == ""
+    alone = gm.GaussianMixture(5, n_init=5, random_state=0, reg_covar=sel.best_.reg_covar)
+    alone.fit(faithful)
+    assert "collapsed" in degenerate_reason(alone, DataSpread.of_rows(faithful), len(faithful))
+    assert alone.score(faithful) * len(faithful) > row.loglik + 10
 
 
 @pytest.mark.parametrize("library", ["gaussmix", "sklearn"])

@@ -16,6 +16,20 @@ one) has no optimum: its likelihood grows as that component narrows onto its row
 gain to come never shrinks. For it the last step alone decides, as in mclust (which gives up
 on such fits as singular); no criterion chooses it.
 
+Within a model-selection grid (:func:`stopping_at_the_ridge`), a run also stops where a
+covariance is *held up by the ridge*: in some direction its variance is below twice
+``reg_covar``, so its rows' own variance there is below the ridge itself. Such a component sits
+on fewer rows than dimensions or on tied values; without the ridge its covariance would be
+singular, where mclust stops and reports no fit, and what EM would still gain there measures the
+ridge's size, not the data. The grid lists such fits apart as degenerate
+(:func:`gaussmix.selection.criteria.degenerate_reason`) and never chooses them. Only directions
+in which the data spread count (a constant column is held up by the ridge in every component),
+and only a variance that is also collapsed by the grid's measure (a tiny fraction of the data's
+variance in that direction), so that a large ``reg_covar`` a user chose stops nothing. Such a
+component never grows back: with the grid's ridge (a millionth of the data's variance) every
+other row lies hundreds of its standard deviations off, so its responsibility for them is nil.
+A single fit is not stopped so: it runs to its optimum as scikit-learn's does.
+
 A ``tol`` the user sets keeps scikit-learn's meaning: EM stops when the mean log-likelihood
 per row (the lower bound) changes by less than ``tol``.
 
@@ -25,11 +39,14 @@ them) turns mclust's ``1 + |L|`` into ``1 / n_rows + |L / n_rows|``.
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RTOL", "StoppingRule", "tol_text", "weight_total"]
+__all__ = ["RTOL", "StoppingRule", "held_by_ridge", "ridge_context", "stopping_at_the_ridge",
+           "tol_text", "weight_total"]
 
 # The gain still to come, relative to 1 + |total log-likelihood|, below which EM stops (mclust's
 # relative tolerance, which mclust applies to the last step).
@@ -51,6 +68,12 @@ class StoppingRule:
         The number (or weight) of rows the bounds are averaged over.
     min_rows : float
         The rows a component needs for its mixture not to be spurious (see :meth:`converged`).
+    ridge : float
+        With a positive value (twice ``reg_covar``, inside :func:`stopping_at_the_ridge`), a run
+        stops where a covariance is held up by the ridge (see the module and
+        :func:`held_by_ridge`, whose ``whitener`` and ``collapsed`` the next two are).
+    whitener : ndarray of shape (n_features, r) or None
+    collapsed : float
 
     Examples
     --------
@@ -68,6 +91,25 @@ class StoppingRule:
     tol: float | None = None
     n_rows: float = 1.0
     min_rows: float = 0.0
+    ridge: float = 0.0
+    whitener: np.ndarray | None = None
+    collapsed: float = 0.0
+
+    @classmethod
+    def of_fit(cls, tol, n_rows, min_rows, reg_covar):
+        """The rule of a fit whose ridge is ``reg_covar``: with a ridge stop inside
+        :func:`stopping_at_the_ridge` (a selection grid) and a positive ``reg_covar``."""
+        at_ridge = ridge_context()
+        if at_ridge is None or not reg_covar > 0:
+            return cls(tol, n_rows, min_rows)
+        whitener, collapsed = at_ridge
+        return cls(tol, n_rows, min_rows, 2.0 * reg_covar, whitener, collapsed)
+
+    def held(self, factors, family="dense"):
+        """:func:`held_by_ridge` of components by this rule (none when it has no ridge)."""
+        if self.ridge <= 0:
+            return np.zeros(len(factors), dtype=bool)
+        return held_by_ridge(factors, self.ridge, family, self.whitener, self.collapsed)
 
     def converged(self, before: float, previous: float, bound: float, weights=None) -> bool:
         """After a step from ``previous`` to ``bound`` (and before that from ``before``, or
@@ -98,6 +140,62 @@ class StoppingRule:
         if rate >= 1:  # the steps are growing: EM is still speeding up
             return False
         return bool(change / (1.0 - rate) <= RTOL * scale)
+
+
+_RIDGE = threading.local()
+
+
+@contextmanager
+def stopping_at_the_ridge(whitener=None, collapsed=0.0):
+    """Within it (in this thread), EM runs stop where a covariance is held up by the ridge (see
+    the module and :func:`held_by_ridge`, whose ``whitener`` and ``collapsed`` these are): what
+    a model-selection grid wants of its fits."""
+    before = getattr(_RIDGE, "on", None)
+    _RIDGE.on = (whitener, collapsed)
+    try:
+        yield
+    finally:
+        _RIDGE.on = before
+
+
+def ridge_context():
+    """``None`` outside :func:`stopping_at_the_ridge`, else its ``(whitener, collapsed)``."""
+    return getattr(_RIDGE, "on", None)
+
+
+def held_by_ridge(factors, ridge, family="dense", whitener=None, collapsed=0.0):
+    """Per component, whether its covariance, given by its precision factor (``(C, D, D)``
+    with ``factor @ factor.T`` the precision, or ``(C, D)`` inverse standard deviations for
+    ``'diagonal'``), is held up by the ridge: a variance below ``ridge`` in some direction in
+    which the data spread, and one below ``collapsed`` times the data's own (the columns of
+    ``whitener``, ``(D, r)``, whiten the data on those directions; ``None``: every direction,
+    no second test).
+
+    The smallest variance is at least ``1 / ||factor||_F^2`` (the precision's largest
+    eigenvalue is at most its trace), so only components below that bound are decomposed.
+    """
+    factors = np.asarray(factors, dtype=np.float64)
+    if family == "diagonal":
+        bound = 1.0 / np.max(factors**2, axis=1)
+    else:
+        bound = 1.0 / np.einsum("cij,cij->c", factors, factors)
+    held = np.zeros(len(factors), dtype=bool)
+    near = np.flatnonzero(bound < ridge)
+    if not near.size or (whitener is not None and not whitener.shape[1]):
+        return held  # (data with no spread: no direction to judge)
+    if family == "diagonal":
+        covariances = (1.0 / factors[near] ** 2)[:, :, None] * np.eye(factors.shape[1])
+    else:
+        f = factors[near]
+        covariances = np.linalg.inv(f @ np.swapaxes(f, -1, -2))
+    if whitener is None:
+        held[near] = np.linalg.eigvalsh(covariances)[:, 0] < ridge
+        return held
+    basis = whitener / np.linalg.norm(whitener, axis=0)
+    below = np.linalg.eigvalsh(basis.T @ covariances @ basis)[:, 0] < ridge
+    narrow = np.linalg.eigvalsh(whitener.T @ covariances @ whitener)[:, 0] < collapsed
+    held[near] = below & narrow
+    return held
 
 
 def weight_total(X, sample_weight) -> float:

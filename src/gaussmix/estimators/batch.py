@@ -314,13 +314,33 @@ def _m_steps_together(groups, stats, n_iter, dtype):
     if together is None:
         return False
     stepped, terms = together
+    held = _held_by_ridge(groups, terms)
     at = 0
     for (_, members), (bounds, state_of) in zip(groups, stepped):
         for g, (run, bound) in enumerate(zip(members, bounds.tolist())):
-            run.advance_to(state_of, g, bound, n_iter, terms.weights[at:at + run.k])
+            run.advance_to(state_of, g, bound, n_iter, terms.weights[at:at + run.k],
+                           held is not None and bool(held[at:at + run.k].any()))
             run.terms = (terms, at)
             at += run.k
     return True
+
+
+def _held_by_ridge(groups, terms):
+    """Per stacked component, whether its run's rule finds its covariance held up by the ridge
+    (:meth:`~gaussmix.engine.convergence.StoppingRule.held`), in one pass where every run has
+    the same rule (a selection grid); ``None`` where no run stops so."""
+    rules = {(run.rule.ridge, id(run.rule.whitener), run.rule.collapsed): run.rule
+             for _, members in groups for run in members}
+    if all(rule.ridge <= 0 for rule in rules.values()):
+        return None
+    if len(rules) == 1:
+        return next(iter(rules.values())).held(terms.factor, terms.family)
+    held, at = np.zeros(len(terms.weights), dtype=bool), 0
+    for _, members in groups:
+        for run in members:
+            held[at:at + run.k] = run.rule.held(terms.factor[at:at + run.k], terms.family)
+            at += run.k
+    return held
 
 
 def _m_steps(owner, runs, stats, n_iter, dtype, drop_failed):

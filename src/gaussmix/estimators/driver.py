@@ -353,7 +353,8 @@ class BaseMixture(StartSearch, BatchedRuns, SklearnEstimator):
     def _stopping_rule(self, X, sample_weight, tol):
         """The :class:`~gaussmix.engine.convergence.StoppingRule` of EM on ``X`` with ``tol``."""
         min_rows = self._covariance_model.own_parameters(X.shape[1]) + 1
-        return StoppingRule(tol, weight_total(X, sample_weight), min_rows)
+        return StoppingRule.of_fit(tol, weight_total(X, sample_weight), min_rows,
+                                   getattr(self, "reg_covar", 0.0))
 
     def fit_predict(self, X: ArrayLike, y: object = None,
                     sample_weight: ArrayLike | None = None) -> IntArray:

@@ -68,6 +68,17 @@ def singular_drop(estimator, previous, bound, dtype):
     return True
 
 
+def held_by_ridge_state(model, state, rule):
+    """Per component of ``state`` (a mixture under the covariance ``model``), whether ``rule``
+    (:class:`~gaussmix.engine.convergence.StoppingRule`) finds its covariance held up by the
+    ridge."""
+    k, d = np.shape(state.means)
+    if model.family == "diagonal":
+        return rule.held(1.0 / np.sqrt(model.variances(state.covariances, k, d)), "diagonal")
+    covariances = np.asarray(model.dense(state.covariances, k, d), dtype=np.float64)
+    return rule.held(np.swapaxes(np.linalg.inv(np.linalg.cholesky(covariances)), -1, -2))
+
+
 class Run:
     """The progress of one EM run of a batch (what ``_iterate`` keeps for one run)."""
 
@@ -108,18 +119,21 @@ class Run:
 
     def advance(self, state, bound, n_iter):
         self._state = state
-        self._advance(float(bound), n_iter, state.weights)
+        held = self.rule.ridge > 0 and bool(
+            held_by_ridge_state(self.owner._covariance_model, state, self.rule).any())
+        self._advance(float(bound), n_iter, state.weights, held)
 
-    def advance_to(self, state_of, g, bound, n_iter, weights):
+    def advance_to(self, state_of, g, bound, n_iter, weights, held=False):
         """:meth:`advance` to the state ``state_of(g)``, made only when asked for (its
-        ``weights`` known already)."""
+        ``weights`` known already; ``held``: whether a covariance of it is held up by the
+        ridge, see :class:`~gaussmix.engine.convergence.StoppingRule`)."""
         self._state, self._state_of = None, (state_of, g)
-        self._advance(bound, n_iter, weights)
+        self._advance(bound, n_iter, weights, held)
 
-    def _advance(self, bound, n_iter, weights):
+    def _advance(self, bound, n_iter, weights, held=False):
         """The one convergence test and history of every EM run, alone or in a batch."""
         previous = self.bound
-        if singular_drop(self.owner, previous, bound, self.dtype):
+        if singular_drop(self.owner, previous, bound, self.dtype) or held:
             self.stopped = True
         elif self.rule.converged(self.before, previous, bound, weights):
             self.converged = True

@@ -93,7 +93,8 @@ def degenerate_reason(model, data_cov, n_samples_eff):
 
     * **degenerate**: a component's variance in some direction is below
       ``DEGENERATE_VARIANCE`` times the data's (it sits on tied values, or on fewer rows than
-      dimensions);
+      dimensions); a grid stops a run where such a variance is also held up by the ridge
+      (:mod:`gaussmix.engine.convergence`);
     * **spurious**: a component holds (its weight times the number of rows) fewer rows than
       the parameters it fits on its own, plus one: its mean and the covariance parameters it
       shares with no other component

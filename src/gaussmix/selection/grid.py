@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from ..engine import covariance
+from ..engine.convergence import stopping_at_the_ridge
 from ..engine.missing import fill_for_start
 from ..engine.starts import MAX_PLANNED_BYTES, planned_bytes, planned_components
 from ..engine.validation import (
@@ -46,6 +47,7 @@ from ..estimators.batch import fit_side_by_side
 from ..estimators.sklearn_protocol import check_random_state, convergence_warnings_off
 from .criteria import (
     CRITERIA,
+    DEGENERATE_VARIANCE,
     DataSpread,
     _fit_summary,
     degenerate_reason,
@@ -164,7 +166,8 @@ def _fit_scored(task, fitted=None, summary=None, **changes):
             raise fitted
         if fitted is None:
             model = task.build(**changes)
-            with convergence_warnings_off():
+            with convergence_warnings_off(), stopping_at_the_ridge(
+                    task.data_cov.whitener, DEGENERATE_VARIANCE):
                 model.fit(task.X, sample_weight=task.sample_weight)
         loglik, entropy = summary or _fit_summary(model, task.X, task.sample_weight)
     except ValueError as err:
@@ -412,7 +415,9 @@ def _fit_side_by_side(tasks, on_done=None):
     (one stacked E-step per iteration for all of them); ``on_done(1)`` as each fit's EM ends."""
     X, sample_weight = tasks[0][1].X, tasks[0][1].sample_weight
     models = [task.build() for _, task in tasks]
-    with convergence_warnings_off():
+    # runs held up by the ridge stop there: such fits are degenerate, never chosen
+    with convergence_warnings_off(), stopping_at_the_ridge(
+            tasks[0][1].data_cov.whitener, DEGENERATE_VARIANCE):
         outcomes = fit_side_by_side(models, X, sample_weight, each_alone=True,
                                     on_done=on_done and (lambda i: on_done(1)))
     fitted = [outcome for outcome, _ in outcomes if not isinstance(outcome, ValueError)]
