@@ -30,7 +30,7 @@ import numpy as np
 
 from .base import random_rotation
 from .decomposition import INNER_ROUNDS, eigh_descending
-from .matrices import Matrices
+from .matrices import Matrices, cholesky_draws
 from .subspace import check_features
 
 # PGMM's eight: loadings, noise across components, noise isotropic ('C' constrained).
@@ -54,6 +54,14 @@ def _ppca(values, vectors, q):
     loadings = vectors[:, :, :q] * np.sqrt(np.maximum(values[:, :q] - noise[:, None], 0.0))[
         :, None, :]
     return loadings, noise
+
+
+def compose(loadings, psi):
+    """The covariances ``Lambda_k Lambda_k^T + diag(psi_k)`` of loadings ``(K, D, q)`` and
+    noise variances ``(K, D)``."""
+    covariances = np.einsum("kiq,kjq->kij", loadings, loadings)
+    covariances[:, np.arange(psi.shape[1]), np.arange(psi.shape[1])] += psi
+    return covariances
 
 
 class Factors(Matrices):
@@ -127,16 +135,17 @@ class Factors(Matrices):
             noise = np.broadcast_to(noise.mean(axis=1, keepdims=True), noise.shape)
         return np.array(noise)
 
-    @staticmethod
-    def _compose(loadings, psi):
-        covariances = np.einsum("kiq,kjq->kij", loadings, loadings)
-        covariances[:, np.arange(psi.shape[1]), np.arange(psi.shape[1])] += psi
-        return covariances
+    _compose = staticmethod(compose)
 
     def estimate(self, sample_covariances, nk, reg_covar, previous=None):
         """The covariances alone, from the probabilistic-PCA start (the estimator carries the
         noise variances between steps through :meth:`fit`)."""
         return self.fit(sample_covariances, nk, reg_covar)[0]
+
+    def sample(self, rng, means, covariances, counts):
+        """Draws through each covariance's Cholesky factor (:func:`~.matrices.cholesky_draws`:
+        its noise eigenvalue is repeated, where ``full``'s SVD would pick a basis at random)."""
+        return cholesky_draws(rng, means, covariances, counts)
 
     # ------------------------------------------------------------------ counts
     def n_parameters(self, n_components, n_features, extra=None):

@@ -21,6 +21,19 @@ from .base import (
 )
 
 
+def cholesky_draws(rng, means, covariances, counts):
+    """One block of draws per component, ``m + z L^T`` with ``L = chol(C)``: the standard
+    normals ``z`` that ``rng.multivariate_normal`` takes (the same stream), through a factor
+    that moves with ``C`` by as little as ``C`` moves. ``multivariate_normal``'s SVD turns a
+    repeated eigenvalue (the noise of a subspace or isotropic factor model) into an arbitrary
+    basis, so two covariances equal to rounding would draw unrelated rows."""
+    out = []
+    for mean, cov, n in zip(means, covariances, counts):
+        z = rng.standard_normal((int(n), len(mean)))
+        out.append(mean + z @ np.linalg.cholesky(cov).T)
+    return out
+
+
 class _MatrixFactors(CovarianceModel):
     """Shared code of the two matrix representations (one matrix per component, or one)."""
 

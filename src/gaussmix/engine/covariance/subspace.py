@@ -37,7 +37,7 @@ import numpy as np
 
 from .base import random_rotation
 from .decomposition import eigh_descending
-from .matrices import Matrices
+from .matrices import Matrices, cholesky_draws
 
 # name -> (signal variances, noise, orientation, dimension): HDclassif's fourteen, its order.
 SUBSPACE_MODELS = {
@@ -186,6 +186,11 @@ class Subspace(Matrices):
 
     def estimate(self, sample_covariances, nk, reg_covar, previous=None):
         return self.fit(sample_covariances, nk, reg_covar)[0]
+
+    def sample(self, rng, means, covariances, counts):
+        """Draws through each covariance's Cholesky factor (:func:`~.matrices.cholesky_draws`:
+        its noise eigenvalue is repeated, where ``full``'s SVD would pick a basis at random)."""
+        return cholesky_draws(rng, means, covariances, counts)
 
     # ------------------------------------------------------------------ counts
     def n_parameters(self, n_components, n_features, dimensions=None):
