@@ -12,12 +12,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..engine.covariance.factors import FACTOR_MODELS, Factors, unpack
-from ..engine.validation import is_int
+from ..engine.covariance.factors import FACTOR_MODELS, Factors, compose, pack, unpack
+from ..engine.validation import as_float_array, is_int
 from .gaussian import _PARAMETER_RULES
-from .structured import StructuredMixture
+from .structured import StructuredMixture, unequal
 
 if TYPE_CHECKING:
+    from typing import Any
+
+    from typing_extensions import Self
+
     from .._typing import ArrayLike, RandomState
 
 _RULES = {
@@ -69,7 +73,7 @@ lower_bound_, lower_bounds_, n_features_in_
     noise's ECM step; every round raises the likelihood, so EM is monotone. With one component
     the fit is scikit-learn's ``FactorAnalysis`` (``UUU``) or probabilistic ``PCA`` (``UUC``).
     ``save`` and ``load`` keep the model (:mod:`gaussmix.io.structured_file`);
-    ``from_parameters`` is not offered yet.
+    :meth:`from_parameters` builds one from known loadings and noise variances.
 
     Examples
     --------
@@ -142,3 +146,102 @@ lower_bound_, lower_bounds_, n_features_in_
         noise = np.asarray(self.noise_variances_, dtype=np.float64)
         loadings = np.asarray(self.loadings_, dtype=np.float64)
         return np.concatenate([noise, loadings.reshape(len(noise), -1)], axis=1)
+
+    @classmethod
+    def from_parameters(  # type: ignore[override]
+        cls, weights: ArrayLike, means: ArrayLike, loadings: ArrayLike,
+        noise_variances: ArrayLike, **params: Any,
+    ) -> Self:
+        """A fitted-like model holding given parameters (e.g. the truth of generated data).
+
+        The arguments are a fitted model's attributes of the same names (without the
+        trailing ``_``), so ``FactorMixture.from_parameters(m.weights_, m.means_,
+        m.loadings_, m.noise_variances_, model=m.model)`` predicts, scores and samples as
+        ``m`` does; the covariances are ``loadings loadings^T + diag(noise_variances)``.
+
+        Parameters
+        ----------
+        weights : array-like of shape (n_components,)
+            Non-negative, summing to one.
+        means : array-like of shape (n_components, n_features)
+            ``n_features >= 2``. Their dtype (float32 or float64) is the model's.
+        loadings : array-like of shape (n_components, n_features, n_factors)
+            Each component's factor loadings ``Lambda_k``, ``1 <= n_factors < n_features``;
+            the same for every component where ``model`` shares them (``'C..'``).
+        noise_variances : array-like of shape (n_components, n_features)
+            The diagonal of each ``Psi_k``, positive; equal across components where
+            ``model`` shares the noise (``'.C.'``), equal along a row where it is isotropic
+            (``'..C'``). Equal means within the square root of the dtype's machine epsilon,
+            relative to the largest value.
+        **params
+            The estimator's parameters (``model``, ``n_factors``, ``reg_covar``, ...).
+            ``n_factors`` defaults to the loadings' ``n_factors``; given, it must agree
+            (``min(n_factors, n_features - 1)``). ``n_components``, if given, must be the
+            number of means.
+
+        Returns
+        -------
+        FactorMixture
+            A model that predicts, scores and samples, and starts ``fit`` from these
+            parameters with ``warm_start=True``.
+
+        Raises
+        ------
+        ValueError
+            A shape that does not agree, a value that is not finite, weights that are not a
+            distribution, a noise variance that is not positive, or parameters that break
+            ``model``'s constraints; the message names the parameter.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import gaussmix as gm
+        >>> loadings = np.array([[[2.0], [1.0], [0.0]], [[0.0], [1.0], [3.0]]])
+        >>> m = gm.FactorMixture.from_parameters([0.5, 0.5], [[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]],
+        ...                                      loadings, np.full((2, 3), 0.5))
+        >>> m.n_factors, m.predict([[0.1, 0.0, 0.2], [5.0, 4.8, 5.1]]).tolist()
+        (1, [0, 1])
+        >>> m.covariances_[0]
+        array([[4.5, 2. , 0. ],
+               [2. , 1.5, 0. ],
+               [0. , 0. , 0.5]])
+        """
+        means = cls._given_means(means)
+        n_components, n_features = means.shape
+        loadings = as_float_array(loadings, "loadings")
+        if loadings.ndim != 3 or loadings.shape[:2] != (n_components, n_features) \
+                or not 1 <= loadings.shape[2] < n_features:
+            raise ValueError(
+                "loadings must have shape (n_components, n_features, n_factors) with "
+                f"1 <= n_factors < n_features, here ({n_components}, {n_features}, q) from "
+                f"means; got {loadings.shape}.")
+        q = loadings.shape[2]
+        n_factors = params.get("n_factors", q)
+        if is_int(n_factors) and n_factors >= 1 and min(n_factors, n_features - 1) != q:
+            raise ValueError(f"n_factors={n_factors!r} but loadings hold {q} factors; leave "
+                             "n_factors out or make them agree.")
+        model, weights, dtype = cls._given_model(
+            weights, means, {**params, "n_factors": n_factors})
+        noise = as_float_array(noise_variances, "noise_variances")
+        if noise.shape != (n_components, n_features):
+            raise ValueError(f"noise_variances must have shape (n_components, n_features) = "
+                             f"{(n_components, n_features)}, got {noise.shape}.")
+        if not (np.all(np.isfinite(loadings)) and np.all(np.isfinite(noise))):
+            raise ValueError("loadings and noise_variances must be finite (no NaN or "
+                             "infinity).")
+        if not np.all(noise > 0):
+            raise ValueError("noise_variances must be positive (each Psi_k is a covariance); "
+                             f"the smallest given is {noise.min()!r}.")
+        code = model.model
+        isotropic = "noise is isotropic: give one value along each row of noise_variances"
+        same = "give the same {} for every component"
+        constraints = ((code[0], loadings, 0, "loadings are shared: " + same.format("loadings")),
+                       (code[1], noise, 0, "noise is shared: " + same.format("noise_variances")),
+                       (code[2], noise, 1, isotropic))
+        for letter, values, axis, what in constraints:
+            if letter == "C" and unequal(values, axis, dtype):
+                raise ValueError(f"In model {code!r} the {what}.")
+        loadings = loadings.astype(np.float64)
+        noise = noise.astype(np.float64)
+        return model._store_given(weights, means, compose(loadings, noise),
+                                  pack(noise, loadings), dtype)

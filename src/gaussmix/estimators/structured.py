@@ -22,7 +22,25 @@ import numpy as np
 from ..engine import families
 from ..engine.em import resolution_floor
 from ..engine.state import MixtureState
+from ..engine.validation import as_float_array, check_weights
 from .gaussian import GaussianMixture
+
+
+def tolerance(dtype):
+    """How far given parameters may depart from an exact constraint (equal values,
+    orthonormal bases), relative to their scale: the square root of ``dtype``'s machine
+    epsilon (1.5e-8 for float64, 3.5e-4 for float32)."""
+    return float(np.sqrt(np.finfo(dtype).eps))
+
+
+def unequal(values, axis, dtype):
+    """Whether ``values`` differ along ``axis`` by more than :func:`tolerance` times their
+    largest magnitude."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return False
+    first = np.take(values, [0], axis=axis)
+    return bool(np.max(np.abs(values - first)) > tolerance(dtype) * np.max(np.abs(values)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +117,56 @@ class StructuredMixture(GaussianMixture):
         state = self._with_extra(state)
         super()._store_state(state, dtype)
         self._store_extra(state.extra, dtype)
+
+    # ------------------------------------------------------------------ from_parameters
+    @staticmethod
+    def _given_means(means):
+        """``means`` for ``from_parameters``: 2-D, finite, of two features at least."""
+        means = as_float_array(means, "means")
+        if means.ndim != 2:
+            raise ValueError("means must be 2-D (n_components, n_features), got shape "
+                             f"{means.shape}.")
+        if means.shape[1] < 2:
+            raise ValueError(f"means must have 2 features at least (a subspace or factors and "
+                             f"noise outside them), got {means.shape[1]}; use "
+                             "GaussianMixture.from_parameters for one-dimensional data.")
+        if not np.all(np.isfinite(means)):
+            raise ValueError("means must be finite (no NaN or infinity).")
+        return means
+
+    @classmethod
+    def _given_model(cls, weights, means, params):
+        """``(model, weights, dtype)`` for ``from_parameters`` of checked ``means``: the
+        estimator of ``params`` (``n_components``, if given, must be the number of means)
+        with its hyperparameters checked, and ``weights`` one per component, in [0, 1] and
+        summing to one. ``dtype`` is the means' (float32 stays float32)."""
+        n_components = len(means)
+        if params.get("n_components", n_components) != n_components:
+            raise ValueError(f"n_components={params['n_components']!r} but means holds "
+                             f"{n_components} components; leave n_components out.")
+        model = cls(**{**params, "n_components": n_components})
+        model._check_hyperparameters()
+        weights = check_weights(as_float_array(weights, "weights"), n_components, "weights")
+        dtype = np.float32 if means.dtype == np.float32 else np.float64
+        return model, weights, dtype
+
+    def _store_given(self, weights, means, covariances, extra, dtype):
+        """Store checked parameters (``covariances`` float64, ``extra`` as the M-step hands it
+        on) as a fitted state; returns the model."""
+        try:
+            prec_chol = self._covariance_model.precision_cholesky(covariances)
+        except ValueError:
+            raise ValueError("The given parameters make a covariance that is not positive "
+                             "definite in floating point; give variances further from "
+                             "zero.") from None
+        self._store_state(StructuredState(weights, means, covariances, prec_chol,
+                                          extra=np.asarray(extra, dtype=np.float64)), dtype)
+        self.n_features_in_ = means.shape[1]
+        self.converged_ = True
+        self.n_iter_ = 0
+        self.lower_bound_ = -np.inf
+        self.lower_bounds_ = []
+        return self
 
     # ------------------------------------------------------------------ criteria
     def _n_parameters(self):
