@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..engine.covariance.decomposition import eigh_descending
 from ..engine.covariance.subspace import (
     SUBSPACE_MODELS,
     THRESHOLD,
@@ -23,9 +24,12 @@ from ..engine.covariance.subspace import (
 from ..engine.validation import is_int, is_real
 from .gaussian import _PARAMETER_RULES
 from .structured import StructuredMixture
+from .subspace_parameters import subspace_covariances
 
 if TYPE_CHECKING:
     from typing import Any
+
+    from typing_extensions import Self
 
     from .._typing import ArrayLike, RandomState
 
@@ -91,6 +95,10 @@ lower_bound_, lower_bounds_, n_features_in_
         Each component's intrinsic dimension at the fit.
     subspaces_ : list of ndarray of shape (n_features, dimensions_[k])
         Orthonormal bases of the components' subspaces.
+    signal_variances_ : list of ndarray of shape (dimensions_[k],)
+        Each component's variances along its subspace's basis (``a_k1, ..., a_kd_k``).
+    noise_variances_ : ndarray of shape (n_components,)
+        Each component's variance outside its subspace (``b_k``).
 
     Notes
     -----
@@ -99,7 +107,7 @@ lower_bound_, lower_bounds_, n_features_in_
     the scree test chose them. When the test re-chooses a dimension during EM, the likelihood
     can fall at that step; with fixed dimensions every M-step is exact and EM is monotone.
     ``save`` and ``load`` keep the model (:mod:`gaussmix.io.structured_file`);
-    ``from_parameters`` is not offered yet.
+    :meth:`from_parameters` builds one from known subspaces and variances.
 
     Examples
     --------
@@ -200,3 +208,100 @@ lower_bound_, lower_bounds_, n_features_in_
     def subspaces_(self) -> list:
         """Orthonormal bases ``(n_features, d_k)`` of the components' subspaces."""
         return principal_subspaces(self.covariances_, self.dimensions_)
+
+    @property
+    def signal_variances_(self) -> list:
+        """Each component's variances ``a_kj`` along its subspace (``(d_k,)`` arrays)."""
+        values = self._eigenvalues()
+        return [values[k, :int(d)] for k, d in enumerate(self.dimensions_)]
+
+    @property
+    def noise_variances_(self) -> np.ndarray:
+        """Each component's noise variance ``b_k`` outside its subspace."""
+        values = self._eigenvalues()
+        return np.array([values[k, int(d):].mean() for k, d in enumerate(self.dimensions_)],
+                        dtype=self.covariances_.dtype)
+
+    def _eigenvalues(self):
+        values = eigh_descending(np.asarray(self.covariances_, dtype=np.float64))[0]
+        return values.astype(self.covariances_.dtype)
+
+    @classmethod
+    def from_parameters(  # type: ignore[override]
+        cls, weights: ArrayLike, means: ArrayLike, subspaces: Any, signal_variances: Any,
+        noise_variances: ArrayLike, *, dimensions: ArrayLike | None = None, **params: Any,
+    ) -> Self:
+        """A fitted-like model holding given parameters (e.g. the truth of generated data).
+
+        Component ``k``'s covariance is ``Q_k diag(a_k) Q_k^T + b_k (I - Q_k Q_k^T)``. The
+        arguments are a fitted model's attributes of the same names (without the trailing
+        ``_``), so ``HighDimensionalMixture.from_parameters(m.weights_, m.means_,
+        m.subspaces_, m.signal_variances_, m.noise_variances_, model=m.model,
+        dimension=m.dimension)`` predicts, scores and samples as ``m`` does.
+
+        Parameters
+        ----------
+        weights : array-like of shape (n_components,)
+            Non-negative, summing to one.
+        means : array-like of shape (n_components, n_features)
+            ``n_features >= 2``. Their dtype (float32 or float64) is the model's.
+        subspaces : sequence of n_components array-likes of shape (n_features, d_k)
+            Orthonormal bases ``Q_k`` of the subspaces (``Q_k^T Q_k = I`` within the square
+            root of the dtype's machine epsilon), ``1 <= d_k < n_features``; their widths are
+            the intrinsic dimensions. The same matrix for every component where ``model``
+            has one orientation (``...Q...``).
+        signal_variances : sequence of n_components array-likes of shape (d_k,)
+            The variances ``a_kj`` along each basis' columns, each above its component's
+            noise variance (a number stands for ``d_k`` equal ones); equal within a component
+            for ``Ak`` models, equal everywhere for ``A`` models, equal across components
+            for ``Aj``.
+        noise_variances : array-like of shape (n_components,)
+            The variances ``b_k`` outside the subspaces, positive; equal for ``B`` models.
+        dimensions : array-like of shape (n_components,), optional
+            The intrinsic dimensions (``dimensions_``); given, they must be the widths of
+            ``subspaces``. Equal for common-dimension (``...D``) models, and
+            ``min(dimension, n_features - 1)`` for an integer ``dimension``.
+        **params
+            The estimator's parameters (``model``, ``dimension``, ``threshold``,
+            ``reg_covar``, ...). ``n_components``, if given, must be the number of means.
+
+        Equal means within the square root of the dtype's machine epsilon, relative to the
+        largest value.
+
+        Returns
+        -------
+        HighDimensionalMixture
+            A model that predicts, scores and samples, and starts ``fit`` from these
+            parameters with ``warm_start=True``.
+
+        Raises
+        ------
+        ValueError
+            A shape that does not agree, a value that is not finite, weights that are not a
+            distribution, a variance that is not positive (or a signal variance not above its
+            noise), a basis that is not orthonormal, or parameters that break ``model``'s
+            constraints; the message names the parameter.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import gaussmix as gm
+        >>> lines = [np.array([[1.0], [0.0], [0.0]]), np.array([[0.0], [0.6], [0.8]])]
+        >>> m = gm.HighDimensionalMixture.from_parameters(
+        ...     [0.5, 0.5], [[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]], lines, [[9.0], [4.0]],
+        ...     [0.5, 0.1])
+        >>> m.dimensions_.tolist(), m.predict([[0.1, 0.0, 0.2], [5.0, 4.8, 5.1]]).tolist()
+        ([1, 1], [0, 1])
+        >>> m.covariances_[0]
+        array([[9. , 0. , 0. ],
+               [0. , 0.5, 0. ],
+               [0. , 0. , 0.5]])
+        """
+        means = cls._given_means(means)
+        model, weights, dtype = cls._given_model(weights, means, params)
+        covariances, dims = subspace_covariances(
+            model, means.shape, subspaces, signal_variances, noise_variances, dimensions,
+            dtype)
+        if model.dimension == "cattell" and model._common_dimension:
+            model._data_dimension = int(dims[0])  # as if the scree test had chosen it
+        return model._store_given(weights, means, covariances, dims.astype(np.float64), dtype)
