@@ -6,13 +6,15 @@ Each component's covariance is ``Sigma_k = lambda_k D_k A_k D_k^T``: a volume ``
 regularised scatter matrices ``W_k = n_k (S_k + reg I)`` (``S_k`` the sample covariance), which
 maximises the likelihood penalised by ``reg_covar`` exactly as scikit-learn's convention does for
 the unconstrained models. Where no closed form exists the models iterate between blocks, each
-step optimal given the others (or an MM step, for a common orientation), started from the
-previous covariances, so that no M-step lowers the penalised likelihood.
+step optimal given the others (for a common orientation, a sweep of plane rotations, each
+optimal in its plane), started from the previous covariances, so that no M-step lowers the penalised likelihood.
 
 Pure functions of float64 arrays.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,8 +31,6 @@ from .base import random_rotation
 # sqrt(eps), which leaves the slowly converging orientation 1e-6 from its fixed point.)
 INNER_TOL = 1e-10
 INNER_ROUNDS = 3
-# MM steps for a common orientation per round of an iterative M-step.
-MM_STEPS = 5
 # Relative tolerance of the constraint checks on user-given or stored covariances (float32 files
 # included), relative to the largest entry compared.
 RTOL = 1e-5
@@ -102,15 +102,20 @@ def variable_volumes(values, nk, previous_volumes=None):
 
 
 def common_orientation(scatters, variances_of, orientation, nk):
-    """EVE, VVE: the common orientation ``D`` and the variances along it, alternating
-    ``variances_of(Omega, mixtures)`` (the model's variances from ``Omega_k = diag(D^T W_k
-    D)``) with majorise-minimise steps for ``D`` (Browne & McNicholas 2014), from
-    ``orientation``.
+    """EVE, VVE: the common orientation ``D`` and the variances along it, by sweeps of plane
+    rotations (the pairwise approach of Flury & Gautschi 1986 to common principal components)
+    from ``orientation``.
 
-    Each MM step minimises a majoriser of ``sum_k tr(W_k D B_k D^T)`` (``B_k`` the inverse
-    variances) that touches it at the current ``D``, so the objective never increases; the two
-    majorisers (by the largest eigenvalue of ``W_k``, and of ``B_k``) take turns. Stops when
-    the variances no longer move (``INNER_TOL``), or after ``INNER_ROUNDS`` rounds.
+    Each step turns disjoint pairs of axes ``(p, q)`` of ``D``; for the variances the model
+    gives (``variances_of(Omega, mixtures)`` from ``Omega_k = diag(D^T W_k D)``, inverse
+    ``B_k``), the angle minimising ``sum_k tr(W_k D B_k D^T)`` in that plane has a closed form
+    (the objective is ``c + P cos 2t + Q sin 2t`` there); after a sweep the variances are
+    updated from the turned axes. Both updates are exact block minimisations of the M-step's objective,
+    so it never increases (an ECM). A sweep turns every pair once; a mixture stops when its
+    variances no longer move (``INNER_TOL``), or after ``INNER_ROUNDS`` sweeps. (The
+    majorise-minimise steps of Browne & McNicholas 2014 that this replaces close a small part
+    of the gap per step wherever the scatters' eigenvalues spread widely; a sweep of rotations
+    closes most of it.)
 
     Mixtures are stacked along the first axis (scatters ``(G, K, D, D)``, orientations
     ``(G, D, D)``, ``nk`` ``(G, K)``; ``variances_of`` is given the indices of the mixtures
@@ -118,41 +123,64 @@ def common_orientation(scatters, variances_of, orientation, nk):
     all of them in one pass of array operations. Returns orientations and variances
     ``(G, K, D)``.
     """
-    largest = np.linalg.eigvalsh(scatters)[..., -1]
     orientation = np.array(orientation, dtype=np.float64)
+    rotated = np.einsum("gji,gkjl,glm->gkim", orientation, scatters, orientation)
     variances = np.empty(scatters.shape[:3])
-    previous = None
     active = np.arange(len(scatters))
+    tiny = np.finfo(float).tiny
     for _ in range(INNER_ROUNDS):
-        W, D = scatters[active], orientation[active]
-        values = np.einsum("gji,gkjl,gli->gki", D, W, D)
-        current = variances_of(np.maximum(values, np.finfo(float).tiny), active)
-        variances[active] = current
-        if previous is not None:
-            moved = np.max(np.abs(current - previous), axis=(1, 2))
-            going = moved > INNER_TOL * np.max(current, axis=(1, 2))
-            if not going.any():
-                break
-            active, W, D, current = active[going], W[going], D[going], current[going]
-        previous = current
-        inverse = 1.0 / current
-        for step in range(MM_STEPS):
-            if step % 2 == 0:  # W_k <= omega_k I
-                shifted = largest[active][:, :, None, None] * D[:, None] - W @ D[:, None]
-                target = np.einsum("gkij,gkj->gij", shifted, inverse)
-            else:  # B_k <= beta_k I
-                beta = inverse.max(axis=2)
-                target = np.einsum("gkij,gkj->gij", W @ D[:, None], beta[:, :, None] - inverse)
-            # a scatter with no spread (reg_covar=0 on copies of one point) makes its inverse
-            # variances overflow: keep that mixture's orientation; the factorisation that
-            # follows refuses its covariances with the reg_covar advice
-            stuck = ~np.isfinite(target).all(axis=(1, 2))
-            if stuck.any():
-                target[stuck] = D[stuck]
-            left, _, right = np.linalg.svd(target)
-            D = left @ right
-        orientation[active] = D
+        D, M = orientation[active], rotated[active]
+        previous = variances_of(np.maximum(np.einsum("gkii->gki", M), tiny), active)
+        inverse = 1.0 / previous
+        for p, q in _pair_rounds(D.shape[-1]):
+            D, M = _turn(D, M, p, q, inverse)
+        current = variances_of(np.maximum(np.einsum("gkii->gki", M), tiny), active)
+        orientation[active], rotated[active], variances[active] = D, M, current
+        moved = np.max(np.abs(current - previous), axis=(1, 2))
+        going = moved > INNER_TOL * np.max(current, axis=(1, 2))
+        if not going.any():
+            break
+        active = active[going]
     return orientation, variances
+
+
+def _turn(D, M, p, q, inverse):
+    """Turn axes ``p`` and ``q`` (disjoint index arrays) of orientations ``D`` ``(G, D, D)``,
+    each pair by the angle minimising ``sum_k tr(W_k D B_k D^T)`` for inverse variances
+    ``B_k`` ``(G, K, D)``; returns the turned orientations and rotated scatters
+    ``M = D^T W_k D`` (one block-diagonal rotation ``R`` per mixture: ``D R``, ``R^T M R``)."""
+    a, c, e = M[..., p, p], M[..., q, q], M[..., p, q]  # (G, K, pairs)
+    spread = inverse[..., p] - inverse[..., q]
+    P = 0.5 * np.sum(spread * (a - c), axis=1)  # (G, pairs)
+    Q = np.sum(spread * e, axis=1)
+    with np.errstate(all="ignore"):
+        size = np.hypot(P, Q)
+        cos2, sin2 = -P / size, -Q / size
+    # a scatter with no spread (reg_covar=0 on copies of one point) makes its inverse
+    # variances overflow: keep that pair; the factorisation that follows refuses its
+    # covariances with the reg_covar advice
+    still = ~(np.isfinite(cos2) & np.isfinite(sin2))
+    cos2[still], sin2[still] = 1.0, 0.0
+    cos = np.sqrt(np.maximum(0.5 * (1.0 + cos2), 0.0))
+    sin = np.copysign(np.sqrt(np.maximum(0.5 * (1.0 - cos2), 0.0)), sin2)
+    R = np.broadcast_to(np.eye(D.shape[-1]), D.shape).copy()
+    R[:, p, p], R[:, q, q], R[:, q, p], R[:, p, q] = cos, cos, sin, -sin
+    return D @ R, np.swapaxes(R, 1, 2)[:, None] @ M @ R[:, None]
+
+
+@lru_cache(maxsize=64)
+def _pair_rounds(d):
+    """Every pair of ``range(d)`` once, in rounds of disjoint pairs (the circle method of
+    round-robin tournaments): ``(p, q)`` index arrays per round."""
+    players = list(range(d + d % 2))  # an odd d plays a bye
+    rounds = []
+    for _ in range(len(players) - 1):
+        half = len(players) // 2
+        pairs = [(a, b) for a, b in zip(players[:half], players[::-1][:half]) if max(a, b) < d]
+        rounds.append((np.array([min(pair) for pair in pairs], dtype=np.intp),
+                       np.array([max(pair) for pair in pairs], dtype=np.intp)))
+        players = players[:1] + players[-1:] + players[1:-1]
+    return tuple(rounds)
 
 
 def common_orientation_estimate(sample_covariances, nk, reg_covar, previous, n_groups,
