@@ -219,3 +219,17 @@ def test_a_constant_column_is_not_taken_for_a_ridge_held_component():
     assert (sel.table.status == "ok").all(), sel.table[["covariance_type", "message"]]
     assert sel.table.converged.all()
     assert sel.best_params_["n_components"] == 2
+
+
+def test_mclusts_own_start_breaks_exact_ties_as_mclust_does():
+    """Copies of rows make merge costs tie exactly; the agglomeration merges tied pairs in hc's
+    order (the pair whose larger group index is largest), merge for merge R's hc on a 12-row
+    example with three pairs of copies (``tests/reference/mclust_hc.R``)."""
+    from gaussmix.engine import model_based, starts
+
+    X = pd.read_csv(REFERENCE / "mclust_hc_ties.csv").to_numpy(dtype=float)
+    w = np.ones(len(X))
+    tree = model_based.model_based_tree(starts._mclust_rows(X, w), w, 2, len(X),
+                                        criterion="trace")
+    expected = pd.read_csv(REFERENCE / "mclust_hc_tie_pairs.csv").to_numpy() - 1
+    np.testing.assert_array_equal(tree.pairs, expected)

@@ -16,3 +16,9 @@ for (name in c("trees", "baudry_ex4_1")) {
 write.csv(do.call(rbind, out), file.path("tests", "reference", "mclust_hc_classes.csv"),
           row.names = FALSE)
 cat("mclust", format(packageVersion("mclust")), "\n")
+# Copies of rows tie the merge costs exactly: the order in which hc merges tied pairs, for a
+# 12-row example with three pairs of copies (merge pairs, 1-based smallest row of each group).
+X <- as.matrix(read.csv(file.path("tests", "reference", "mclust_hc_ties.csv")))
+pairs <- t(unclass(hc(X, modelName = "VVV", use = "SVD"))[1:2, ])
+write.csv(data.frame(first = pairs[, 1], second = pairs[, 2]),
+          file.path("tests", "reference", "mclust_hc_tie_pairs.csv"), row.names = FALSE)

@@ -202,7 +202,8 @@ def model_based_tree(X, weights, n_clusters, n_groups=None, criterion="conjugate
     mclust's ``hc``: ``|W_g / n_g| + (tr W_g + alpha) / n_g``, with ``alpha`` the data's mean
     variance per feature (see :func:`_trace_regularised`). Above ``n_groups`` rows (default
     ``VVV_GROUPS``) it starts from that many Ward groups instead of single rows. Integer weights
-    act like repeated rows; the cheapest pair is the first in row order on exact ties.
+    act like repeated rows; on exact ties (copies of rows) the pair merged is the one mclust's
+    ``hc`` merges: the one whose larger group index is largest, then its smaller one.
     ``n_clusters`` sets the default ``n_groups`` and the conjugate prior's scale; the trace
     criterion does not depend on it.
 
@@ -334,9 +335,10 @@ class _Lockstep:
         self.slots = np.arange(g)  # the group each slot holds
         self.active = np.ones((n_trees, g), dtype=bool)
         self.trees = np.arange(n_trees)
-        # each slot's cheapest partner (the first, on ties): the cheapest pair is then the first
-        # slot's of the least cost, the pair np.argmin(cost) finds
-        self.nn = np.argmin(cost, axis=2)
+        # each slot's cheapest partner (the last, on ties): the cheapest pair is then the last
+        # slot's of the least cost, the pair mclust's hc merges on exact ties (the last in
+        # the order of its packed pairs, by the larger index and then the smaller)
+        self.nn = _last_argmin(cost, axis=2)
         self.nn_cost = np.take_along_axis(cost, self.nn[:, :, None], axis=2)[:, :, 0]
 
     def terms(self, scatter, counts):
@@ -369,7 +371,7 @@ class _Lockstep:
         """Merge each tree's cheapest pair of groups, slot ``b`` into slot ``a``; returns ``a``,
         ``b`` and the merged group's mean ``(d, trees)``."""
         tr, sym = self.trees, self.sym
-        i = np.argmin(self.nn_cost, axis=1)
+        i = _last_argmin(self.nn_cost, axis=1)
         j = self.nn[tr, i]
         a, b = np.minimum(i, j), np.maximum(i, j)
         na, nb = self.counts[tr, a], self.counts[tr, b]
@@ -403,15 +405,15 @@ class _Lockstep:
         are ``row`` (``others``: the slots the tree holds, besides ``a``): slots that chose ``a``
         or ``b`` look again, the rest compare ``a``."""
         tr, nn, nn_cost = self.trees, self.nn, self.nn_cost
-        nn[tr, a] = nearest = np.argmin(row, axis=1)
+        nn[tr, a] = nearest = _last_argmin(row, axis=1)
         nn_cost[tr, a] = row[tr, nearest]
         stale = others & ((nn == a[:, None]) | (nn == b[:, None]))
         if stale.any():
             t, r = np.nonzero(stale)
             costs = self.cost[t, r]
-            nn[t, r] = best = np.argmin(costs, axis=1)
+            nn[t, r] = best = _last_argmin(costs, axis=1)
             nn_cost[t, r] = costs[np.arange(len(t)), best]
-        closer = others & ~stale & ((row < nn_cost) | ((row == nn_cost) & (a[:, None] < nn)))
+        closer = others & ~stale & ((row < nn_cost) | ((row == nn_cost) & (a[:, None] > nn)))
         np.copyto(nn, a[:, None], where=closer)
         np.copyto(nn_cost, row, where=closer)
 
@@ -429,6 +431,12 @@ class _Lockstep:
             setattr(self, name, getattr(self, name)[:, keep])
         self.means, self.scatter = self.means[:, :, keep], self.scatter[:, :, keep]
         self.slots = self.slots[keep]
+
+
+def _last_argmin(values, axis):
+    """The index of the last minimum along ``axis`` (``np.argmin`` finds the first)."""
+    size = values.shape[axis]
+    return size - 1 - np.argmin(np.flip(values, axis=axis), axis=axis)
 
 
 def _group_moments(sym, xc, w, labels, counts):
