@@ -106,16 +106,18 @@ REFERENCE = Path(__file__).parent / "reference"
 PANEL = Path(__file__).resolve().parents[1] / "benchmarks" / "panel"
 
 
-@pytest.mark.parametrize("name", ["trees", "baudry_ex4_1"])
+@pytest.mark.parametrize("name", ["trees", "baudry_ex4_1", "quakes_full"])
 def test_mclusts_own_start_is_mclusts_partition(name):
     """The search's fourth start is mclust's: its agglomeration from single rows with the trace
     criterion on the scaled SVD of the data gives the very partitions of R's hc(X) at every G
-    (``tests/reference/mclust_hc.R``)."""
+    (``tests/reference/mclust_hc.R``), R's quakes (1000 x 5) included, which is within the
+    single-row budget."""
     from sklearn.metrics import adjusted_rand_score
 
     from gaussmix.engine import starts
 
-    X = pd.read_csv(PANEL / f"{name}.csv").to_numpy(dtype=float)
+    folder = REFERENCE if name == "quakes_full" else PANEL
+    X = pd.read_csv(folder / f"{name}.csv").to_numpy(dtype=float)
     reference = pd.read_csv(REFERENCE / "mclust_hc_classes.csv").query("dataset == @name")
     for g, rows in reference.groupby("G"):
         (_, _, resp), = starts.init_model_based_svd(X, None, int(g), None, np.float64)

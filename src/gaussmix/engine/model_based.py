@@ -29,9 +29,14 @@ from .agglomeration import MergeTree, cut, ward_labels
 # Groups the model-based (VVV) agglomeration starts from: larger data is first cut into this many
 # Ward groups; its cost is O(VVV_GROUPS**2 * n_features**3).
 VVV_GROUPS = 300
-# Work (rows squared times the cube of the dimension) up to which mclust's own agglomeration
-# starts from single rows, as mclust does: 800 rows in 2-D take 0.2 s, 2000 in 4-D 1.8 s.
-SINGLE_ROW_WORK = 3e7
+# mclust's own agglomeration starts from single rows, as mclust's hc does, while its modelled
+# time, rows squared times (SINGLE_ROW_OVERHEAD + the cube of the dimension) nanoseconds, stays
+# within SINGLE_ROW_WORK (a second). Measured on the 2-core development machine: 800 rows in
+# 2-D 0.13 s, 1000 in 5-D 0.63 s, 506 in 14-D 0.89 s, 846 in 18-D 4.1 s, 2000 in 4-D 1.3 s
+# (a merge step is ~20 array calls per pair row: the overhead; the d**3 term is the
+# determinants).
+SINGLE_ROW_OVERHEAD = 200
+SINGLE_ROW_WORK = 1e9
 # Elements of the temporaries of the first pair costs, per batch of pairs (small enough to stay
 # in cache: at 2,000,000 they took twice as long).
 PAIR_BLOCK_ELEMENTS = 100_000
@@ -284,9 +289,10 @@ def default_groups(n_clusters, d):
 
 def trace_groups(n_rows, n_clusters, d):
     """Starting groups of mclust's own agglomeration (the trace criterion): its single rows,
-    as mclust's ``hc`` starts, where the whole agglomeration's work, ``n_rows**2 * d**3``,
-    stays within ``SINGLE_ROW_WORK`` (about a second here); else :func:`default_groups`."""
-    if n_rows * n_rows * d**3 <= SINGLE_ROW_WORK:
+    as mclust's ``hc`` starts, where the whole agglomeration's modelled time,
+    ``n_rows**2 * (SINGLE_ROW_OVERHEAD + d**3)`` nanoseconds, stays within
+    ``SINGLE_ROW_WORK`` (a second); else :func:`default_groups`."""
+    if n_rows * n_rows * (SINGLE_ROW_OVERHEAD + d**3) <= SINGLE_ROW_WORK:
         return n_rows
     return default_groups(n_clusters, d)
 
