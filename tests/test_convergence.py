@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
 import gaussmix as gm
-from _helpers import MCLUST_SAMPLE, TWO_TYPES
+from _helpers import MCLUST_SAMPLE, MODELS, TWO_TYPES
 from gaussmix.engine.convergence import RTOL, StoppingRule, held_by_ridge
 
 
@@ -235,3 +235,20 @@ def test_mclusts_own_start_breaks_exact_ties_as_mclust_does():
                                         criterion="trace")
     expected = pd.read_csv(REFERENCE / "mclust_hc_tie_pairs.csv").to_numpy() - 1
     np.testing.assert_array_equal(tree.pairs, expected)
+
+
+@pytest.mark.parametrize("covariance_type", MODELS)
+def test_a_run_alone_judges_the_ridge_from_its_state_in_every_representation(covariance_type):
+    """Runs stepped alone (missing values, large or Dask data) judge their state's covariances
+    by the same rule as a batch's stacked factors: the smallest eigenvalue of each component's
+    covariance against the ridge."""
+    from gaussmix.engine import covariance
+    from gaussmix.estimators.em_loop import held_by_ridge_state
+
+    X = np.random.default_rng(0).normal(size=(300, 3)) * [1.0, 3.0, 0.2]
+    model = gm.GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    cov_model = covariance.get(covariance_type)
+    smallest = np.linalg.eigvalsh(cov_model.dense(model.covariances_, 3, 3))[:, 0]
+    for ridge in (0.5 * smallest.min(), 1.5 * smallest.min(), 2.0 * smallest.max()):
+        held = held_by_ridge_state(cov_model, model._fitted_state(), StoppingRule(ridge=ridge))
+        np.testing.assert_array_equal(held, smallest < ridge)

@@ -73,7 +73,10 @@ class StoppingRule:
         stops where a covariance is held up by the ridge (see the module and
         :func:`held_by_ridge`, whose ``whitener`` and ``collapsed`` the next two are).
     whitener : ndarray of shape (n_features, r) or None
+        Whitens the data on the directions in which it spreads, the only ones judged
+        (``None``: every direction, no second test).
     collapsed : float
+        A held-up variance must also be below this fraction of the data's in its direction.
 
     Examples
     --------
