@@ -344,7 +344,7 @@ class _Lockstep:
         # each slot's cheapest partner (the last, on ties): the cheapest pair is then the last
         # slot's of the least cost, the pair mclust's hc merges on exact ties (the last in
         # the order of its packed pairs, by the larger index and then the smaller)
-        self.nn = _last_argmin(cost, axis=2)
+        self.nn = _last_argmin(cost)
         self.nn_cost = np.take_along_axis(cost, self.nn[:, :, None], axis=2)[:, :, 0]
 
     def terms(self, scatter, counts):
@@ -377,7 +377,7 @@ class _Lockstep:
         """Merge each tree's cheapest pair of groups, slot ``b`` into slot ``a``; returns ``a``,
         ``b`` and the merged group's mean ``(d, trees)``."""
         tr, sym = self.trees, self.sym
-        i = _last_argmin(self.nn_cost, axis=1)
+        i = _last_argmin(self.nn_cost)
         j = self.nn[tr, i]
         a, b = np.minimum(i, j), np.maximum(i, j)
         na, nb = self.counts[tr, a], self.counts[tr, b]
@@ -411,13 +411,13 @@ class _Lockstep:
         are ``row`` (``others``: the slots the tree holds, besides ``a``): slots that chose ``a``
         or ``b`` look again, the rest compare ``a``."""
         tr, nn, nn_cost = self.trees, self.nn, self.nn_cost
-        nn[tr, a] = nearest = _last_argmin(row, axis=1)
+        nn[tr, a] = nearest = _last_argmin(row)
         nn_cost[tr, a] = row[tr, nearest]
         stale = others & ((nn == a[:, None]) | (nn == b[:, None]))
         if stale.any():
             t, r = np.nonzero(stale)
             costs = self.cost[t, r]
-            nn[t, r] = best = _last_argmin(costs, axis=1)
+            nn[t, r] = best = _last_argmin(costs)
             nn_cost[t, r] = costs[np.arange(len(t)), best]
         closer = others & ~stale & ((row < nn_cost) | ((row == nn_cost) & (a[:, None] > nn)))
         np.copyto(nn, a[:, None], where=closer)
@@ -439,10 +439,9 @@ class _Lockstep:
         self.slots = self.slots[keep]
 
 
-def _last_argmin(values, axis):
-    """The index of the last minimum along ``axis`` (``np.argmin`` finds the first)."""
-    size = values.shape[axis]
-    return size - 1 - np.argmin(np.flip(values, axis=axis), axis=axis)
+def _last_argmin(values):
+    """The index of the last minimum along the last axis (``np.argmin`` finds the first)."""
+    return values.shape[-1] - 1 - np.argmin(values[..., ::-1], axis=-1)
 
 
 def _group_moments(sym, xc, w, labels, counts):
