@@ -277,8 +277,6 @@ default='hierarchical'
         model._check_hyperparameters()
         cov_model = model._covariance_model
         noise_weight = model._given_noise(weights, float(noise_weight), noise_bounds)
-        model.weights_ = weights.astype(dtype)
-        model.means_ = means.astype(dtype)
         covariances = as_float_array(covariances, "covariances")
         expected = cov_model.shape(n_components, n_features)
         if covariances.shape != expected:
@@ -298,14 +296,15 @@ default='hierarchical'
                 "covariances must be positive definite (positive variances for "
                 f"covariance_type={covariance_type!r}); the given ones are not."
             ) from None
-        model._store_state(MixtureState(weights, means, covariances, prec_chol,
-                                        noise_weight), dtype)
-        model.n_features_in_ = n_features
-        model.converged_ = True
-        model.n_iter_ = 0
-        model.lower_bound_ = -np.inf
-        model.lower_bounds_ = []
-        return model
+        return model._store_given_state(
+            MixtureState(weights, means, covariances, prec_chol, noise_weight), dtype)
+
+    def _store_given_state(self, state, dtype):
+        """Store a state of given parameters as fitted (``from_parameters``); returns self."""
+        self._store_state(state, dtype)
+        self.n_features_in_ = state.means.shape[1]
+        self.converged_, self.n_iter_, self.lower_bound_, self.lower_bounds_ = True, 0, -np.inf, []
+        return self
 
     def partial_fit(self, X: ArrayLike, y: object = None,
                     sample_weight: ArrayLike | None = None) -> Self:

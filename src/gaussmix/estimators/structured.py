@@ -159,14 +159,9 @@ class StructuredMixture(GaussianMixture):
             raise ValueError("The given parameters make a covariance that is not positive "
                              "definite in floating point; give variances further from "
                              "zero.") from None
-        self._store_state(StructuredState(weights, means, covariances, prec_chol,
-                                          extra=np.asarray(extra, dtype=np.float64)), dtype)
-        self.n_features_in_ = means.shape[1]
-        self.converged_ = True
-        self.n_iter_ = 0
-        self.lower_bound_ = -np.inf
-        self.lower_bounds_ = []
-        return self
+        return self._store_given_state(StructuredState(
+            weights, means, covariances, prec_chol, extra=np.asarray(extra, dtype=np.float64)),
+            dtype)
 
     # ------------------------------------------------------------------ criteria
     def _n_parameters(self):
