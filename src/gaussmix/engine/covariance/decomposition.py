@@ -125,12 +125,11 @@ def common_orientation(scatters, variances_of, orientation, nk):
     """
     orientation = np.array(orientation, dtype=np.float64)
     rotated = np.einsum("gji,gkjl,glm->gkim", orientation, scatters, orientation)
-    variances = np.empty(scatters.shape[:3])
-    active = np.arange(len(scatters))
     tiny = np.finfo(float).tiny
+    active = np.arange(len(scatters))
+    variances = variances_of(np.maximum(np.einsum("gkii->gki", rotated), tiny), active)
     for _ in range(INNER_ROUNDS):
-        D, M = orientation[active], rotated[active]
-        previous = variances_of(np.maximum(np.einsum("gkii->gki", M), tiny), active)
+        D, M, previous = orientation[active], rotated[active], variances[active]
         inverse = 1.0 / previous
         for p, q in _pair_rounds(D.shape[-1]):
             D, M = _turn(D, M, p, q, inverse)
