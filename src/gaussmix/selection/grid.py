@@ -153,6 +153,14 @@ class Scored(NamedTuple):
     reason: str
 
 
+@contextmanager
+def _as_the_grid_fits(data_cov):
+    """Fits as the grid runs them: warnings off (its table says), runs held up by the ridge
+    stopped (such fits are degenerate; ``data_cov``: the data's :class:`DataSpread`)."""
+    with convergence_warnings_off(), stopping_at_the_ridge(data_cov.whitener, DEGENERATE_VARIANCE):
+        yield
+
+
 def _fit_scored(task, fitted=None, summary=None, **changes):
     """The :class:`Scored` fit of ``task`` (with parameters ``changes``).
 
@@ -166,8 +174,7 @@ def _fit_scored(task, fitted=None, summary=None, **changes):
             raise fitted
         if fitted is None:
             model = task.build(**changes)
-            with convergence_warnings_off(), stopping_at_the_ridge(
-                    task.data_cov.whitener, DEGENERATE_VARIANCE):
+            with _as_the_grid_fits(task.data_cov):
                 model.fit(task.X, sample_weight=task.sample_weight)
         loglik, entropy = summary or _fit_summary(model, task.X, task.sample_weight)
     except ValueError as err:
@@ -415,18 +422,14 @@ def _fit_side_by_side(tasks, on_done=None):
     (one stacked E-step per iteration for all of them); ``on_done(1)`` as each fit's EM ends."""
     X, sample_weight = tasks[0][1].X, tasks[0][1].sample_weight
     models = [task.build() for _, task in tasks]
-    # runs held up by the ridge stop there: such fits are degenerate, never chosen
-    with convergence_warnings_off(), stopping_at_the_ridge(
-            tasks[0][1].data_cov.whitener, DEGENERATE_VARIANCE):
+    with _as_the_grid_fits(tasks[0][1].data_cov):
         outcomes = fit_side_by_side(models, X, sample_weight, each_alone=True,
                                     on_done=on_done and (lambda i: on_done(1)))
-    fitted = [outcome for outcome, _ in outcomes if not isinstance(outcome, ValueError)]
-    summaries = dict(zip(map(id, fitted), fit_summaries(fitted, X, sample_weight)))
-    scored = [_fit_scored(task, outcome, summaries.get(id(outcome)))
-              for (_, task), (outcome, _) in zip(tasks, outcomes)]
-    # the starts alone of every grid point whose search ended on a fit that cannot be chosen,
-    # summarised in one stacked pass
-    with convergence_warnings_off():
+        fitted = [outcome for outcome, _ in outcomes if not isinstance(outcome, ValueError)]
+        summaries = dict(zip(map(id, fitted), fit_summaries(fitted, X, sample_weight)))
+        scored = [_fit_scored(task, outcome, summaries.get(id(outcome)))
+                  for (_, task), (outcome, _) in zip(tasks, outcomes)]
+        # each start alone where the search ended on a fit never chosen, in one stacked pass
         alone = [[run() for run in runs]
                  if runs and task.params.get("n_init", 1) > 1 and fit.status != "ok" else []
                  for (_, task), (_, runs), fit in zip(tasks, outcomes, scored)]
