@@ -71,12 +71,13 @@ def singular_drop(estimator, previous, bound, dtype):
 def held_by_ridge_state(model, state, rule):
     """Per component of ``state`` (a mixture under the covariance ``model``), whether ``rule``
     (:class:`~gaussmix.engine.convergence.StoppingRule`) finds its covariance held up by the
-    ridge."""
+    ridge, from the state's precision factors in the kernel's layout, as a batch judges its
+    stacked ones."""
     k, d = np.shape(state.means)
+    factors = model.kernel_factor(state.prec_chol, d)
     if model.family == "diagonal":
-        return rule.held(1.0 / np.sqrt(model.variances(state.covariances, k, d)), "diagonal")
-    covariances = np.asarray(model.dense(state.covariances, k, d), dtype=np.float64)
-    return rule.held(np.swapaxes(np.linalg.inv(np.linalg.cholesky(covariances)), -1, -2))
+        return rule.held(factors, "diagonal")
+    return rule.held(np.broadcast_to(factors, (k, d, d)))  # a shared one for every component
 
 
 class Run:
