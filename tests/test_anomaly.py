@@ -242,6 +242,8 @@ def test_kept_rows_and_major_density():
     ({"trim": 0.7}, "trim"),
     ({"n_trim_steps": -1}, "n_trim_steps"),
     ({"min_component_weight": 1.0}, "min_component_weight"),
+    ({"standardize": "yes"}, "standardize"),
+    ({"standardize": None}, "standardize"),
 ])
 def test_bad_parameters_say_what_is_wrong(data, params, message):
     X, _ = data
@@ -308,6 +310,20 @@ def test_outliers_verb_round_trip_equals_the_detector(tmp_path, monkeypatch, dat
                                atol=1e-9)
     np.testing.assert_array_equal(table["outlier"] == 1, detector.predict(X) == -1)
     assert "17 of 330 rows flagged" in result.output
+
+
+@pytest.mark.parametrize("flag, standardize", [("--standardize", True),
+                                               ("--no-standardize", False)])
+def test_outliers_verb_scaling_flags_fix_the_scaling(tmp_path, monkeypatch, data, flag,
+                                                     standardize):
+    X, _ = data
+    monkeypatch.chdir(tmp_path)
+    np.save("data.npy", X)
+    result = CliRunner().invoke(cli, ["outliers", "data.npy", flag, "-o", "flagged.csv"])
+    assert result.exit_code == 0, result.output
+    table = np.genfromtxt("flagged.csv", delimiter=",", names=True)
+    detector = gm.MixtureOutlierDetector(standardize=standardize, random_state=0).fit(X)
+    np.testing.assert_allclose(table["score"], detector.score_samples(X), rtol=1e-9)
 
 
 @pytest.mark.parametrize("args, code, complaint", [
@@ -416,3 +432,64 @@ def test_the_light_clusters_of_a_many_component_mixture_count(rng):
     assert np.sort(model.mixture_.weights_)[0] < 0.1 and model._major is None
     light, heavy = model.log_density(np.array([[-12.0, -12.0], [0.0, -12.0]]))
     assert light > heavy - np.log(2) - 0.5
+
+
+# ---------------------------------------------------------------------- the columns' scaling
+def test_columns_in_different_units_are_standardised(rng):
+    """``standardize="auto"``: columns whose spreads differ by ten orders of magnitude (units)
+    make the data's own scaling a poor density, and BIC keeps the standardised one."""
+    X = rng.normal(size=(300, 4)) @ rng.normal(size=(4, 4)) * [1000.0, 1.0, 0.01, 5.0]
+    assert gm.MixtureOutlierDetector(random_state=0).fit(X).standardized_
+
+
+def pixels_with_a_rare_class():
+    """1000 of scikit-learn's 8 x 8 digits 1-9 and 30 zeros (labels: 1 for the zeros)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    inliers = np.flatnonzero(digits.target > 0)[:1000]
+    outliers = np.flatnonzero(digits.target == 0)[:30]
+    return digits.data[np.r_[inliers, outliers]], np.r_[np.zeros(1000, int), np.ones(30, int)]
+
+
+def test_pixels_keep_their_units_and_the_rare_class_stands_out():
+    """Pixels share one unit and many are nearly always blank: standardised, a stray stroke
+    there is many standard deviations off and outweighs the shape of the digit. BIC on all
+    the fitted rows keeps the pixels' units, and the rare class ranks higher than with
+    standardised columns. The choice made, the detector is the one that scaling gives."""
+    X, y = pixels_with_a_rare_class()
+    auto = gm.MixtureOutlierDetector(random_state=0).fit(X)
+    assert not auto.standardized_
+    assert all(not model.params.standardize for model in auto.models_)
+    same = gm.MixtureOutlierDetector(standardize=False, random_state=0).fit(X)
+    assert not same.standardized_
+    np.testing.assert_array_equal(auto.score_samples(X), same.score_samples(X))
+    scaled = gm.MixtureOutlierDetector(standardize=True, random_state=0).fit(X)
+    assert scaled.standardized_
+    auc_auto = roc_auc_score(y, -auto.score_samples(X))
+    assert auc_auto > roc_auc_score(y, -scaled.score_samples(X)) + 0.05
+    assert auc_auto > 0.65
+
+
+def test_the_data_units_scaling_does_not_depend_on_the_unit():
+    """Kept in the data's units, the columns are divided by one common scale: the same pixels
+    in another unit (0-1 instead of 0-16) give the same scores."""
+    X, _ = pixels_with_a_rare_class()
+    X = X[::3]
+    first = gm.MixtureOutlierDetector(standardize=False, random_state=0).fit(X)
+    second = gm.MixtureOutlierDetector(standardize=False, random_state=0).fit(X / 16.0)
+    np.testing.assert_allclose(first.score_samples(X), second.score_samples(X / 16.0),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_calibration_distance_is_two_sided(rng):
+    """Rows like the model's own draws are near 0; rows spread three times wider (in its tail)
+    and rows shrunk to a fifth (all in its core) are both far."""
+    from gaussmix.apps.anomaly.detector import calibration_distance
+
+    X = rng.normal(size=(400, 3)) @ np.diag([3.0, 1.0, 0.5])
+    model = gm.MixtureOutlierDetector(n_pca=None, trim=0, random_state=0).fit(X).models_[0]
+    centre = X.mean(axis=0)
+    assert calibration_distance(model, X) < 0.1
+    assert calibration_distance(model, centre + 3.0 * (X - centre)) > 0.5
+    assert calibration_distance(model, centre + 0.2 * (X - centre)) > 0.5

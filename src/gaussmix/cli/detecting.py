@@ -53,18 +53,20 @@ def _contamination(ctx, param, value):
               help="Principal components of one mixture (fewer if there are fewer columns); "
               "default: an average over 1, 2, 3, 5, 8, 13, 21, 34 and all columns (those "
               "below the number of columns).")
-@click.option("--no-standardize", is_flag=True,
-              help="Do not scale the columns to unit variance (columns in the same units).")
+@click.option("--standardize/--no-standardize", "standardize", default=None,
+              help="Scale the columns to unit variance (columns in different units), or keep "
+              "the data's units (columns in one unit, such as pixels); default: BIC on the "
+              "rows chooses.")
 @click.option("--seed", default=0, show_default=True, type=SEED_TYPE, help="Random seed.")
 @click.option("--missing", default="error", show_default=True, type=click.Choice(["error", "em"]),
               help="Empty and NaN cells: 'error' refuses them; 'em' fits the mixture on the "
-              "standardized columns by missing-value EM (no --pca projection) and scores each "
+              "(scaled) columns by missing-value EM (no --pca projection) and scores each "
               "row on its observed cells.")
 @columns_option
 @table_options
 @quiet_option
 @fail_cleanly
-def outliers(data, contamination, output, components, covariance_types, n_pca, no_standardize,
+def outliers(data, contamination, output, components, covariance_types, n_pca, standardize,
              seed, missing, columns, id_column, sep, decimal, quiet):
     """Flag the outlying rows of DATA with a trimmed, BIC-chosen Gaussian mixture.
 
@@ -83,7 +85,8 @@ def outliers(data, contamination, output, components, covariance_types, n_pca, n
     detector = MixtureOutlierDetector(
         n_components="auto" if components == "auto" else components,
         covariance_type=covariance_grid(covariance_types), contamination=contamination,
-        n_pca="auto" if n_pca is None else n_pca, standardize=not no_standardize, random_state=seed, missing=missing,
+        n_pca="auto" if n_pca is None else n_pca,
+        standardize="auto" if standardize is None else standardize, random_state=seed, missing=missing,
     )
     with progress(f"Screening {data}", quiet), reported_warnings():
         detector.fit(table.X)
@@ -94,7 +97,7 @@ def outliers(data, contamination, output, components, covariance_types, n_pca, n
     params = detector.selection_.best_params_
     _, err = consoles(quiet or output == "-")
     dims = [model.n_dims for model in detector.models_]
-    projection = ("the standardized columns" if dims == [None]
+    projection = ("the columns" if dims == [None]
                   else f"{', '.join(map(str, dims))} principal component(s)")
     best = detector.best_model_.n_dims
     err.print(f"{data}: {int(flagged.sum())} of {len(score)} rows flagged (score < "

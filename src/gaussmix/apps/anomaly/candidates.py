@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .hddc_candidate import NotApplicable
-from .rules import kept_rows
+from .rules import column_scales, kept_rows
 
 __all__ = ["FAMILIES", "FitSettings", "NotApplicable", "ProjectedMixture", "dimension_ladder", "trimmed_bic",
            "trimmed_fit"]
@@ -73,16 +73,16 @@ def dimension_ladder(n_features, n_pca, max_dims):
 
 
 class ProjectedMixture:
-    """Standardised columns, a Gaussian mixture (chosen by BIC) on the leading ``n_dims``
+    """Scaled columns (see :func:`column_scales`), a Gaussian mixture (chosen by BIC) on the leading ``n_dims``
     principal components and an isotropic Gaussian on the other ``n_features - n_dims``.
 
     ``log_density(x) = log sum_{k major} w_k N(p; mu_k, Sigma_k) + log N(r; 0, sigma^2 I)
-    - sum_j log s_j``, with ``p`` the principal-component scores of the standardised row ``z``,
+    - sum_j log s_j``, with ``p`` the principal-component scores of the scaled row ``z``,
     ``r`` its residual off the subspace, ``sigma^2`` the mean variance of the discarded
     directions (at least ``reg_covar``) and ``s`` the column scales: the density of ``x``
     itself, a probabilistic-PCA-like model whose subspace holds a mixture. Components lighter than
     ``min_component_weight`` (clusters of outliers) are left out of the sum. ``n_dims=None``
-    fits the mixture on the standardised columns (with ``missing="em"``: rows may have NaN).
+    fits the mixture on the scaled columns (with ``missing="em"``: rows may have NaN).
     """
 
     def __init__(self, n_dims, params, seed, like=None):
@@ -97,8 +97,7 @@ class ProjectedMixture:
         p = self.params
         n, d = X.shape
         self.center_ = np.nanmean(X, axis=0)
-        scale = np.nanstd(X, axis=0) if p.standardize else np.ones(d)
-        self.scale_ = np.where(scale > 0, scale, 1.0)
+        self.scale_ = column_scales(X, p.standardize)
         Z = (X - self.center_) / self.scale_
         extra = {}
         if self.n_dims is None:
@@ -159,7 +158,7 @@ class ProjectedMixture:
         return self.center_ + self.scale_ * Z
 
     def project(self, X):
-        """``(P, squared residual or None)`` of the standardised rows."""
+        """``(P, squared residual or None)`` of the scaled rows."""
         Z = (X - self.center_) / self.scale_
         if self.components_ is None:
             return Z, None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numbers
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
@@ -28,7 +29,7 @@ from .rules import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import Any, Literal
+    from typing import Literal
 
     from matplotlib.axes import Axes
 
@@ -64,9 +65,19 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
 
     * **dimensions**: one model per dimension ``q`` of the ladder 1, 2, 3, 5, 8, 13, 21, 34
       below the number of columns (and all columns when there are at most 34); ``n_pca`` fixes
-      one. A model (:class:`~gaussmix.apps.anomaly.density.ProjectedMixture`) standardises the
+      one. A model (:class:`~gaussmix.apps.anomaly.density.ProjectedMixture`) scales the
       columns, fits a mixture on the leading ``q`` principal components and an isotropic
       Gaussian on the rest: a density over all columns, so a row far off the subspace scores low.
+    * **scaling**: columns in different units need standardising; columns in one unit (pixels,
+      counts, scores on one scale) are often better kept as they are, since standardising
+      blows up a nearly constant column and its rare values then dominate every score. The
+      data decide: at the first dimension both scalings are fitted and the one whose model
+      describes the fitted rows better is kept for all (its log-density on the rows against on
+      its own draws, :func:`~gaussmix.apps.anomaly.detector.calibration_distance`; the data's
+      units must win by more than that distance's sampling scale). Likelihood
+      cannot decide this:
+      standardised near-constant columns raise the density of the bulk (trimmed BIC prefers
+      them), and untrimmed BIC is decided by the few rows of lowest density.
     * **mixture**: at each dimension the number of components and the covariance type are
       chosen by BIC over ``n_components`` x ``covariance_type`` (``"auto"``: 1 to 5, then 8,
       13, 21, 34 one at a time while BIC's best is the largest tried, so data of many classes
@@ -105,8 +116,16 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
     n_pca : int, None or "auto", default="auto"
         Principal components: ``"auto"``, the ladder above; an int, one model on that many;
         ``None``, one model on all of them.
-    standardize : bool, default=True
-        Scale every column to unit variance before the projection (columns in different units).
+    standardize : bool or "auto", default="auto"
+        ``True``: scale every column to unit variance before the projection (columns in
+        different units); ``False``: keep the data's units (columns in one unit, such as
+        pixels, where a nearly constant column should stay nearly ignored), all columns divided
+        by one scale (their root mean variance, so that ``reg_covar`` is relative);
+        ``"auto"``: both are fitted at the ladder's first dimension, and the data's units are
+        used for every model where their model describes the fitted rows better
+        (:func:`~gaussmix.apps.anomaly.detector.calibration_distance`) by more than the
+        distance's sampling scale, else the standardised columns. The choice is
+        ``standardized_``.
     trim : float in [0, 0.5) or "auto", default="auto"
         Fraction of rows left out of each refit (``"auto"``: ``contamination``, or 0.1 with
         ``contamination="auto"``); 0 fits once.
@@ -117,7 +136,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         ``K``-component mixture, do not count in ``score_samples`` (with the default the
         second bound matters from ``K = 6``: nine equal classes are all major).
     reg_covar : float, default=1e-3
-        Added to the covariances' diagonal (in standardised units), and the least residual
+        Added to the covariances' diagonal (in scaled units), and the least residual
         variance: keeps small data stable.
     n_init : int, default=1
         Starts per fit (see :func:`gaussmix.select_model`).
@@ -125,7 +144,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         Seeds the subsample, the fits and the draws of ``contamination="auto"``.
     missing : {"error", "em"}, default="error"
         ``"em"``: rows may have missing cells (NaN). No principal components are taken then (a
-        row with missing cells has no projection): one mixture is fitted on the standardised
+        row with missing cells has no projection): one mixture is fitted on the scaled
         columns by missing-value EM (:class:`~gaussmix.GaussianMixture`'s ``missing="em"``), and
         each row is scored on its observed cells. ``n_pca`` is ignored.
 
@@ -136,6 +155,8 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         ``log_density``).
     criteria_ : ndarray of shape (n_models,)
         Their trimmed BIC on the fitted rows.
+    standardized_ : bool
+        Whether the models scale the columns to unit variance (see ``standardize``).
     score_centres_, score_spreads_ : ndarray of shape (n_models,)
         Median and MAD (times 1.4826) of each model's log-density on the fitted rows.
     best_model_ : ProjectedMixture
@@ -173,7 +194,8 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
     def __init__(self, n_components: int | Iterable[int] | Literal["auto"] = "auto",
                  covariance_type: str | Iterable[str] = "auto",
                  contamination: float | Literal["auto"] = 0.1, *,
-                 n_pca: int | Literal["auto"] | None = "auto", standardize: bool = True,
+                 n_pca: int | Literal["auto"] | None = "auto",
+                 standardize: bool | Literal["auto"] = "auto",
                  trim: float | Literal["auto"] = "auto", n_trim_steps: int = 3,
                  min_component_weight: float = 0.1, reg_covar: float = 1e-3, n_init: int = 1,
                  random_state: RandomState = None,
@@ -246,7 +268,8 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         X = X.astype(np.float64, copy=False)
         n_samples, n_features = X.shape
         ks, types, contamination, dims, trim = self._settings(n_samples, n_features)
-        settings = FitSettings(tuple(ks), tuple(types), bool(self.standardize),
+        scalings = _scalings(self.standardize)
+        settings = FitSettings(tuple(ks), tuple(types), scalings[0],
                                float(self.reg_covar), int(self.n_init),
                                float(self.min_component_weight), self.missing, EM_TOL,
                                AUTO_MORE_COMPONENTS if _is_auto(self.n_components) else ())
@@ -260,22 +283,17 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
             dims = [None]
         members, criteria, supports = [], [], []
         for q in dims:
-            best: tuple | None = None
-            for family in FAMILIES:
-                try:
-                    model, support = trimmed_fit(
-                        lambda like=None, f=family, q=q: f(q, settings, seed, like),
-                        X_fit, trim, self.n_trim_steps)
-                except NotApplicable:  # e.g. HDDC on one column
-                    continue
-                criterion = trimmed_bic(model, X_fit, trim)
-                if best is None or criterion < best[1]:
-                    best = (model, criterion, support)
-            assert best is not None  # FAMILIES is never empty
-            members.append(best[0])
-            criteria.append(best[1])
-            supports.append(best[2])
+            rungs = [_fit_rung(q, replace(settings, standardize=scaled), seed, X_fit, trim,
+                               self.n_trim_steps) for scaled in scalings]
+            # the first rung chooses the scaling for all
+            best = rungs[0] if len(rungs) == 1 else _better_scaling(*rungs, X_fit)
+            settings = best.model.params
+            scalings = (settings.standardize,)
+            members.append(best.model)
+            criteria.append(best.criterion)
+            supports.append(best.support)
         self.models_ = members
+        self.standardized_ = bool(settings.standardize)
         self.criteria_ = np.asarray(criteria)
         self._normalise(X_fit)
         chosen = int(np.argmin(self.criteria_))
@@ -377,6 +395,73 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------------- helpers
+@dataclass(frozen=True)
+class _Rung:
+    """The model a rung of the ladder keeps: the family of lowest trimmed BIC."""
+
+    model: Any
+    criterion: float
+    support: Any
+
+
+def _fit_rung(q, settings, seed, X_fit, trim, n_trim_steps):
+    """Every family of :data:`FAMILIES` fitted with trimming at dimension ``q``; the one of
+    lowest trimmed BIC."""
+    best = None
+    for family in FAMILIES:
+        try:
+            model, support = trimmed_fit(
+                lambda like=None, f=family: f(q, settings, seed, like), X_fit, trim,
+                n_trim_steps)
+        except NotApplicable:  # e.g. HDDC on one column
+            continue
+        criterion = trimmed_bic(model, X_fit, trim)
+        if best is None or criterion < best.criterion:
+            best = _Rung(model, criterion, support)
+    assert best is not None  # FAMILIES is never empty
+    return best
+
+
+def calibration_distance(model, X):
+    """How far ``model`` is from describing the rows ``X``: the Kolmogorov-Smirnov distance
+    between its log-density on them and on ``AUTO_DRAWS`` rows drawn from it (0 when the rows
+    look like its own draws). Two-sided: a density too narrow for the rows puts them in its
+    tail, one too wide puts them all in its core; each row counts at most ``1 / n``, so a few
+    gross outliers cannot decide."""
+    return _ks_distance(model.log_density(X), model.log_density(model.sample(AUTO_DRAWS)))
+
+
+def _ks_distance(a, b):
+    """The two-sample Kolmogorov-Smirnov statistic, the largest gap between the empirical
+    distribution functions of ``a`` and ``b`` (``scipy.stats.ks_2samp``'s, without importing
+    ``scipy.stats``, which alone costs a third of a second)."""
+    a, b = np.sort(a), np.sort(b)
+    at = np.concatenate([a, b])
+    return float(np.max(np.abs(np.searchsorted(a, at, side="right") / len(a)
+                               - np.searchsorted(b, at, side="right") / len(b))))
+
+
+def _better_scaling(standardised, own_units, X_fit):
+    """The rung whose scaling the detector keeps: the data's own units where their model is
+    closer to the rows (:func:`calibration_distance`) by more than the distance's own sampling
+    scale, ``sqrt(1 / n + 1 / AUTO_DRAWS)`` (the Kolmogorov-Smirnov statistic's); else the
+    standardised columns, which do not depend on the units."""
+    margin = np.sqrt(1.0 / len(X_fit) + 1.0 / AUTO_DRAWS)
+    if calibration_distance(own_units.model, X_fit) + margin < calibration_distance(
+            standardised.model, X_fit):
+        return own_units
+    return standardised
+
+
+def _scalings(standardize):
+    """The column scalings tried (``True``: unit variance, ``False``: the data's units)."""
+    if isinstance(standardize, str) and standardize == "auto":
+        return (True, False)
+    if isinstance(standardize, (bool, np.bool_)):
+        return (bool(standardize),)
+    raise ValueError(f"standardize must be True, False or 'auto', got {standardize!r}.")
+
+
 def _check_int(value, name, low):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
             or value < low:

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from .rules import major_log_density
+from .rules import column_scales, major_log_density
 
 #: Rows per component needed before a number of components is tried (the Gaussian family's).
 ROWS_PER_COMPONENT = 10
@@ -54,15 +54,15 @@ class SubspaceCandidate:
         if d < 2 or p.missing == "em":
             raise NotApplicable("HDDC needs two columns at least and no missing cells.")
         key = (X.shape, hashlib.sha1(np.ascontiguousarray(X)).hexdigest(),
-               None if self.like is None else self.like.mixture_.n_components, self.seed)
+               None if self.like is None else self.like.mixture_.n_components, self.seed,
+               p.standardize)
         cached = p.cache.get(key)
         if cached is not None:
             self.__dict__.update({name: value for name, value in cached.__dict__.items()
                                   if name not in ("n_dims", "like")})
             return self
         self.center_ = X.mean(axis=0)
-        scale = X.std(axis=0) if p.standardize else np.ones(d)
-        self.scale_ = np.where(scale > 0, scale, 1.0)
+        self.scale_ = column_scales(X, p.standardize)
         Z = (X - self.center_) / self.scale_
         ks = [k for k in p.ks if k * ROWS_PER_COMPONENT <= n] or [1]
         grids = [ks]

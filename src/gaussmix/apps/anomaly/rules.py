@@ -10,7 +10,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_contamination", "contamination_offset", "kept_rows", "major_log_density"]
+__all__ = ["check_contamination", "column_scales", "contamination_offset", "kept_rows",
+           "major_log_density"]
 
 #: ``contamination="auto"``: rows outside the model's highest-density region of this mass are
 #: flagged (about 1% of rows drawn from the model itself).
@@ -128,3 +129,13 @@ def major_log_density(log_density, resp, weights, min_weight):
         return log_density
     tiny = np.finfo(np.float64).tiny
     return log_density + np.log(np.maximum(resp[:, major].sum(axis=1), tiny))
+
+
+def column_scales(X, standardize):
+    """The scale of each column: its standard deviation (``standardize``), or one scale for
+    all, the root mean variance of the columns (the data's own unit, up to a factor that keeps
+    ``reg_covar`` relative to the data's spread); 1 where it is 0 (a constant column)."""
+    spread = np.nanstd(X, axis=0)
+    if not standardize:
+        spread = np.full_like(spread, np.sqrt(np.mean(spread**2)))
+    return np.where(spread > 0, spread, 1.0)
