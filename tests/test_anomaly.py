@@ -485,7 +485,7 @@ def test_the_data_units_scaling_does_not_depend_on_the_unit():
 def test_calibration_distance_is_two_sided(rng):
     """Rows like the model's own draws are near 0; rows spread three times wider (in its tail)
     and rows shrunk to a fifth (all in its core) are both far."""
-    from gaussmix.apps.anomaly.detector import calibration_distance
+    from gaussmix.apps.anomaly.scaling import calibration_distance
 
     X = rng.normal(size=(400, 3)) @ np.diag([3.0, 1.0, 0.5])
     model = gm.MixtureOutlierDetector(n_pca=None, trim=0, random_state=0).fit(X).models_[0]

@@ -22,10 +22,12 @@ from .candidates import (
     trimmed_fit,
 )
 from .rules import (
+    AUTO_DRAWS,
     AUTO_MASS,
     check_contamination,
     contamination_offset,
 )
+from .scaling import better_scaling, scalings_tried
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -54,8 +56,6 @@ MAX_FIT_ROWS = 4_000
 EM_TOL = 1e-3
 #: ``trim="auto"`` when ``contamination="auto"``.
 AUTO_TRIM = 0.1
-#: Draws from the fitted model that set ``offset_`` with ``contamination="auto"``.
-AUTO_DRAWS = 10_000
 
 
 class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
@@ -73,7 +73,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
       blows up a nearly constant column and its rare values then dominate every score. The
       data decide: at the first dimension both scalings are fitted and the one whose model
       describes the fitted rows better is kept for all (its log-density on the rows against on
-      its own draws, :func:`~gaussmix.apps.anomaly.detector.calibration_distance`; the data's
+      its own draws, :func:`~gaussmix.apps.anomaly.scaling.calibration_distance`; the data's
       units must win by more than that distance's sampling scale). Likelihood
       cannot decide this:
       standardised near-constant columns raise the density of the bulk (trimmed BIC prefers
@@ -123,7 +123,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         by one scale (their root mean variance, so that ``reg_covar`` is relative);
         ``"auto"``: both are fitted at the ladder's first dimension, and the data's units are
         used for every model where their model describes the fitted rows better
-        (:func:`~gaussmix.apps.anomaly.detector.calibration_distance`) by more than the
+        (:func:`~gaussmix.apps.anomaly.scaling.calibration_distance`) by more than the
         distance's sampling scale, else the standardised columns. The choice is
         ``standardized_``.
     trim : float in [0, 0.5) or "auto", default="auto"
@@ -268,7 +268,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
         X = X.astype(np.float64, copy=False)
         n_samples, n_features = X.shape
         ks, types, contamination, dims, trim = self._settings(n_samples, n_features)
-        scalings = _scalings(self.standardize)
+        scalings = scalings_tried(self.standardize)
         settings = FitSettings(tuple(ks), tuple(types), scalings[0],
                                float(self.reg_covar), int(self.n_init),
                                float(self.min_component_weight), self.missing, EM_TOL,
@@ -286,7 +286,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
             rungs = [_fit_rung(q, replace(settings, standardize=scaled), seed, X_fit, trim,
                                self.n_trim_steps) for scaled in scalings]
             # the first rung chooses the scaling for all
-            best = rungs[0] if len(rungs) == 1 else _better_scaling(*rungs, X_fit)
+            best = rungs[0] if len(rungs) == 1 else better_scaling(*rungs, X_fit)
             settings = best.model.params
             scalings = (settings.standardize,)
             members.append(best.model)
@@ -420,46 +420,6 @@ def _fit_rung(q, settings, seed, X_fit, trim, n_trim_steps):
             best = _Rung(model, criterion, support)
     assert best is not None  # FAMILIES is never empty
     return best
-
-
-def calibration_distance(model, X):
-    """How far ``model`` is from describing the rows ``X``: the Kolmogorov-Smirnov distance
-    between its log-density on them and on ``AUTO_DRAWS`` rows drawn from it (0 when the rows
-    look like its own draws). Two-sided: a density too narrow for the rows puts them in its
-    tail, one too wide puts them all in its core; each row counts at most ``1 / n``, so a few
-    gross outliers cannot decide."""
-    return _ks_distance(model.log_density(X), model.log_density(model.sample(AUTO_DRAWS)))
-
-
-def _ks_distance(a, b):
-    """The two-sample Kolmogorov-Smirnov statistic, the largest gap between the empirical
-    distribution functions of ``a`` and ``b`` (``scipy.stats.ks_2samp``'s, without importing
-    ``scipy.stats``, which alone costs a third of a second)."""
-    a, b = np.sort(a), np.sort(b)
-    at = np.concatenate([a, b])
-    return float(np.max(np.abs(np.searchsorted(a, at, side="right") / len(a)
-                               - np.searchsorted(b, at, side="right") / len(b))))
-
-
-def _better_scaling(standardised, own_units, X_fit):
-    """The rung whose scaling the detector keeps: the data's own units where their model is
-    closer to the rows (:func:`calibration_distance`) by more than the distance's own sampling
-    scale, ``sqrt(1 / n + 1 / AUTO_DRAWS)`` (the Kolmogorov-Smirnov statistic's); else the
-    standardised columns, which do not depend on the units."""
-    margin = np.sqrt(1.0 / len(X_fit) + 1.0 / AUTO_DRAWS)
-    if calibration_distance(own_units.model, X_fit) + margin < calibration_distance(
-            standardised.model, X_fit):
-        return own_units
-    return standardised
-
-
-def _scalings(standardize):
-    """The column scalings tried (``True``: unit variance, ``False``: the data's units)."""
-    if isinstance(standardize, str) and standardize == "auto":
-        return (True, False)
-    if isinstance(standardize, (bool, np.bool_)):
-        return (bool(standardize),)
-    raise ValueError(f"standardize must be True, False or 'auto', got {standardize!r}.")
 
 
 def _check_int(value, name, low):

@@ -16,6 +16,9 @@ __all__ = ["check_contamination", "column_scales", "contamination_offset", "kept
 #: ``contamination="auto"``: rows outside the model's highest-density region of this mass are
 #: flagged (about 1% of rows drawn from the model itself).
 AUTO_MASS = 0.99
+#: Draws from a fitted model that find its highest-density region (``contamination="auto"``,
+#: and the scaling's calibration distance).
+AUTO_DRAWS = 10_000
 
 
 def check_contamination(contamination, *, allow_auto=True):
