@@ -286,7 +286,7 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
             rungs = [_fit_rung(q, replace(settings, standardize=scaled), seed, X_fit, trim,
                                self.n_trim_steps) for scaled in scalings]
             # the first rung chooses the scaling for all
-            best = rungs[0] if len(rungs) == 1 else better_scaling(*rungs, X_fit)
+            best = rungs[0] if len(rungs) == 1 else better_scaling(rungs[0], rungs[1], X_fit)
             settings = best.model.params
             scalings = (settings.standardize,)
             members.append(best.model)
