@@ -412,6 +412,24 @@ def test_auto_components_grow_past_five_while_bic_asks_for_more(rng):
     assert one.mixture_.n_components < 5  # BIC's best is inside the grid: nothing more tried
 
 
+def test_a_refit_that_cannot_keep_the_structure_chooses_afresh_with_growth(rng):
+    """A trimmed refit keeps its first fit's number and type of components; where that
+    structure cannot be fitted on the kept rows, the refit chooses one as a first fit does,
+    growing past five components while BIC asks for more (it fell back to 1-5 before)."""
+    from types import SimpleNamespace
+
+    from gaussmix.apps.anomaly.candidates import FitSettings, projected_mixture
+    from gaussmix.apps.anomaly.detector import AUTO_COMPONENTS, AUTO_MORE_COMPONENTS, AUTO_TYPES
+
+    X = nine_clusters(rng)
+    settings = FitSettings(tuple(AUTO_COMPONENTS), AUTO_TYPES, True, 1e-3, 1, 0.1, "error", 1e-3,
+                           AUTO_MORE_COMPONENTS)
+    impossible = SimpleNamespace(mixture_=SimpleNamespace(n_components=len(X) + 1,
+                                                          covariance_type="spherical"))
+    refit = projected_mixture(None, settings, 0, like=impossible).fit(X)
+    assert refit.mixture_.n_components >= 8
+
+
 def test_minor_weight_is_at_most_half_an_equal_share():
     from gaussmix.apps.anomaly.candidates import minor_weight
 

@@ -131,7 +131,7 @@ class ProjectedMixture:
             except ValueError:
                 if i == len(grids) - 1:
                     raise
-        if self.like is None:
+        if i == len(grids) - 1:  # chosen afresh (a first fit, or a structure lost here)
             self.selection_ = _grow(self.selection_, P, p, n, self.seed, extra)
         self.mixture_ = self.selection_.best_
         self.min_weight_ = minor_weight(p.min_component_weight, self.mixture_.n_components)

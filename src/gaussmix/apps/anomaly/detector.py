@@ -84,9 +84,9 @@ class MixtureOutlierDetector(OutlierMixin, BaseEstimator):
       get enough components); components lighter than ``min_component_weight`` (and than half
       an equal share, ``0.5 / K``) are clusters of outliers and left out of the density.
     * **robustness**: ``n_trim_steps`` times the rows the model scores lowest (a fraction
-      ``trim``) are set aside and the model (standardisation, projection, mixture of the same
-      structure) is refitted on the rest, like the C-steps of the minimum covariance
-      determinant.
+      ``trim``) are set aside and the model (scaling, projection, mixture of the same
+      structure, or chosen afresh where that structure is degenerate on the kept rows) is
+      refitted on the rest, like the C-steps of the minimum covariance determinant.
     * **family**: every factory in ``density.FAMILIES`` proposes a model at each dimension and
       the trimmed BIC (:func:`~gaussmix.apps.anomaly.density.trimmed_bic`) picks one; new
       families (high-dimensional mixtures) join there.
