@@ -511,3 +511,75 @@ def test_calibration_distance_is_two_sided(rng):
     assert calibration_distance(model, X) < 0.1
     assert calibration_distance(model, centre + 3.0 * (X - centre)) > 0.5
     assert calibration_distance(model, centre + 0.2 * (X - centre)) > 0.5
+
+
+# ---------------------------------------------------------------------- clumps of outliers
+def clusters_and_a_clump(rng, n_features=8, clump=15):
+    """Three clusters of 200 rows in ``n_features`` dimensions and a tight clump of ``clump``
+    rows far from them (labels: 1 for the clump)."""
+    centres = 8.0 * np.eye(3, n_features)
+    inliers = np.vstack([c + rng.normal(size=(200, n_features)) for c in centres])
+    far = np.full(n_features, -8.0)
+    X = np.vstack([inliers, far + 0.3 * rng.normal(size=(clump, n_features))])
+    return X, np.r_[np.zeros(600, int), np.ones(clump, int)]
+
+
+def test_a_clump_smaller_than_a_components_parameters_gets_a_minor_component(rng):
+    """15 rows against the 44 parameters of a full covariance in 8 dimensions: model selection
+    refuses the fit that gives them a component (spurious), the detector takes it, since the
+    spurious component is minor and left out of the density, and flags the clump."""
+    from gaussmix.apps.anomaly.candidates import FitSettings, _select
+    from gaussmix.selection import degenerate_components, select_model
+    from gaussmix.selection.criteria import DataSpread
+
+    X, y = clusters_and_a_clump(rng)
+    settings = FitSettings((4,), ("full",), True, 1e-3, 1, 0.1, "error", 1e-3)
+    chosen = _select(X, [4], ["full"], settings, 0, {}).best_
+    bad = degenerate_components(chosen, DataSpread.of_rows(X), len(X))
+    assert not bad.collapsed.any()
+    assert bad.spurious.sum() == 1 and chosen.weights_[bad.spurious][0] < 0.03
+    with pytest.raises(ValueError, match="usable"):
+        select_model(X, [4], ["full"], random_state=0, progress=False, reg_covar=1e-3)
+    detector = gm.MixtureOutlierDetector(n_pca=8, random_state=0).fit(X)
+    assert roc_auc_score(y, -detector.score_samples(X)) > 0.99
+
+
+def test_degenerate_components_say_which_components_make_a_fit_degenerate(rng):
+    """The per-component rule agrees with ``degenerate_reason``: a fit is degenerate exactly
+    where some component is flagged, and the flagged one is the small component."""
+    from gaussmix.selection import degenerate_components, degenerate_reason
+    from gaussmix.selection.criteria import DataSpread
+
+    X = rng.normal(size=(100, 3))
+    spread = DataSpread.of_rows(X)
+    for weights, spurious in (([0.5, 0.5], False), ([0.97, 0.03], True)):
+        model = gm.GaussianMixture.from_parameters(
+            np.array(weights), np.zeros((2, 3)), np.stack([np.eye(3)] * 2))
+        bad = degenerate_components(model, spread, len(X))
+        assert not bad.collapsed.any()
+        assert bad.spurious.any() == spurious == (
+            degenerate_reason(model, spread, len(X)) is not None)
+        assert bad.spurious.tolist() == [False, spurious]
+    collapsed = gm.GaussianMixture.from_parameters(
+        np.array([0.5, 0.5]), np.zeros((2, 3)), np.stack([np.eye(3), 1e-6 * np.eye(3)]))
+    bad = degenerate_components(collapsed, spread, len(X))
+    assert bad.collapsed.tolist() == [False, True]
+    assert "collapsed" in degenerate_reason(collapsed, spread, len(X))
+
+
+def test_a_refit_keeps_a_structure_whose_only_fault_is_a_minor_spurious_component(rng):
+    """A trimmed refit of four full components, on rows whose clump of 15 is smaller than a
+    component's 44 own parameters: the refit keeps the four (the clump's component is
+    spurious but minor), where a first fit over 1-3 components could not isolate it."""
+    from types import SimpleNamespace
+
+    from gaussmix.apps.anomaly.candidates import FitSettings, projected_mixture
+
+    X, y = clusters_and_a_clump(rng)
+    settings = FitSettings((1, 2, 3), ("full",), True, 1e-3, 1, 0.1, "error", 1e-3)
+    four = SimpleNamespace(mixture_=SimpleNamespace(n_components=4, covariance_type="full"))
+    refit = projected_mixture(None, settings, 0, like=four).fit(X)
+    assert refit.mixture_.n_components == 4
+    P, _ = refit.project(X)
+    clump = refit.mixture_.predict(P)[y == 1]
+    assert np.all(clump == clump[0]) and refit.mixture_.weights_[clump[0]] < 0.05

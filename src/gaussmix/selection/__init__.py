@@ -8,14 +8,21 @@ AIC or ICL (:mod:`~gaussmix.selection.criteria`), returning a
 parameters (HDDC's dimension, the number of factors) with the number of components.
 """
 
-from .criteria import CRITERIA, DEGENERATE_VARIANCE, degenerate_reason, information_criteria
+from .criteria import (
+    CRITERIA,
+    DEGENERATE_VARIANCE,
+    DegenerateComponents,
+    degenerate_components,
+    degenerate_reason,
+    information_criteria,
+)
 from .grid import select_model
 from .parameter_grid import ParameterSelection, select_parameters
 from .polish import polished_log_likelihood
 from .result import ModelSelection
 
 __all__ = [
-    "CRITERIA", "DEGENERATE_VARIANCE", "ModelSelection", "ParameterSelection",
-    "degenerate_reason", "information_criteria", "polished_log_likelihood", "select_model",
-    "select_parameters",
+    "CRITERIA", "DEGENERATE_VARIANCE", "DegenerateComponents", "ModelSelection",
+    "ParameterSelection", "degenerate_components", "degenerate_reason", "information_criteria",
+    "polished_log_likelihood", "select_model", "select_parameters",
 ]

@@ -13,6 +13,8 @@ of rows (the sum of the sample weights when given) and ``r_ik`` the responsibili
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy.special import xlogy
 
@@ -119,6 +121,59 @@ def degenerate_reason(model, data_cov, n_samples_eff):
     n_samples_eff : float
         Number of rows (sum of sample weights).
     """
+    checks = _component_checks(model, data_cov, n_samples_eff)
+    collapsed = np.flatnonzero(checks.ratios < DEGENERATE_VARIANCE)
+    if collapsed.size:
+        k = int(collapsed[0])
+        which = "the common covariance" if checks.shared else f"component {k}"
+        return (
+            f"{which} has a variance {float(checks.ratios[k]):.2g} times the data's in some "
+            "direction (collapsed onto a few rows or tied values)"
+        )
+    sizes = checks.sizes
+    if len(sizes) > 1 and sizes.min() < checks.needed:
+        k = int(np.argmin(sizes))
+        return (f"spurious: component {k} holds {sizes[k]:.3g} rows, fewer than the "
+                f"{checks.needed - 1} parameters it fits on its own plus one")
+    return None
+
+
+class DegenerateComponents(NamedTuple):
+    """Which components of a fit break which rule of :func:`degenerate_reason` (a boolean
+    per component); the fit is degenerate exactly where one of them is ``True``."""
+
+    #: a variance below ``DEGENERATE_VARIANCE`` times the data's (every component where the
+    #: covariance they share collapsed): the likelihood grows without bound there
+    collapsed: np.ndarray
+    #: fewer rows than the parameters the component fits on its own, plus one
+    spurious: np.ndarray
+
+
+def degenerate_components(model, data_cov, n_samples_eff):
+    """The :class:`DegenerateComponents` of ``model`` (arguments of
+    :func:`degenerate_reason`)."""
+    checks = _component_checks(model, data_cov, n_samples_eff)
+    collapsed = checks.ratios < DEGENERATE_VARIANCE
+    if len(collapsed) != len(checks.sizes):  # one covariance judged for all
+        collapsed = np.full(len(checks.sizes), bool(collapsed.any()))
+    spurious = checks.sizes < checks.needed if len(checks.sizes) > 1 else \
+        np.zeros(1, dtype=bool)
+    return DegenerateComponents(collapsed, spurious)
+
+
+class _ComponentChecks(NamedTuple):
+    #: each component's least variance relative to the data's (one entry for a covariance
+    #: the components share)
+    ratios: np.ndarray
+    #: whether the covariance model shares one covariance between the components
+    shared: bool
+    #: each component's rows (weight times the number of rows)
+    sizes: np.ndarray
+    #: rows a component needs: the parameters it fits on its own, plus one
+    needed: float
+
+
+def _component_checks(model, data_cov, n_samples_eff):
     n_components, n_features = model.means_.shape
     cov_model = covariance.get(model.covariance_type)
     whitener = data_cov.whitener if isinstance(data_cov, DataSpread) else \
@@ -142,24 +197,12 @@ def degenerate_reason(model, data_cov, n_samples_eff):
         ratios = np.linalg.eigvalsh(0.5 * (whitened + whitened.transpose(0, 2, 1)))[:, 0]
     else:  # data with no spread at all (constant): nothing is narrower than it
         ratios = np.full(len(whitened), np.inf)
-    collapsed = np.flatnonzero(ratios < DEGENERATE_VARIANCE)
-    if collapsed.size:
-        k = int(collapsed[0])
-        which = "the common covariance" if cov_model.shared else f"component {k}"
-        return (
-            f"{which} has a variance {float(ratios[k]):.2g} times the data's in some direction "
-            "(collapsed onto a few rows or tied values)"
-        )
     # a component needs a row more than the parameters it fits on its own
     # (the fitted model's own count where it has one: HDDC's fitted dimensions)
     own = getattr(model, "_own_parameters", None)
     needed = (own() if own is not None else cov_model.own_parameters(n_features)) + 1
     sizes = np.asarray(model.weights_, dtype=np.float64) * n_samples_eff
-    if n_components > 1 and sizes.min() < needed:
-        k = int(np.argmin(sizes))
-        return (f"spurious: component {k} holds {sizes[k]:.3g} rows, fewer than the "
-                f"{needed - 1} parameters it fits on its own plus one")
-    return None
+    return _ComponentChecks(ratios, bool(cov_model.shared), sizes, needed)
 
 
 class DataSpread:

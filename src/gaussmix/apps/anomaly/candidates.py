@@ -92,7 +92,6 @@ class ProjectedMixture:
         self.like = like  # a fitted ProjectedMixture whose number and type of components to keep
 
     def fit(self, X):
-        from ...selection import select_model
 
         p = self.params
         n, d = X.shape
@@ -122,11 +121,10 @@ class ProjectedMixture:
                              [self.like.mixture_.covariance_type]))
         for i, (ks, types) in enumerate(grids):
             try:
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", message=".*(converge|degenerate).*")
-                    self.selection_ = select_model(P, ks, types, random_state=self.seed,
-                                                   progress=False, n_init=p.n_init,
-                                                   reg_covar=p.reg_covar, tol=p.tol, **extra)
+                # a refit keeps its structure though a clump it isolates shrank below the
+                # component's parameters (spurious, but minor); a first fit's grid is proper
+                self.selection_ = _select(P, ks, types, p, self.seed, extra,
+                                          minor_spurious=i == 0 and self.like is not None)
                 break
             except ValueError:
                 if i == len(grids) - 1:
@@ -201,6 +199,49 @@ def minor_weight(min_component_weight, n_components):
     return min(float(min_component_weight), 0.5 / max(int(n_components), 1))
 
 
+def _select(P, ks, types, p, seed, extra, minor_spurious=True):
+    """BIC's choice over ``ks`` x ``types`` on the projected rows ``P`` among the fits a
+    detector can use: proper fits, and spurious ones whose every spurious component is minor
+    (:func:`minor_weight`). A component on a clump of outliers holds fewer rows than its own
+    parameters wherever the clump is smaller than that (50 rows against the 105 parameters of
+    a full covariance in 13 dimensions): model selection rightly refuses such a fit, but the
+    detector leaves minor components out of the density, and the fit that gives the clump its
+    own component is the one that flags it. Collapsed fits stay out (a variance that the data
+    do not have: their likelihood, and so BIC, grows without bound). ``minor_spurious=False``:
+    proper fits only. Raises ``ValueError`` when no fit is usable (as
+    :func:`~gaussmix.selection.select_model` does)."""
+    from ...selection import degenerate_components, select_model
+    from ...selection.criteria import DataSpread
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(converge|degenerate).*")
+        selection = select_model(P, ks, types, random_state=seed, progress=False,
+                                 n_init=p.n_init, reg_covar=p.reg_covar, tol=p.tol,
+                                 allow_degenerate=minor_spurious and not extra, **extra)
+    if extra or not minor_spurious:  # proper fits only, as select_model chose
+        return selection
+    table, spread = selection.table, None
+    usable = table["status"].eq("ok").to_numpy().copy()
+    for i in np.flatnonzero(table["status"].eq("degenerate").to_numpy()):
+        key = (int(table["n_components"].iloc[i]), str(table["covariance_type"].iloc[i]))
+        model = selection.models_.get(key)
+        if model is None:
+            continue
+        spread = DataSpread.of_rows(P) if spread is None else spread
+        bad = degenerate_components(model, spread, len(P))
+        minor = model.weights_ < minor_weight(p.min_component_weight, model.n_components)
+        usable[i] = not bad.collapsed.any() and bool(np.all(minor[bad.spurious]))
+    if not usable.any():
+        raise ValueError("No usable fit: every fit has a degenerate major component.")
+    best = int(np.flatnonzero(usable)[np.argmin(table["bic"].to_numpy()[usable])])
+    selection.best_index_ = best
+    selection.best_params_ = {"n_components": int(table["n_components"].iloc[best]),
+                              "covariance_type": str(table["covariance_type"].iloc[best])}
+    selection.best_ = selection.models_[(selection.best_params_["n_components"],
+                                         selection.best_params_["covariance_type"])]
+    return selection
+
+
 def _best_bic(selection):
     return float(selection.table["bic"].iloc[selection.best_index_])
 
@@ -209,11 +250,10 @@ def _grow(selection, P, p, n, seed, extra):
     """``selection``, or a selection with more components when BIC asks for them: while BIC's
     best number of components is the largest tried, the next number of ``p.more_ks`` (that
     has ``ROWS_PER_COMPONENT`` rows per component) is fitted with the best covariance type,
-    and kept when its BIC is lower. The grid then follows the data's clusters (the nine
-    classes of a data set of digits need more than five) without fitting many components
-    where BIC already chose few."""
-    from ...selection import select_model
-
+    and kept when its BIC is lower (proper fits only: a spurious component is no evidence of
+    another class). The grid then follows the data's clusters (the nine classes of a data set
+    of digits need more than five), not its clumps of outliers, without fitting many
+    components where BIC already chose few."""
     tried = max(selection.table["n_components"])
     for k in p.more_ks:
         if k <= tried:
@@ -221,11 +261,8 @@ def _grow(selection, P, p, n, seed, extra):
         if k * ROWS_PER_COMPONENT > n or selection.best_params_["n_components"] != tried:
             break
         try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*(converge|degenerate).*")
-                grown = select_model(P, [k], [selection.best_params_["covariance_type"]],
-                                     random_state=seed, progress=False, n_init=p.n_init,
-                                     reg_covar=p.reg_covar, tol=p.tol, **extra)
+            grown = _select(P, [k], [selection.best_params_["covariance_type"]], p, seed, extra,
+                            minor_spurious=False)
         except ValueError:  # degenerate with this many components: keep what BIC had
             break
         tried = k
