@@ -324,6 +324,8 @@ def test_outliers_verb_scaling_flags_fix_the_scaling(tmp_path, monkeypatch, data
     table = np.genfromtxt("flagged.csv", delimiter=",", names=True)
     detector = gm.MixtureOutlierDetector(standardize=standardize, random_state=0).fit(X)
     np.testing.assert_allclose(table["score"], detector.score_samples(X), rtol=1e-9)
+    said = "of the standardized columns" if standardize else "of the columns in their own units"
+    assert said in result.output
 
 
 @pytest.mark.parametrize("args, code, complaint", [

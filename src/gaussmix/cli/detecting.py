@@ -97,8 +97,10 @@ def outliers(data, contamination, output, components, covariance_types, n_pca, s
     params = detector.selection_.best_params_
     _, err = consoles(quiet or output == "-")
     dims = [model.n_dims for model in detector.models_]
-    projection = ("the columns" if dims == [None]
-                  else f"{', '.join(map(str, dims))} principal component(s)")
+    columns = ("the standardized columns" if detector.standardized_
+               else "the columns in their own units")
+    projection = (columns if dims == [None]
+                  else f"{', '.join(map(str, dims))} principal component(s) of {columns}")
     best = detector.best_model_.n_dims
     err.print(f"{data}: {int(flagged.sum())} of {len(score)} rows flagged (score < "
               f"{detector.offset_:.6g}; {len(dims)} model(s) on {projection}, the lowest "
