@@ -433,7 +433,7 @@ def test_a_refit_that_cannot_keep_the_structure_chooses_afresh_with_growth(rng):
 
 
 def test_minor_weight_is_at_most_half_an_equal_share():
-    from gaussmix.apps.anomaly.candidates import minor_weight
+    from gaussmix.apps.anomaly.rules import minor_weight
 
     assert minor_weight(0.1, 1) == minor_weight(0.1, 5) == 0.1
     assert minor_weight(0.1, 8) == pytest.approx(0.5 / 8)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .hddc_candidate import NotApplicable
-from .rules import column_scales, kept_rows
+from .rules import column_scales, kept_rows, minor_weight
 
 __all__ = ["FAMILIES", "FitSettings", "NotApplicable", "ProjectedMixture", "dimension_ladder", "trimmed_bic",
            "trimmed_fit"]
@@ -188,15 +188,6 @@ class ProjectedMixture:
 
         return major_log_density(self.mixture_.score_samples(P), self.mixture_.predict_proba(P),
                                  self.mixture_.weights_, self.min_weight_)
-
-
-def minor_weight(min_component_weight, n_components):
-    """The weight below which a component of a mixture of ``n_components`` is minor (a cluster
-    of outliers, left out of the density): ``min_component_weight``, but at most half of an equal
-    share ``1 / n_components``, so that a mixture of many components (one per class of data
-    with many classes) is not all minor. Up to ``0.5 / min_component_weight`` components (5 at
-    the default 0.1) the threshold is ``min_component_weight`` itself."""
-    return min(float(min_component_weight), 0.5 / max(int(n_components), 1))
 
 
 def _select(P, ks, types, p, seed, extra, minor_spurious=True):

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from .rules import column_scales, major_log_density
+from .rules import column_scales, major_log_density, minor_weight
 
 #: Rows per component needed before a number of components is tried (the Gaussian family's).
 ROWS_PER_COMPONENT = 10
@@ -34,11 +34,12 @@ class NotApplicable(ValueError):
 
 
 class SubspaceCandidate:
-    """Standardised columns and an HDDC mixture on all of them, ``K`` by BIC.
+    """Scaled columns (as the detector's scaling says) and an HDDC mixture on all of them,
+    ``K`` by BIC.
 
     ``log_density(x) = log sum_{k major} w_k N(z; mu_k, Sigma_k) - sum_j log s_j`` with ``z``
-    the standardised row and ``s`` the column scales; components lighter than
-    ``min_component_weight`` are left out of the sum. ``n_parameters_`` is the fitted mixture's
+    the scaled row and ``s`` the column scales; minor components
+    (:func:`~gaussmix.apps.anomaly.rules.minor_weight`) are left out of the sum. ``n_parameters_`` is the fitted mixture's
     own count (its dimensions included, as the scree test chose them).
     """
 
@@ -83,20 +84,21 @@ class SubspaceCandidate:
     def log_density(self, X):
         out = np.empty(len(X))
         weights = self.mixture_.weights_
+        least = minor_weight(self.params.min_component_weight, len(weights))
         for start in range(0, len(X), BLOCK):
             rows = slice(start, start + BLOCK)
             Z = (X[rows] - self.center_) / self.scale_
             log_density = self.mixture_.score_samples(Z)
-            if (weights < self.params.min_component_weight).any():
+            if (weights < least).any():
                 log_density = major_log_density(log_density, self.mixture_.predict_proba(Z),
-                                                weights, self.params.min_component_weight)
+                                                weights, least)
             out[rows] = log_density
         return out - np.log(self.scale_).sum()
 
     def sample(self, n_samples):
         """Rows drawn from the major components, in ``X``'s units."""
         weights = self.mixture_.weights_
-        major = weights >= self.params.min_component_weight
+        major = weights >= minor_weight(self.params.min_component_weight, len(weights))
         if not major.any():
             major[:] = True
         parts, n_drawn = [], 0

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 __all__ = ["check_contamination", "column_scales", "contamination_offset", "kept_rows",
-           "major_log_density"]
+           "major_log_density", "minor_weight"]
 
 #: ``contamination="auto"``: rows outside the model's highest-density region of this mass are
 #: flagged (about 1% of rows drawn from the model itself).
@@ -142,3 +142,12 @@ def column_scales(X, standardize):
     if not standardize:
         spread = np.full_like(spread, np.sqrt(np.mean(spread**2)))
     return np.where(spread > 0, spread, 1.0)
+
+
+def minor_weight(min_component_weight, n_components):
+    """The weight below which a component of a mixture of ``n_components`` is minor (a cluster
+    of outliers, left out of the density): ``min_component_weight``, but at most half of an equal
+    share ``1 / n_components``, so that a mixture of many components (one per class of data
+    with many classes) is not all minor. Up to ``0.5 / min_component_weight`` components (5 at
+    the default 0.1) the threshold is ``min_component_weight`` itself."""
+    return min(float(min_component_weight), 0.5 / max(int(n_components), 1))
