@@ -122,18 +122,17 @@ def degenerate_reason(model, data_cov, n_samples_eff):
         Number of rows (sum of sample weights).
     """
     checks = _component_checks(model, data_cov, n_samples_eff)
-    collapsed = np.flatnonzero(checks.ratios < DEGENERATE_VARIANCE)
-    if collapsed.size:
-        k = int(collapsed[0])
+    bad = _broken_rules(checks)
+    if bad.collapsed.any():
+        k = int(np.argmax(bad.collapsed))  # the first (0 for a covariance the components share)
         which = "the common covariance" if checks.shared else f"component {k}"
         return (
             f"{which} has a variance {float(checks.ratios[k]):.2g} times the data's in some "
             "direction (collapsed onto a few rows or tied values)"
         )
-    sizes = checks.sizes
-    if len(sizes) > 1 and sizes.min() < checks.needed:
-        k = int(np.argmin(sizes))
-        return (f"spurious: component {k} holds {sizes[k]:.3g} rows, fewer than the "
+    if bad.spurious.any():
+        k = int(np.argmin(checks.sizes))
+        return (f"spurious: component {k} holds {checks.sizes[k]:.3g} rows, fewer than the "
                 f"{checks.needed - 1} parameters it fits on its own plus one")
     return None
 
@@ -152,7 +151,12 @@ class DegenerateComponents(NamedTuple):
 def degenerate_components(model, data_cov, n_samples_eff):
     """The :class:`DegenerateComponents` of ``model`` (arguments of
     :func:`degenerate_reason`)."""
-    checks = _component_checks(model, data_cov, n_samples_eff)
+    return _broken_rules(_component_checks(model, data_cov, n_samples_eff))
+
+
+def _broken_rules(checks):
+    """The :class:`DegenerateComponents` of a fit's :class:`_ComponentChecks`: the one place
+    both rules are applied."""
     collapsed = checks.ratios < DEGENERATE_VARIANCE
     if len(collapsed) != len(checks.sizes):  # one covariance judged for all
         collapsed = np.full(len(checks.sizes), bool(collapsed.any()))

@@ -91,8 +91,14 @@ class ModelSelection:
                 "fits are excluded; pass allow_degenerate=True to accept them)")
                 + f": {reasons}. Try fewer components, a larger reg_covar, or scaled data."
             )
-        self.best_index_ = int(scores.idxmin())
-        best = self.table.loc[self.best_index_]
+        self.choose(int(scores.idxmin()))
+
+    def choose(self, index: int) -> None:
+        """Make the fit of ``table`` row ``index`` the choice: ``best_index_``,
+        ``best_params_`` and ``best_`` (for a caller with its own rule over the table's rows,
+        such as the outlier detector's)."""
+        best = self.table.loc[index]
+        self.best_index_ = int(index)
         self.best_params_ = {
             "n_components": int(best["n_components"]),
             "covariance_type": str(best["covariance_type"]),

@@ -73,8 +73,9 @@ def dimension_ladder(n_features, n_pca, max_dims):
 
 
 class ProjectedMixture:
-    """Scaled columns (see :func:`column_scales`), a Gaussian mixture (chosen by BIC) on the leading ``n_dims``
-    principal components and an isotropic Gaussian on the other ``n_features - n_dims``.
+    """Scaled columns (see :func:`~gaussmix.apps.anomaly.rules.column_scales`), a Gaussian
+    mixture (chosen by BIC) on the leading ``n_dims`` principal components and an isotropic
+    Gaussian on the other ``n_features - n_dims``.
 
     ``log_density(x) = log sum_{k major} w_k N(p; mu_k, Sigma_k) + log N(r; 0, sigma^2 I)
     - sum_j log s_j``, with ``p`` the principal-component scores of the scaled row ``z``,
@@ -92,7 +93,6 @@ class ProjectedMixture:
         self.like = like  # a fitted ProjectedMixture whose number and type of components to keep
 
     def fit(self, X):
-
         p = self.params
         n, d = X.shape
         self.center_ = np.nanmean(X, axis=0)
@@ -224,12 +224,7 @@ def _select(P, ks, types, p, seed, extra, minor_spurious=True):
         usable[i] = not bad.collapsed.any() and bool(np.all(minor[bad.spurious]))
     if not usable.any():
         raise ValueError("No usable fit: every fit has a degenerate major component.")
-    best = int(np.flatnonzero(usable)[np.argmin(table["bic"].to_numpy()[usable])])
-    selection.best_index_ = best
-    selection.best_params_ = {"n_components": int(table["n_components"].iloc[best]),
-                              "covariance_type": str(table["covariance_type"].iloc[best])}
-    selection.best_ = selection.models_[(selection.best_params_["n_components"],
-                                         selection.best_params_["covariance_type"])]
+    selection.choose(int(table["bic"].where(usable).idxmin()))
     return selection
 
 
