@@ -55,8 +55,8 @@ def _contamination(ctx, param, value):
               "below the number of columns).")
 @click.option("--standardize/--no-standardize", "standardize", default=None,
               help="Scale the columns to unit variance (columns in different units), or keep "
-              "the data's units (columns in one unit, such as pixels); default: BIC on the "
-              "rows chooses.")
+              "the data's units (columns in one unit, such as pixels); default: the units are "
+              "kept only where a model in them fits the rows clearly better.")
 @click.option("--seed", default=0, show_default=True, type=SEED_TYPE, help="Random seed.")
 @click.option("--missing", default="error", show_default=True, type=click.Choice(["error", "em"]),
               help="Empty and NaN cells: 'error' refuses them; 'em' fits the mixture on the "
@@ -86,7 +86,8 @@ def outliers(data, contamination, output, components, covariance_types, n_pca, s
         n_components="auto" if components == "auto" else components,
         covariance_type=covariance_grid(covariance_types), contamination=contamination,
         n_pca="auto" if n_pca is None else n_pca,
-        standardize="auto" if standardize is None else standardize, random_state=seed, missing=missing,
+        standardize="auto" if standardize is None else standardize, random_state=seed,
+        missing=missing,
     )
     with progress(f"Screening {data}", quiet), reported_warnings():
         detector.fit(table.X)

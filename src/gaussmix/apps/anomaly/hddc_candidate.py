@@ -39,8 +39,9 @@ class SubspaceCandidate:
 
     ``log_density(x) = log sum_{k major} w_k N(z; mu_k, Sigma_k) - sum_j log s_j`` with ``z``
     the scaled row and ``s`` the column scales; minor components
-    (:func:`~gaussmix.apps.anomaly.rules.minor_weight`) are left out of the sum. ``n_parameters_`` is the fitted mixture's
-    own count (its dimensions included, as the scree test chose them).
+    (:func:`~gaussmix.apps.anomaly.rules.minor_weight`) are left out of the sum.
+    ``n_parameters_`` is the fitted mixture's own count (its dimensions included, as the scree
+    test chose them).
     """
 
     def __init__(self, n_dims, params, seed, like=None):
