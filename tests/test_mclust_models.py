@@ -225,37 +225,51 @@ def test_select_model_all_is_mclusts_grid_with_its_plot():
     assert any(label.startswith("best") for label in lines)
 
 
+def _mixture_moments(rng, X, k, cov_model):
+    """Sample covariances (in ``cov_model``'s layout) and weight sums of random
+    responsibilities of ``k`` components."""
+    resp = rng.dirichlet(np.ones(k), len(X))
+    nk = resp.sum(axis=0)
+    means = resp.T @ X / nk[:, None]
+    dense = np.stack([(resp[:, j] * (X - means[j]).T) @ (X - means[j]) / nk[j]
+                      for j in range(k)])
+    if cov_model.shared:
+        return np.einsum("k,kij->ij", nk, dense) / nk.sum(), nk
+    if cov_model.family == "dense":
+        return dense, nk
+    return np.diagonal(dense, axis1=1, axis2=2).copy(), nk
+
+
 @pytest.mark.parametrize("model", MCLUST)
 def test_the_m_step_of_stacked_mixtures_is_each_mixtures_own(rng, model):
-    """A batch of EM runs takes its M-steps together (stacking.estimate_groups; EVE and VVE iterate their
-    common orientations side by side, each until it stops): each mixture gets what its own
-    M-step gives, from its own previous covariances."""
+    """A batch of EM runs takes its M-steps together (stacking.estimate_groups and
+    estimate_segments, the mixtures of a grid's cells having different numbers of components;
+    the iterative models iterate side by side, each mixture until it stops): each mixture gets
+    what its own M-step gives, from its own previous covariances."""
     cov_model = covariance.get(model)
     X = _three_blobs(rng)
-    samples, nks, previous = [], [], []
-    for _ in range(4):
-        resp = rng.dirichlet(np.ones(3), len(X))
-        nk = resp.sum(axis=0)
-        means = resp.T @ X / nk[:, None]
-        dense = np.stack([(resp[:, k] * (X - means[k]).T) @ (X - means[k]) / nk[k]
-                          for k in range(3)])
-        if cov_model.shared:
-            sample = np.einsum("k,kij->ij", nk, dense) / nk.sum()
-        elif cov_model.family == "dense":
-            sample = dense
-        else:
-            sample = np.diagonal(dense, axis1=1, axis2=2).copy()
-        samples.append(sample)
-        nks.append(nk)
-        previous.append(cov_model.estimate(sample.copy(), nk, 1e-6))
+    sizes = [3, 2, 4, 3, 1]
+    moments = [_mixture_moments(rng, X, k, cov_model) for k in sizes]
+    samples, nks = [m[0] for m in moments], [m[1] for m in moments]
+    previous = [cov_model.estimate(s.copy(), nk, 1e-6) for s, nk in moments]
     joined = np.stack if cov_model.shared else np.concatenate
     for start in (None, previous):
-        together = stacking.estimate_groups(
-            cov_model, joined([s.copy() for s in samples]), np.concatenate(nks), 1e-6,
-            None if start is None else joined(start), 4)
         alone = [cov_model.estimate(s.copy(), nk, 1e-6, None if start is None else p)
                  for s, nk, p in zip(samples, nks, previous)]
-        assert_allclose(together, joined(alone), rtol=1e-9, atol=1e-12)
+        if not cov_model.stackable:  # (a stackable model's M-step has no mixtures)
+            together = stacking.estimate_groups(
+                cov_model, joined([s.copy() for s in samples]), np.concatenate(nks), 1e-6,
+                None if start is None else joined(start), sizes)
+            assert_allclose(together, joined(alone), rtol=1e-9, atol=1e-12)
+        # segments as a grid's batch holds them: one per cell, in any order of the cells
+        segments = [(cov_model, 1, k, 1e-6, None if start is None else
+                     (p[None] if cov_model.shared else p)) for k, p in zip(sizes, previous)]
+        segmented = stacking.estimate_segments(
+            segments, [s.copy()[None] if cov_model.shared else s.copy() for s in samples],
+            np.concatenate(nks))
+        for got, want in zip(segmented, alone):
+            assert_allclose(got, want[None] if cov_model.shared else want, rtol=1e-9,
+                            atol=1e-12)
 
 
 @pytest.mark.parametrize(  # shapes their own, one orientation: the iterative M-steps

@@ -89,10 +89,10 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
     order: ``n_groups`` mixtures of ``n_components`` each under the covariance model
     ``model``, whose covariances before the step are ``previous`` (stacked; ``None`` for a
     ``stackable`` model, which does not need them). Each segment's covariances are its model's
-    own M-step (:func:`~gaussmix.engine.covariance.stacking.estimate_groups`, as
-    :func:`m_step` takes it); the factors of all of them come from one batched factorisation
-    in the statistics' layout, so that on small data a batch's M-step costs about what one
-    run's does.
+    own M-step (:func:`~gaussmix.engine.covariance.stacking.estimate_segments`: one call
+    per model, as :func:`m_step` takes it); the factors of all of them come from one batched
+    factorisation in the statistics' layout, so that on small data a batch's M-step costs
+    about what one run's does.
 
     Returns ``(parts, terms)``: per segment a :class:`~gaussmix.engine.state.MixtureState` in
     its model's layout (its mixtures stacked; a shared covariance one matrix per mixture), and the
@@ -109,10 +109,10 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
     sizes = np.repeat([segment[2] for segment in segments], [segment[1] for segment in segments])
     starts = np.cumsum(sizes) - sizes  # each mixture's first component
     weights = nk / np.repeat(np.add.reduceat(nk, starts), sizes)
-    covariances, stacked, shared = [], [], []
+    samples, shared = [], []
     own_sample = None  # every component's own sample covariance, in the statistics' layout
     first, group = 0, 0
-    for model, n_groups, k, reg_covar, previous in segments:
+    for model, n_groups, k, _, _ in segments:
         own = slice(first, first + n_groups * k)
         if model.shared:  # each mixture's pooled one
             part = components_of(stats, slice(group, group + n_groups), own, model.family)
@@ -123,13 +123,13 @@ def stacked_m_step(stats, segments, nk_eps, dtype):
             sample = own_sample[own]
             if model.family != layout:  # diagonal moments from dense ones
                 sample = np.diagonal(sample, axis1=1, axis2=2).copy()
-        covariances.append(stacking.estimate_groups(model, sample, nk[own], reg_covar, previous,
-                                                    n_groups))
-        as_layout = stacking.stacked_dense if layout == "dense" else stacking.stacked_variances
-        stacked.append(as_layout(model, covariances[-1], n_groups, k, d))
+        samples.append(sample)
         shared += [model.shared] * n_groups
         first, group = own.stop, group + n_groups
-    stacked = np.concatenate(stacked)
+    covariances = stacking.estimate_segments(segments, samples, nk)
+    as_layout = stacking.stacked_dense if layout == "dense" else stacking.stacked_variances
+    stacked = np.concatenate([as_layout(model, cov, n_groups, k, d) for (
+        model, n_groups, k, _, _), cov in zip(segments, covariances)])
     if not np.all(np.isfinite(stacked)):
         raise ValueError("A covariance of the batch is not finite.")
     variances = np.diagonal(stacked, axis1=1, axis2=2) if layout == "dense" else stacked

@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from .base import random_rotation
+from .mixtures import StackedMixtures, moved
 
 # Inner iterations of an iterative M-step stop when no parameter moves by more than INNER_TOL,
 # relative to its size, or after INNER_ROUNDS rounds. Each round raises the expected
@@ -70,101 +71,104 @@ def compose(orientations, variances):
     return np.einsum("kij,kj,klj->kil", orientations, variances, orientations)
 
 
-def compose_groups(orientations, variances):
-    """:func:`compose` of stacked mixtures: one orientation each ``(G, D, D)``, variances
-    ``(G, K, D)``; covariances ``(G, K, D, D)``."""
-    return np.einsum("gij,gkj,glj->gkil", orientations, variances, orientations)
-
-
-def equal_volume_shapes(values, nk):
-    """EVI, EVE: per-component eigenvalues ``Omega_k`` ``(K, D)`` of the scatter along the
-    model's axes give ``lambda A_k = Omega_k / |Omega_k|^(1/d) * sum_j |Omega_j|^(1/d) / n``
-    (mixtures stacked along leading axes, ``(..., K, D)``, each on its own)."""
+def equal_volume_shapes(values, nk, mixtures):
+    """EVI, EVE: per-component eigenvalues ``Omega_k`` ``(C, D)`` of the scatter along the
+    model's axes give ``lambda A_k = Omega_k / |Omega_k|^(1/d) * sum_j |Omega_j|^(1/d) / n``,
+    each of the stacked ``mixtures`` (:class:`~.mixtures.StackedMixtures`) on its own."""
     roots = det_root(values)
-    scale = roots.sum(axis=-1, keepdims=True) / nk.sum(axis=-1, keepdims=True)
-    return values / roots[..., None] * scale[..., None]
+    scale = mixtures.spread(mixtures.total(roots) / mixtures.total(nk))
+    return values * (scale / roots)[:, None]
 
 
-def variable_volumes(values, nk, previous_volumes=None):
+def variable_volumes(values, nk, mixtures, previous_volumes=None):
     """VEI, VEV: volumes ``lambda_k`` and a common shape ``A`` (determinant one) for per-component
-    eigenvalues ``Omega_k`` ``(K, D)`` along fixed axes, alternating ``A = normalised sum_k
+    eigenvalues ``Omega_k`` ``(C, D)`` along fixed axes, alternating ``A = normalised sum_k
     Omega_k / lambda_k`` and ``lambda_k = sum_d Omega_kd / A_d / (d n_k)`` from the previous
-    volumes (or each component's own). Returns the variances ``lambda_k A`` ``(K, D)``."""
+    volumes (or each component's own), each of the stacked ``mixtures`` until its volumes stop
+    moving. Returns the variances ``lambda_k A`` ``(C, D)``."""
     d = values.shape[1]
     volumes = det_root(values / nk[:, None]) if previous_volumes is None else previous_volumes
+    going = np.ones(len(mixtures.sizes), dtype=bool)
+    shape = None
     for _ in range(INNER_ROUNDS):
-        shape = np.sum(values / volumes[:, None], axis=0)
-        shape = shape / det_root(shape)
-        previous, volumes = volumes, np.sum(values / shape, axis=1) / (d * nk)
-        if np.max(np.abs(volumes - previous) / previous) <= INNER_TOL:
+        pooled = mixtures.total(values / volumes[:, None])
+        pooled = mixtures.spread(pooled / det_root(pooled)[:, None])
+        shape = pooled if shape is None else mixtures.keep(going, pooled, shape)
+        new = mixtures.keep(going, np.sum(values / shape, axis=1) / (d * nk), volumes)
+        going &= moved(new, volumes, mixtures) > INNER_TOL
+        volumes = new
+        if not going.any():
             break
     return volumes[:, None] * shape
 
 
-def common_orientation(scatters, variances_of, orientation, nk):
+def common_orientation(scatters, variances_of, orientation, mixtures):
     """EVE, VVE: the common orientation ``D`` and the variances along it, by sweeps of plane
     rotations (the pairwise approach of Flury & Gautschi 1986 to common principal components)
     from ``orientation``.
 
     Each step turns disjoint pairs of axes ``(p, q)`` of ``D``; for the variances the model
-    gives (``variances_of(Omega, mixtures)`` from ``Omega_k = diag(D^T W_k D)``, inverse
-    ``B_k``), the angle minimising ``sum_k tr(W_k D B_k D^T)`` in that plane has a closed form
-    (the objective is ``c + P cos 2t + Q sin 2t`` there); after a sweep the variances are
-    updated from the turned axes. Both updates are exact block minimisations of the M-step's objective,
-    so it never increases (an ECM). A sweep turns every pair once; a mixture stops when its
-    variances no longer move (``INNER_TOL``), or after ``INNER_ROUNDS`` sweeps. (The
-    majorise-minimise steps of Browne & McNicholas 2014 that this replaces close a small part
-    of the gap per step wherever the scatters' eigenvalues spread widely; a sweep of rotations
-    closes most of it.)
+    gives (``variances_of(Omega)`` from ``Omega_k = diag(D^T W_k D)``, inverse ``B_k``), the
+    angle minimising ``sum_k tr(W_k D B_k D^T)`` in that plane has a closed form (the objective
+    is ``c + P cos 2t + Q sin 2t`` there); after a sweep the variances are updated from the
+    turned axes. Both updates are exact block minimisations of the M-step's objective, so it
+    never increases (an ECM). A sweep turns every pair once; a mixture stops when its variances
+    no longer move (``INNER_TOL``), or after ``INNER_ROUNDS`` sweeps. (The majorise-minimise
+    steps of Browne & McNicholas 2014 that this replaces close a small part of the gap per step
+    wherever the scatters' eigenvalues spread widely; a sweep of rotations closes most of it.)
 
-    Mixtures are stacked along the first axis (scatters ``(G, K, D, D)``, orientations
-    ``(G, D, D)``, ``nk`` ``(G, K)``; ``variances_of`` is given the indices of the mixtures
-    still iterating), each iterating until it stops: a batch of EM runs takes every step of
-    all of them in one pass of array operations. Returns orientations and variances
-    ``(G, K, D)``.
+    The scatters ``(C, D, D)`` are those of the stacked ``mixtures``
+    (:class:`~.mixtures.StackedMixtures`), whose orientations are ``(M, D, D)``: a batch of EM
+    runs takes every step of all of them in one pass of array operations, each mixture keeping
+    its own until it stops. Returns orientations and variances ``(C, D)``.
     """
     orientation = np.array(orientation, dtype=np.float64)
-    rotated = np.einsum("gji,gkjl,glm->gkim", orientation, scatters, orientation)
+    axes = mixtures.spread(orientation)
+    rotated = np.einsum("cji,cjl,clm->cim", axes, scatters, axes)
     tiny = np.finfo(float).tiny
-    active = np.arange(len(scatters))
-    variances = variances_of(np.maximum(np.einsum("gkii->gki", rotated), tiny), active)
+    variances = variances_of(np.maximum(np.einsum("cii->ci", rotated), tiny))
+    going = np.ones(len(mixtures.sizes), dtype=bool)
+    identity = np.broadcast_to(np.eye(orientation.shape[-1]), orientation.shape)
     for _ in range(INNER_ROUNDS):
-        D, M, previous = orientation[active], rotated[active], variances[active]
-        inverse = 1.0 / previous
-        for p, q in _pair_rounds(D.shape[-1]):
-            D, M = _turn(D, M, p, q, inverse)
-        current = variances_of(np.maximum(np.einsum("gkii->gki", M), tiny), active)
-        orientation[active], rotated[active], variances[active] = D, M, current
-        moved = np.max(np.abs(current - previous), axis=(1, 2))
-        going = moved > INNER_TOL * np.max(current, axis=(1, 2))
+        D, M, inverse = orientation, rotated, 1.0 / variances
+        with np.errstate(all="ignore"):  # (see _turn)
+            for p, q in _pair_rounds(D.shape[-1]):
+                D, M = _turn(D, M, p, q, inverse, mixtures, identity)
+        current = variances_of(np.maximum(np.einsum("cii->ci", M), tiny))
+        step = mixtures.largest(np.max(np.abs(current - variances), axis=1))
+        orientation = np.where(going[:, None, None], D, orientation)
+        rotated = mixtures.keep(going, M, rotated)
+        current = mixtures.keep(going, current, variances)
+        going &= step > INNER_TOL * mixtures.largest(np.max(current, axis=1))
+        variances = current
         if not going.any():
             break
-        active = active[going]
     return orientation, variances
 
 
-def _turn(D, M, p, q, inverse):
-    """Turn axes ``p`` and ``q`` (disjoint index arrays) of orientations ``D`` ``(G, D, D)``,
-    each pair by the angle minimising ``sum_k tr(W_k D B_k D^T)`` for inverse variances
-    ``B_k`` ``(G, K, D)``; returns the turned orientations and rotated scatters
-    ``M = D^T W_k D`` (one block-diagonal rotation ``R`` per mixture: ``D R``, ``R^T M R``)."""
-    a, c, e = M[..., p, p], M[..., q, q], M[..., p, q]  # (G, K, pairs)
-    spread = inverse[..., p] - inverse[..., q]
-    P = 0.5 * np.sum(spread * (a - c), axis=1)  # (G, pairs)
-    Q = np.sum(spread * e, axis=1)
-    with np.errstate(all="ignore"):
-        size = np.hypot(P, Q)
-        cos2, sin2 = -P / size, -Q / size
-    # a scatter with no spread (reg_covar=0 on copies of one point) makes its inverse
-    # variances overflow: keep that pair; the factorisation that follows refuses its
-    # covariances with the reg_covar advice
-    still = ~(np.isfinite(cos2) & np.isfinite(sin2))
+def _turn(D, M, p, q, inverse, mixtures, identity):
+    """Turn axes ``p`` and ``q`` (disjoint index arrays) of orientations ``D`` ``(M, D, D)``,
+    each pair by the angle minimising ``sum_k tr(W_k D B_k D^T)`` over each mixture's
+    components for inverse variances ``B_k`` ``(C, D)``; returns the turned orientations and
+    rotated scatters ``M = D^T W_k D`` ``(C, D, D)`` (one block-diagonal rotation ``R`` per
+    mixture: ``D R``, ``R^T M R``; ``identity``: ``(M, D, D)`` identities). The caller
+    ignores floating-point warnings: a scatter with no spread (reg_covar=0 on copies of one
+    point) makes its inverse variances overflow and its angle undefined, and that pair is
+    kept (the factorisation that follows refuses its covariances with the reg_covar
+    advice)."""
+    spread = inverse[:, p] - inverse[:, q]  # (C, pairs)
+    P = mixtures.total(spread * (M[:, p, p] - M[:, q, q]))  # (M, pairs), twice P
+    Q = 2.0 * mixtures.total(spread * M[:, p, q])  # twice Q
+    size = np.hypot(P, Q)
+    cos2, sin2 = -P / size, -Q / size
+    still = ~np.isfinite(cos2 + sin2)
     cos2[still], sin2[still] = 1.0, 0.0
-    cos = np.sqrt(np.maximum(0.5 * (1.0 + cos2), 0.0))
-    sin = np.copysign(np.sqrt(np.maximum(0.5 * (1.0 - cos2), 0.0)), sin2)
-    R = np.broadcast_to(np.eye(D.shape[-1]), D.shape).copy()
+    cos = np.sqrt(np.maximum(0.5 + 0.5 * cos2, 0.0))
+    sin = np.copysign(np.sqrt(np.maximum(0.5 - 0.5 * cos2, 0.0)), sin2)
+    R = identity.copy()
     R[:, p, p], R[:, q, q], R[:, q, p], R[:, p, q] = cos, cos, sin, -sin
-    return D @ R, np.swapaxes(R, 1, 2)[:, None] @ M @ R[:, None]
+    turns = mixtures.spread(R)
+    return D @ R, np.swapaxes(turns, 1, 2) @ M @ turns
 
 
 @lru_cache(maxsize=64)
@@ -182,36 +186,34 @@ def _pair_rounds(d):
     return tuple(rounds)
 
 
-def common_orientation_estimate(sample_covariances, nk, reg_covar, previous, n_groups,
+def common_orientation_estimate(sample_covariances, nk, reg_covar, previous, mixtures,
                                 variances_of):
-    """The M-step of ``n_groups`` stacked mixtures of a common-orientation model (EVE, VVE):
-    :func:`common_orientation` of their regularised scatters, from their previous orientation
-    (or that of their pooled scatter), ``variances_of(Omega, nk)`` giving the model's variances
-    of mixtures' eigenvalues ``(G, K, D)`` and weight sums ``(G, K)``. Returns the covariances,
-    stacked ``(n_groups * K, D, D)``."""
-    d = sample_covariances.shape[-1]
-    W = scatter(sample_covariances, nk, reg_covar).reshape(n_groups, -1, d, d)
+    """The M-step of the stacked ``mixtures`` of a common-orientation model (EVE, VVE):
+    :func:`common_orientation` of their regularised scatters ``(C, D, D)``, from each mixture's
+    previous orientation (or that of its pooled scatter), ``variances_of(Omega, nk, mixtures)``
+    giving the model's variances of the components' eigenvalues ``(C, D)``. Returns the
+    covariances ``(C, D, D)``."""
+    W = scatter(sample_covariances, nk, reg_covar)
     if not np.all(np.isfinite(W)):
         raise ValueError(
             "A component's scatter is not finite (no rows left in it, or its rows are copies "
             "of one point with reg_covar=0), so a common orientation cannot be estimated; "
             "raise reg_covar (e.g. 1e-6) or use fewer components."
         )
-    nk = nk.reshape(n_groups, -1)
-    start = eigh_descending(W.sum(axis=1))[1] if previous is None else orientation_of(
-        previous.reshape(W.shape))
+    start = eigh_descending(mixtures.total(W))[1] if previous is None else orientation_of(
+        previous, mixtures)
     axes, variances = common_orientation(
-        W, lambda values, mixtures: variances_of(values, nk[mixtures]), start, nk)
-    return compose_groups(axes, variances).reshape(-1, d, d)
+        W, lambda values: variances_of(values, nk, mixtures), start, mixtures)
+    return compose(mixtures.spread(axes), variances)
 
 
-def orientation_of(previous):
-    """A common orientation of previous covariances ``(..., K, D, D)`` that share one (each
-    stacked mixture's): the eigenvectors of a generic positive combination of them (all share
-    them)."""
-    k = previous.shape[-3]
-    weights = 1.0 + np.arange(k) / k
-    return eigh_descending(np.einsum("k,...kij->...ij", weights, previous))[1]
+def orientation_of(previous, mixtures=None):
+    """A common orientation of the previous covariances ``(C, D, D)`` of each stacked mixture
+    (``None``: one mixture), which share one within a mixture: the eigenvectors of a generic
+    positive combination of them (all share them). ``(M, D, D)``."""
+    mixtures = StackedMixtures.of(len(previous)) if mixtures is None else mixtures
+    weights = 1.0 + mixtures.position / mixtures.spread(mixtures.sizes)
+    return eigh_descending(mixtures.total(weights[:, None, None] * previous))[1]
 
 
 def random_decomposed(rng, sizes, n_features, log_ratio, code):
@@ -239,7 +241,7 @@ def random_decomposed(rng, sizes, n_features, log_ratio, code):
 def common_axes(matrices, rtol):
     """Whether symmetric matrices ``(K, D, D)`` share one orientation (all diagonal in one
     orthogonal basis), to ``rtol`` of their largest entry."""
-    axes = orientation_of(matrices)
+    axes = orientation_of(matrices)[0]
     rotated = np.einsum("ji,kjl,lm->kim", axes, matrices, axes)
     off = rotated - np.einsum("kii->ki", rotated)[:, :, None] * np.eye(matrices.shape[-1])
     return bool(np.max(np.abs(off)) <= rtol * np.max(np.abs(rotated)))

@@ -7,9 +7,10 @@ import numpy as np
 
 from .decomposition import RTOL, random_decomposed, shares
 from .diagonals import Diagonals
+from .mixtures import MixturesTogether
 
 
-class EEI(Diagonals):
+class EEI(MixturesTogether, Diagonals):
     name = "EEI"
     code = "EEI"
     description = "every component the same axis-aligned ellipsoid"
@@ -17,10 +18,10 @@ class EEI(Diagonals):
     def n_parameters(self, n_components, n_features):
         return n_features
 
-    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
+    def estimate_mixtures(self, sample_covariances, nk, reg_covar, previous, mixtures):
         # Sigma = diag(sum_k W_k) / n
-        pooled = nk @ (sample_covariances + reg_covar) / nk.sum()
-        return np.broadcast_to(pooled, sample_covariances.shape).copy()
+        pooled = mixtures.total(nk[:, None] * (sample_covariances + reg_covar))
+        return mixtures.spread(pooled / mixtures.total(nk)[:, None])
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         dense = random_decomposed(rng, sizes, n_features, log_ratio, self.code)

@@ -7,9 +7,10 @@ import numpy as np
 
 from .decomposition import RTOL, compose, eigh_descending, random_decomposed, scatter, shares
 from .matrices import Matrices
+from .mixtures import MixturesTogether
 
 
-class EEV(Matrices):
+class EEV(MixturesTogether, Matrices):
     name = "EEV"
     code = "EEV"
     description = "ellipsoids of one volume and shape, each its own orientation"
@@ -17,10 +18,10 @@ class EEV(Matrices):
     def n_parameters(self, n_components, n_features):
         return n_features + n_components * n_features * (n_features - 1) // 2
 
-    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
+    def estimate_mixtures(self, sample_covariances, nk, reg_covar, previous, mixtures):
         values, axes = eigh_descending(scatter(sample_covariances, nk, reg_covar))
-        pooled = values.sum(axis=0) / nk.sum()  # lambda A = sum_k Omega_k / n
-        return compose(axes, np.broadcast_to(pooled, values.shape))
+        pooled = mixtures.total(values) / mixtures.total(nk)[:, None]  # sum_k Omega_k / n
+        return compose(axes, mixtures.spread(pooled))
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         return random_decomposed(rng, sizes, n_features, log_ratio, self.code)

@@ -6,9 +6,10 @@ import numpy as np
 
 from .decomposition import RTOL, shares
 from .diagonals import Variances
+from .mixtures import MixturesTogether
 
 
-class EII(Variances):
+class EII(MixturesTogether, Variances):
     name = "EII"
     code = "EII"
     description = "every component the same sphere (equal volume, spherical)"
@@ -16,10 +17,10 @@ class EII(Variances):
     def n_parameters(self, n_components, n_features):
         return 1
 
-    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
+    def estimate_mixtures(self, sample_covariances, nk, reg_covar, previous, mixtures):
         # lambda = tr(sum_k W_k) / (n d)
-        pooled = nk @ (sample_covariances + reg_covar).mean(axis=1) / nk.sum()
-        return np.full(len(nk), pooled)
+        traces = mixtures.total(nk * (sample_covariances + reg_covar).mean(axis=1))
+        return mixtures.spread(traces / mixtures.total(nk))
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         return np.full(len(sizes), np.mean(sizes) ** 2)

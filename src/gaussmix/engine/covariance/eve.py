@@ -1,5 +1,5 @@
 """``EVE``: covariances ``lambda D A_k D^T`` of one volume and one orientation, each its own
-shape (iterative M-step: majorise-minimise for the orientation)."""
+shape (iterative M-step: sweeps of plane rotations for the orientation)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from .decomposition import (
     shares,
 )
 from .matrices import Matrices
+from .mixtures import MixturesTogether
 
 
-class EVE(Matrices):
+class EVE(MixturesTogether, Matrices):
     name = "EVE"
     code = "EVE"
     description = "ellipsoids of one volume and orientation, each its own shape"
@@ -23,14 +24,11 @@ class EVE(Matrices):
     def n_parameters(self, n_components, n_features):
         return 1 + n_components * (n_features - 1) + n_features * (n_features - 1) // 2
 
-    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
-        return self.estimate_mixtures(sample_covariances, nk, reg_covar, previous, 1)
-
-    def estimate_mixtures(self, sample_covariances, nk, reg_covar, previous, n_groups):
-        """The M-step of every stacked mixture, their majorise-minimise iterations side by
-        side (:func:`~gaussmix.engine.covariance.decomposition.common_orientation`)."""
+    def estimate_mixtures(self, sample_covariances, nk, reg_covar, previous, mixtures):
+        """The M-step of every stacked mixture, their sweeps of plane rotations side by side
+        (:func:`~gaussmix.engine.covariance.decomposition.common_orientation`)."""
         return common_orientation_estimate(sample_covariances, nk, reg_covar, previous,
-                                           n_groups, equal_volume_shapes)
+                                           mixtures, equal_volume_shapes)
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         return random_decomposed(rng, sizes, n_features, log_ratio, self.code)

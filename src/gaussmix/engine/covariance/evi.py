@@ -6,9 +6,10 @@ import numpy as np
 
 from .decomposition import RTOL, det_root, equal_volume_shapes, random_decomposed, scatter, shares
 from .diagonals import Diagonals
+from .mixtures import MixturesTogether
 
 
-class EVI(Diagonals):
+class EVI(MixturesTogether, Diagonals):
     name = "EVI"
     code = "EVI"
     description = "axis-aligned ellipsoids of one volume, each its own shape"
@@ -16,8 +17,8 @@ class EVI(Diagonals):
     def n_parameters(self, n_components, n_features):
         return 1 + n_components * (n_features - 1)
 
-    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
-        return equal_volume_shapes(scatter(sample_covariances, nk, reg_covar), nk)
+    def estimate_mixtures(self, sample_covariances, nk, reg_covar, previous, mixtures):
+        return equal_volume_shapes(scatter(sample_covariances, nk, reg_covar), nk, mixtures)
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         dense = random_decomposed(rng, sizes, n_features, log_ratio, self.code)

@@ -19,27 +19,58 @@ import numpy as np
 from .base import CovarianceModel
 from .diagonals import Diagonals, Variances
 from .matrices import Matrices, Shared
+from .mixtures import MixturesTogether, StackedMixtures
 
 
-def estimate_groups(model, sample_covariances, nk, reg_covar, previous, n_groups):
-    """``model.estimate`` of ``n_groups`` mixtures stacked component after component (their
-    own sample covariances, or pooled ones for a shared model; ``previous``: their covariances
-    before the step, stacked, or ``None``): at once for a ``stackable`` model, by the model's
-    own ``estimate_mixtures`` where it has one (EVE and VVE iterate their common orientations
-    side by side), else one mixture after the other."""
+def estimate_groups(model, sample_covariances, nk, reg_covar, previous, sizes):
+    """``model.estimate`` of mixtures of ``sizes`` components each, stacked component after
+    component (their own sample covariances, or pooled ones for a shared model; ``previous``:
+    their covariances before the step, stacked, or ``None``): at once for a ``stackable``
+    model or one whose M-step takes stacked mixtures (``estimate_mixtures``, see
+    :class:`~.mixtures.MixturesTogether`), else one mixture after the other."""
     if model.stackable:
         return model.estimate(sample_covariances, nk, reg_covar, previous)
-    own_batch = getattr(model, "estimate_mixtures", None)
-    if own_batch is not None:
-        return own_batch(sample_covariances, nk, reg_covar, previous, n_groups)
-    k = len(nk) // n_groups
+    mixtures = StackedMixtures.of(sizes)
+    if isinstance(model, MixturesTogether):
+        return model.estimate_mixtures(sample_covariances, nk, reg_covar, previous, mixtures)
     parts = []
-    for g in range(n_groups):
-        own = slice(g * k, (g + 1) * k)
+    for g, (first, k) in enumerate(zip(mixtures.starts, mixtures.sizes)):
+        own = slice(first, first + k)
         mine = g if model.shared else own  # a shared model: one matrix per mixture
         parts.append(model.estimate(sample_covariances[mine], nk[own], reg_covar,
                                     None if previous is None else previous[mine]))
     return np.stack(parts) if model.shared else np.concatenate(parts)
+
+
+def estimate_segments(segments, samples, nk):
+    """The covariances of each segment ``(model, n_groups, n_components, reg_covar,
+    previous)`` of a batch (:func:`gaussmix.engine.em.stacked_m_step`) from its sample
+    covariances ``samples`` (and the batch's weight sums ``nk``, segment after segment): the
+    segments under one model whose M-step takes stacked mixtures (and with one ridge) in one
+    call, so that a model-selection grid's M-step costs one call per model, whatever the
+    numbers of components and of runs."""
+    counts = [n_groups * k for _, n_groups, k, _, _ in segments]
+    firsts = np.cumsum(counts) - counts
+    out, together = [None] * len(segments), {}
+    for i, (model, n_groups, k, reg_covar, previous) in enumerate(segments):
+        own = slice(firsts[i], firsts[i] + counts[i])
+        if isinstance(model, MixturesTogether) and not model.stackable:
+            together.setdefault((model.name, reg_covar, previous is None), []).append(i)
+        else:
+            out[i] = estimate_groups(model, samples[i], nk[own], reg_covar, previous,
+                                     [k] * n_groups)
+    for (_, reg_covar, fresh), members in together.items():
+        model = segments[members[0]][0]
+        sizes = np.concatenate([[segments[i][2]] * segments[i][1] for i in members])
+        weights = np.concatenate([nk[firsts[i]:firsts[i] + counts[i]] for i in members])
+        previous = None if fresh else np.concatenate([segments[i][4] for i in members])
+        covariances = model.estimate_mixtures(
+            np.concatenate([samples[i] for i in members]), weights, reg_covar, previous,
+            StackedMixtures.of(sizes))
+        ends = np.cumsum([counts[i] for i in members])
+        for i, part in zip(members, np.split(covariances, ends[:-1])):
+            out[i] = part
+    return out
 
 
 @singledispatch

@@ -15,9 +15,10 @@ from .decomposition import (
     shares,
 )
 from .matrices import Matrices
+from .mixtures import MixturesTogether, moved
 
 
-class VEE(Matrices):
+class VEE(MixturesTogether, Matrices):
     name = "VEE"
     code = "VEE"
     description = "ellipsoids of one shape and orientation, each its own volume"
@@ -25,16 +26,24 @@ class VEE(Matrices):
     def n_parameters(self, n_components, n_features):
         return n_components + n_features * (n_features + 1) // 2 - 1
 
-    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
+    def estimate_mixtures(self, sample_covariances, nk, reg_covar, previous, mixtures):
+        """Alternating the volumes and the common ``C`` of each stacked mixture until its
+        volumes stop moving (``INNER_TOL``) or for ``INNER_ROUNDS`` rounds."""
         W = scatter(sample_covariances, nk, reg_covar)
         d = W.shape[-1]
         volumes = det_root_matrix(W / nk[:, None, None] if previous is None else previous)
+        going = np.ones(len(mixtures.sizes), dtype=bool)
+        shape = None
         for _ in range(INNER_ROUNDS):
-            pooled = np.tensordot(1.0 / volumes, W, axes=1)
-            shape = pooled / det_root_matrix(pooled)
-            traces = np.einsum("ij,kji->k", np.linalg.inv(shape), W)  # tr(C^-1 W_k)
-            previous, volumes = volumes, traces / (d * nk)
-            if np.max(np.abs(volumes - previous) / previous) <= INNER_TOL:
+            pooled = mixtures.total(W / volumes[:, None, None])
+            pooled = pooled / det_root_matrix(pooled)[:, None, None]
+            pooled = mixtures.spread(pooled)
+            shape = pooled if shape is None else mixtures.keep(going, pooled, shape)
+            traces = np.einsum("cij,cji->c", np.linalg.inv(shape), W)  # tr(C^-1 W_k)
+            new = mixtures.keep(going, traces / (d * nk), volumes)
+            going &= moved(new, volumes, mixtures) > INNER_TOL
+            volumes = new
+            if not going.any():
                 break
         return volumes[:, None, None] * shape
 

@@ -7,9 +7,10 @@ import numpy as np
 
 from .decomposition import RTOL, det_root, random_decomposed, scatter, shares, variable_volumes
 from .diagonals import Diagonals
+from .mixtures import MixturesTogether
 
 
-class VEI(Diagonals):
+class VEI(MixturesTogether, Diagonals):
     name = "VEI"
     code = "VEI"
     description = "axis-aligned ellipsoids of one shape, each its own volume"
@@ -17,9 +18,10 @@ class VEI(Diagonals):
     def n_parameters(self, n_components, n_features):
         return n_components + n_features - 1
 
-    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
+    def estimate_mixtures(self, sample_covariances, nk, reg_covar, previous, mixtures):
         volumes = None if previous is None else det_root(previous)
-        return variable_volumes(scatter(sample_covariances, nk, reg_covar), nk, volumes)
+        return variable_volumes(scatter(sample_covariances, nk, reg_covar), nk, mixtures,
+                                volumes)
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         dense = random_decomposed(rng, sizes, n_features, log_ratio, self.code)

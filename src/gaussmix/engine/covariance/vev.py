@@ -17,9 +17,10 @@ from .decomposition import (
     variable_volumes,
 )
 from .matrices import Matrices
+from .mixtures import MixturesTogether
 
 
-class VEV(Matrices):
+class VEV(MixturesTogether, Matrices):
     name = "VEV"
     code = "VEV"
     description = "ellipsoids of one shape, each its own volume and orientation"
@@ -28,10 +29,10 @@ class VEV(Matrices):
         return (n_components + n_features - 1
                 + n_components * n_features * (n_features - 1) // 2)
 
-    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
+    def estimate_mixtures(self, sample_covariances, nk, reg_covar, previous, mixtures):
         values, axes = eigh_descending(scatter(sample_covariances, nk, reg_covar))
         volumes = None if previous is None else det_root_matrix(previous)
-        return compose(axes, variable_volumes(values, nk, volumes))
+        return compose(axes, variable_volumes(values, nk, mixtures, volumes))
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         return random_decomposed(rng, sizes, n_features, log_ratio, self.code)

@@ -1,5 +1,5 @@
 """``VVE``: covariances ``lambda_k D A_k D^T`` of one orientation, each its own volume and shape
-(iterative M-step: majorise-minimise for the orientation)."""
+(iterative M-step: sweeps of plane rotations for the orientation)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from .decomposition import (
     random_decomposed,
 )
 from .matrices import Matrices
+from .mixtures import MixturesTogether
 
 
-def _per_component(values, nk):
+def _per_component(values, nk, mixtures):
     """VVE: each component's variances are its own eigenvalues over its weight."""
     return values / nk[..., None]
 
 
-class VVE(Matrices):
+class VVE(MixturesTogether, Matrices):
     name = "VVE"
     code = "VVE"
     description = "ellipsoids of one orientation, each its own volume and shape"
@@ -25,14 +26,11 @@ class VVE(Matrices):
     def n_parameters(self, n_components, n_features):
         return n_components * n_features + n_features * (n_features - 1) // 2
 
-    def estimate(self, sample_covariances, nk, reg_covar, previous=None):
-        return self.estimate_mixtures(sample_covariances, nk, reg_covar, previous, 1)
-
-    def estimate_mixtures(self, sample_covariances, nk, reg_covar, previous, n_groups):
-        """The M-step of every stacked mixture, their majorise-minimise iterations side by
-        side (:func:`~gaussmix.engine.covariance.decomposition.common_orientation`)."""
+    def estimate_mixtures(self, sample_covariances, nk, reg_covar, previous, mixtures):
+        """The M-step of every stacked mixture, their sweeps of plane rotations side by side
+        (:func:`~gaussmix.engine.covariance.decomposition.common_orientation`)."""
         return common_orientation_estimate(sample_covariances, nk, reg_covar, previous,
-                                           n_groups, _per_component)
+                                           mixtures, _per_component)
 
     def random_covariances(self, rng, sizes, n_features, log_ratio):
         return random_decomposed(rng, sizes, n_features, log_ratio, self.code)
