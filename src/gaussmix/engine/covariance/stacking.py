@@ -46,29 +46,25 @@ def estimate_segments(segments, samples, nk):
     """The covariances of each segment ``(model, n_groups, n_components, reg_covar,
     previous)`` of a batch (:func:`gaussmix.engine.em.stacked_m_step`) from its sample
     covariances ``samples`` (and the batch's weight sums ``nk``, segment after segment): the
-    segments under one model whose M-step takes stacked mixtures (and with one ridge) in one
-    call, so that a model-selection grid's M-step costs one call per model, whatever the
-    numbers of components and of runs."""
+    segments under one model (and with one ridge) in one :func:`estimate_groups`, so that a
+    model-selection grid's M-step costs one call per model, whatever the numbers of components
+    and of runs."""
     counts = [n_groups * k for _, n_groups, k, _, _ in segments]
     firsts = np.cumsum(counts) - counts
-    out, together = [None] * len(segments), {}
-    for i, (model, n_groups, k, reg_covar, previous) in enumerate(segments):
-        own = slice(firsts[i], firsts[i] + counts[i])
-        if isinstance(model, MixturesTogether) and not model.stackable:
-            together.setdefault((model.name, reg_covar, previous is None), []).append(i)
-        else:
-            out[i] = estimate_groups(model, samples[i], nk[own], reg_covar, previous,
-                                     [k] * n_groups)
+    together = {}
+    for i, (model, _, _, reg_covar, previous) in enumerate(segments):
+        together.setdefault((model.name, reg_covar, previous is None), []).append(i)
+    out = [None] * len(segments)
     for (_, reg_covar, fresh), members in together.items():
         model = segments[members[0]][0]
         sizes = np.concatenate([[segments[i][2]] * segments[i][1] for i in members])
         weights = np.concatenate([nk[firsts[i]:firsts[i] + counts[i]] for i in members])
         previous = None if fresh else np.concatenate([segments[i][4] for i in members])
-        covariances = model.estimate_mixtures(
-            np.concatenate([samples[i] for i in members]), weights, reg_covar, previous,
-            StackedMixtures.of(sizes))
-        ends = np.cumsum([counts[i] for i in members])
-        for i, part in zip(members, np.split(covariances, ends[:-1])):
+        covariances = estimate_groups(model, np.concatenate([samples[i] for i in members]),
+                                      weights, reg_covar, previous, sizes)
+        # a shared model holds one matrix per mixture
+        held = [segments[i][1] if model.shared else counts[i] for i in members]
+        for i, part in zip(members, np.split(covariances, np.cumsum(held)[:-1])):
             out[i] = part
     return out
 
