@@ -67,8 +67,8 @@ def compose(orientations, variances):
     """``D_k diag(v_k) D_k^T`` for orientations ``(K, D, D)`` (or one ``(D, D)``, shared) and
     variances ``(K, D)``."""
     if orientations.ndim == 2:
-        return np.einsum("ij,kj,lj->kil", orientations, variances, orientations)
-    return np.einsum("kij,kj,klj->kil", orientations, variances, orientations)
+        return (orientations * variances[:, None, :]) @ orientations.T
+    return (orientations * variances[:, None, :]) @ np.swapaxes(orientations, 1, 2)
 
 
 def equal_volume_shapes(values, nk, mixtures):
@@ -124,7 +124,7 @@ def common_orientation(scatters, variances_of, orientation, mixtures):
     """
     orientation = np.array(orientation, dtype=np.float64)
     axes = mixtures.spread(orientation)
-    rotated = np.einsum("cji,cjl,clm->cim", axes, scatters, axes)
+    rotated = np.swapaxes(axes, 1, 2) @ scatters @ axes
     tiny = np.finfo(float).tiny
     variances = variances_of(np.maximum(np.einsum("cii->ci", rotated), tiny))
     going = np.ones(len(mixtures.sizes), dtype=bool)
