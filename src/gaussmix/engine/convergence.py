@@ -30,6 +30,17 @@ component never grows back: with the grid's ridge (a millionth of the data's var
 other row lies hundreds of its standard deviations off, so its responsibility for them is nil.
 A single fit is not stopped so: it runs to its optimum as scikit-learn's does.
 
+Where each component's shape is its own (mclust's middle letter ``V``: VVV, EVV, VVE, EVE, VVI,
+EVI; :attr:`~gaussmix.engine.covariance.CovarianceModel.own_shape`), the grid judges the
+component's *rows* too (:meth:`StoppingRule.rows_held`): where their own variance (the E-step's
+sample covariance, along the axes for an axis-aligned model) is held up by the ridge in the same
+sense, the component can narrow onto them without bound whatever it shares with the others, and
+mclust, which has no ridge, finds the fit singular at once. A covariance that shares its volume
+hides this: an EVE component on 6 rows in 7 dimensions keeps a regular covariance while the
+common orientation turns towards its rows, and its run crawled for hundreds of iterations
+(half of the panel's time on ``attitude`` and ``judge_ratings``). Such rows are fewer than the
+component's own parameters, so only spurious components are judged.
+
 A ``tol`` the user sets keeps scikit-learn's meaning: EM stops when the mean log-likelihood
 per row (the lower bound) changes by less than ``tol``.
 
@@ -45,8 +56,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RTOL", "StoppingRule", "held_by_ridge", "ridge_context", "stopping_at_the_ridge",
-           "tol_text", "weight_total"]
+__all__ = ["RTOL", "StoppingRule", "held_by_ridge", "held_covariances", "ridge_context",
+           "stopping_at_the_ridge", "tol_text", "weight_total"]
 
 # The gain still to come, relative to 1 + |total log-likelihood|, below which EM stops (mclust's
 # relative tolerance, which mclust applies to the last step).
@@ -113,6 +124,33 @@ class StoppingRule:
         if self.ridge <= 0:
             return np.zeros(len(factors), dtype=bool)
         return held_by_ridge(factors, self.ridge, family, self.whitener, self.collapsed)
+
+    def rows_held(self, nk, s1, s2):
+        """Per component of E-step moments (weight sums ``nk`` ``(C,)``; first and second
+        moments about any one point, ``s1`` ``(C, D)`` and ``s2`` ``(C, D, D)``, or ``(C, D)``
+        along the axes), whether its *rows'* own variance is held up by the ridge
+        (:func:`held_covariances` of their sample covariances): what stops a run whose
+        component's shape is its own (see the module). Only components spurious by rows (fewer
+        than ``min_rows``) are judged: rows that span fewer dimensions than the data are found
+        there, and judging every component would cost more than the iterations it saves."""
+        held = np.zeros(len(nk), dtype=bool)
+        if self.ridge <= 0:
+            return held
+        few = np.flatnonzero((nk < self.min_rows) & (nk > 0))
+        if not few.size:
+            return held
+        weight = nk[few]
+        mean = s1[few] / weight[:, None]
+        if s2.ndim == 2:
+            variances = s2[few] / weight[:, None] - mean**2
+            covariances = variances[:, :, None] * np.eye(variances.shape[1])
+        else:
+            covariances = s2[few] / weight[:, None, None] - mean[:, :, None] * mean[:, None, :]
+        finite = np.all(np.isfinite(covariances), axis=(1, 2))
+        if finite.any():
+            held[few[finite]] = held_covariances(covariances[finite], self.ridge,
+                                                 self.whitener, self.collapsed)
+        return held
 
     def converged(self, before: float, previous: float, bound: float, weights=None) -> bool:
         """After a step from ``previous`` to ``bound`` (and before that from ``before``, or
@@ -191,14 +229,20 @@ def held_by_ridge(factors, ridge, family="dense", whitener=None, collapsed=0.0):
     else:
         f = factors[near]
         covariances = np.linalg.inv(f @ np.swapaxes(f, -1, -2))
+    held[near] = held_covariances(covariances, ridge, whitener, collapsed)
+    return held
+
+
+def held_covariances(covariances, ridge, whitener=None, collapsed=0.0):
+    """:func:`held_by_ridge` of covariances ``(C, D, D)`` given as matrices."""
     if whitener is None:
-        held[near] = np.linalg.eigvalsh(covariances)[:, 0] < ridge
-        return held
+        return np.linalg.eigvalsh(covariances)[:, 0] < ridge
+    if not whitener.shape[1]:
+        return np.zeros(len(covariances), dtype=bool)
     basis = whitener / np.linalg.norm(whitener, axis=0)
     below = np.linalg.eigvalsh(basis.T @ covariances @ basis)[:, 0] < ridge
     narrow = np.linalg.eigvalsh(whitener.T @ covariances @ whitener)[:, 0] < collapsed
-    held[near] = below & narrow
-    return held
+    return below & narrow
 
 
 def weight_total(X, sample_weight) -> float:

@@ -43,7 +43,7 @@ from ..engine.estep import (
 )
 from ..engine.layout import chunk_rows
 from ..engine.stats import components_of, split_groups
-from .em_loop import Finished, Run, iterate_alone
+from .em_loop import Finished, Run, iterate_alone, rows_held_by_ridge
 
 # Batched runs pay on at most this many rows (above it an iteration is arithmetic).
 BATCH_ROWS = 50_000
@@ -316,10 +316,14 @@ def _m_steps_together(groups, stats, n_iter, dtype):
     stepped, terms = together
     held = _held_by_ridge(groups, terms)
     at = 0
-    for (_, members), (bounds, state_of) in zip(groups, stepped):
+    for (owner, members), (bounds, state_of) in zip(groups, stepped):
         for g, (run, bound) in enumerate(zip(members, bounds.tolist())):
-            run.advance_to(state_of, g, bound, n_iter, terms.weights[at:at + run.k],
-                           held is not None and bool(held[at:at + run.k].any()))
+            own = slice(at, at + run.k)
+            rows = rows_held_by_ridge(owner._covariance_model, run.rule, stats.nk[own],
+                                      stats.s1[own], stats.s2[own])
+            run.advance_to(state_of, g, bound, n_iter, terms.weights[own],
+                           (held is not None and bool(held[own].any()))
+                           or (rows is not None and bool(rows.any())))
             run.terms = (terms, at)
             at += run.k
     return True

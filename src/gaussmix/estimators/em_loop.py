@@ -80,11 +80,24 @@ def held_by_ridge_state(model, state, rule):
     return rule.held(np.broadcast_to(factors, (k, d, d)))  # a shared one for every component
 
 
+def rows_held_by_ridge(model, rule, nk, s1, s2):
+    """Per component of E-step moments (those of :meth:`StoppingRule.rows_held
+    <gaussmix.engine.convergence.StoppingRule.rows_held>`, dense ones for a diagonal model
+    taken along the axes), whether ``rule`` finds its rows' own variance held up by the ridge
+    where the covariance ``model``'s shape is each component's own; ``None`` where it judges
+    none."""
+    if rule.ridge <= 0 or not model.own_shape:
+        return None
+    if model.family == "diagonal" and s2.ndim == 3:
+        s2 = np.diagonal(s2, axis1=1, axis2=2)
+    return rule.rows_held(nk, s1, s2)
+
+
 class Run:
     """The progress of one EM run of a batch (what ``_iterate`` keeps for one run)."""
 
-    __slots__ = ("_state", "_state_of", "before", "bound", "converged", "dtype", "error",
-                 "history", "k", "max_iter", "n_iter", "owner", "rule", "start_time",
+    __slots__ = ("_rows_held", "_state", "_state_of", "before", "bound", "converged", "dtype",
+                 "error", "history", "k", "max_iter", "n_iter", "owner", "rule", "start_time",
                  "stopped", "terms")
 
     def __init__(self, owner, state, max_iter, rule, bound=-np.inf, dtype=np.float64,
@@ -97,6 +110,8 @@ class Run:
         self._state, self._state_of, self.k = state, None, state.n_components
         self.bound, self.history, self.n_iter = float(bound), [], 0
         self.converged, self.error = False, None
+        # whether the E-step of the step under way found rows held up by the ridge (step_alone)
+        self._rows_held = False
         # (StackedTerms, first component): where the E-step terms of ``state`` stand in the
         # terms of the last M-step this run took side by side with others, if it did
         self.terms = None
@@ -120,8 +135,9 @@ class Run:
 
     def advance(self, state, bound, n_iter):
         self._state = state
-        held = self.rule.ridge > 0 and bool(
-            held_by_ridge_state(self.owner._covariance_model, state, self.rule).any())
+        held = self._rows_held or (self.rule.ridge > 0 and bool(
+            held_by_ridge_state(self.owner._covariance_model, state, self.rule).any()))
+        self._rows_held = False
         self._advance(float(bound), n_iter, state.weights, held)
 
     def advance_to(self, state_of, g, bound, n_iter, weights, held=False):
@@ -171,7 +187,11 @@ class Run:
         def step():
             stats = e_step(lambda far: owner._kernel(state, dtype, far, fitting=True),
                            X, sample_weight, dtype, chunk, n_threads, statistics)
-            return owner._m_step(stats, state, dtype)
+            stepped = owner._m_step(stats, state, dtype)
+            rows = rows_held_by_ridge(owner._covariance_model, self.rule, stats.nk, stats.s1,
+                                      stats.s2)
+            self._rows_held = rows is not None and bool(rows.any())
+            return stepped
 
         self.attempt(step, n_iter, drop_failed)
 

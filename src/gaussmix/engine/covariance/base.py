@@ -141,6 +141,14 @@ class CovarianceModel:
         """
         raise NotImplementedError
 
+    @property
+    def own_shape(self) -> bool:
+        """Whether each component's shape is its own (mclust's middle letter ``V``: VVV, EVV,
+        VVE, EVE, VVI, EVI): its covariance follows its own rows' scatter, so that a component
+        whose rows have no variance in some direction can narrow there without bound, whatever
+        it shares with the others (see :mod:`gaussmix.engine.convergence`)."""
+        return isinstance(self.code, str) and len(self.code) == 3 and self.code[1] == "V"
+
     def own_parameters(self, n_features):
         """Parameters one component fits from its own rows alone: its mean and the covariance
         parameters it shares with no other component (what one more component adds to the
