@@ -256,6 +256,20 @@ def test_a_constant_column_is_not_taken_for_a_ridge_held_component():
     assert sel.best_params_["n_components"] == 2
 
 
+def test_copies_of_rows_beside_a_constant_column_fit_without_a_linear_algebra_error():
+    """Three copies of 20 rows beside a constant column raised numpy's LinAlgError from the
+    ridge check: the constant column, whose variance is only the floor the data's covariance
+    gets, set a ridge of 1e-18, and inverting a precision factor's square lost the rest to
+    rounding. The ridge now comes from the columns that vary, and the check inverts the
+    triangular factor itself."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(20, 3))] * 3)
+    X[:, 2] = 1.0
+    sel = gm.select_model(X, range(1, 6), "all", random_state=0, progress=False)
+    assert sel.best_.reg_covar == pytest.approx(1e-6 * X[:, :2].var(axis=0).min())
+    assert np.isfinite(sel.table.loglik).all()
+
+
 def test_mclusts_own_start_breaks_exact_ties_as_mclust_does():
     """Copies of rows make merge costs tie exactly; the agglomeration merges tied pairs in hc's
     order (the pair whose larger group index is largest), merge for merge R's hc on a 12-row

@@ -56,6 +56,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .covariance.base import lower_triangular_inverse
+
 __all__ = ["RTOL", "StoppingRule", "held_by_ridge", "held_covariances", "ridge_context",
            "stopping_at_the_ridge", "tol_text", "weight_total"]
 
@@ -146,10 +148,7 @@ class StoppingRule:
             covariances = variances[:, :, None] * np.eye(variances.shape[1])
         else:
             covariances = s2[few] / weight[:, None, None] - mean[:, :, None] * mean[:, None, :]
-        finite = np.all(np.isfinite(covariances), axis=(1, 2))
-        if finite.any():
-            held[few[finite]] = held_covariances(covariances[finite], self.ridge,
-                                                 self.whitener, self.collapsed)
+        held[few] = held_covariances(covariances, self.ridge, self.whitener, self.collapsed)
         return held
 
     def converged(self, before: float, previous: float, bound: float, weights=None) -> bool:
@@ -206,8 +205,8 @@ def ridge_context():
 
 def held_by_ridge(factors, ridge, family="dense", whitener=None, collapsed=0.0):
     """Per component, whether its covariance, given by its precision factor (``(C, D, D)``
-    with ``factor @ factor.T`` the precision, or ``(C, D)`` inverse standard deviations for
-    ``'diagonal'``), is held up by the ridge: a variance below ``ridge`` in some direction in
+    upper triangular with ``factor @ factor.T`` the precision, or ``(C, D)`` inverse standard
+    deviations for ``'diagonal'``), is held up by the ridge: a variance below ``ridge`` in some direction in
     which the data spread, and one below ``collapsed`` times the data's own (the columns of
     ``whitener``, ``(D, r)``, whiten the data on those directions; ``None``: every direction,
     no second test).
@@ -226,23 +225,29 @@ def held_by_ridge(factors, ridge, family="dense", whitener=None, collapsed=0.0):
         return held  # (data with no spread: no direction to judge)
     if family == "diagonal":
         covariances = (1.0 / factors[near] ** 2)[:, :, None] * np.eye(factors.shape[1])
-    else:
-        f = factors[near]
-        covariances = np.linalg.inv(f @ np.swapaxes(f, -1, -2))
+    else:  # C = f^-T f^-1 by the triangular inverse (inverting f f^T squares its condition)
+        inverse = lower_triangular_inverse(np.swapaxes(factors[near], -1, -2))
+        covariances = inverse @ np.swapaxes(inverse, -1, -2)
     held[near] = held_covariances(covariances, ridge, whitener, collapsed)
     return held
 
 
 def held_covariances(covariances, ridge, whitener=None, collapsed=0.0):
-    """:func:`held_by_ridge` of covariances ``(C, D, D)`` given as matrices."""
+    """:func:`held_by_ridge` of covariances given as matrices ``(C, D, D)`` (one that is not
+    finite, a variance beyond float range, is not held)."""
+    held = np.zeros(len(covariances), dtype=bool)
+    finite = np.all(np.isfinite(covariances), axis=(1, 2))
+    if not finite.any() or (whitener is not None and not whitener.shape[1]):
+        return held
+    covariances = covariances[finite]
     if whitener is None:
-        return np.linalg.eigvalsh(covariances)[:, 0] < ridge
-    if not whitener.shape[1]:
-        return np.zeros(len(covariances), dtype=bool)
+        held[finite] = np.linalg.eigvalsh(covariances)[:, 0] < ridge
+        return held
     basis = whitener / np.linalg.norm(whitener, axis=0)
     below = np.linalg.eigvalsh(basis.T @ covariances @ basis)[:, 0] < ridge
     narrow = np.linalg.eigvalsh(whitener.T @ covariances @ whitener)[:, 0] < collapsed
-    return below & narrow
+    held[finite] = below & narrow
+    return held
 
 
 def weight_total(X, sample_weight) -> float:

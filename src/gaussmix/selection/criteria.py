@@ -27,6 +27,9 @@ CRITERIA = ("bic", "aic", "icl")
 # A component whose variance in some direction is below this fraction of the data's variance in
 # that direction has collapsed onto a lower-dimensional set of rows.
 DEGENERATE_VARIANCE = 1e-4
+# The data's covariance gets this fraction of its mean variance on the diagonal (so that it is
+# positive definite); a direction within twice that has no spread of its own.
+COVARIANCE_FLOOR = 1e-12
 
 
 def information_criteria(loglik, n_parameters, n_samples, entropy):
@@ -218,12 +221,21 @@ class DataSpread:
     def __init__(self, matrix, whitener):
         self.matrix, self.whitener = matrix, whitener
 
+    @property
+    def column_variances(self):
+        """The variances of the columns that vary (above twice the floor
+        :func:`_data_covariance` adds): a constant column's is the floor alone, and a ridge
+        taken from it would be a millionth of that."""
+        variances = np.diag(self.matrix)
+        scale = max(float(np.mean(variances)), np.finfo(np.float64).tiny)
+        return variances[variances > 2 * COVARIANCE_FLOOR * scale]
+
     @classmethod
     def of(cls, matrix):
         matrix = np.asarray(matrix, dtype=np.float64)
         values, vectors = np.linalg.eigh(matrix)
         scale = max(float(np.mean(values)), np.finfo(np.float64).tiny)
-        keep = values > 2e-12 * scale  # above the floor _data_covariance adds
+        keep = values > 2 * COVARIANCE_FLOOR * scale  # above the floor _data_covariance adds
         return cls(matrix, vectors[:, keep] / np.sqrt(values[keep]))
 
     @classmethod
@@ -239,8 +251,8 @@ class DataSpread:
         w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         values, vectors = principal_axes(centred_rows(X, w), w)
         scale = max(float(np.trace(matrix)) / d, np.finfo(np.float64).tiny)
-        values = values + 1e-12 * scale  # the floor _data_covariance adds
-        keep = values > 2e-12 * scale
+        values = values + COVARIANCE_FLOOR * scale  # the floor _data_covariance adds
+        keep = values > 2 * COVARIANCE_FLOOR * scale
         return cls(matrix, vectors[:, keep] / np.sqrt(values[keep]))
 
 
@@ -253,4 +265,4 @@ def _data_covariance(X, sample_weight):
     else:
         cov = (xc * w[:, None]).T @ xc / w.sum()
     scale = max(float(np.trace(cov)) / len(cov), np.finfo(np.float64).tiny)
-    return cov + 1e-12 * scale * np.eye(len(cov))
+    return cov + COVARIANCE_FLOOR * scale * np.eye(len(cov))

@@ -315,9 +315,9 @@ def select_model(
         Whether a degenerate (spurious) fit may be chosen as ``best_``.
     **params
         Further :class:`GaussianMixture` parameters (``tol``, ``max_iter``, ``reg_covar``,
-        ``init_params``...), the same for every fit. Without ``reg_covar``, the ridge is
-        ``1e-6`` times the smallest column variance (:func:`relative_reg_covar`), so that
-        the grid's likelihoods do not depend on the units of the columns.
+        ``init_params``...), the same for every fit. Without ``reg_covar``, the ridge is ``1e-6``
+        times the smallest variance of a column that varies (:func:`relative_reg_covar`), so
+        that the grid's likelihoods do not depend on the units of the columns.
 
     Returns
     -------
@@ -367,7 +367,7 @@ def select_model(
     data_cov = DataSpread.of_rows(fill_for_start(X, sample_weight) if missing else X,
                                   sample_weight)
     if "reg_covar" not in params:
-        params = {**params, "reg_covar": relative_reg_covar(np.diag(data_cov.matrix))}
+        params = {**params, "reg_covar": relative_reg_covar(data_cov.column_variances)}
 
     grid = [(k, ctype) for ctype in ctypes for k in ks]
     seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=len(grid))
@@ -410,7 +410,7 @@ RELATIVE_REG_COVAR = 1e-6
 
 def relative_reg_covar(variances):
     """select_model's default ``reg_covar``: ``RELATIVE_REG_COVAR`` times the smallest positive
-    column variance, so that no column, whatever its units, is regularised by more than a
+    column variance (of the columns that vary, :attr:`DataSpread.column_variances`), so that no column, whatever its units, is regularised by more than a
     millionth of its variance (scikit-learn's absolute 1e-6 is a tenth of the variance of a
     column measured in small units, and changes every likelihood of the grid)."""
     positive = variances[variances > 0]
