@@ -183,8 +183,16 @@ class _Criterion:
         return counts * np.log(np.where(counts > self.sym.d, det + spread, spread))
 
     def terms(self, scatter, counts, tree=slice(None)):
-        return self.finish(self.sym.log_det(self.matrices(scatter, counts, tree)), scatter,
-                           counts)
+        matrices = self.matrices(scatter, counts, tree)
+        if not self.trace or self.sym.d <= CLOSED_FORM_DIMENSION:
+            return self.finish(self.sym.log_det(matrices), scatter, counts)
+        # the trace criterion takes no determinant of a group of at most d rows (most groups
+        # early in a tree from single rows), and above the closed forms one costs a LAPACK call
+        large = np.broadcast_to(counts > self.sym.d, matrices.shape[1:])
+        log_det = np.full(matrices.shape[1:], -np.inf)
+        if large.any():
+            log_det[large] = self.sym.log_det(matrices[:, large])
+        return self.finish(log_det, scatter, counts)
 
 
 def model_based_labels(X, weights, n_clusters, n_groups=None, criterion="conjugate"):
