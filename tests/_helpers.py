@@ -273,3 +273,18 @@ def explore_server(folder, *arguments):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def moments_of(resp, X, model):
+    """Sample covariances in ``model``'s layout (dense, pooled for a shared model, or the
+    diagonals) and weight sums of the responsibilities ``resp`` ``(n, K)`` on the rows ``X``:
+    what a covariance model's M-step takes."""
+    nk = resp.sum(axis=0)
+    means = resp.T @ X / nk[:, None]
+    dense = np.stack([(resp[:, j] * (X - means[j]).T) @ (X - means[j]) / nk[j]
+                      for j in range(resp.shape[1])])
+    if model.shared:
+        return np.einsum("k,kij->ij", nk, dense) / nk.sum(), nk
+    if model.family == "dense":
+        return dense, nk
+    return np.diagonal(dense, axis1=1, axis2=2).copy(), nk

@@ -18,7 +18,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import gaussmix as gm
-from _helpers import models_where
+from _helpers import models_where, moments_of
 from gaussmix.engine import covariance
 from gaussmix.engine.covariance import decomposition, stacking
 
@@ -228,16 +228,7 @@ def test_select_model_all_is_mclusts_grid_with_its_plot():
 def _mixture_moments(rng, X, k, cov_model):
     """Sample covariances (in ``cov_model``'s layout) and weight sums of random
     responsibilities of ``k`` components."""
-    resp = rng.dirichlet(np.ones(k), len(X))
-    nk = resp.sum(axis=0)
-    means = resp.T @ X / nk[:, None]
-    dense = np.stack([(resp[:, j] * (X - means[j]).T) @ (X - means[j]) / nk[j]
-                      for j in range(k)])
-    if cov_model.shared:
-        return np.einsum("k,kij->ij", nk, dense) / nk.sum(), nk
-    if cov_model.family == "dense":
-        return dense, nk
-    return np.diagonal(dense, axis1=1, axis2=2).copy(), nk
+    return moments_of(rng.dirichlet(np.ones(k), len(X)), X, cov_model)
 
 
 @pytest.mark.parametrize("model", MCLUST)

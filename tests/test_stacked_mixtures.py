@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
+from _helpers import moments_of
 from gaussmix.engine import covariance
 from gaussmix.engine.covariance import stacking
 from gaussmix.engine.covariance.mixtures import MixturesTogether, StackedMixtures
@@ -33,16 +34,8 @@ def _moments(rng, k, d, model):
     """Sample covariances in ``model``'s layout and weight sums of ``k`` components from random
     responsibilities on random rows (some components nearly empty)."""
     X = rng.normal(size=(40, d)) @ rng.normal(size=(d, d))
-    resp = rng.dirichlet(np.full(k, 0.3), len(X))
-    nk = resp.sum(axis=0) + 1e-3
-    means = resp.T @ X / nk[:, None]
-    dense = np.stack([(resp[:, j] * (X - means[j]).T) @ (X - means[j]) / nk[j]
-                      for j in range(k)])
-    if model.shared:
-        return np.einsum("k,kij->ij", nk, dense) / nk.sum(), nk
-    if model.family == "dense":
-        return dense, nk
-    return np.diagonal(dense, axis1=1, axis2=2).copy(), nk
+    resp = rng.dirichlet(np.full(k, 0.3), len(X)) + 1e-3 / 40
+    return moments_of(resp, X, model)
 
 
 @pytest.mark.parametrize("name", MODELS)
