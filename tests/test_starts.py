@@ -12,6 +12,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.metrics import adjusted_rand_score
 
 import gaussmix as gm
+from _helpers import MODELS, models_where
 from gaussmix.engine import starts
 from gaussmix.engine.agglomeration import cut, ward_tree
 from gaussmix.engine.model_based import model_based_tree
@@ -189,3 +190,37 @@ def test_an_empty_cluster_takes_the_farthest_row_as_scikit_learn_does():
         draws = np.random.RandomState(seed).random_sample(kmeans_draws(4))
         theirs = KMeans(4, n_init=1, random_state=seed).fit(X).labels_
         np.testing.assert_array_equal(kmeans_side_by_side(X, None, 4, [draws])[0], theirs)
+
+
+def test_a_grid_computes_each_start_once_for_all_its_covariance_models(rng, monkeypatch):
+    """Within starts_shared (a select_model grid), fits on the same rows take the statistics of
+    a start that draws nothing from the random stream (the hierarchical ones) from the first fit
+    that computed them, per number of components and kernel family, and every fit is the fit
+    alone; a start that draws (k-means++) is computed for each fit from its own stream."""
+    from gaussmix.estimators import start_search
+
+    computed = []
+    original = start_search.StartSearch._new_start_statistics
+
+    def counting(self, strategy, *args):
+        computed.append(strategy)
+        return original(self, strategy, *args)
+
+    monkeypatch.setattr(start_search.StartSearch, "_new_start_statistics", counting)
+    X = rng.normal(size=(80, 3)) + np.repeat([[0.0, 0.0, 0.0], [4.0, 0.0, 1.0]], 40, axis=0)
+    models = models_where(lambda model: model.family == "dense", MODELS)
+    alone = [gm.GaussianMixture(3, covariance_type=m, n_init=4, random_state=1).fit(X)
+             for m in models]
+    assert len(computed) == 4 * len(models)
+    computed.clear()
+    with start_search.starts_shared():
+        shared = [gm.GaussianMixture(3, covariance_type=m, n_init=4, random_state=1).fit(X)
+                  for m in models]
+        assert len(computed) == 4  # one per start, for every dense model
+        computed.clear()
+        for seed in (0, 1):
+            gm.GaussianMixture(3, init_params="k-means++", random_state=seed).fit(X)
+        assert len(computed) == 2
+    for one, other in zip(alone, shared):
+        assert one.lower_bound_ == pytest.approx(other.lower_bound_, rel=1e-12)
+        np.testing.assert_allclose(one.means_, other.means_, rtol=1e-10)

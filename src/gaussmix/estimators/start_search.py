@@ -21,6 +21,8 @@ search is the same for all of them.
 from __future__ import annotations
 
 import copy
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -55,6 +57,41 @@ SEARCH_PARAMS = ("hierarchical",)
 KEPT_RESPONSIBILITIES = 1 << 20
 
 
+_SHARED = threading.local()
+
+
+@contextmanager
+def starts_shared():
+    """Within it (in this thread), fits on the same rows take one another's start statistics
+    instead of computing them again: a model-selection grid's covariance models start from the
+    same partitions at each number of components (the statistics depend on the covariance model
+    only through its kernel family). Only starts that draw nothing from the random stream are
+    shared (the hierarchical ones; a start that drew once draws again), so every fit is the
+    one it would be alone."""
+    before = getattr(_SHARED, "starts", None)
+    _SHARED.starts = {}
+    try:
+        yield
+    finally:
+        _SHARED.starts = before
+
+
+def _shared_key(strategy, X, sample_weight, k, family, dtype):
+    """The key of a start's statistics within :func:`starts_shared` (``None`` outside it, or
+    for a start given as a function)."""
+    if getattr(_SHARED, "starts", None) is None or not isinstance(strategy, str):
+        return None
+    return strategy, k, family, np.dtype(dtype).str, id(X), X.shape, id(sample_weight)
+
+
+def _stream_position(random_state):
+    """Where ``random_state`` stands (``None`` for a stream that cannot say)."""
+    if not isinstance(random_state, np.random.RandomState):
+        return None
+    _, keys, position, *rest = random_state.get_state()
+    return keys.tobytes(), position, tuple(rest)
+
+
 class StartSearch:
     """Mixin of :class:`~gaussmix.estimators.driver.BaseMixture`: starts and the start search."""
 
@@ -62,6 +99,19 @@ class StartSearch:
         """Statistics of the starting responsibilities of ``strategy`` (a name of
         :data:`~gaussmix.engine.starts.INITIALIZERS_ALL`, or such a function) in one pass
         over ``X``."""
+        k, dtype = self.n_components, X.dtype.type
+        family = self._covariance_model.family
+        key = _shared_key(strategy, X, sample_weight, k, family, dtype)
+        if key is not None and key in _SHARED.starts:
+            return _SHARED.starts[key]
+        before = _stream_position(random_state) if key is not None else None
+        stats = self._new_start_statistics(strategy, X, sample_weight, random_state)
+        if before is not None and _stream_position(random_state) == before:
+            _SHARED.starts[key] = stats  # (it drew nothing: the same for any stream)
+        return stats
+
+    def _new_start_statistics(self, strategy, X, sample_weight, random_state):
+        """:meth:`_start_statistics`, computed."""
         k, dtype = self.n_components, X.dtype.type
         family = self._covariance_model.family
         shift = np.asarray(X[: min(len(X), 4096)], dtype=np.float64).mean(axis=0)

@@ -30,6 +30,8 @@ DEGENERATE_VARIANCE = 1e-4
 # The data's covariance gets this fraction of its mean variance on the diagonal (so that it is
 # positive definite); a direction within twice that has no spread of its own.
 COVARIANCE_FLOOR = 1e-12
+# select_model's ridge, relative to the smallest variance of a column that varies.
+RELATIVE_REG_COVAR = 1e-6
 
 
 def information_criteria(loglik, n_parameters, n_samples, entropy):
@@ -229,6 +231,15 @@ class DataSpread:
         variances = np.diag(self.matrix)
         scale = max(float(np.mean(variances)), np.finfo(np.float64).tiny)
         return variances[variances > 2 * COVARIANCE_FLOOR * scale]
+
+    @property
+    def ridge(self):
+        """select_model's default ``reg_covar``: ``RELATIVE_REG_COVAR`` times the smallest
+        variance of a column that varies (:attr:`column_variances`): no column, whatever its
+        units, is regularised by more than a millionth of its variance (scikit-learn's 1e-6 is
+        a tenth of a column's in small units, and changes every likelihood of the grid)."""
+        variances = self.column_variances
+        return float(RELATIVE_REG_COVAR * (variances.min() if variances.size else 1.0))
 
     @classmethod
     def of(cls, matrix):

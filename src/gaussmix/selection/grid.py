@@ -45,6 +45,7 @@ from ..engine.validation import (
 from ..estimators import GaussianMixture
 from ..estimators.batch import fit_side_by_side
 from ..estimators.sklearn_protocol import check_random_state, convergence_warnings_off
+from ..estimators.start_search import starts_shared
 from .criteria import (
     CRITERIA,
     DEGENERATE_VARIANCE,
@@ -155,9 +156,10 @@ class Scored(NamedTuple):
 
 @contextmanager
 def _as_the_grid_fits(data_cov):
-    """Fits as the grid runs them: warnings off (its table says), runs held up by the ridge
-    stopped (such fits are degenerate; ``data_cov``: the data's :class:`DataSpread`)."""
-    with convergence_warnings_off(), stopping_at_the_ridge(data_cov.whitener, DEGENERATE_VARIANCE):
+    """Fits as the grid runs them: warnings off (its table says), starts shared, runs held up
+    by the ridge stopped (degenerate fits; ``data_cov``: the data's :class:`DataSpread`)."""
+    with convergence_warnings_off(), starts_shared(), stopping_at_the_ridge(
+            data_cov.whitener, DEGENERATE_VARIANCE):
         yield
 
 
@@ -316,7 +318,7 @@ def select_model(
     **params
         Further :class:`GaussianMixture` parameters (``tol``, ``max_iter``, ``reg_covar``,
         ``init_params``...), the same for every fit. Without ``reg_covar``, the ridge is ``1e-6``
-        times the smallest variance of a column that varies (:func:`relative_reg_covar`), so
+        times the smallest variance of a column that varies (``DataSpread.ridge``), so
         that the grid's likelihoods do not depend on the units of the columns.
 
     Returns
@@ -367,7 +369,7 @@ def select_model(
     data_cov = DataSpread.of_rows(fill_for_start(X, sample_weight) if missing else X,
                                   sample_weight)
     if "reg_covar" not in params:
-        params = {**params, "reg_covar": relative_reg_covar(data_cov.column_variances)}
+        params = {**params, "reg_covar": data_cov.ridge}
 
     grid = [(k, ctype) for ctype in ctypes for k in ks]
     seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=len(grid))
@@ -402,19 +404,6 @@ def _estimator_of(estimator, params):
     kept = {name: value for name, value in estimator.get_params(deep=False).items()
             if name not in ("n_components", "covariance_type", "random_state", "n_init")}
     return type(estimator), {**kept, **params}
-
-
-# select_model's ridge, relative to the data's smallest column variance.
-RELATIVE_REG_COVAR = 1e-6
-
-
-def relative_reg_covar(variances):
-    """select_model's default ``reg_covar``: ``RELATIVE_REG_COVAR`` times the smallest positive
-    column variance (of the columns that vary, :attr:`DataSpread.column_variances`), so that no column, whatever its units, is regularised by more than a
-    millionth of its variance (scikit-learn's absolute 1e-6 is a tenth of the variance of a
-    column measured in small units, and changes every likelihood of the grid)."""
-    positive = variances[variances > 0]
-    return float(RELATIVE_REG_COVAR * (positive.min() if positive.size else 1.0))
 
 
 def _fit_side_by_side(tasks, on_done=None):
