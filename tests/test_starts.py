@@ -224,3 +224,13 @@ def test_a_grid_computes_each_start_once_for_all_its_covariance_models(rng, monk
     for one, other in zip(alone, shared):
         assert one.lower_bound_ == pytest.approx(other.lower_bound_, rel=1e-12)
         np.testing.assert_allclose(one.means_, other.means_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (5, 8)])
+def test_fewer_rows_than_columns_take_every_start(shape):
+    """mclust's own start agglomerates the rows in mclust's coordinates, which span at most as
+    many dimensions as there are rows: with fewer rows than columns its tree was merged beside
+    the model-based one in the other's dimension and raised IndexError (found by fuzzing)."""
+    X = np.random.default_rng(0).normal(size=shape)
+    fit = gm.GaussianMixture(2, n_init=4, random_state=0).fit(X)
+    assert np.isfinite(fit.lower_bound_)

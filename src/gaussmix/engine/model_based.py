@@ -270,7 +270,9 @@ def model_based_trees(X, weights, n_clusters, n_groups=None, criterion="conjugat
     if trace_rows is not None:
         traced = (np.asarray(trace_rows, dtype=np.float64), "trace", [max(wanted)])
         traced_from = min(n, trace_groups(n, max(wanted), d))
-        if n > min(traced_from, *groups_of.values()):  # different starting groups
+        # apart where it starts from other groups, or where its rows have fewer columns (mclust's
+        # coordinates span at most as many dimensions as there are rows)
+        if n > min(traced_from, *groups_of.values()) or traced[0].shape[1] != d:
             alone = _merge_side_by_side([traced], w, traced_from)[0]
             return [*model_based_trees(X, w, wanted, n_groups, criterion), alone]
     trees = {}
@@ -408,7 +410,7 @@ class _Lockstep:
         self.own[tr, a] = both[:, 0]
         others = self.active.copy()
         others[tr, a] = False
-        row = np.where(others, both[:, 1:] - both[:, :1] - self.own, np.inf)
+        row = np.where(others, _cost(both[:, 1:], both[:, :1], self.own), np.inf)
         self.cost[tr, a] = row
         self.cost[tr, :, a] = row
         self._update_partners(a, b, others, row)
@@ -469,6 +471,16 @@ def _group_moments(sym, xc, w, labels, counts):
     return means, sym.pack(scatter)
 
 
+def _cost(union, first, second):
+    """The cost ``union - first - second`` of merging two groups from their criterion terms.
+    It is ``nan`` where every term is ``inf`` (scatters singular even with the prior, on rows
+    that span fewer dimensions than the data has columns, or on copies of one row): the
+    agglomeration then merges in argmin's order (``nan`` first), which still gives a partition,
+    as any start of such data is."""
+    with np.errstate(invalid="ignore"):
+        return union - first - second
+
+
 def _pair_costs(criterion, n_trees, counts, means, scatter, own, sym):
     """``(trees, g, g)`` costs of merging every pair of groups, symmetric, ``inf`` on the
     diagonal."""
@@ -480,8 +492,8 @@ def _pair_costs(criterion, n_trees, counts, means, scatter, own, sym):
         a, b = first[lo : lo + block], second[lo : lo + block]
         merged = scatter[:, a] + scatter[:, b] + (counts[a] * counts[b] / (counts[a] + counts[b])
                                                   ) * sym.outer((means[b] - means[a]).T)
-        pair = criterion.terms(merged[:, None], (counts[a] + counts[b])[None]) - own[:, a] - (
-            own[:, b])
+        pair = _cost(criterion.terms(merged[:, None], (counts[a] + counts[b])[None]),
+                     own[:, a], own[:, b])
         cost[:, a, b] = pair
         cost[:, b, a] = pair
     return cost
