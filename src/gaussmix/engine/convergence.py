@@ -144,8 +144,7 @@ class StoppingRule:
         weight = nk[few]
         mean = s1[few] / weight[:, None]
         if s2.ndim == 2:
-            variances = s2[few] / weight[:, None] - mean**2
-            covariances = variances[:, :, None] * np.eye(variances.shape[1])
+            covariances = s2[few] / weight[:, None] - mean**2
         else:
             covariances = s2[few] / weight[:, None, None] - mean[:, :, None] * mean[:, None, :]
         held[few] = held_covariances(covariances, self.ridge, self.whitener, self.collapsed)
@@ -206,10 +205,10 @@ def ridge_context():
 def held_by_ridge(factors, ridge, family="dense", whitener=None, collapsed=0.0):
     """Per component, whether its covariance, given by its precision factor (``(C, D, D)``
     upper triangular with ``factor @ factor.T`` the precision, or ``(C, D)`` inverse standard
-    deviations for ``'diagonal'``), is held up by the ridge: a variance below ``ridge`` in some direction in
-    which the data spread, and one below ``collapsed`` times the data's own (the columns of
-    ``whitener``, ``(D, r)``, whiten the data on those directions; ``None``: every direction,
-    no second test).
+    deviations for ``'diagonal'``), is held up by the ridge: a variance below ``ridge`` in some
+    direction in which the data spread, and one below ``collapsed`` times the data's own (the
+    columns of ``whitener``, ``(D, r)``, whiten the data on those directions; ``None``: every
+    direction, no second test).
 
     The smallest variance is at least ``1 / ||factor||_F^2`` (the precision's largest
     eigenvalue is at most its trace), so only components below that bound are decomposed.
@@ -224,7 +223,7 @@ def held_by_ridge(factors, ridge, family="dense", whitener=None, collapsed=0.0):
     if not near.size or (whitener is not None and not whitener.shape[1]):
         return held  # (data with no spread: no direction to judge)
     if family == "diagonal":
-        covariances = (1.0 / factors[near] ** 2)[:, :, None] * np.eye(factors.shape[1])
+        covariances = 1.0 / factors[near] ** 2
     else:  # C = f^-T f^-1 by the triangular inverse (inverting f f^T squares its condition)
         inverse = lower_triangular_inverse(np.swapaxes(factors[near], -1, -2))
         covariances = inverse @ np.swapaxes(inverse, -1, -2)
@@ -233,8 +232,11 @@ def held_by_ridge(factors, ridge, family="dense", whitener=None, collapsed=0.0):
 
 
 def held_covariances(covariances, ridge, whitener=None, collapsed=0.0):
-    """:func:`held_by_ridge` of covariances given as matrices ``(C, D, D)`` (one that is not
-    finite, a variance beyond float range, is not held)."""
+    """:func:`held_by_ridge` of covariances given as matrices ``(C, D, D)``, or as variances
+    along the axes ``(C, D)`` (one that is not finite, a variance beyond float range, is not
+    held)."""
+    if covariances.ndim == 2:
+        covariances = covariances[:, :, None] * np.eye(covariances.shape[1])
     held = np.zeros(len(covariances), dtype=bool)
     finite = np.all(np.isfinite(covariances), axis=(1, 2))
     if not finite.any() or (whitener is not None and not whitener.shape[1]):

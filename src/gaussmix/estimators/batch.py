@@ -317,7 +317,7 @@ def _m_steps_together(groups, stats, n_iter, dtype):
     held = _held_by_ridge(groups, terms)
     at = 0
     for (owner, members), (bounds, state_of) in zip(groups, stepped):
-        # an estimator's runs share its stopping rule
+        # an estimator's runs share its stopping rule and number of components
         span = slice(at, at + sum(run.k for run in members))
         rows = rows_held_by_ridge(owner._covariance_model, members[0].rule, stats.nk[span],
                                   stats.s1[span], stats.s2[span])
@@ -325,8 +325,7 @@ def _m_steps_together(groups, stats, n_iter, dtype):
             own = slice(at, at + run.k)
             run.advance_to(state_of, g, bound, n_iter, terms.weights[own],
                            (held is not None and bool(held[own].any()))
-                           or (rows is not None and bool(rows[own.start - span.start:
-                                                              own.stop - span.start].any())))
+                           or (rows is not None and bool(rows[g * run.k:(g + 1) * run.k].any())))
             run.terms = (terms, at)
             at += run.k
     return True

@@ -242,7 +242,7 @@ def common_axes(matrices, rtol):
     """Whether symmetric matrices ``(K, D, D)`` share one orientation (all diagonal in one
     orthogonal basis), to ``rtol`` of their largest entry."""
     axes = orientation_of(matrices)[0]
-    rotated = np.einsum("ji,kjl,lm->kim", axes, matrices, axes)
+    rotated = axes.T @ matrices @ axes
     off = rotated - np.einsum("kii->ki", rotated)[:, :, None] * np.eye(matrices.shape[-1])
     return bool(np.max(np.abs(off)) <= rtol * np.max(np.abs(rotated)))
 

@@ -35,11 +35,6 @@ class StackedMixtures:
         """The layout of mixtures of ``sizes`` components (one int: a single mixture)."""
         return cls(np.atleast_1d(np.asarray(sizes, dtype=np.intp)))
 
-    @classmethod
-    def equal(cls, n_mixtures: int, n_components: int) -> StackedMixtures:
-        """``n_mixtures`` mixtures of ``n_components`` each."""
-        return cls.of(np.full(n_mixtures, n_components))
-
     @cached_property
     def starts(self) -> np.ndarray:
         """Each mixture's first component."""
