@@ -165,6 +165,21 @@ def test_select_model_ranks_validly_or_refuses(data, covariance_types):
         _check_fitted(selection.best_, X)
 
 
+@given(n_rows=st.integers(2, 8), extra=st.integers(1, 8), n_init=st.integers(1, 6),
+       copies=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_fewer_rows_than_columns_fit_validly_or_refuse(n_rows, extra, n_init, copies, seed):
+    """Wide data (fewer rows than columns, where mclust's coordinates span fewer dimensions
+    than the data) through every start of the default search: a valid fit or a documented
+    refusal, never an IndexError (the crash this test's class was found by)."""
+    X = np.random.default_rng(seed).normal(size=(n_rows, n_rows + extra))
+    if copies:  # rows spanning fewer dimensions still
+        X[1:] = X[0]
+    model = gm.GaussianMixture(min(2, n_rows), n_init=n_init, max_iter=20, random_state=0)
+    fitted = _call(lambda: model.fit(X))
+    if fitted is not None:
+        _check_fitted(fitted, X)
+
+
 @given(data=datasets(), n_components=st.integers(1, 3))
 def test_bayesian_mixture_fits_validly_or_refuses(data, n_components):
     X, weights = data
