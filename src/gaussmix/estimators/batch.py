@@ -44,6 +44,7 @@ from ..engine.estep import (
 from ..engine.layout import chunk_rows
 from ..engine.stats import components_of, split_groups
 from .em_loop import Finished, Run, iterate_alone, rows_held_by_ridge
+from .relaxed_steps import plain_instead, relaxed_statistics
 
 # Batched runs pay on at most this many rows (above it an iteration is arithmetic).
 BATCH_ROWS = 50_000
@@ -272,8 +273,13 @@ def _batch_step(runs, X, sample_weight, n_iter, dtype, chunk, n_threads, statist
                            drop_failed)
         return
     groups = [(owner, list(members)) for owner, members in groupby(runs, key=lambda r: r.owner)]
-    if len({type(owner) for owner, _ in groups}) == 1 and _m_steps_together(
-            groups, stats, n_iter, dtype):
+    one_class = len({type(owner) for owner, _ in groups}) == 1
+    stats, relaxed = relaxed_statistics(runs, stats, one_class)
+    if relaxed is not None:
+        if _m_steps_together(groups, relaxed, n_iter, dtype):
+            return
+        plain_instead(runs)  # a step failed: the plain steps below say which, if one still does
+    if one_class and _m_steps_together(groups, stats, n_iter, dtype):
         return
     first, group = 0, 0
     for owner, members in groups:

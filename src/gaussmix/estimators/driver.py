@@ -252,7 +252,8 @@ class BaseMixture(StartSearch, BatchedRuns, SklearnEstimator):
             if do_init:
                 runs = self._distinct_starts(start_data, random_state, chunk, n_init)
             else:
-                runs = [Start(0, self._fitted_state(), self.lower_bound_)]
+                runs = [Start(0, self._fitted_state(), self.lower_bound_,
+                              getattr(self, "_relaxation", None))]
         return _FitPlan(X, sample_weight, runs, dtype, chunk, n_threads, path.em_statistics,
                         n_init)
 
@@ -285,6 +286,7 @@ class BaseMixture(StartSearch, BatchedRuns, SklearnEstimator):
         self.n_iter_ = best.n_iter
         self.lower_bound_ = float(best.lower_bound)
         self.lower_bounds_ = [float(v) for v in best.history]
+        self._relaxation = best.relaxation  # what a warm start continues
         return self
 
     def _distinct_starts(self, start_data, random_state, chunk, n_init):
@@ -332,21 +334,21 @@ class BaseMixture(StartSearch, BatchedRuns, SklearnEstimator):
             start_time = time.perf_counter()
             result = self._iterate(plan.X, plan.sample_weight, start.state, start.lower_bound,
                                    self.max_iter, self.tol, plan.dtype, plan.chunk,
-                                   plan.n_threads, plan.statistics, start_time=start_time)
+                                   plan.n_threads, plan.statistics, start_time, start.relaxation)
             yield Finished(start.init, result, time.perf_counter() - start_time)
 
     def _iterate(self, X, sample_weight, state, lower_bound, max_iter, tol, dtype, chunk,
-                 n_threads=1, statistics=None, start_time=None):
+                 n_threads=1, statistics=None, start_time=None, relaxation=None):
         """At most ``max_iter`` EM iterations from ``state`` on their own (the loop of
         :func:`~gaussmix.estimators.batch.iterate_alone`); stops by the
         :class:`~gaussmix.engine.convergence.StoppingRule` of ``tol`` (``None``: the relative
         rule; ``-inf``: never). Returns a :class:`~gaussmix.estimators.batch.RunResult`.
 
         With ``start_time`` (a ``perf_counter`` value), ``verbose >= 2`` logs every
-        ``verbose_interval`` iterations.
+        ``verbose_interval`` iterations; ``relaxation``: that of the run a warm start continues.
         """
         run = Run(self, state, max_iter, self._stopping_rule(X, sample_weight, tol),
-                   lower_bound, dtype, start_time)
+                  lower_bound, dtype, start_time, relaxation)
         iterate_alone([run], X, sample_weight, dtype, chunk, n_threads, statistics)
         return run.result()
 

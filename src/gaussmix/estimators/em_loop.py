@@ -11,6 +11,7 @@ the same :class:`Run` objects. The records :class:`Start`, :class:`RunResult` an
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import numpy as np
 
 from ..engine.em import e_step
 from ..engine.estep import resident_rows
+from .relaxed_steps import plain_instead, relaxed_statistics
 from .sklearn_protocol import warn_convergence
 
 logger = logging.getLogger("gaussmix")
@@ -97,11 +99,11 @@ class Run:
     """The progress of one EM run of a batch (what ``_iterate`` keeps for one run)."""
 
     __slots__ = ("_rows_held", "_state", "_state_of", "before", "bound", "converged", "dtype",
-                 "error", "history", "k", "max_iter", "n_iter", "owner", "rule", "start_time",
-                 "stopped", "terms")
+                 "error", "history", "k", "max_iter", "n_iter", "owner", "relaxation", "rule",
+                 "start_time", "stopped", "terms")
 
     def __init__(self, owner, state, max_iter, rule, bound=-np.inf, dtype=np.float64,
-                 start_time=None):
+                 start_time=None, relaxation=None):
         self.owner, self.max_iter, self.rule = owner, max_iter, rule
         self.before = -np.inf
         self.dtype, self.stopped = dtype, False
@@ -115,6 +117,11 @@ class Run:
         # (StackedTerms, first component): where the E-step terms of ``state`` stand in the
         # terms of the last M-step this run took side by side with others, if it did
         self.terms = None
+        # over-relaxed steps (a batch's runs under the default rule; None: plain EM only)
+        # (``relaxation``: the record a warm start continues, as the run it continues left it)
+        self.relaxation = None
+        if rule.tol is None and getattr(owner, "_over_relaxed", False):
+            self.relaxation = Relaxation() if relaxation is None else copy.copy(relaxation)
 
     @property
     def state(self):
@@ -149,11 +156,15 @@ class Run:
 
     def _advance(self, bound, n_iter, weights, held=False):
         """The one convergence test and history of every EM run, alone or in a batch."""
-        previous = self.bound
+        previous, relaxation = self.bound, self.relaxation
+        if relaxation is not None and relaxation.undone(self, bound, n_iter):
+            return
         if singular_drop(self.owner, previous, bound, self.dtype) or held:
             self.stopped = True
         elif self.rule.converged(self.before, previous, bound, weights):
-            self.converged = True
+            self.converged = relaxation is None or relaxation.may_stop()
+        if relaxation is not None:
+            relaxation.stepped(self.converged)
         self.before = previous
         self.bound, self.n_iter, self.terms = bound, n_iter, None
         self.history.append(bound)
@@ -187,7 +198,15 @@ class Run:
         def step():
             stats = e_step(lambda far: owner._kernel(state, dtype, far, fitting=True),
                            X, sample_weight, dtype, chunk, n_threads, statistics)
-            stepped = owner._m_step(stats, state, dtype)
+            stats, relaxed = relaxed_statistics([self], stats)
+            stepped = None
+            if relaxed is not None:
+                try:
+                    stepped, stats = owner._m_step(relaxed, state, dtype), relaxed
+                except ValueError:  # the plain step below says whether it still fails
+                    plain_instead([self])
+            if stepped is None:
+                stepped = owner._m_step(stats, state, dtype)
             rows = rows_held_by_ridge(owner._covariance_model, self.rule, stats.nk, stats.s1,
                                       stats.s2)
             self._rows_held = rows is not None and bool(rows.any())
@@ -199,20 +218,87 @@ class Run:
         """The run's :class:`RunResult` (``None`` when it failed)."""
         if self.failed:
             return None
-        return RunResult(self.state, self.bound, self.n_iter, self.converged, self.history)
+        return RunResult(self.state, self.bound, self.n_iter, self.converged, self.history,
+                         self.relaxation)
+
+
+# Plain steps in a row on which the convergence test must pass to stop a run that has taken
+# over-relaxed steps (Relaxation.may_stop): the test's three bounds then all come from plain
+# steps, none of them the first one after an extrapolated step (whose gain still carries it).
+VERIFIED = 3
+
+
+class Relaxation:
+    """A run's over-relaxed steps (:mod:`gaussmix.engine.overrelaxation`): the moments its
+    state was stepped from (``moments``, and whether they were ``extrapolated``), those of the
+    E-step at its last state that raised the log-likelihood (``accepted``: the plain step taken
+    instead of an extrapolated one that did not), ``eta``, whether it has ever extrapolated
+    (``ever``) and how many of its last states were plain steps (``plain``).
+
+    The convergence test judges plain EM's rate: where it would stop a run that has
+    extrapolated, the run goes on with plain steps (``relaxing`` off) until the test passes on
+    :data:`VERIFIED` of them in a row, or finds it still climbing (over-relaxed steps
+    resume). A run that never extrapolated stops exactly where plain EM stops."""
+
+    __slots__ = ("accepted", "eta", "ever", "extrapolated", "moments", "next_plain", "plain",
+                 "rejected", "relaxing")
+
+    def __init__(self):
+        self.moments = self.accepted = None
+        self.eta, self.relaxing, self.plain = 1.0, True, 1
+        self.extrapolated = self.rejected = self.ever = False
+        self.next_plain = True
+
+    def undone(self, run, bound, n_iter):
+        """Whether this step (to ``bound``) undoes an extrapolated one: the state it judged is
+        dropped, its bound not taken (the history repeats the last one), and the plain step
+        from the state before is already under way."""
+        if not self.rejected:
+            return False
+        self.rejected, self.plain = False, 1
+        run.n_iter, run.terms = n_iter, None
+        run.history.append(run.bound)
+        observer = getattr(run.owner, "_observer", None)
+        if observer is not None:  # the EM animation: a frame per iteration, this one too
+            observer(n_iter, run.state, run.bound)
+        return True
+
+    def may_stop(self):
+        """Whether the convergence test, which has just passed, may stop the run. A run that
+        has taken an over-relaxed step goes on with plain steps (``relaxing`` off) until it
+        passes on :data:`VERIFIED` of them in a row: the first plain steps after an
+        extrapolated one still carry what it set moving, and their gains fall faster than
+        plain EM's own rate (the test would stop on a slow ridge that plain EM climbs on)."""
+        if not self.ever or self.plain >= VERIFIED:
+            return True
+        self.relaxing = False
+        return False
+
+    def stepped(self, converged):
+        """After the convergence test (``converged``: its verdict): where plain steps find the
+        run still climbing, over-relaxed steps resume."""
+        if not converged and not self.relaxing and self.plain >= VERIFIED:
+            self.relaxing = True
+        self.plain = self.plain + 1 if self.next_plain else 0
+
+    def forget(self):
+        """A step taken outside the batch: nothing to extrapolate from."""
+        self.moments = self.accepted = None
+        self.extrapolated, self.next_plain, self.eta = False, True, 1.0
 
 
 @dataclass(frozen=True)
 class RunResult:
     """Where one EM run ended: its ``state``, its last ``lower_bound``, its ``n_iter``
-    iterations, whether it ``converged``, and the lower bound after each iteration
-    (``history``)."""
+    iterations, whether it ``converged``, the lower bound after each iteration (``history``)
+    and its over-relaxed steps' :class:`Relaxation` (``None`` without them)."""
 
     state: object
     lower_bound: float
     n_iter: int
     converged: bool
     history: list
+    relaxation: object = None
 
 
 @dataclass(frozen=True)
@@ -228,9 +314,11 @@ class Finished:
 
 @dataclass(frozen=True)
 class Start:
-    """One initialisation of a fit: its index ``init`` within ``n_init``, its ``state`` and
-    the lower bound it starts from (``-inf`` for a new start)."""
+    """One initialisation of a fit: its index ``init`` within ``n_init``, its ``state``, the
+    lower bound it starts from (``-inf`` for a new start) and, for a warm start, the
+    :class:`Relaxation` of the run it continues."""
 
     init: int
     state: object
     lower_bound: float = -np.inf
+    relaxation: object = None

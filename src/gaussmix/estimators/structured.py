@@ -60,6 +60,10 @@ class StructuredMixture(GaussianMixture):
     # and no noise component: not parameters of these estimators.
     covariance_type = "full"
     noise = False
+    # Plain EM steps only: the M-step starts from the previous state's structure (loadings,
+    # subspaces), so the plain step that undoes an over-relaxed one, taken from the state it
+    # undoes, is not the plain step from the state before it.
+    _over_relaxed = False
 
     # ------------------------------------------------------------------ per family
     def _store_extra(self, extra, dtype):
