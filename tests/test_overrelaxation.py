@@ -166,3 +166,24 @@ def test_a_pooled_covariance_and_the_structured_families_take_plain_steps():
     assert gm.GaussianMixture(4)._over_relaxed
     assert not gm.FactorMixture(2)._over_relaxed
     assert not gm.HighDimensionalMixture(2)._over_relaxed
+
+
+def test_the_screened_pool_takes_plain_steps_and_the_full_runs_relax(monkeypatch):
+    """emEM's screen compares starts after the same number of plain EM steps; the runs it
+    picks then go on like any other."""
+    from gaussmix.engine.starts import SCREEN_ITER
+    from gaussmix.estimators import batch
+
+    seen = []
+    iterate = batch._iterate_side_by_side
+
+    def recorded(runs, *args, **kwargs):
+        seen.extend(runs)
+        return iterate(runs, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "_iterate_side_by_side", recorded)
+    gm.GaussianMixture(4, n_init=8, random_state=0).fit(_crawling_data())
+    screened = [run for run in seen if run.max_iter == SCREEN_ITER]
+    full = [run for run in seen if run.max_iter != SCREEN_ITER]
+    assert screened and all(run.relaxation is None for run in screened)
+    assert full and all(run.relaxation is not None for run in full)

@@ -87,29 +87,33 @@ class BatchedRuns:
                 and not self._holds_missing(X))
 
     def _iterate_runs(self, X, sample_weight, states, max_iter, tol, dtype, chunk,
-                      n_threads=1, statistics=None, drop_failed=False):
-        """:meth:`_iterate` of every state in ``states``, batched when :meth:`_batchable`.
+                      n_threads=1, statistics=None, drop_failed=False, plain=False):
+        """:meth:`_iterate` of every state in ``states``, batched when :meth:`_batchable`
+        (``plain``: plain EM steps only, no over-relaxed ones).
 
         Returns one ``(state, lower_bound, n_iter, converged, history)`` per state, in order.
         A run whose step raises ``ValueError`` (a collapse) raises it, or with ``drop_failed``
         gives ``None`` instead.
         """
+        relaxation = False if plain else None
         if len(states) < 2 or not self._batchable(X, statistics, states[0]):
             rule = self._stopping_rule(X, sample_weight, tol)
-            runs = [Run(self, state, max_iter, rule, dtype=dtype) for state in states]
+            runs = [Run(self, state, max_iter, rule, dtype=dtype, relaxation=relaxation)
+                    for state in states]
             iterate_alone(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
                           drop_failed)
             return [run.result() for run in runs]
         return self._iterate_batched(X, sample_weight, states, max_iter, tol, dtype, chunk,
-                                     n_threads, statistics, drop_failed)
+                                     n_threads, statistics, drop_failed, relaxation=relaxation)
 
     def _iterate_batched(self, X, sample_weight, states, max_iter, tol, dtype, chunk,
-                         n_threads=1, statistics=None, drop_failed=False, bounds=None):
+                         n_threads=1, statistics=None, drop_failed=False, bounds=None,
+                         relaxation=None):
         """:meth:`_iterate_runs` of runs known to be batchable (``bounds``: the lower bound
         each starts from, for its first convergence test; ``-inf`` by default)."""
         bounds = [-np.inf] * len(states) if bounds is None else bounds
         rule = self._stopping_rule(X, sample_weight, tol)
-        runs = [Run(self, state, max_iter, rule, bound, dtype)
+        runs = [Run(self, state, max_iter, rule, bound, dtype, relaxation=relaxation)
                 for state, bound in zip(states, bounds)]
         _iterate_side_by_side(runs, X, sample_weight, dtype, chunk, n_threads, statistics,
                               drop_failed)

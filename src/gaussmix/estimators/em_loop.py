@@ -118,9 +118,11 @@ class Run:
         # terms of the last M-step this run took side by side with others, if it did
         self.terms = None
         # over-relaxed steps (a batch's runs under the default rule; None: plain EM only)
-        # (``relaxation``: the record a warm start continues, as the run it continues left it)
+        # (``relaxation``: the record a warm start continues, as the run it continues left it;
+        # ``False``: plain steps only)
         self.relaxation = None
-        if rule.tol is None and getattr(owner, "_over_relaxed", False):
+        if rule.tol is None and relaxation is not False and getattr(owner, "_over_relaxed",
+                                                                      False):
             self.relaxation = Relaxation() if relaxation is None else copy.copy(relaxation)
 
     @property

@@ -230,8 +230,9 @@ class StartSearch:
                     pass
         strategies = [s for s, state in zip(strategies, states) if state is not None]
         states = [state for state in states if state is not None]
+        # plain EM: the screen compares starts after the same number of EM steps
         results = self._iterate_runs(X, sample_weight, states, n_iter, self.tol, X.dtype.type,
-                                     chunk, drop_failed=True)
+                                     chunk, drop_failed=True, plain=True)
         found = [(result.lower_bound, strategy, result.state)
                  for strategy, result in zip(strategies, results)
                  if result is not None and np.isfinite(result.lower_bound)]
