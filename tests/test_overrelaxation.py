@@ -12,11 +12,18 @@ from sklearn.exceptions import ConvergenceWarning
 
 import gaussmix as gm
 from _helpers import MODELS, models_where
-from gaussmix.engine import covariance, overrelaxation
-from gaussmix.engine.overrelaxation import Moments, admissible, extrapolated, moments_of, sums_of
+from gaussmix.engine import overrelaxation
+from gaussmix.engine.overrelaxation import (
+    Moments,
+    admissible,
+    extrapolated,
+    moments_of,
+    pooled,
+    sums_of,
+)
 
-# every model whose runs take over-relaxed steps (a pooled covariance's do not)
-RELAXED = models_where(lambda model: model.family != "shared", MODELS)
+# every registered model takes over-relaxed steps, a pooled covariance's too
+RELAXED = MODELS
 
 
 def _sums(rng, k, d, diagonal, shift):
@@ -31,9 +38,10 @@ def _sums(rng, k, d, diagonal, shift):
     return nk, s1, np.einsum("nk,nki,nkj->kij", resp, centred, centred)
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.integers(1, 5), st.integers(1, 4), st.booleans(), st.integers(0, 2**32 - 1))
-def test_moments_do_not_depend_on_the_shift_and_give_the_sums_back(k, d, diagonal, seed):
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 4), st.sampled_from(["dense", "diagonal", "shared"]),
+       st.integers(0, 2**32 - 1))
+def test_moments_do_not_depend_on_the_shift_and_give_the_sums_back(k, d, layout, seed):
     rng = np.random.default_rng(seed)
     shift = rng.normal(size=(k, d)) * 3
     other = rng.normal(size=(k, d)) * 3
@@ -43,20 +51,24 @@ def test_moments_do_not_depend_on_the_shift_and_give_the_sums_back(k, d, diagona
     def sums(around):
         centred = rows[:, None, :] - around[None]
         s1 = np.einsum("nk,nkd->kd", resp, centred)
-        s2 = (np.einsum("nk,nkd->kd", resp, centred**2) if diagonal
-              else np.einsum("nk,nki,nkj->kij", resp, centred, centred))
-        return resp.sum(axis=0), s1, s2
+        if layout == "diagonal":
+            return resp.sum(axis=0), s1, np.einsum("nk,nkd->kd", resp, centred**2)
+        s2 = np.einsum("nk,nki,nkj->kij", resp, centred, centred)
+        return resp.sum(axis=0), s1, (s2.sum(axis=0) if layout == "shared" else s2)
 
-    moments = moments_of(*sums(shift), shift)
-    for part, again in zip(moments, moments_of(*sums(other), other)):
+    moments = moments_of(*sums(shift), shift, layout)
+    for part, again in zip(moments, moments_of(*sums(other), other, layout)):
         assert_allclose(part, again, rtol=1e-9, atol=1e-9)
-    for part, again in zip(sums(other), sums_of(moments, other)):
+    for part, again in zip(sums(other), sums_of(moments, other, layout)):
         assert_allclose(part, again, rtol=1e-9, atol=1e-8)
+    if layout == "dense":  # pooled, the sums a shared covariance's M-step pools
+        pooled_sums = sums_of(pooled(moments), other, "shared")
+        assert_allclose(pooled_sums[2], sums(other)[2].sum(axis=0), rtol=1e-9, atol=1e-8)
 
 
 def test_an_extrapolation_is_linear_and_plain_em_at_eta_one(rng):
-    before = moments_of(*_sums(rng, 3, 2, False, np.zeros((3, 2))), np.zeros((3, 2)))
-    after = moments_of(*_sums(rng, 3, 2, False, np.zeros((3, 2))), np.zeros((3, 2)))
+    before = moments_of(*_sums(rng, 3, 2, False, np.zeros((3, 2))), np.zeros((3, 2)), "dense")
+    after = moments_of(*_sums(rng, 3, 2, False, np.zeros((3, 2))), np.zeros((3, 2)), "dense")
     for part, plain in zip(extrapolated(before, after, np.ones(3)), after):
         assert_allclose(part, plain)
     eta = np.array([1.0, 2.0, 3.5])
@@ -162,11 +174,23 @@ def test_a_batch_of_runs_equals_the_runs_alone(monkeypatch):
     assert together.lower_bound_ == pytest.approx(alone.lower_bound_, rel=1e-12)
 
 
-def test_a_pooled_covariance_and_the_structured_families_take_plain_steps():
-    shared = [name for name in MODELS if covariance.get(name).family == "shared"]
-    assert shared and not set(shared) & set(RELAXED)
-    for name in shared:
-        assert not gm.GaussianMixture(4, covariance_type=name)._over_relaxed
+@pytest.mark.parametrize("name", models_where(lambda model: model.shared, MODELS))
+def test_a_pooled_covariance_steps_alike_in_a_batch_and_alone(name, monkeypatch):
+    """A run alone pools its statistics over the components, a batch keeps them per component:
+    both extrapolate the pooled within-component covariance, so they take the same steps."""
+    from gaussmix.estimators import batch
+
+    X = _crawling_data()
+    params = {"covariance_type": name, "n_init": 4, "random_state": 0, "max_iter": 3000}
+    together = gm.GaussianMixture(5, **params).fit(X)
+    monkeypatch.setattr(batch, "BATCH_ROWS", 10)
+    alone = gm.GaussianMixture(5, **params).fit(X)
+    assert together.n_iter_ == alone.n_iter_
+    assert together.lower_bound_ == pytest.approx(alone.lower_bound_, rel=1e-12)
+    assert_allclose(together.covariances_, alone.covariances_, rtol=1e-8)
+
+
+def test_the_structured_families_take_plain_steps():
     assert gm.GaussianMixture(4)._over_relaxed
     assert not gm.FactorMixture(2)._over_relaxed
     assert not gm.HighDimensionalMixture(2)._over_relaxed

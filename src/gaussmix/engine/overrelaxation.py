@@ -39,29 +39,44 @@ class Moments(NamedTuple):
     covariances: np.ndarray
 
 
-def moments_of(nk, s1, s2, shift):
+def moments_of(nk, s1, s2, shift, layout):
     """:class:`Moments` of E-step sums ``nk``, ``s1`` and ``s2`` taken around ``shift`` (one
-    point per component), in ``s2``'s layout (dense or along the axes)."""
+    point per component), in the statistics' ``layout``: ``"dense"``, ``"diagonal"`` (along the
+    axes) or ``"shared"`` (``s2`` pooled over the components: every component then gets the
+    pooled within-component covariance, see :func:`pooled`)."""
     safe = np.where(nk > 0, nk, 1.0)
     mc = s1 / safe[:, None]
-    if s2.ndim == 3:
+    if layout == "shared":
+        within = (s2 - (nk * mc.T) @ mc) / nk.sum()
+        covariances = np.broadcast_to(0.5 * (within + within.T), (len(nk),) + within.shape)
+    elif layout == "dense":
         covariances = s2 / safe[:, None, None] - mc[:, :, None] * mc[:, None, :]
     else:
         covariances = s2 / safe[:, None] - mc**2
     return Moments(nk, mc + shift, covariances)
 
 
-def sums_of(moments, shift):
-    """The E-step sums ``(nk, s1, s2)`` around ``shift`` that have these :class:`Moments` (the
-    inverse of :func:`moments_of`)."""
+def sums_of(moments, shift, layout):
+    """The E-step sums ``(nk, s1, s2)`` around ``shift`` in ``layout`` that have these
+    :class:`Moments` (the inverse of :func:`moments_of`; ``"shared"``: moments whose components
+    hold one pooled covariance)."""
     nk, means, covariances = moments
     mc = means - shift
     s1 = nk[:, None] * mc
-    if covariances.ndim == 3:
-        s2 = nk[:, None, None] * (covariances + mc[:, :, None] * mc[:, None, :])
-    else:
-        s2 = nk[:, None] * (covariances + mc**2)
-    return nk, s1, s2
+    if layout == "diagonal":
+        return nk, s1, nk[:, None] * (covariances + mc**2)
+    s2 = nk[:, None, None] * (covariances + mc[:, :, None] * mc[:, None, :])
+    return nk, s1, (s2.sum(axis=0) if layout == "shared" else s2)
+
+
+def pooled(moments):
+    """One mixture's dense :class:`Moments` with every component's covariance replaced by the
+    pooled within-component covariance (weights ``nk``), which is what a shared covariance's
+    M-step takes from them: extrapolated so, a batch (whose statistics are per component) and a
+    run alone (whose statistics are pooled) take the same step."""
+    nk, means, covariances = moments
+    within = np.tensordot(nk, covariances, axes=1) / nk.sum()
+    return Moments(nk, means, np.broadcast_to(within, covariances.shape))
 
 
 def extrapolated(before, after, eta):

@@ -14,7 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.overrelaxation import GROWTH, Moments, admissible, extrapolated, moments_of, sums_of
+from ..engine.overrelaxation import (
+    GROWTH,
+    Moments,
+    admissible,
+    extrapolated,
+    moments_of,
+    pooled,
+    sums_of,
+)
 from ..engine.stats import SuffStats
 
 # The smallest eta an over-relaxed step takes: a step of eta saves about eta - 1 plain steps,
@@ -31,8 +39,7 @@ def relaxed_statistics(runs, stats, one_class=True):
     steps too (``None`` where no run extrapolates, or where the runs' estimators are of more
     than one class: their M-steps are not taken together). Sets each run's record for the
     step."""
-    if stats.extras or stats.family == "shared" or not any(
-            run.relaxation is not None for run in runs):
+    if stats.extras or not any(run.relaxation is not None for run in runs):
         for run in runs:
             if run.relaxation is not None:
                 run.relaxation.forget()
@@ -57,8 +64,10 @@ def relaxed_statistics(runs, stats, one_class=True):
             record.moments = record.accepted = None
             continue
         if current is None:
-            current = moments_of(stats.nk, stats.s1, stats.s2, stats.shift)
+            current = moments_of(stats.nk, stats.s1, stats.s2, stats.shift, stats.family)
         record.accepted = Moments(*(part[own] for part in current))
+        if stats.family == "dense" and run.owner._covariance_model.shared:
+            record.accepted = pooled(record.accepted)  # what a run alone extrapolates
         if one_class and eta >= SMALLEST and record.moments is not None:
             candidates.append((own, record, eta))
         else:
@@ -67,10 +76,10 @@ def relaxed_statistics(runs, stats, one_class=True):
     if not candidates:
         return plain, None
     before = _joined([record.moments for _, record, _ in candidates])
-    index = np.concatenate([np.arange(own.start, own.stop) for own, _, _ in candidates])
+    after = _joined([record.accepted for _, record, _ in candidates])
     sizes = [own.stop - own.start for own, _, _ in candidates]
     eta = np.repeat([eta for _, _, eta in candidates], sizes)
-    stepped = extrapolated(before, Moments(*(part[index] for part in current)), eta)
+    stepped = extrapolated(before, after, eta)
     ok = np.logical_and.reduceat(admissible(stepped), np.cumsum(sizes) - sizes)
     taken, first = [], 0
     for (own, record, _), size, good in zip(candidates, sizes, ok):
@@ -108,7 +117,11 @@ def _replaced(stats, parts):
         return stats
     index = np.concatenate([np.arange(own.start, own.stop) for own, _ in parts])
     nk, s1, s2 = stats.nk.copy(), stats.s1.copy(), stats.s2.copy()
-    nk[index], s1[index], s2[index] = sums_of(_joined([moments for _, moments in parts]),
-                                              stats.shift[index])
+    if stats.family == "shared":  # a run alone: its pooled sums
+        nk[index], s1[index], s2 = sums_of(_joined([moments for _, moments in parts]),
+                                           stats.shift[index], "shared")
+    else:
+        nk[index], s1[index], s2[index] = sums_of(_joined([moments for _, moments in parts]),
+                                                  stats.shift[index], stats.family)
     return SuffStats.of(stats.family, nk, s1, s2, stats.shift, stats.loglik, stats.weight,
                         stats.n_samples, stats.extras)

@@ -24,12 +24,8 @@ def _run_state(part, k, shared, g):
 class StackedSteps:
     """Mixin: ``_m_step_side_by_side`` for estimators of Gaussian components."""
 
-    @property
-    def _over_relaxed(self):
-        """Whether EM under the default rule takes over-relaxed steps
-        (:mod:`gaussmix.engine.overrelaxation`): where the moments are each component's (a
-        pooled covariance's sums a batch and a run alone would extrapolate differently)."""
-        return self._covariance_model.family != "shared"
+    # EM under the default rule takes over-relaxed steps (gaussmix.engine.overrelaxation)
+    _over_relaxed = True
 
     @classmethod
     def _m_step_side_by_side(cls, groups, stats, dtype):
