@@ -131,13 +131,19 @@ def test_a_crawl_takes_fewer_iterations(monkeypatch):
     assert totals[True][1] >= totals[False][1] - 1e-4 * abs(totals[False][1])
 
 
-def test_steps_that_lower_the_likelihood_are_undone(monkeypatch):
+# the models whose M-step starts from the previous covariances (an undone step must start
+# from the state before it, as plain EM would), and one that does not
+UNDONE = ("full", *models_where(lambda model: not model.stackable, MODELS))
+
+
+@pytest.mark.parametrize("name", UNDONE)
+def test_steps_that_lower_the_likelihood_are_undone(name, monkeypatch):
     """With eta growing fast, extrapolated steps overshoot: each is undone (the history repeats
     the bound before it) and the plain step taken instead, so the bound never falls."""
     monkeypatch.setattr(overrelaxation, "GROWTH", 3.0)
     monkeypatch.setattr("gaussmix.estimators.relaxed_steps.GROWTH", 3.0)
     X = _crawling_data()
-    fit = gm.GaussianMixture(4, covariance_type="full", random_state=0, max_iter=3000).fit(X)
+    fit = gm.GaussianMixture(4, covariance_type=name, random_state=0, max_iter=3000).fit(X)
     history = np.asarray(fit.lower_bounds_)
     steps = np.diff(history)
     assert np.all(steps >= -1e-12 * abs(history[-1]))
@@ -215,3 +221,25 @@ def test_the_screened_pool_takes_plain_steps_and_the_full_runs_relax(monkeypatch
     full = [run for run in seen if run.max_iter != SCREEN_ITER]
     assert screened and all(run.relaxation is None for run in screened)
     assert full and all(run.relaxation is not None for run in full)
+
+
+def test_an_undone_step_starts_from_the_state_it_undoes(monkeypatch):
+    """An M-step that starts from the previous covariances (EVE, VEV, ...) must take the plain
+    step from the state before the extrapolated one, as plain EM would."""
+    monkeypatch.setattr(overrelaxation, "GROWTH", 3.0)
+    monkeypatch.setattr("gaussmix.estimators.relaxed_steps.GROWTH", 3.0)
+    started = []
+    m_step = gm.GaussianMixture._m_step
+
+    def recorded(self, stats, state, dtype):
+        started.append(state)
+        return m_step(self, stats, state, dtype)
+
+    monkeypatch.setattr(gm.GaussianMixture, "_m_step", recorded)
+    fit = gm.GaussianMixture(4, covariance_type="VEV", random_state=0, max_iter=3000)
+    fit.fit(_crawling_data())
+    history = fit.lower_bounds_
+    undone = [i for i in range(1, len(history)) if history[i] == history[i - 1]]
+    assert undone
+    for i in undone:  # step i + 1 undid step i, whose M-step started from started[i - 1]
+        assert started[i] is started[i - 1]

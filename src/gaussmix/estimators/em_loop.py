@@ -133,6 +133,11 @@ class Run:
             self._state = state_of(g)
         return self._state
 
+    def back_to(self, state):
+        """Make ``state`` the run's again (an undone over-relaxed step: its M-step then starts
+        from the state that step left, as plain EM's would)."""
+        self._state, self._state_of = state, None
+
     @property
     def failed(self):
         return self.error is not None
@@ -201,14 +206,14 @@ class Run:
             stats = e_step(lambda far: owner._kernel(state, dtype, far, fitting=True),
                            X, sample_weight, dtype, chunk, n_threads, statistics)
             stats, relaxed = relaxed_statistics([self], stats)
-            stepped = None
+            stepped, start = None, self.state  # (an undone step starts where it stood)
             if relaxed is not None:
                 try:
-                    stepped, stats = owner._m_step(relaxed, state, dtype), relaxed
+                    stepped, stats = owner._m_step(relaxed, start, dtype), relaxed
                 except ValueError:  # the plain step below says whether it still fails
                     plain_instead([self])
             if stepped is None:
-                stepped = owner._m_step(stats, state, dtype)
+                stepped = owner._m_step(stats, start, dtype)
             rows = rows_held_by_ridge(owner._covariance_model, self.rule, stats.nk, stats.s1,
                                       stats.s2)
             self._rows_held = rows is not None and bool(rows.any())
@@ -242,11 +247,11 @@ class Relaxation:
     :data:`VERIFIED` of them in a row, or finds it still climbing (over-relaxed steps
     resume). A run that never extrapolated stops exactly where plain EM stops."""
 
-    __slots__ = ("accepted", "eta", "ever", "extrapolated", "moments", "next_plain", "plain",
-                 "rejected", "relaxing")
+    __slots__ = ("accepted", "accepted_state", "eta", "ever", "extrapolated", "moments",
+                 "next_plain", "plain", "rejected", "relaxing")
 
     def __init__(self):
-        self.moments = self.accepted = None
+        self.moments = self.accepted = self.accepted_state = None
         self.eta, self.relaxing, self.plain = 1.0, True, 1
         self.extrapolated = self.rejected = self.ever = False
         self.next_plain = True
@@ -285,7 +290,7 @@ class Relaxation:
 
     def forget(self):
         """A step taken outside the batch: nothing to extrapolate from."""
-        self.moments = self.accepted = None
+        self.moments = self.accepted = self.accepted_state = None
         self.extrapolated, self.next_plain, self.eta = False, True, 1.0
 
 

@@ -55,6 +55,7 @@ def relaxed_statistics(runs, stats, one_class=True):
         record.next_plain, record.extrapolated, was = True, False, record.extrapolated
         if was and bounds[g] < run.bound:  # the extrapolated step lowered the likelihood
             record.rejected, record.eta, record.moments = True, 1.0, record.accepted
+            run.back_to(record.accepted_state)  # an iterative M-step starts where it stood
             undone.append((own, record.accepted))
             continue
         eta = record.eta
@@ -69,6 +70,7 @@ def relaxed_statistics(runs, stats, one_class=True):
         if stats.family == "dense" and run.owner._covariance_model.shared:
             record.accepted = pooled(record.accepted)  # what a run alone extrapolates
         if one_class and eta >= SMALLEST and record.moments is not None:
+            record.accepted_state = run.state
             candidates.append((own, record, eta))
         else:
             record.moments = record.accepted
