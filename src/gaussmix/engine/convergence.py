@@ -44,6 +44,10 @@ component's own parameters, so only spurious components are judged.
 A ``tol`` the user sets keeps scikit-learn's meaning: EM stops when the mean log-likelihood
 per row (the lower bound) changes by less than ``tol``.
 
+Under the default rule EM also takes over-relaxed steps (:mod:`.overrelaxation`); the rate the
+rule projects with is plain EM's, so a run that has taken them is judged on plain steps only
+(:class:`gaussmix.estimators.em_loop.Relaxation`).
+
 Bounds here are *per row* (scikit-learn's ``lower_bound_``); ``n_rows`` (the weight behind
 them) turns mclust's ``1 + |L|`` into ``1 / n_rows + |L / n_rows|``.
 """
