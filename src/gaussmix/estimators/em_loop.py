@@ -117,9 +117,8 @@ class Run:
         # (StackedTerms, first component): where the E-step terms of ``state`` stand in the
         # terms of the last M-step this run took side by side with others, if it did
         self.terms = None
-        # over-relaxed steps (a batch's runs under the default rule; None: plain EM only)
-        # (``relaxation``: the record a warm start continues, as the run it continues left it;
-        # ``False``: plain steps only)
+        # the record of the run's over-relaxed steps, under the default rule (None: plain EM
+        # only). ``relaxation``: that of the run a warm start continues; False: plain EM only
         self.relaxation = None
         if rule.tol is None and relaxation is not False and getattr(owner, "_over_relaxed",
                                                                       False):
@@ -289,7 +288,8 @@ class Relaxation:
         self.plain = self.plain + 1 if self.next_plain else 0
 
     def forget(self):
-        """A step taken outside the batch: nothing to extrapolate from."""
+        """A plain step from statistics that are more than moments (a Student-t family's, a
+        noise component's): nothing to extrapolate from or to."""
         self.moments = self.accepted = self.accepted_state = None
         self.extrapolated, self.next_plain, self.eta = False, True, 1.0
 
