@@ -21,6 +21,7 @@ from gaussmix.engine.overrelaxation import (
     pooled,
     sums_of,
 )
+from gaussmix.engine.stats import SuffStats
 
 # every registered model takes over-relaxed steps, a pooled covariance's too
 RELAXED = MODELS
@@ -56,8 +57,11 @@ def test_moments_do_not_depend_on_the_shift_and_give_the_sums_back(k, d, layout,
         s2 = np.einsum("nk,nki,nkj->kij", resp, centred, centred)
         return resp.sum(axis=0), s1, (s2.sum(axis=0) if layout == "shared" else s2)
 
-    moments = moments_of(*sums(shift), shift, layout)
-    for part, again in zip(moments, moments_of(*sums(other), other, layout)):
+    def stats(around):
+        return SuffStats.of(layout, *sums(around), around)
+
+    moments = moments_of(stats(shift))
+    for part, again in zip(moments, moments_of(stats(other))):
         assert_allclose(part, again, rtol=1e-9, atol=1e-9)
     for part, again in zip(sums(other), sums_of(moments, other, layout)):
         assert_allclose(part, again, rtol=1e-9, atol=1e-8)
@@ -67,8 +71,9 @@ def test_moments_do_not_depend_on_the_shift_and_give_the_sums_back(k, d, layout,
 
 
 def test_an_extrapolation_is_linear_and_plain_em_at_eta_one(rng):
-    before = moments_of(*_sums(rng, 3, 2, False, np.zeros((3, 2))), np.zeros((3, 2)), "dense")
-    after = moments_of(*_sums(rng, 3, 2, False, np.zeros((3, 2))), np.zeros((3, 2)), "dense")
+    around = np.zeros((3, 2))
+    before = moments_of(SuffStats.of("dense", *_sums(rng, 3, 2, False, around), around))
+    after = moments_of(SuffStats.of("dense", *_sums(rng, 3, 2, False, around), around))
     for part, plain in zip(extrapolated(before, after, np.ones(3)), after):
         assert_allclose(part, plain)
     eta = np.array([1.0, 2.0, 3.5])

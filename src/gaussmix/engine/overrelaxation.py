@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .stats import sample_covariances
+
 # eta's growth after each step that raised the log-likelihood (Salakhutdinov & Roweis's
 # adaptive rule). A slower growth wastes fewer steps where a large eta overshoots; a crawl of
 # hundreds of steps still reaches eta of tens within its first fifty.
@@ -39,21 +41,19 @@ class Moments(NamedTuple):
     covariances: np.ndarray
 
 
-def moments_of(nk, s1, s2, shift, layout):
-    """:class:`Moments` of E-step sums ``nk``, ``s1`` and ``s2`` taken around ``shift`` (one
-    point per component), in the statistics' ``layout``: ``"dense"``, ``"diagonal"`` (along the
-    axes) or ``"shared"`` (``s2`` pooled over the components: every component then gets the
-    pooled within-component covariance, see :func:`pooled`)."""
+def moments_of(stats):
+    """:class:`Moments` of E-step statistics (:class:`~gaussmix.engine.stats.SuffStats`, taken
+    around their ``shift``, one point per component), from the sample covariances every M-step
+    starts from (:func:`~gaussmix.engine.stats.sample_covariances`); pooled statistics
+    (``"shared"``) give every component the pooled within-component covariance (see
+    :func:`pooled`)."""
+    nk = stats.nk
     safe = np.where(nk > 0, nk, 1.0)
-    mc = s1 / safe[:, None]
-    if layout == "shared":
-        within = (s2 - (nk * mc.T) @ mc) / nk.sum()
-        covariances = np.broadcast_to(0.5 * (within + within.T), (len(nk),) + within.shape)
-    elif layout == "dense":
-        covariances = s2 / safe[:, None, None] - mc[:, :, None] * mc[:, None, :]
-    else:
-        covariances = s2 / safe[:, None] - mc**2
-    return Moments(nk, mc + shift, covariances)
+    mc = stats.s1 / safe[:, None]
+    covariances = sample_covariances(stats, safe, mc)
+    if stats.family == "shared":
+        covariances = np.broadcast_to(covariances, (len(nk),) + covariances.shape)
+    return Moments(nk, mc + stats.shift, covariances)
 
 
 def sums_of(moments, shift, layout):

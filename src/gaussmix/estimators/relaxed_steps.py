@@ -65,7 +65,7 @@ def relaxed_statistics(runs, stats, one_class=True):
             record.moments = record.accepted = None
             continue
         if current is None:
-            current = moments_of(stats.nk, stats.s1, stats.s2, stats.shift, stats.family)
+            current = moments_of(stats)
         record.accepted = Moments(*(part[own] for part in current))
         if stats.family == "dense" and run.owner._covariance_model.shared:
             record.accepted = pooled(record.accepted)  # what a run alone extrapolates
@@ -119,11 +119,11 @@ def _replaced(stats, parts):
         return stats
     index = np.concatenate([np.arange(own.start, own.stop) for own, _ in parts])
     nk, s1, s2 = stats.nk.copy(), stats.s1.copy(), stats.s2.copy()
-    if stats.family == "shared":  # a run alone: its pooled sums
-        nk[index], s1[index], s2 = sums_of(_joined([moments for _, moments in parts]),
-                                           stats.shift[index], "shared")
+    nk[index], s1[index], sums = sums_of(_joined([moments for _, moments in parts]),
+                                         stats.shift[index], stats.family)
+    if stats.family == "shared":  # a run alone: its pooled sums, every component's
+        s2 = sums
     else:
-        nk[index], s1[index], s2[index] = sums_of(_joined([moments for _, moments in parts]),
-                                                  stats.shift[index], stats.family)
+        s2[index] = sums
     return SuffStats.of(stats.family, nk, s1, s2, stats.shift, stats.loglik, stats.weight,
                         stats.n_samples, stats.extras)
